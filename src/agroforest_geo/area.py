@@ -1,0 +1,333 @@
+"""Ellipsoidal areas and perimeters, vectorized over whole layers.
+
+Method
+------
+Vertices are transformed to longitude/latitude on the ellipsoid of the layer's
+CRS (WGS 84 for EPSG:4326). Polygon edges are geodesics, as in
+:class:`pyproj.Geod` and the EU information system. The area is computed on the
+*authalic sphere* of that ellipsoid: latitudes are mapped to authalic latitudes,
+a mapping that preserves area exactly, and each ring's area is the sum of the
+exact spherical excesses of its edges. The image of a geodesic is not exactly a
+great circle on the authalic sphere; the difference grows with the cube of the
+edge length, so edges longer than ``max_segment_m`` (default 2 km) are first
+densified with intermediate points *on the geodesic* (``pyproj.Geod.fwd``,
+vectorized). The result agrees with ``pyproj.Geod.geometry_area_perimeter``
+to better than 1e-7 relative for anything from a 0.1 ha plot to a
+1,000 km-wide protected area (see ``tests/test_area.py``), at a fraction of
+the cost of a per-feature loop.
+
+Rings are oriented by role (exterior positive, holes negative) whatever their
+stored orientation, so a wrongly oriented hole is still subtracted.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from .crs import geodetic_crs, require_crs
+
+__all__ = ["area_ha", "area_m2", "geodesic_area_m2", "perimeter_m"]
+
+_DEFAULT_MAX_SEGMENT_M = 2_000.0
+
+
+def _geoseries(data: gpd.GeoDataFrame | gpd.GeoSeries, name: str) -> gpd.GeoSeries:
+    if isinstance(data, gpd.GeoDataFrame):
+        return data.geometry
+    if isinstance(data, gpd.GeoSeries):
+        return data
+    raise TypeError(f"{name} must be a GeoDataFrame or GeoSeries, got {type(data).__name__}")
+
+
+def _to_lonlat(xy: np.ndarray, crs: Any) -> tuple[np.ndarray, np.ndarray, pyproj.Geod]:
+    """Coordinates as lon/lat (degrees) on the datum of ``crs``, and that datum's Geod."""
+    src = pyproj.CRS.from_user_input(crs)
+    geo = geodetic_crs(src)
+    geod = geo.get_geod()
+    if geod is None:  # pragma: no cover - every geodetic CRS has an ellipsoid
+        raise ValueError(f"{src.name} has no ellipsoid")
+    if src.is_geographic and src.equals(geo, ignore_axis_order=True):
+        return xy[:, 0].copy(), xy[:, 1].copy(), geod  # geopandas keeps x = longitude
+    tr = _transformer(src, geo)
+    lon, lat = tr.transform(xy[:, 0], xy[:, 1])
+    return np.asarray(lon), np.asarray(lat), geod
+
+
+@functools.lru_cache(maxsize=32)
+def _transformer(src: pyproj.CRS, dst: pyproj.CRS) -> pyproj.Transformer:
+    return pyproj.Transformer.from_crs(src, dst, always_xy=True)
+
+
+def _laea_factory(geod: pyproj.Geod) -> Any:
+    """Return ``f(lon, lat, lon0, lat0) -> (x, y)``: ellipsoidal Lambert azimuthal equal-area.
+
+    Vectorized with a centre per vertex (Snyder 1987, eqs. 24-2 ... 24-13), so
+    every ring gets a projection centred on itself: exactly equal-area, and
+    conformal at the centre, so geodesic edges of a ring stay straight to
+    second order in the ring's size.
+    """
+    a = geod.a
+    e2 = geod.es
+    e = np.sqrt(e2)
+
+    def q(sinphi: np.ndarray) -> np.ndarray:
+        if e2 == 0:
+            return 2 * sinphi
+        return (1 - e2) * (sinphi / (1 - e2 * sinphi**2) + np.arctanh(e * sinphi) / e)
+
+    qp = float(q(np.array(1.0)))
+    rq = a * np.sqrt(qp / 2)
+
+    def project(
+        lon: np.ndarray, lat: np.ndarray, ring: np.ndarray, lon0: np.ndarray, lat0: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        # per ring: the centre's authalic latitude and scale D
+        s0 = np.sin(np.radians(lat0))
+        sinb1 = np.clip(q(s0) / qp, -1.0, 1.0)
+        cosb1 = np.sqrt(1 - sinb1**2)
+        d = a * np.cos(np.radians(lat0)) / np.sqrt(1 - e2 * s0**2) / (rq * cosb1)
+        sinb1, cosb1, d = sinb1[ring], cosb1[ring], d[ring]
+        # per vertex
+        sinb = np.clip(q(np.sin(np.radians(lat))) / qp, -1.0, 1.0)
+        cosb = np.sqrt(1 - sinb**2)
+        dl_deg = lon - lon0[ring]
+        if dl_deg.size and np.abs(dl_deg).max() > 180.0:
+            dl_deg = (dl_deg + 180.0) % 360.0 - 180.0
+        dl = np.radians(dl_deg)
+        sin_half = np.sin(dl / 2)
+        hav = 2 * sin_half**2  # 1 - cos(dl), without cancellation
+        # cos(b1) sin(b) - sin(b1) cos(b) cos(dl) and the cosine of the angular distance
+        num = sinb * cosb1 - cosb * sinb1 + sinb1 * cosb * hav
+        cosc = sinb1 * sinb + cosb1 * cosb * (1 - hav)
+        b = rq * np.sqrt(2 / (1 + cosc))
+        return b * d * cosb * np.sin(dl), (b / d) * num
+
+    return project
+
+
+def _polygon_rings(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Vertices of every polygon ring of ``geoms`` (in one C call, no per-feature loop).
+
+    Returns ``(xy, ring_of_vertex, owner_of_ring, is_exterior)``; non-polygonal,
+    empty and missing geometries contribute no ring.
+    """
+    types = shapely.get_type_id(geoms)
+    nonempty = ~shapely.is_empty(geoms)
+    # fast path: single-part polygons without holes are one ring each
+    simple = (types == 3) & nonempty & (shapely.get_num_interior_rings(geoms) == 0)
+    complex_ = np.isin(types, (3, 6)) & nonempty & ~simple
+    sidx = np.flatnonzero(simple)
+    xy, ring_of_vertex = shapely.get_coordinates(geoms[sidx], return_index=True)
+    owners = [sidx]
+    exteriors = [np.ones(sidx.size, dtype=bool)]
+    cidx = np.flatnonzero(complex_)
+    if cidx.size:
+        _, cxy, offsets = shapely.to_ragged_array(geoms[cidx])
+        if len(offsets) == 2:  # only Polygons: every geometry is one part
+            ring_off, part_off = offsets
+            geom_off = np.arange(part_off.size)
+        else:
+            ring_off, part_off, geom_off = offsets
+        nring = ring_off.size - 1
+        part_of_ring = np.repeat(np.arange(part_off.size - 1), np.diff(part_off))
+        geom_of_part = np.repeat(np.arange(geom_off.size - 1), np.diff(geom_off))
+        ext = np.zeros(nring, dtype=bool)
+        ext[part_off[:-1][np.diff(part_off) > 0]] = True
+        xy = np.concatenate([xy, cxy[:, :2]])
+        ring_of_vertex = np.concatenate(
+            [ring_of_vertex, sidx.size + np.repeat(np.arange(nring), np.diff(ring_off))]
+        )
+        owners.append(cidx[geom_of_part[part_of_ring]])
+        exteriors.append(ext)
+    return xy, ring_of_vertex, np.concatenate(owners), np.concatenate(exteriors)
+
+
+def _densify(
+    lon: np.ndarray,
+    lat: np.ndarray,
+    ring: np.ndarray,
+    geod: pyproj.Geod,
+    max_segment_m: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Insert geodesic points on edges longer than ``max_segment_m``."""
+    same = ring[1:] == ring[:-1]
+    # cheap upper bound of the edge length in metres (1 deg <= 111.7 km)
+    dlon = np.abs(lon[1:] - lon[:-1])
+    dlon = np.minimum(dlon, 360 - dlon)
+    approx = np.hypot(dlon, lat[1:] - lat[:-1]) * 111_700.0
+    cand = np.flatnonzero(same & (approx > max_segment_m))
+    if cand.size == 0:
+        return lon, lat, ring
+    az, _, dist = geod.inv(lon[cand], lat[cand], lon[cand + 1], lat[cand + 1])
+    dist = np.asarray(dist)
+    nseg = np.ceil(dist / max_segment_m).astype(np.int64)
+    keep = nseg > 1
+    cand, az, dist, nseg = cand[keep], np.asarray(az)[keep], dist[keep], nseg[keep]
+    if cand.size == 0:
+        return lon, lat, ring
+    nnew = nseg - 1
+    rep = np.repeat(np.arange(cand.size), nnew)
+    # position k = 1..nseg-1 within each edge
+    offsets = np.arange(rep.size) - np.repeat(np.cumsum(nnew) - nnew, nnew) + 1
+    frac = offsets / nseg[rep]
+    nlon, nlat, _ = geod.fwd(lon[cand][rep], lat[cand][rep], az[rep], dist[rep] * frac)
+    key = np.concatenate([np.arange(lon.size, dtype=float), cand[rep] + frac])
+    order = np.argsort(key, kind="stable")
+    return (
+        np.concatenate([lon, np.asarray(nlon)])[order],
+        np.concatenate([lat, np.asarray(nlat)])[order],
+        np.concatenate([ring, ring[cand][rep]])[order],
+    )
+
+
+def geodesic_area_m2(
+    geoms: Any,
+    crs: Any,
+    *,
+    max_segment_m: float = _DEFAULT_MAX_SEGMENT_M,
+) -> np.ndarray:
+    """Ellipsoidal area in m² of an array of geometries in ``crs``.
+
+    Low-level function behind :func:`area_ha`. Non-polygonal, empty and
+    missing geometries have area 0 (missing geometries give NaN).
+
+    Parameters
+    ----------
+    geoms : array-like of shapely geometries
+    crs : CRS-like
+        The CRS the coordinates are in.
+    max_segment_m : float, keyword-only
+        Geodesic edges longer than this are densified before integration.
+
+    Returns
+    -------
+    numpy.ndarray of float
+
+    Examples
+    --------
+    >>> import shapely
+    >>> sq = shapely.box(500_000, 9_200_000, 500_100, 9_200_100)  # 100 m square, UTM 18S
+    >>> a = geodesic_area_m2([sq], "EPSG:32718")[0]
+    >>> round(a, 1)  # 10,000 m² on the map, / k0² on the ellipsoid (k0 = 0.9996)
+    10008.0
+    """
+    arr = np.asarray(geoms, dtype=object)
+    arr = np.where(pd.isna(arr), None, arr) if arr.size else arr
+    out = np.zeros(arr.size, dtype=float)
+    missing = shapely.is_missing(arr)
+    out[missing] = np.nan
+    xy, ring_idx, owner, exterior = _polygon_rings(arr)
+    if owner.size == 0:
+        return out
+    lon, lat, geod = _to_lonlat(xy, crs)
+    lon, lat, ring_idx = _densify(lon, lat, ring_idx, geod, max_segment_m)
+    # centre of each ring: the mean of its vertices (longitudes unwrapped around the first)
+    nring = owner.size
+    first_idx = np.searchsorted(ring_idx, np.arange(nring))
+    dlon = lon - lon[first_idx][ring_idx]
+    if dlon.size and np.abs(dlon).max() > 180.0:
+        dlon = (dlon + 180.0) % 360.0 - 180.0
+    counts = np.maximum(np.bincount(ring_idx, minlength=nring), 1)
+    lon0 = lon[first_idx] + np.bincount(ring_idx, weights=dlon, minlength=nring) / counts
+    lat0 = np.bincount(ring_idx, weights=lat, minlength=nring) / counts
+    x, y = _laea_factory(geod)(lon, lat, ring_idx, lon0, lat0)
+    same = ring_idx[1:] == ring_idx[:-1]
+    cross = np.where(same, x[:-1] * y[1:] - x[1:] * y[:-1], 0.0)
+    ring_area = np.abs(np.bincount(ring_idx[:-1], weights=cross, minlength=nring)) / 2
+    signed = np.where(exterior, ring_area, -ring_area)
+    out += np.bincount(owner, weights=signed, minlength=arr.size)
+    return out
+
+
+def area_m2(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> pd.Series:
+    """Ellipsoidal area of every feature, in square metres.
+
+    See :func:`area_ha` (same method, other unit).
+
+    Examples
+    --------
+    >>> import agroforest_geo as agf
+    >>> parcels = agf.read_parcels(agf.datasets.get_path("parcels"))
+    >>> bool((agf.area_m2(parcels) > 0).all())
+    True
+    """
+    gs = _geoseries(gdf, "gdf")
+    crs = require_crs(gs, "gdf")
+    return pd.Series(geodesic_area_m2(gs.values, crs), index=gs.index, name="area_m2")
+
+
+def area_ha(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> pd.Series:
+    """True ellipsoidal area of every feature, in hectares, whatever the CRS.
+
+    Vertices are taken to the ellipsoid of the layer's CRS and edges are
+    geodesics, so a layer in EPSG:4326, in UTM or in Web Mercator gives the same
+    hectares. Points and lines have area 0; missing geometries give NaN.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame or GeoSeries
+        Layer with a CRS.
+
+    Returns
+    -------
+    pandas.Series
+        Named ``area_ha``, on the input index.
+
+    Raises
+    ------
+    MissingCRSError
+        If the layer has no CRS.
+
+    Examples
+    --------
+    >>> import agroforest_geo as agf
+    >>> parcels = agf.read_parcels(agf.datasets.get_path("parcels"))
+    >>> area = agf.area_ha(parcels)
+    >>> area.index.equals(parcels.index), area.name
+    (True, 'area_ha')
+    >>> bool(area.between(0.3, 12).all())
+    True
+    """
+    return (area_m2(gdf) / 10_000.0).rename("area_ha")
+
+
+def perimeter_m(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> pd.Series:
+    """Geodesic perimeter of every polygon (exterior and hole rings), in metres.
+
+    Lines get their geodesic length; points 0; missing geometries NaN.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> sq = gpd.GeoSeries([shapely.box(500_000, 9_200_000, 500_100, 9_200_100)], crs=32718)
+    >>> round(float(perimeter_m(sq).iloc[0]), 2)  # 400 m on the map, / k0 on the ellipsoid
+    400.16
+    """
+    gs = _geoseries(gdf, "gdf")
+    crs = require_crs(gs, "gdf")
+    arr = np.asarray(gs.values, dtype=object)
+    out = np.zeros(arr.size, dtype=float)
+    out[shapely.is_missing(arr)] = np.nan
+    xy, part_idx, owner, _ = _polygon_rings(arr)
+    lidx = np.flatnonzero(np.isin(shapely.get_type_id(arr), (1, 2, 5)))
+    if lidx.size:
+        lparts, lown = shapely.get_parts(arr[lidx], return_index=True)
+        lxy, lpart = shapely.get_coordinates(lparts, return_index=True)
+        xy = np.concatenate([xy, lxy])
+        part_idx = np.concatenate([part_idx, lpart + owner.size])
+        owner = np.concatenate([owner, lidx[lown]])
+    if owner.size == 0:
+        return pd.Series(out, index=gs.index, name="perimeter_m")
+    lon, lat, geod = _to_lonlat(xy, crs)
+    i = np.flatnonzero(part_idx[1:] == part_idx[:-1])
+    _, _, dist = geod.inv(lon[i], lat[i], lon[i + 1], lat[i + 1])
+    per_part = np.bincount(part_idx[i], weights=np.asarray(dist), minlength=owner.size)
+    out += np.bincount(owner, weights=per_part, minlength=arr.size)
+    return pd.Series(out, index=gs.index, name="perimeter_m")

@@ -1,0 +1,71 @@
+"""The ``agroforest-geo`` command line: thin wrappers around the Python API.
+
+Each ``cmd_*.py`` module in this package defines ``register(subparsers)``,
+which adds its subcommands and sets ``func`` (called with the parsed
+arguments, returning the exit status) as the parser default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+from .._version import __version__
+from ..errors import AgroforestGeoError
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser with every subcommand.
+
+    Examples
+    --------
+    >>> parser = build_parser()
+    >>> parser.prog
+    'agroforest-geo'
+    """
+    parser = argparse.ArgumentParser(
+        prog="agroforest-geo",
+        description="Parcel, agroforestry-plot and forest-cover analysis with exact hectares.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name.startswith("cmd_"):
+            module = importlib.import_module(f"{__name__}.{info.name}")
+            module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status (2 on an input error).
+
+    Examples
+    --------
+    >>> main(["--version"])  # doctest: +SKIP
+    agroforest-geo 0.1.0
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 1
+    try:
+        return int(args.func(args) or 0)
+    except AgroforestGeoError as exc:
+        print(f"agroforest-geo {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,7 @@
+"""``python -m agroforest_geo.cli``."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

@@ -1,0 +1,40 @@
+"""Helpers shared by the subcommands: output of result tables."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from ..io import write_table
+
+__all__ = ["add_output_argument", "emit"]
+
+
+def add_output_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--output FILE`` (format from the extension) to a subcommand parser."""
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write the table to FILE (.csv, .gpkg, .parquet, .geojson); default: print it",
+    )
+
+
+def emit(table: pd.DataFrame, output: str | None, *, keep_geometry: bool = True) -> None:
+    """Write ``table`` to ``output`` or print it (without geometry) to standard output."""
+    if output:
+        out = table
+        if not keep_geometry and isinstance(table, gpd.GeoDataFrame):
+            out = pd.DataFrame(table.drop(columns=table.geometry.name))
+        path = write_table(out, Path(output))
+        print(f"wrote {len(table)} rows to {path}", file=sys.stderr)
+        return
+    shown = table
+    if isinstance(table, gpd.GeoDataFrame):
+        shown = pd.DataFrame(table.drop(columns=table.geometry.name))
+    with pd.option_context("display.max_rows", 200, "display.width", 200):
+        print(shown.to_string())

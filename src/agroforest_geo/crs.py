@@ -1,0 +1,128 @@
+"""CRS handling: normalise user input once, guard against missing or mismatched CRSs.
+
+A CRS is data: nothing here reprojects a layer behind the caller's back. The
+guards raise errors whose message names the fix.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geopandas as gpd
+import pyproj
+
+from .errors import CRSMismatchError, MissingCRSError
+
+__all__ = ["geodetic_crs", "norm_crs", "require_crs", "same_crs", "utm_crs_for"]
+
+
+def norm_crs(crs: Any) -> pyproj.CRS | None:
+    """Normalise anything pyproj understands (EPSG int, string, WKT, CRS) to ``pyproj.CRS``.
+
+    Parameters
+    ----------
+    crs : Any
+        ``None``, an EPSG code, an authority string, WKT, PROJ string or ``pyproj.CRS``.
+
+    Returns
+    -------
+    pyproj.CRS or None
+
+    Examples
+    --------
+    >>> norm_crs(32718).to_epsg()
+    32718
+    >>> norm_crs(None) is None
+    True
+    """
+    if crs is None:
+        return None
+    return pyproj.CRS.from_user_input(crs)
+
+
+def require_crs(gdf: gpd.GeoDataFrame | gpd.GeoSeries, name: str = "layer") -> pyproj.CRS:
+    """Return the CRS of ``gdf`` or raise :class:`MissingCRSError` naming the fix.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame or GeoSeries
+        The layer to check.
+    name : str
+        How the layer is called in the error message.
+
+    Returns
+    -------
+    pyproj.CRS
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> require_crs(gpd.GeoSeries([shapely.Point(0, 0)], crs=4326)).to_epsg()
+    4326
+    """
+    if gdf.crs is None:
+        raise MissingCRSError(
+            f"{name} has no CRS. Set the CRS the coordinates are in, e.g. "
+            f"`{name} = {name}.set_crs('EPSG:4326')` for longitude/latitude or "
+            f"`.set_crs('EPSG:32718')` for UTM 18S metres (a Shapefile needs its .prj)."
+        )
+    return pyproj.CRS.from_user_input(gdf.crs)
+
+
+def same_crs(
+    left: gpd.GeoDataFrame | gpd.GeoSeries,
+    right: gpd.GeoDataFrame | gpd.GeoSeries,
+    left_name: str = "left",
+    right_name: str = "right",
+) -> pyproj.CRS:
+    """Check that two layers share one CRS and return it.
+
+    Raises :class:`CRSMismatchError` whose message gives the ``to_crs`` call that fixes it.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> a = gpd.GeoSeries([shapely.Point(0, 0)], crs=4326)
+    >>> same_crs(a, a).to_epsg()
+    4326
+    """
+    lcrs = require_crs(left, left_name)
+    rcrs = require_crs(right, right_name)
+    if not lcrs.equals(rcrs, ignore_axis_order=True):
+        raise CRSMismatchError(
+            f"{left_name} is in {_crs_label(lcrs)} but {right_name} is in {_crs_label(rcrs)}; "
+            f"reproject one of them first, e.g. `{right_name} = {right_name}.to_crs({left_name}.crs)`."
+        )
+    return lcrs
+
+
+def geodetic_crs(crs: Any) -> pyproj.CRS:
+    """Return the longitude/latitude CRS on the datum (ellipsoid) of ``crs``.
+
+    Examples
+    --------
+    >>> geodetic_crs(32718).ellipsoid.name
+    'WGS 84'
+    """
+    c = pyproj.CRS.from_user_input(crs)
+    g = c.geodetic_crs
+    if g is None:  # pragma: no cover - every CRS with a datum has one
+        raise MissingCRSError(f"{_crs_label(c)} has no geodetic datum; areas cannot be computed.")
+    return g
+
+
+def utm_crs_for(lon: float, lat: float) -> pyproj.CRS:
+    """Return the WGS 84 / UTM zone CRS that contains the point ``(lon, lat)``.
+
+    Examples
+    --------
+    >>> utm_crs_for(-76.7, -7.2).to_epsg()
+    32718
+    """
+    zone = int((lon + 180) // 6) % 60 + 1
+    return pyproj.CRS.from_epsg((32700 if lat < 0 else 32600) + zone)
+
+
+def _crs_label(crs: pyproj.CRS) -> str:
+    epsg = crs.to_epsg()
+    return f"EPSG:{epsg}" if epsg else (crs.name or crs.to_string())

@@ -1,0 +1,76 @@
+"""One family of errors and warnings for the whole library.
+
+Every error derives from :class:`AgroforestGeoError` *and* from the built-in
+exception a caller would naturally catch (``ValueError``, ``FileNotFoundError``,
+...), so ``except ValueError`` keeps working. Every warning has its own class so
+notebooks can filter it with :func:`warnings.filterwarnings`.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AgroforestGeoError",
+    "AgroforestGeoWarning",
+    "CRSMismatchError",
+    "DuplicateIdError",
+    "GeometryWarning",
+    "InputNotFoundError",
+    "InvalidGeometryError",
+    "MissingColumnError",
+    "MissingCRSError",
+    "NoDataWarning",
+    "RasterError",
+    "UnreadableInputError",
+]
+
+
+class AgroforestGeoError(Exception):
+    """Base class of every error raised by agroforest_geo."""
+
+
+class MissingCRSError(AgroforestGeoError, ValueError):
+    """A layer or raster has no coordinate reference system."""
+
+
+class CRSMismatchError(AgroforestGeoError, ValueError):
+    """Two inputs that must share a CRS do not."""
+
+
+class MissingColumnError(AgroforestGeoError, KeyError):
+    """A required attribute column is missing."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class DuplicateIdError(AgroforestGeoError, ValueError):
+    """Feature ids that must be unique are not."""
+
+
+class InvalidGeometryError(AgroforestGeoError, ValueError):
+    """Geometries are invalid, empty or of the wrong type for the operation."""
+
+
+class UnreadableInputError(AgroforestGeoError, ValueError):
+    """A path does not exist or its format cannot be read."""
+
+
+class InputNotFoundError(UnreadableInputError, FileNotFoundError):
+    """An input path does not exist."""
+
+
+class RasterError(AgroforestGeoError, ValueError):
+    """A raster cannot be used as given (no CRS, no transform, bad band, ...)."""
+
+
+class AgroforestGeoWarning(UserWarning):
+    """Base class of every warning emitted by agroforest_geo."""
+
+
+class NoDataWarning(AgroforestGeoWarning):
+    """Some features have no raster data (outside the raster or all nodata)."""
+
+
+class GeometryWarning(AgroforestGeoWarning):
+    """Some geometries were flagged (empty, invalid, suspicious coordinates)."""
+

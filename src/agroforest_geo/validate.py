@@ -1,0 +1,768 @@
+"""Validation of parcel, plot and protected-area layers, with stable rule codes.
+
+:func:`validate` runs every rule of :data:`RULES` over a layer and returns a
+:class:`ValidationReport`: one row per finding (feature, code, severity and a
+message that names the reason and the fix). The rules are vectorized with
+shapely 2; only the few flagged features are visited one by one to word their
+messages. :func:`agroforest_geo.repair` fixes what can be fixed safely.
+
+Findings about the whole layer (``missing_crs``, ``missing_id_column``) have no
+row (``row`` and ``position`` are missing); they count for :attr:`ValidationReport.ok`
+but not in the per-feature :meth:`ValidationReport.flags`.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from .area import geodesic_area_m2, perimeter_m
+from .crs import norm_crs
+from .errors import MissingColumnError
+from .io import LAYER_SCHEMAS
+
+__all__ = ["RULES", "Rule", "ValidationReport", "validate"]
+
+LayerKind = Literal["parcels", "plots", "protected_areas"]
+Severity = Literal["error", "warning"]
+
+_KINDS: tuple[str, ...] = ("parcels", "plots", "protected_areas")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One validation rule (or repair action): its severity, what it means and the fix."""
+
+    severity: Severity
+    description: str
+    fix: str
+
+
+#: Every code a :class:`ValidationReport` can hold, in reporting order.
+#: Validation rules first, then the changes recorded by :func:`agroforest_geo.repair`
+#: (reported as warnings: the data were changed and the change deserves a look).
+RULES: Mapping[str, Rule] = MappingProxyType(
+    {
+        "missing_crs": Rule(
+            "error",
+            "the layer has no CRS, so hectares and coordinate checks cannot be computed",
+            "gdf.set_crs('EPSG:4326') for longitude/latitude, or the EPSG code of the projection",
+        ),
+        "missing_id_column": Rule(
+            "error",
+            "the id column of the layer kind is absent",
+            "rename the id column or pass id_column=...",
+        ),
+        "null_geometry": Rule(
+            "error", "the feature has no geometry (None)", "digitize the feature or drop the row"
+        ),
+        "empty_geometry": Rule(
+            "error", "the geometry is empty", "digitize the feature again or drop the row"
+        ),
+        "geometry_type": Rule(
+            "error",
+            "geometry type not allowed for the layer kind (io.LAYER_SCHEMAS)",
+            "digitize the feature as a polygon; repair() extracts polygons from collections",
+        ),
+        "invalid_geometry": Rule(
+            "error",
+            "not valid per OGC Simple Features (GEOS reason in the message)",
+            "repair() (shapely.make_valid, keeping the polygonal part) or fix the vertex in a GIS",
+        ),
+        "too_few_vertices": Rule(
+            "error",
+            "a polygon ring has fewer than 3 distinct vertices",
+            "digitize the ring again; it has no area",
+        ),
+        "coords_out_of_range": Rule(
+            "error",
+            "coordinates outside longitude ±180 / latitude ±90 in a geographic CRS, or not "
+            "transformable to longitude/latitude",
+            "check the CRS and the coordinates",
+        ),
+        "swapped_lonlat": Rule(
+            "error",
+            "longitude and latitude are swapped (x holds latitude, y longitude)",
+            "repair(swap_axes='auto') swaps them back",
+        ),
+        "projected_as_degrees": Rule(
+            "error",
+            "coordinates far beyond ±180/±90 in a geographic CRS: metres labelled as degrees",
+            "gdf.set_crs(<the projected CRS, e.g. 'EPSG:32718'>, allow_override=True)",
+        ),
+        "degrees_as_projected": Rule(
+            "error",
+            "coordinates within ±180/±90 and a feature narrower than 1 m in a projected CRS: "
+            "degrees labelled as metres",
+            "gdf.set_crs('EPSG:4326', allow_override=True)",
+        ),
+        "duplicate_id": Rule(
+            "error", "the id is used by more than one feature", "give every feature its own id"
+        ),
+        "missing_id": Rule("error", "the id is missing or blank", "fill in the id"),
+        "outside_area_of_use": Rule(
+            "warning",
+            "the feature lies more than 1 degree outside the area of use of the CRS",
+            "check the CRS (e.g. the UTM zone) or the coordinates",
+        ),
+        "wrong_orientation": Rule(
+            "warning",
+            "exterior ring not counter-clockwise or a hole not clockwise (RFC 7946)",
+            "repair() orients the rings (areas do not change)",
+        ),
+        "duplicate_vertices": Rule(
+            "warning",
+            "the same vertex repeated consecutively",
+            "repair() removes the repeats (areas do not change)",
+        ),
+        "spike": Rule(
+            "warning",
+            "a vertex where the boundary goes out and back at a very sharp angle",
+            "remove the spike vertex in a GIS; it is usually a digitizing slip",
+        ),
+        "tiny_area": Rule(
+            "warning",
+            "ellipsoidal area below min_area_m2",
+            "check the feature: a digitizing slip, or units confused",
+        ),
+        "sliver": Rule(
+            "warning",
+            "very thin polygon: Polsby-Popper compactness 4πA/P² below sliver_ratio",
+            "check the feature: a gap or overlap left between neighbours",
+        ),
+        "repaired_invalid": Rule(
+            "warning",
+            "repair: made valid with shapely.make_valid(method='structure'), polygons kept",
+            "check the repaired shape",
+        ),
+        "extracted_polygons": Rule(
+            "warning",
+            "repair: kept the polygons of a geometry collection, other parts dropped",
+            "check the repaired shape",
+        ),
+        "removed_duplicate_vertices": Rule(
+            "warning", "repair: removed consecutive duplicate vertices", "nothing to do"
+        ),
+        "reoriented": Rule(
+            "warning", "repair: rings oriented (exterior CCW, holes CW)", "nothing to do"
+        ),
+        "swapped_axes": Rule(
+            "warning", "repair: swapped x and y (longitude/latitude)", "check the position"
+        ),
+    }
+)
+
+_POLY_TYPES = ("Polygon", "MultiPolygon")
+_TYPE_NAMES = (
+    "Point",
+    "LineString",
+    "LinearRing",
+    "Polygon",
+    "MultiPoint",
+    "MultiLineString",
+    "MultiPolygon",
+    "GeometryCollection",
+)
+_FINDING_COLUMNS = ["row", "id", "code", "severity", "message", "position"]
+
+
+@dataclass(frozen=True, repr=False)
+class ValidationReport:
+    """Findings of :func:`validate` (or the changes and leftovers of :func:`repair`).
+
+    Attributes
+    ----------
+    findings : pandas.DataFrame
+        One row per finding: ``row`` (index label of the feature; missing for
+        findings about the whole layer), ``id``, ``code`` (a key of :data:`RULES`),
+        ``severity`` (``"error"`` or ``"warning"``), ``message`` and ``position``
+        (0-based row position, which stays unambiguous when index labels repeat).
+    index : pandas.Index
+        The index of the validated layer.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> gdf = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1), None], crs=32718)
+    >>> report = validate(gdf, min_area_m2=0)
+    >>> report.ok
+    False
+    >>> report.codes_for(1)
+    ['null_geometry']
+    >>> report.flags()["valid"].tolist()
+    [True, False]
+    """
+
+    findings: pd.DataFrame
+    index: pd.Index
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no finding of severity ``"error"``."""
+        return not bool((self.findings["severity"] == "error").any())
+
+    @property
+    def n_errors(self) -> int:
+        """Number of error findings."""
+        return int((self.findings["severity"] == "error").sum())
+
+    @property
+    def n_warnings(self) -> int:
+        """Number of warning findings."""
+        return int((self.findings["severity"] == "warning").sum())
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """Count of findings per code: ``code``, ``severity``, ``count``, ``description``."""
+        counts = self.findings["code"].value_counts()
+        codes = [c for c in RULES if c in counts.index]
+        return pd.DataFrame(
+            {
+                "code": codes,
+                "severity": [RULES[c].severity for c in codes],
+                "count": [int(counts[c]) for c in codes],
+                "description": [RULES[c].description for c in codes],
+            }
+        )
+
+    def codes_for(self, row: Hashable) -> list[str]:
+        """Codes of the findings about the feature with index label ``row``."""
+        rows = self.findings["row"]
+        mask = rows.notna() & (rows == row)
+        return self.findings.loc[mask, "code"].tolist()
+
+    def flags(self) -> pd.DataFrame:
+        """Per-feature summary on the layer's index (every row present).
+
+        Columns ``n_errors``, ``n_warnings``, ``codes`` (";"-joined, "" when none)
+        and ``valid`` (no error).
+        """
+        n = len(self.index)
+        per_row = self.findings[self.findings["position"].notna()]
+        pos = per_row["position"].to_numpy(dtype=np.int64)
+        is_err = (per_row["severity"] == "error").to_numpy()
+        n_err = np.bincount(pos[is_err], minlength=n)
+        n_warn = np.bincount(pos[~is_err], minlength=n)
+        codes = [""] * n
+        for p, c in zip(pos.tolist(), per_row["code"].tolist(), strict=True):
+            codes[p] = f"{codes[p]};{c}" if codes[p] else c
+        return pd.DataFrame(
+            {"n_errors": n_err, "n_warnings": n_warn, "codes": codes, "valid": n_err == 0},
+            index=self.index,
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """The findings as a new DataFrame (safe to modify)."""
+        return self.findings.copy()
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{r.code}={r.count}" for r in self.summary.itertuples())
+        return (
+            f"ValidationReport({len(self.index)} features, {self.n_errors} errors, "
+            f"{self.n_warnings} warnings{': ' + counts if counts else ''})"
+        )
+
+    def _repr_html_(self) -> str:
+        status = "OK" if self.ok else "errors found"
+        head = (
+            f"<p><b>ValidationReport</b>: {len(self.index)} features, {self.n_errors} errors, "
+            f"{self.n_warnings} warnings &mdash; {html.escape(status)}</p>"
+        )
+        if self.findings.empty:
+            return head
+        shown = self.findings.drop(columns="position").head(50)
+        more = len(self.findings) - len(shown)
+        tail = f"<p>... {more} more findings (report.findings)</p>" if more > 0 else ""
+        return head + self.summary.to_html(index=False) + shown.to_html(index=False) + tail
+
+
+def _empty_findings() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in _FINDING_COLUMNS})
+
+
+def make_findings(
+    index: pd.Index, ids: np.ndarray | None, items: list[tuple[int | None, str, str]]
+) -> pd.DataFrame:
+    """Build a findings frame from ``(position or None, code, message)`` tuples.
+
+    Helper shared with :mod:`agroforest_geo.repair`; rows come out ordered by
+    position, then by the order of :data:`RULES`.
+    """
+    if not items:
+        return _empty_findings()
+    order = {c: i for i, c in enumerate(RULES)}
+    items = sorted(items, key=lambda t: (-1 if t[0] is None else t[0], order[t[1]]))
+    rows: list[dict[str, Any]] = []
+    for pos, code, message in items:
+        rows.append(
+            {
+                "row": None if pos is None else index[pos],
+                "id": None if pos is None or ids is None else ids[pos],
+                "code": code,
+                "severity": RULES[code].severity,
+                "message": message,
+                "position": pd.NA if pos is None else pos,
+            }
+        )
+    out = pd.DataFrame(rows, columns=_FINDING_COLUMNS)
+    out["position"] = out["position"].astype("Int64")
+    return out
+
+
+def resolve_id_column(
+    gdf: gpd.GeoDataFrame, kind: str | None, id_column: str | None
+) -> tuple[str | None, bool]:
+    """Return ``(id column or None, whether the kind's default column is absent)``."""
+    if kind is not None and kind not in _KINDS:
+        raise ValueError(f"kind must be one of {list(_KINDS)} or None, got {kind!r}")
+    if id_column is not None:
+        if id_column not in gdf.columns:
+            raise MissingColumnError(
+                f"id_column {id_column!r} is not a column of the layer; its columns are "
+                f"{[c for c in gdf.columns if c != gdf.geometry.name]}"
+            )
+        return id_column, False
+    if kind is None:
+        return None, False
+    default = LAYER_SCHEMAS[kind].id_column
+    if default in gdf.columns:
+        return default, False
+    return None, True
+
+
+def _ring_table(geoms: np.ndarray) -> dict[str, np.ndarray]:
+    """Rings of the polygonal geometries with their vertices (one flat array)."""
+    tid = shapely.get_type_id(geoms)
+    idx = np.flatnonzero(np.isin(tid, (3, 6)) & ~shapely.is_empty(geoms))
+    parts, part_owner = shapely.get_parts(geoms[idx], return_index=True)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    exterior = np.ones(len(ring_part), dtype=bool)
+    exterior[1:] = ring_part[1:] != ring_part[:-1]
+    coords, ring_of = shapely.get_coordinates(rings, return_index=True)
+    return {
+        "owner": idx[part_owner][ring_part],
+        "exterior": exterior,
+        "n": np.asarray(len(rings)),
+        "xy": coords,
+        "ring": ring_of,
+    }
+
+
+def _ring_checks(
+    geoms: np.ndarray, geographic: bool, spike_angle_deg: float
+) -> dict[str, np.ndarray]:
+    """Per feature: bad orientation, duplicate vertices, too few vertices, spike location."""
+    n = geoms.size
+    out = {
+        "orientation": np.zeros(n, dtype=bool),
+        "duplicates": np.zeros(n, dtype=np.int64),
+        "few": np.zeros(n, dtype=bool),
+        "spike_xy": np.full((n, 2), np.nan),
+        "spike_angle": np.full(n, np.nan),
+    }
+    t = _ring_table(geoms)
+    nring = int(t["n"])
+    if nring == 0:
+        return out
+    xy, ring, owner = t["xy"], t["ring"], t["owner"]
+    start = np.searchsorted(ring, np.arange(nring))
+    # centre each ring on its first vertex for precise cross products
+    dxy = xy - xy[start][ring]
+    if geographic:
+        dxy[:, 0] *= np.cos(np.radians(xy[:, 1]))
+    same_ring = ring[1:] == ring[:-1]
+    # consecutive duplicates
+    dup = same_ring & np.all(xy[1:] == xy[:-1], axis=1)
+    np.add.at(out["duplicates"], owner[ring[1:][dup]], 1)
+    # distinct vertices per ring
+    uniq = np.unique(np.column_stack([ring, xy]), axis=0)
+    distinct = np.bincount(uniq[:, 0].astype(np.int64), minlength=nring)
+    few_ring = distinct < 3
+    out["few"][owner[few_ring]] = True
+    # orientation from the shoelace sum
+    cross = np.where(same_ring, dxy[:-1, 0] * dxy[1:, 1] - dxy[1:, 0] * dxy[:-1, 1], 0.0)
+    signed = np.bincount(ring[:-1], weights=cross, minlength=nring)
+    bad = np.where(t["exterior"], signed < 0, signed > 0) & ~few_ring
+    out["orientation"][owner[bad]] = True
+    # spikes: angle at each vertex between the previous and next distinct vertex
+    keep = np.ones(len(ring), dtype=bool)
+    keep[1:] = ~dup
+    last = np.r_[~same_ring, True]  # closing vertex repeats the first
+    keep &= ~last
+    keep &= ~few_ring[ring]
+    v_ring, v = ring[keep], dxy[keep]
+    if v_ring.size:
+        vstart = np.searchsorted(v_ring, v_ring)
+        vend = np.searchsorted(v_ring, v_ring, side="right") - 1
+        i = np.arange(v_ring.size)
+        prev = np.where(i == vstart, vend, i - 1)
+        nxt = np.where(i == vend, vstart, i + 1)
+        a, b = v[prev] - v, v[nxt] - v
+        angle = np.degrees(
+            np.arctan2(np.abs(a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]), np.sum(a * b, axis=1))
+        )
+        sharp = np.flatnonzero(angle < spike_angle_deg)
+        orig_xy = xy[keep]
+        for j in sharp[::-1]:  # the first spike of each feature wins
+            f = owner[v_ring[j]]
+            out["spike_xy"][f] = orig_xy[j]
+            out["spike_angle"][f] = angle[j]
+    return out
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.10g}"
+
+
+def _invalid_message(geom: shapely.Geometry, reason: str) -> str:
+    kind = reason.split("[")[0]
+    extra = ""
+    if (
+        kind == "Self-intersection"
+        and shapely.get_type_id(geom) == 3
+        and shapely.get_num_interior_rings(geom) == 0
+        and len({tuple(c) for c in shapely.get_coordinates(geom)}) == 4
+    ):
+        extra = " (a bow-tie: the boundary crosses itself)"
+    return (
+        f"invalid geometry, GEOS reason: {reason}{extra}; run agf.repair() "
+        "(make_valid, keeps the polygonal part) or fix that vertex in a GIS"
+    )
+
+
+def _bounds_checks(
+    geoms: np.ndarray, crs: pyproj.CRS, usable: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Coordinate plausibility per feature (only rows in ``usable`` are judged)."""
+    n = geoms.size
+    res = {
+        c: np.zeros(n, dtype=bool)
+        for c in (
+            "coords_out_of_range",
+            "swapped_lonlat",
+            "projected_as_degrees",
+            "degrees_as_projected",
+            "outside_area_of_use",
+        )
+    }
+    b = shapely.bounds(geoms)
+    xmin, ymin, xmax, ymax = b.T
+    finite = usable & np.all(np.isfinite(b), axis=1)
+    aou = crs.area_of_use
+    if crs.is_geographic:
+        in_range = (xmin >= -180) & (xmax <= 180) & (ymin >= -90) & (ymax <= 90)
+        swap_ok = (ymin >= -180) & (ymax <= 180) & (xmin >= -90) & (xmax <= 90)
+        res["swapped_lonlat"] = finite & ~in_range & swap_ok
+        far = np.nanmax(np.abs(b), axis=1, initial=0.0) > 1_000
+        res["projected_as_degrees"] = finite & ~in_range & ~swap_ok & far
+        res["coords_out_of_range"] = finite & ~in_range & ~swap_ok & ~far
+        cx, cy = (xmin + xmax) / 2, (ymin + ymax) / 2
+        ok = finite & in_range
+        if aou is not None:
+            inside = _inside(cx, cy, aou)
+            inside_sw = _inside(cy, cx, aou)
+            res["swapped_lonlat"] |= ok & ~inside & inside_sw
+            res["outside_area_of_use"] = ok & ~inside & ~inside_sw
+        # layer consensus: features far from where the others are, but there once swapped
+        if ok.sum() >= 3:
+            mx, my = np.median(cx[ok]), np.median(cy[ok])
+            d = np.hypot(cx - mx, cy - my)
+            d_sw = np.hypot(cy - mx, cx - my)
+            radius = max(1.0, 3.0 * float(np.median(d[ok])))
+            res["swapped_lonlat"] |= ok & swap_ok & (d > radius) & (d_sw <= radius)
+        res["outside_area_of_use"] &= ~res["swapped_lonlat"]
+        return res
+    # projected (or other) CRS
+    looks_deg = (xmin >= -180) & (xmax <= 180) & (ymin >= -90) & (ymax <= 90)
+    small = ((xmax - xmin) < 1.0) & ((ymax - ymin) < 1.0)
+    res["degrees_as_projected"] = finite & looks_deg & small
+    todo = finite & ~res["degrees_as_projected"]
+    if todo.any():
+        geo = crs.geodetic_crs
+        if geo is None:  # pragma: no cover - every CRS with a datum has one
+            return res
+        tr = pyproj.Transformer.from_crs(crs, geo, always_xy=True)
+        cx, cy = (xmin + xmax) / 2, (ymin + ymax) / 2
+        with np.errstate(invalid="ignore"):
+            lon, lat = tr.transform(cx[todo], cy[todo], errcheck=False)
+        lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+        bad = ~(np.isfinite(lon) & np.isfinite(lat)) | (np.abs(lat) > 90)
+        res["coords_out_of_range"][np.flatnonzero(todo)[bad]] = True
+        if aou is not None:
+            outside = ~bad & ~_inside(lon, lat, aou)
+            res["outside_area_of_use"][np.flatnonzero(todo)[outside]] = True
+    return res
+
+
+def _inside(lon: np.ndarray, lat: np.ndarray, aou: Any, margin: float = 1.0) -> np.ndarray:
+    west, south, east, north = aou.west, aou.south, aou.east, aou.north
+    in_lat = (lat >= south - margin) & (lat <= north + margin)
+    if west <= east:
+        in_lon = (lon >= west - margin) & (lon <= east + margin)
+    else:  # crosses the antimeridian
+        in_lon = (lon >= west - margin) | (lon <= east + margin)
+    return np.asarray(in_lat & in_lon)
+
+
+def validate(
+    gdf: gpd.GeoDataFrame | gpd.GeoSeries,
+    *,
+    kind: LayerKind | None = None,
+    id_column: str | None = None,
+    min_area_m2: float = 100.0,
+    sliver_ratio: float = 0.05,
+    spike_angle_deg: float = 1.0,
+) -> ValidationReport:
+    """Check every feature of a layer against the rules of :data:`RULES`.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame or GeoSeries
+        Any layer, with or without CRS, in degrees or metres. Not modified.
+    kind : {"parcels", "plots", "protected_areas"}, optional
+        Layer kind: sets the allowed geometry types and the default id column
+        from :data:`agroforest_geo.io.LAYER_SCHEMAS`. ``None``: any geometry
+        type, no id column unless ``id_column`` is given.
+    id_column : str, optional
+        Column holding the feature ids (checked for blanks and duplicates).
+    min_area_m2 : float
+        Polygons whose ellipsoidal area is below this get ``tiny_area``.
+    sliver_ratio : float
+        Polygons whose Polsby-Popper compactness 4πA/P² is below this get
+        ``sliver`` (a square is 0.785, a 1:60 rectangle about 0.05).
+    spike_angle_deg : float
+        A vertex whose two edges meet at less than this angle is a ``spike``.
+
+    Returns
+    -------
+    ValidationReport
+        Area, sliver, orientation and spike rules are judged only on valid
+        polygons with plausible coordinates; without a CRS the area rules are
+        skipped and compactness is planar.
+
+    Raises
+    ------
+    MissingColumnError
+        If ``id_column`` is not a column.
+
+    Examples
+    --------
+    >>> import agroforest_geo as agf, geopandas as gpd, shapely
+    >>> bowtie = shapely.Polygon([(0, 0), (100, 100), (100, 0), (0, 100)])
+    >>> square = shapely.box(500_000, 9_200_000, 500_100, 9_200_100)
+    >>> gdf = gpd.GeoDataFrame({"parcel_id": ["a", "a"]}, geometry=[bowtie, square], crs=32718)
+    >>> report = agf.validate(gdf, kind="parcels")
+    >>> report.findings[["row", "id", "code"]]
+       row id               code
+    0    0  a   invalid_geometry
+    1    0  a       duplicate_id
+    2    1  a       duplicate_id
+    >>> "Self-intersection" in report.findings.loc[0, "message"]
+    True
+    >>> messy = agf.read_parcels(agf.datasets.get_path("parcels_messy"))
+    >>> agf.validate(messy, kind="parcels").ok
+    False
+    """
+    if isinstance(gdf, gpd.GeoSeries):
+        gdf = gpd.GeoDataFrame(geometry=gdf)
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise TypeError(f"gdf must be a GeoDataFrame or GeoSeries, got {type(gdf).__name__}")
+    id_col, id_absent = resolve_id_column(gdf, kind, id_column)
+    for name, value in (
+        ("min_area_m2", min_area_m2),
+        ("sliver_ratio", sliver_ratio),
+        ("spike_angle_deg", spike_angle_deg),
+    ):
+        if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    geoms = np.where(pd.isna(geoms), None, geoms) if geoms.size else geoms
+    ids = gdf[id_col].to_numpy(dtype=object) if id_col is not None else None
+    crs = norm_crs(gdf.crs)
+    items: list[tuple[int | None, str, str]] = []
+
+    def add(mask: np.ndarray, code: str, message: Any) -> None:
+        for p in np.flatnonzero(mask).tolist():
+            items.append((p, code, message(p) if callable(message) else message))
+
+    # -- the layer ------------------------------------------------------------------
+    if crs is None:
+        items.append((None, "missing_crs", _missing_crs_message(geoms)))
+    if id_absent:
+        assert kind is not None
+        want = LAYER_SCHEMAS[kind].id_column
+        items.append(
+            (
+                None,
+                "missing_id_column",
+                f"the {kind} layer has no {want!r} column; rename the id column to {want!r} "
+                "or pass id_column=...",
+            )
+        )
+    # -- presence and type ------------------------------------------------------------
+    missing = shapely.is_missing(geoms)
+    empty = shapely.is_empty(geoms) & ~missing
+    add(missing, "null_geometry", "no geometry (None); digitize the feature or drop the row")
+    add(empty, "empty_geometry", "empty geometry; digitize the feature again or drop the row")
+    present = ~missing & ~empty
+    type_id = shapely.get_type_id(geoms)
+    if kind is not None:
+        allowed = LAYER_SCHEMAS[kind].geometry_types
+        ok_type = np.isin(type_id, [_TYPE_NAMES.index(t) for t in allowed])
+        fix = (
+            "repair() keeps its polygons"
+            if "Polygon" in allowed
+            else f"convert it to one of {list(allowed)}"
+        )
+        add(
+            present & ~ok_type,
+            "geometry_type",
+            lambda p: f"{_TYPE_NAMES[type_id[p]]} not allowed in a {kind} layer (allowed: "
+            f"{', '.join(allowed)}); "
+            + (fix if type_id[p] == 7 else "digitize it as one of the allowed types"),
+        )
+    # -- validity -----------------------------------------------------------------------
+    valid = np.asarray(shapely.is_valid(geoms), dtype=bool) & present
+    invalid = present & ~valid
+    if invalid.any():
+        reasons = shapely.is_valid_reason(geoms[invalid])
+        reason_of = dict(zip(np.flatnonzero(invalid).tolist(), reasons, strict=True))
+        add(invalid, "invalid_geometry", lambda p: _invalid_message(geoms[p], reason_of[p]))
+    polygonal = present & np.isin(type_id, (3, 6))
+    geographic = bool(crs is not None and crs.is_geographic)
+    rings = _ring_checks(np.where(polygonal, geoms, None), geographic, spike_angle_deg)
+    add(
+        rings["few"],
+        "too_few_vertices",
+        "a ring has fewer than 3 distinct vertices (no area); digitize it again",
+    )
+    # -- coordinates ----------------------------------------------------------------------
+    coords_ok = present.copy()
+    if crs is not None:
+        bounds = _bounds_checks(geoms, crs, present)
+        for code in (
+            "coords_out_of_range",
+            "swapped_lonlat",
+            "projected_as_degrees",
+            "degrees_as_projected",
+        ):
+            add(bounds[code], code, lambda p, c=code: _coords_message(c, geoms[p], crs))
+            coords_ok &= ~bounds[code]
+        add(
+            bounds["outside_area_of_use"],
+            "outside_area_of_use",
+            lambda p: f"the feature lies outside the area of use of {_crs_label(crs)} "
+            f"({crs.area_of_use.name if crs.area_of_use else '?'}); check the CRS or the "
+            "coordinates",
+        )
+    # -- ids --------------------------------------------------------------------------------
+    if ids is not None:
+        blank = pd.isna(pd.Series(ids, dtype=object)).to_numpy() | np.array(
+            [isinstance(v, str) and not v.strip() for v in ids], dtype=bool
+        )
+        add(blank, "missing_id", f"{id_col} is missing or blank; fill in the id")
+        s = pd.Series(ids, dtype=object)
+        dup = s.duplicated(keep=False).to_numpy() & ~blank
+        counts = s[dup].value_counts()
+        add(
+            dup,
+            "duplicate_id",
+            lambda p: f"{id_col} {ids[p]!r} is used by {counts[ids[p]]} features; "
+            "give every feature its own id",
+        )
+    # -- shape of good polygons ---------------------------------------------------------------
+    good = polygonal & valid & coords_ok & ~rings["few"]
+    add(
+        good & rings["orientation"],
+        "wrong_orientation",
+        "rings not oriented as RFC 7946 wants (exterior counter-clockwise, holes clockwise); "
+        "repair() orients them without changing the area",
+    )
+    add(
+        polygonal & rings["duplicates"].astype(bool),
+        "duplicate_vertices",
+        lambda p: f"{rings['duplicates'][p]} consecutive duplicate vertices; repair() removes "
+        "them without changing the area",
+    )
+    add(
+        good & np.isfinite(rings["spike_angle"]),
+        "spike",
+        lambda p: f"spike at ({_fmt(rings['spike_xy'][p, 0])}, {_fmt(rings['spike_xy'][p, 1])}): "
+        f"the boundary turns back at {rings['spike_angle'][p]:.3g}° (< {spike_angle_deg}°); "
+        "remove that vertex in a GIS",
+    )
+    if good.any():
+        if crs is not None:
+            area = np.full(geoms.size, np.nan)
+            area[good] = geodesic_area_m2(geoms[good], crs)
+            per = np.full(geoms.size, np.nan)
+            sub = gpd.GeoSeries(geoms[good], crs=crs)
+            per[good] = perimeter_m(sub).to_numpy()
+            add(
+                good & (area < min_area_m2),
+                "tiny_area",
+                lambda p: f"area {area[p]:.4g} m² is below min_area_m2={min_area_m2:g}; "
+                "check for a digitizing slip or confused units",
+            )
+        else:
+            area = np.asarray(shapely.area(geoms), dtype=float)
+            per = np.asarray(shapely.length(geoms), dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pp = 4 * np.pi * area / per**2
+        add(
+            good & (per > 0) & (pp < sliver_ratio),
+            "sliver",
+            lambda p: f"very thin polygon: compactness 4πA/P² = {pp[p]:.3g} < "
+            f"sliver_ratio={sliver_ratio:g}; check for a gap or overlap between neighbours",
+        )
+    return ValidationReport(make_findings(gdf.index, ids, items), gdf.index.copy())
+
+
+def _crs_label(crs: pyproj.CRS) -> str:
+    epsg = crs.to_epsg()
+    return f"EPSG:{epsg}" if epsg else (crs.name or crs.to_string())
+
+
+def _missing_crs_message(geoms: np.ndarray) -> str:
+    b = shapely.total_bounds(geoms)
+    hint = ""
+    if np.all(np.isfinite(b)):
+        if b[0] >= -180 and b[2] <= 180 and b[1] >= -90 and b[3] <= 90:
+            hint = " (the coordinates look like longitude/latitude: EPSG:4326)"
+        else:
+            hint = " (the coordinates look like metres, e.g. UTM 18S: EPSG:32718)"
+    return (
+        "the layer has no CRS; set it with gdf.set_crs(...)" + hint + " before measuring hectares"
+    )
+
+
+def _coords_message(code: str, geom: shapely.Geometry, crs: pyproj.CRS) -> str:
+    x0, y0, x1, y1 = shapely.bounds(geom)
+    where = f"x {_fmt(x0)}..{_fmt(x1)}, y {_fmt(y0)}..{_fmt(y1)}"
+    label = _crs_label(crs)
+    if code == "swapped_lonlat":
+        return (
+            f"longitude and latitude look swapped ({where} in {label}); "
+            "repair(swap_axes='auto') swaps them back"
+        )
+    if code == "projected_as_degrees":
+        return (
+            f"coordinates {where} are metres but {label} is in degrees; set the real CRS "
+            "with gdf.set_crs('EPSG:32718', allow_override=True) (or your projection)"
+        )
+    if code == "degrees_as_projected":
+        return (
+            f"coordinates {where} look like degrees but {label} is projected; set "
+            "gdf.set_crs('EPSG:4326', allow_override=True)"
+        )
+    return f"coordinates {where} are impossible in {label}; check the coordinates and the CRS"
