@@ -4,17 +4,19 @@ Method
 ------
 Vertices are transformed to longitude/latitude on the ellipsoid of the layer's
 CRS (WGS 84 for EPSG:4326). Polygon edges are geodesics, as in
-:class:`pyproj.Geod` and the EU information system. The area is computed on the
-*authalic sphere* of that ellipsoid: latitudes are mapped to authalic latitudes,
-a mapping that preserves area exactly, and each ring's area is the sum of the
-exact spherical excesses of its edges. The image of a geodesic is not exactly a
-great circle on the authalic sphere; the difference grows with the cube of the
-edge length, so edges longer than ``max_segment_m`` (default 2 km) are first
-densified with intermediate points *on the geodesic* (``pyproj.Geod.fwd``,
-vectorized). The result agrees with ``pyproj.Geod.geometry_area_perimeter``
-to better than 1e-7 relative for anything from a 0.1 ha plot to a
-1,000 km-wide protected area (see ``tests/test_area.py``), at a fraction of
-the cost of a per-feature loop.
+:class:`pyproj.Geod` and the EU information system. Each ring is then projected
+with the ellipsoidal Lambert azimuthal equal-area projection *centred on that
+ring* (Snyder 1987, ch. 24; evaluated in numpy with one centre per ring, so a
+whole layer is one vectorized pass) and its planar area is taken. The
+projection preserves area exactly and is conformal at its centre, so a
+geodesic edge maps to a curve whose deviation from the straight chord grows
+with the edge length and its distance from the centre; edges longer than
+``max_segment_m`` (default 500 m) are first densified with points *on the
+geodesic* (``pyproj.Geod.fwd``). The result agrees with
+``pyproj.Geod.geometry_area_perimeter`` (Karney's exact algorithm) to about
+1e-9 relative for anything from a 0.1 ha plot to a 1,000 km-wide protected
+area, and the tests hold it to 1e-6 on 10,000 random parcels and to 1e-7 on
+large polygons with holes (``tests/test_area.py``).
 
 Rings are oriented by role (exterior positive, holes negative) whatever their
 stored orientation, so a wrongly oriented hole is still subtracted.
@@ -35,7 +37,7 @@ from .crs import geodetic_crs, require_crs
 
 __all__ = ["area_ha", "area_m2", "geodesic_area_m2", "perimeter_m"]
 
-_DEFAULT_MAX_SEGMENT_M = 2_000.0
+_DEFAULT_MAX_SEGMENT_M = 500.0
 
 
 def _geoseries(data: gpd.GeoDataFrame | gpd.GeoSeries, name: str) -> gpd.GeoSeries:
@@ -219,7 +221,6 @@ def geodesic_area_m2(
     10008.0
     """
     arr = np.asarray(geoms, dtype=object)
-    arr = np.where(pd.isna(arr), None, arr) if arr.size else arr
     out = np.zeros(arr.size, dtype=float)
     missing = shapely.is_missing(arr)
     out[missing] = np.nan
@@ -264,7 +265,7 @@ def area_m2(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> pd.Series:
 
 
 def area_ha(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> pd.Series:
-    """True ellipsoidal area of every feature, in hectares, whatever the CRS.
+    """Compute the true ellipsoidal area of every feature in hectares, whatever the CRS.
 
     Vertices are taken to the ellipsoid of the layer's CRS and edges are
     geodesics, so a layer in EPSG:4326, in UTM or in Web Mercator gives the same

@@ -91,7 +91,8 @@ def same_crs(
     if not lcrs.equals(rcrs, ignore_axis_order=True):
         raise CRSMismatchError(
             f"{left_name} is in {_crs_label(lcrs)} but {right_name} is in {_crs_label(rcrs)}; "
-            f"reproject one of them first, e.g. `{right_name} = {right_name}.to_crs({left_name}.crs)`."
+            "reproject one of them first, e.g. "
+            f"`{right_name} = {right_name}.to_crs({left_name}.crs)`."
         )
     return lcrs
 

@@ -16,8 +16,8 @@ __all__ = [
     "GeometryWarning",
     "InputNotFoundError",
     "InvalidGeometryError",
-    "MissingColumnError",
     "MissingCRSError",
+    "MissingColumnError",
     "NoDataWarning",
     "RasterError",
     "UnreadableInputError",
@@ -73,4 +73,3 @@ class NoDataWarning(AgroforestGeoWarning):
 
 class GeometryWarning(AgroforestGeoWarning):
     """Some geometries were flagged (empty, invalid, suspicious coordinates)."""
-

@@ -79,7 +79,9 @@ _STRING_COLUMNS = {"parcel_id", "plot_id", "area_id", "member_id"}
 
 def _read_path(path: Path, layer: str | int | None, crs: Any) -> gpd.GeoDataFrame:
     if not path.exists():
-        raise InputNotFoundError(f"{path} does not exist; check the path (relative to {Path.cwd()})")
+        raise InputNotFoundError(
+            f"{path} does not exist; check the path (relative to {Path.cwd()})"
+        )
     suffix = path.suffix.lower()
     if suffix in {".parquet", ".geoparquet"}:
         try:
@@ -95,7 +97,7 @@ def _read_path(path: Path, layer: str | int | None, crs: Any) -> gpd.GeoDataFram
     except pyogrio.errors.DataLayerError as exc:
         try:
             layers = [name for name, _ in pyogrio.list_layers(path)]
-        except Exception:  # noqa: BLE001 - only used to improve the message
+        except pyogrio.errors.DataSourceError:  # only used to improve the message
             layers = []
         raise UnreadableInputError(
             f"cannot read layer {layer!r} of {path}: {exc}. Layers in the file: {layers}; "
@@ -217,7 +219,7 @@ def read_layer(
 
 def _as_id_strings(s: pd.Series) -> pd.Series:
     """Ids as strings, kept as given; integers stored as floats lose their '.0'."""
-    if pd.api.types.is_float_dtype(s) and s.dropna().mod(1).eq(0).all():
+    if pd.api.types.is_float_dtype(s) and (s.dropna() % 1 == 0).all():
         s = s.astype("Int64")
     out = s.astype("string")
     return out.astype(object).where(out.notna(), None)
@@ -243,9 +245,7 @@ def read_parcels(
     >>> parcels["parcel_id"].is_unique, parcels.crs.to_epsg()
     (True, 4326)
     """
-    return read_layer(
-        source, "parcels", layer=layer, id_column=id_column, columns=columns, crs=crs
-    )
+    return read_layer(source, "parcels", layer=layer, id_column=id_column, columns=columns, crs=crs)
 
 
 def read_plots(
@@ -323,7 +323,7 @@ def write_table(table: pd.DataFrame, path: PathLike) -> Path:
                 f"{p.name}: {suffix} needs geometries and this table has none; use .csv or .parquet"
             )
         driver = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".fgb": "FlatGeobuf"}
-        table.to_file(p, driver=driver[suffix], engine="pyogrio")
+        gpd.GeoDataFrame(table).to_file(p, driver=driver[suffix], engine="pyogrio")
     else:
         raise UnreadableInputError(
             f"cannot write {p.name}: unknown extension {suffix!r}; use .csv, .gpkg, .parquet, "

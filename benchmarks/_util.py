@@ -1,0 +1,36 @@
+"""Small helpers shared by the benchmark scripts: timing and peak memory."""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+
+def measure(
+    fn: Callable[[], Any], *, repeat: int = 1, memory: bool = True
+) -> tuple[float, float, Any]:
+    """Return (best wall time in s, peak Python-allocated memory in MB, result).
+
+    Time is measured without tracing (tracemalloc slows Python-level loops far
+    more than vectorized code, which would flatter the vectorized side); the
+    peak memory comes from one extra, traced run.
+    """
+    best = float("inf")
+    result = None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - t0)
+    peak = float("nan")
+    if memory:
+        tracemalloc.start()
+        fn()
+        peak = tracemalloc.get_traced_memory()[1] / 1e6
+        tracemalloc.stop()
+    return best, peak, result
+
+
+def row(name: str, seconds: float, peak_mb: float, extra: str = "") -> str:
+    return f"{name:<44s} {seconds:9.3f} s {peak_mb:9.1f} MB  {extra}"
