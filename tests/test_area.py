@@ -198,3 +198,15 @@ def test_area_is_additive(x0, y0, w, h):
     a, b, d = geodesic_area_m2([whole, t1, t2], 4326)
     assert a == pytest.approx(b + d, rel=1e-9)
     assert a == pytest.approx(_geod_area(whole), rel=1e-7)
+
+
+def test_impossible_coordinates_give_nan_and_a_warning():
+    # UTM metres labelled as degrees
+    gs = gpd.GeoSeries(
+        [shapely.box(500_000, 9_200_000, 500_100, 9_200_100), shapely.box(0, 0, 0.001, 0.001)],
+        crs=4326,
+    )
+    with pytest.warns(agf.GeometryWarning, match="impossible"):
+        area = agf.area_ha(gs)
+    assert np.isnan(area.iloc[0])
+    assert area.iloc[1] == pytest.approx(_geod_area(gs.iloc[1]) / 1e4, rel=1e-9)

@@ -25,6 +25,7 @@ stored orientation, so a wrongly oriented hole is still subtracted.
 from __future__ import annotations
 
 import functools
+import warnings
 from typing import Any
 
 import geopandas as gpd
@@ -34,6 +35,7 @@ import pyproj
 import shapely
 
 from .crs import geodetic_crs, require_crs
+from .errors import GeometryWarning
 
 __all__ = ["area_ha", "area_m2", "geodesic_area_m2", "perimeter_m"]
 
@@ -169,6 +171,7 @@ def _densify(
         return lon, lat, ring
     az, _, dist = geod.inv(lon[cand], lat[cand], lon[cand + 1], lat[cand + 1])
     dist = np.asarray(dist)
+    dist = np.where(np.isfinite(dist), dist, 0.0)  # impossible coordinates: flagged by the caller
     nseg = np.ceil(dist / max_segment_m).astype(np.int64)
     keep = nseg > 1
     cand, az, dist, nseg = cand[keep], np.asarray(az)[keep], dist[keep], nseg[keep]
@@ -228,6 +231,18 @@ def geodesic_area_m2(
     if owner.size == 0:
         return out
     lon, lat, geod = _to_lonlat(xy, crs)
+    bad = ~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90.0))
+    if bad.any():
+        bad_owner = np.unique(owner[ring_idx[bad]])
+        warnings.warn(
+            f"{bad_owner.size} feature(s) have coordinates that are impossible in their CRS "
+            "(e.g. metres labelled as degrees); their area is NaN. Run agroforest_geo.validate "
+            "to see which, and fix the CRS (set_crs) or the coordinates.",
+            GeometryWarning,
+            stacklevel=3,
+        )
+        lat = np.where(bad, 0.0, lat)
+        lon = np.where(bad, 0.0, lon)
     lon, lat, ring_idx = _densify(lon, lat, ring_idx, geod, max_segment_m)
     # centre of each ring: the mean of its vertices (longitudes unwrapped around the first)
     nring = owner.size
@@ -244,6 +259,8 @@ def geodesic_area_m2(
     ring_area = np.abs(np.bincount(ring_idx[:-1], weights=cross, minlength=nring)) / 2
     signed = np.where(exterior, ring_area, -ring_area)
     out += np.bincount(owner, weights=signed, minlength=arr.size)
+    if bad.any():
+        out[bad_owner] = np.nan
     return out
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "LAYER_SCHEMAS",
     "LayerSchema",
     "read_layer",
+    "read_raw",
     "read_parcels",
     "read_plots",
     "read_protected_areas",
@@ -75,6 +76,25 @@ LAYER_SCHEMAS: dict[str, LayerSchema] = {
 _LON_NAMES = ("longitude", "lon", "long", "lng", "x")
 _LAT_NAMES = ("latitude", "lat", "y")
 _STRING_COLUMNS = {"parcel_id", "plot_id", "area_id", "member_id"}
+
+
+def read_raw(
+    source: PathLike, *, layer: str | int | None = None, crs: Any = None
+) -> gpd.GeoDataFrame:
+    """Read any vector file as stored: no schema, no CRS requirement.
+
+    For inspection and validation of files that :func:`read_layer` would refuse
+    (no CRS, missing columns). CSV with longitude/latitude gives points (EPSG:4326
+    unless ``crs`` is given).
+
+    Examples
+    --------
+    >>> import agroforest_geo as agf
+    >>> raw = read_raw(agf.datasets.get_path("parcels_messy"))
+    >>> "defect" in raw.columns
+    True
+    """
+    return _read_path(Path(source), layer, crs)
 
 
 def _read_path(path: Path, layer: str | int | None, crs: Any) -> gpd.GeoDataFrame:

@@ -13,11 +13,7 @@ but not in the per-feature :meth:`ValidationReport.flags`.
 
 from __future__ import annotations
 
-import html
 import math
-from collections.abc import Hashable, Mapping
-from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Any, Literal
 
 import geopandas as gpd
@@ -29,138 +25,15 @@ import shapely
 from .area import geodesic_area_m2, perimeter_m
 from .crs import norm_crs
 from .errors import MissingColumnError
+from .findings import RULES, Rule, ValidationReport, make_findings
 from .io import LAYER_SCHEMAS
 
 __all__ = ["RULES", "Rule", "ValidationReport", "validate"]
 
 LayerKind = Literal["parcels", "plots", "protected_areas"]
-Severity = Literal["error", "warning"]
 
 _KINDS: tuple[str, ...] = ("parcels", "plots", "protected_areas")
 
-
-@dataclass(frozen=True)
-class Rule:
-    """One validation rule (or repair action): its severity, what it means and the fix."""
-
-    severity: Severity
-    description: str
-    fix: str
-
-
-#: Every code a :class:`ValidationReport` can hold, in reporting order.
-#: Validation rules first, then the changes recorded by :func:`agroforest_geo.repair`
-#: (reported as warnings: the data were changed and the change deserves a look).
-RULES: Mapping[str, Rule] = MappingProxyType(
-    {
-        "missing_crs": Rule(
-            "error",
-            "the layer has no CRS, so hectares and coordinate checks cannot be computed",
-            "gdf.set_crs('EPSG:4326') for longitude/latitude, or the EPSG code of the projection",
-        ),
-        "missing_id_column": Rule(
-            "error",
-            "the id column of the layer kind is absent",
-            "rename the id column or pass id_column=...",
-        ),
-        "null_geometry": Rule(
-            "error", "the feature has no geometry (None)", "digitize the feature or drop the row"
-        ),
-        "empty_geometry": Rule(
-            "error", "the geometry is empty", "digitize the feature again or drop the row"
-        ),
-        "geometry_type": Rule(
-            "error",
-            "geometry type not allowed for the layer kind (io.LAYER_SCHEMAS)",
-            "digitize the feature as a polygon; repair() extracts polygons from collections",
-        ),
-        "invalid_geometry": Rule(
-            "error",
-            "not valid per OGC Simple Features (GEOS reason in the message)",
-            "repair() (shapely.make_valid, keeping the polygonal part) or fix the vertex in a GIS",
-        ),
-        "too_few_vertices": Rule(
-            "error",
-            "a polygon ring has fewer than 3 distinct vertices",
-            "digitize the ring again; it has no area",
-        ),
-        "coords_out_of_range": Rule(
-            "error",
-            "coordinates outside longitude ±180 / latitude ±90 in a geographic CRS, or not "
-            "transformable to longitude/latitude",
-            "check the CRS and the coordinates",
-        ),
-        "swapped_lonlat": Rule(
-            "error",
-            "longitude and latitude are swapped (x holds latitude, y longitude)",
-            "repair(swap_axes='auto') swaps them back",
-        ),
-        "projected_as_degrees": Rule(
-            "error",
-            "coordinates far beyond ±180/±90 in a geographic CRS: metres labelled as degrees",
-            "gdf.set_crs(<the projected CRS, e.g. 'EPSG:32718'>, allow_override=True)",
-        ),
-        "degrees_as_projected": Rule(
-            "error",
-            "coordinates within ±180/±90 and a feature narrower than 1 m in a projected CRS: "
-            "degrees labelled as metres",
-            "gdf.set_crs('EPSG:4326', allow_override=True)",
-        ),
-        "duplicate_id": Rule(
-            "error", "the id is used by more than one feature", "give every feature its own id"
-        ),
-        "missing_id": Rule("error", "the id is missing or blank", "fill in the id"),
-        "outside_area_of_use": Rule(
-            "warning",
-            "the feature lies more than 1 degree outside the area of use of the CRS",
-            "check the CRS (e.g. the UTM zone) or the coordinates",
-        ),
-        "wrong_orientation": Rule(
-            "warning",
-            "exterior ring not counter-clockwise or a hole not clockwise (RFC 7946)",
-            "repair() orients the rings (areas do not change)",
-        ),
-        "duplicate_vertices": Rule(
-            "warning",
-            "the same vertex repeated consecutively",
-            "repair() removes the repeats (areas do not change)",
-        ),
-        "spike": Rule(
-            "warning",
-            "a vertex where the boundary goes out and back at a very sharp angle",
-            "remove the spike vertex in a GIS; it is usually a digitizing slip",
-        ),
-        "tiny_area": Rule(
-            "warning",
-            "ellipsoidal area below min_area_m2",
-            "check the feature: a digitizing slip, or units confused",
-        ),
-        "sliver": Rule(
-            "warning",
-            "very thin polygon: Polsby-Popper compactness 4πA/P² below sliver_ratio",
-            "check the feature: a gap or overlap left between neighbours",
-        ),
-        "repaired_invalid": Rule(
-            "warning",
-            "repair: made valid with shapely.make_valid(method='structure'), polygons kept",
-            "check the repaired shape",
-        ),
-        "extracted_polygons": Rule(
-            "warning",
-            "repair: kept the polygons of a geometry collection, other parts dropped",
-            "check the repaired shape",
-        ),
-        "removed_duplicate_vertices": Rule(
-            "warning", "repair: removed consecutive duplicate vertices", "nothing to do"
-        ),
-        "reoriented": Rule(
-            "warning", "repair: rings oriented (exterior CCW, holes CW)", "nothing to do"
-        ),
-        "swapped_axes": Rule(
-            "warning", "repair: swapped x and y (longitude/latitude)", "check the position"
-        ),
-    }
-)
 
 _POLY_TYPES = ("Polygon", "MultiPolygon")
 _TYPE_NAMES = (
@@ -173,150 +46,13 @@ _TYPE_NAMES = (
     "MultiPolygon",
     "GeometryCollection",
 )
-_FINDING_COLUMNS = ["row", "id", "code", "severity", "message", "position"]
 
 
-@dataclass(frozen=True, repr=False)
-class ValidationReport:
-    """Findings of :func:`validate` (or the changes and leftovers of :func:`repair`).
-
-    Attributes
-    ----------
-    findings : pandas.DataFrame
-        One row per finding: ``row`` (index label of the feature; missing for
-        findings about the whole layer), ``id``, ``code`` (a key of :data:`RULES`),
-        ``severity`` (``"error"`` or ``"warning"``), ``message`` and ``position``
-        (0-based row position, which stays unambiguous when index labels repeat).
-    index : pandas.Index
-        The index of the validated layer.
-
-    Examples
-    --------
-    >>> import geopandas as gpd, shapely
-    >>> gdf = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1), None], crs=32718)
-    >>> report = validate(gdf, min_area_m2=0)
-    >>> report.ok
-    False
-    >>> report.codes_for(1)
-    ['null_geometry']
-    >>> report.flags()["valid"].tolist()
-    [True, False]
-    """
-
-    findings: pd.DataFrame
-    index: pd.Index
-
-    @property
-    def ok(self) -> bool:
-        """True when there is no finding of severity ``"error"``."""
-        return not bool((self.findings["severity"] == "error").any())
-
-    @property
-    def n_errors(self) -> int:
-        """Number of error findings."""
-        return int((self.findings["severity"] == "error").sum())
-
-    @property
-    def n_warnings(self) -> int:
-        """Number of warning findings."""
-        return int((self.findings["severity"] == "warning").sum())
-
-    @property
-    def summary(self) -> pd.DataFrame:
-        """Count of findings per code: ``code``, ``severity``, ``count``, ``description``."""
-        counts = self.findings["code"].value_counts()
-        codes = [c for c in RULES if c in counts.index]
-        return pd.DataFrame(
-            {
-                "code": codes,
-                "severity": [RULES[c].severity for c in codes],
-                "count": [int(counts[c]) for c in codes],
-                "description": [RULES[c].description for c in codes],
-            }
-        )
-
-    def codes_for(self, row: Hashable) -> list[str]:
-        """Codes of the findings about the feature with index label ``row``."""
-        rows = self.findings["row"]
-        mask = rows.notna() & (rows == row)
-        return self.findings.loc[mask, "code"].tolist()
-
-    def flags(self) -> pd.DataFrame:
-        """Per-feature summary on the layer's index (every row present).
-
-        Columns ``n_errors``, ``n_warnings``, ``codes`` (";"-joined, "" when none)
-        and ``valid`` (no error).
-        """
-        n = len(self.index)
-        per_row = self.findings[self.findings["position"].notna()]
-        pos = per_row["position"].to_numpy(dtype=np.int64)
-        is_err = (per_row["severity"] == "error").to_numpy()
-        n_err = np.bincount(pos[is_err], minlength=n)
-        n_warn = np.bincount(pos[~is_err], minlength=n)
-        codes = [""] * n
-        for p, c in zip(pos.tolist(), per_row["code"].tolist(), strict=True):
-            codes[p] = f"{codes[p]};{c}" if codes[p] else c
-        return pd.DataFrame(
-            {"n_errors": n_err, "n_warnings": n_warn, "codes": codes, "valid": n_err == 0},
-            index=self.index,
-        )
-
-    def to_frame(self) -> pd.DataFrame:
-        """The findings as a new DataFrame (safe to modify)."""
-        return self.findings.copy()
-
-    def __repr__(self) -> str:
-        counts = ", ".join(f"{r.code}={r.count}" for r in self.summary.itertuples())
-        return (
-            f"ValidationReport({len(self.index)} features, {self.n_errors} errors, "
-            f"{self.n_warnings} warnings{': ' + counts if counts else ''})"
-        )
-
-    def _repr_html_(self) -> str:
-        status = "OK" if self.ok else "errors found"
-        head = (
-            f"<p><b>ValidationReport</b>: {len(self.index)} features, {self.n_errors} errors, "
-            f"{self.n_warnings} warnings &mdash; {html.escape(status)}</p>"
-        )
-        if self.findings.empty:
-            return head
-        shown = self.findings.drop(columns="position").head(50)
-        more = len(self.findings) - len(shown)
-        tail = f"<p>... {more} more findings (report.findings)</p>" if more > 0 else ""
-        return head + self.summary.to_html(index=False) + shown.to_html(index=False) + tail
-
-
-def _empty_findings() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=object) for c in _FINDING_COLUMNS})
-
-
-def make_findings(
-    index: pd.Index, ids: np.ndarray | None, items: list[tuple[int | None, str, str]]
-) -> pd.DataFrame:
-    """Build a findings frame from ``(position or None, code, message)`` tuples.
-
-    Helper shared with :mod:`agroforest_geo.repair`; rows come out ordered by
-    position, then by the order of :data:`RULES`.
-    """
-    if not items:
-        return _empty_findings()
-    order = {c: i for i, c in enumerate(RULES)}
-    items = sorted(items, key=lambda t: (-1 if t[0] is None else t[0], order[t[1]]))
-    rows: list[dict[str, Any]] = []
-    for pos, code, message in items:
-        rows.append(
-            {
-                "row": None if pos is None else index[pos],
-                "id": None if pos is None or ids is None else ids[pos],
-                "code": code,
-                "severity": RULES[code].severity,
-                "message": message,
-                "position": pd.NA if pos is None else pos,
-            }
-        )
-    out = pd.DataFrame(rows, columns=_FINDING_COLUMNS)
-    out["position"] = out["position"].astype("Int64")
-    return out
+def geometry_array(gdf: gpd.GeoDataFrame) -> np.ndarray:
+    """Return a copy of the geometries as an object array, missing ones as ``None``."""
+    geoms = np.asarray(gdf.geometry.values, dtype=object).copy()
+    geoms[pd.isna(geoms)] = None
+    return geoms
 
 
 def resolve_id_column(
@@ -408,10 +144,14 @@ def _ring_checks(
         prev = np.where(i == vstart, vend, i - 1)
         nxt = np.where(i == vend, vstart, i + 1)
         a, b = v[prev] - v, v[nxt] - v
-        angle = np.degrees(
-            np.arctan2(np.abs(a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]), np.sum(a * b, axis=1))
-        )
-        sharp = np.flatnonzero(angle < spike_angle_deg)
+        cross_ab = a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]
+        angle = np.degrees(np.arctan2(np.abs(cross_ab), np.sum(a * b, axis=1)))
+        # convex vertex: the ring turns the same way as its orientation (sign of its area)
+        convex = np.sign(-cross_ab) == np.sign(signed[v_ring])
+        # a spike goes out and back: a sharp tip next to a vertex that turns the other way
+        # (an ordinary sharp corner, as in a triangle, has convex neighbours)
+        spiky = (angle < spike_angle_deg) & ((convex != convex[prev]) | (convex != convex[nxt]))
+        sharp = np.flatnonzero(spiky)
         orig_xy = xy[keep]
         for j in sharp[::-1]:  # the first spike of each feature wins
             f = owner[v_ring[j]]
@@ -440,9 +180,7 @@ def _invalid_message(geom: shapely.Geometry, reason: str) -> str:
     )
 
 
-def _bounds_checks(
-    geoms: np.ndarray, crs: pyproj.CRS, usable: np.ndarray
-) -> dict[str, np.ndarray]:
+def _bounds_checks(geoms: np.ndarray, crs: pyproj.CRS, usable: np.ndarray) -> dict[str, np.ndarray]:
     """Coordinate plausibility per feature (only rows in ``usable`` are judged)."""
     n = geoms.size
     res = {
@@ -521,7 +259,7 @@ def validate(
     id_column: str | None = None,
     min_area_m2: float = 100.0,
     sliver_ratio: float = 0.05,
-    spike_angle_deg: float = 1.0,
+    spike_angle_deg: float = 25.0,
 ) -> ValidationReport:
     """Check every feature of a layer against the rules of :data:`RULES`.
 
@@ -541,7 +279,9 @@ def validate(
         Polygons whose Polsby-Popper compactness 4πA/P² is below this get
         ``sliver`` (a square is 0.785, a 1:60 rectangle about 0.05).
     spike_angle_deg : float
-        A vertex whose two edges meet at less than this angle is a ``spike``.
+        A vertex whose two edges meet at less than this angle, and whose two
+        neighbours turn the other way (the boundary goes out and back), is a
+        ``spike``. A sharp corner of a triangle is not a spike.
 
     Returns
     -------
@@ -558,8 +298,9 @@ def validate(
     Examples
     --------
     >>> import agroforest_geo as agf, geopandas as gpd, shapely
-    >>> bowtie = shapely.Polygon([(0, 0), (100, 100), (100, 0), (0, 100)])
-    >>> square = shapely.box(500_000, 9_200_000, 500_100, 9_200_100)
+    >>> x, y = 500_000, 9_200_000  # UTM 18S, near Juanjuí
+    >>> bowtie = shapely.Polygon([(x, y), (x + 100, y + 100), (x + 100, y), (x, y + 100)])
+    >>> square = shapely.box(x, y, x + 100, y + 100)
     >>> gdf = gpd.GeoDataFrame({"parcel_id": ["a", "a"]}, geometry=[bowtie, square], crs=32718)
     >>> report = agf.validate(gdf, kind="parcels")
     >>> report.findings[["row", "id", "code"]]
@@ -585,8 +326,7 @@ def validate(
     ):
         if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
             raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    geoms = np.asarray(gdf.geometry.values, dtype=object)
-    geoms = np.where(pd.isna(geoms), None, geoms) if geoms.size else geoms
+    geoms = geometry_array(gdf)
     ids = gdf[id_col].to_numpy(dtype=object) if id_col is not None else None
     crs = norm_crs(gdf.crs)
     items: list[tuple[int | None, str, str]] = []
@@ -627,9 +367,11 @@ def validate(
         add(
             present & ~ok_type,
             "geometry_type",
-            lambda p: f"{_TYPE_NAMES[type_id[p]]} not allowed in a {kind} layer (allowed: "
-            f"{', '.join(allowed)}); "
-            + (fix if type_id[p] == 7 else "digitize it as one of the allowed types"),
+            lambda p: (
+                f"{_TYPE_NAMES[type_id[p]]} not allowed in a {kind} layer (allowed: "
+                f"{', '.join(allowed)}); "
+                + (fix if type_id[p] == 7 else "digitize it as one of the allowed types")
+            ),
         )
     # -- validity -----------------------------------------------------------------------
     valid = np.asarray(shapely.is_valid(geoms), dtype=bool) & present
@@ -640,7 +382,9 @@ def validate(
         add(invalid, "invalid_geometry", lambda p: _invalid_message(geoms[p], reason_of[p]))
     polygonal = present & np.isin(type_id, (3, 6))
     geographic = bool(crs is not None and crs.is_geographic)
-    rings = _ring_checks(np.where(polygonal, geoms, None), geographic, spike_angle_deg)
+    poly_geoms = geoms.copy()
+    poly_geoms[~polygonal] = None
+    rings = _ring_checks(poly_geoms, geographic, spike_angle_deg)
     add(
         rings["few"],
         "too_few_vertices",
@@ -661,9 +405,10 @@ def validate(
         add(
             bounds["outside_area_of_use"],
             "outside_area_of_use",
-            lambda p: f"the feature lies outside the area of use of {_crs_label(crs)} "
-            f"({crs.area_of_use.name if crs.area_of_use else '?'}); check the CRS or the "
-            "coordinates",
+            lambda p: (
+                f"the feature lies outside the area of use of {_crs_label(crs)} "
+                f"({_aou_label(crs)}); check the CRS (e.g. the UTM zone) or the coordinates"
+            ),
         )
     # -- ids --------------------------------------------------------------------------------
     if ids is not None:
@@ -677,8 +422,10 @@ def validate(
         add(
             dup,
             "duplicate_id",
-            lambda p: f"{id_col} {ids[p]!r} is used by {counts[ids[p]]} features; "
-            "give every feature its own id",
+            lambda p: (
+                f"{id_col} {ids[p]!r} is used by {counts[ids[p]]} features; "
+                "give every feature its own id"
+            ),
         )
     # -- shape of good polygons ---------------------------------------------------------------
     good = polygonal & valid & coords_ok & ~rings["few"]
@@ -691,15 +438,19 @@ def validate(
     add(
         polygonal & rings["duplicates"].astype(bool),
         "duplicate_vertices",
-        lambda p: f"{rings['duplicates'][p]} consecutive duplicate vertices; repair() removes "
-        "them without changing the area",
+        lambda p: (
+            f"{rings['duplicates'][p]} consecutive duplicate vertices; repair() removes "
+            "them without changing the area"
+        ),
     )
     add(
         good & np.isfinite(rings["spike_angle"]),
         "spike",
-        lambda p: f"spike at ({_fmt(rings['spike_xy'][p, 0])}, {_fmt(rings['spike_xy'][p, 1])}): "
-        f"the boundary turns back at {rings['spike_angle'][p]:.3g}° (< {spike_angle_deg}°); "
-        "remove that vertex in a GIS",
+        lambda p: (
+            f"spike at ({_fmt(rings['spike_xy'][p, 0])}, {_fmt(rings['spike_xy'][p, 1])}): "
+            f"the boundary turns back at {rings['spike_angle'][p]:.3g}° (< {spike_angle_deg}°); "
+            "remove that vertex in a GIS"
+        ),
     )
     if good.any():
         if crs is not None:
@@ -711,8 +462,10 @@ def validate(
             add(
                 good & (area < min_area_m2),
                 "tiny_area",
-                lambda p: f"area {area[p]:.4g} m² is below min_area_m2={min_area_m2:g}; "
-                "check for a digitizing slip or confused units",
+                lambda p: (
+                    f"area {area[p]:.4g} m² is below min_area_m2={min_area_m2:g}; "
+                    "check for a digitizing slip or confused units"
+                ),
             )
         else:
             area = np.asarray(shapely.area(geoms), dtype=float)
@@ -722,8 +475,10 @@ def validate(
         add(
             good & (per > 0) & (pp < sliver_ratio),
             "sliver",
-            lambda p: f"very thin polygon: compactness 4πA/P² = {pp[p]:.3g} < "
-            f"sliver_ratio={sliver_ratio:g}; check for a gap or overlap between neighbours",
+            lambda p: (
+                f"very thin polygon: compactness 4πA/P² = {pp[p]:.3g} < "
+                f"sliver_ratio={sliver_ratio:g}; check for a gap or overlap between neighbours"
+            ),
         )
     return ValidationReport(make_findings(gdf.index, ids, items), gdf.index.copy())
 
@@ -731,6 +486,13 @@ def validate(
 def _crs_label(crs: pyproj.CRS) -> str:
     epsg = crs.to_epsg()
     return f"EPSG:{epsg}" if epsg else (crs.name or crs.to_string())
+
+
+def _aou_label(crs: pyproj.CRS) -> str:
+    a = crs.area_of_use
+    if a is None:  # pragma: no cover - only reached when the CRS has an area of use
+        return "no area of use"
+    return f"longitude {a.west:g}..{a.east:g}, latitude {a.south:g}..{a.north:g}"
 
 
 def _missing_crs_message(geoms: np.ndarray) -> str:

@@ -1,0 +1,119 @@
+"""``agroforest-geo validate`` and ``agroforest-geo area``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from ..area import area_ha, perimeter_m
+from ..declared import declared_vs_measured
+from ..errors import MissingColumnError
+from ..io import LAYER_SCHEMAS, read_raw, write_table
+from ..repair import repair
+from ..validate import validate
+from ._common import add_output_argument, emit
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``validate`` and ``area`` subcommands."""
+    p = subparsers.add_parser(
+        "validate",
+        help="check a layer's geometries, coordinates and ids (exit 1 when errors are found)",
+        description="Check every feature against the validation rules and print the findings. "
+        "Exit status 0 when no error is found, 1 otherwise (after repair with --repair).",
+    )
+    _add_input_arguments(p)
+    p.add_argument(
+        "--repair",
+        action="store_true",
+        help="repair what can be fixed safely; the findings list the changes and what is left",
+    )
+    p.add_argument(
+        "--output-repaired",
+        metavar="FILE",
+        help="with --repair: write the repaired layer to FILE (.gpkg, .geojson, .parquet, ...)",
+    )
+    add_output_argument(p)
+    p.set_defaults(func=_run_validate)
+
+    a = subparsers.add_parser(
+        "area",
+        help="ellipsoidal area and perimeter of every feature, with declared-area comparison",
+        description="Print id, area_ha and perimeter_m; when the layer has declared_area_ha, "
+        "also declared_minus_measured_ha and declared_ratio (declared / measured).",
+    )
+    _add_input_arguments(a)
+    add_output_argument(a)
+    a.set_defaults(func=_run_area)
+
+
+def _add_input_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("path", metavar="PATH", help="layer to read (GeoPackage, GeoJSON, ...)")
+    p.add_argument("--kind", choices=sorted(LAYER_SCHEMAS), help="layer kind (sets id column)")
+    p.add_argument("--layer", help="layer name inside a multi-layer file")
+    p.add_argument("--id-column", metavar="C", help="column holding the feature ids")
+
+
+def _read(args: argparse.Namespace) -> gpd.GeoDataFrame:
+    # read as stored: a missing CRS or a wrong column is reported, not refused
+    return read_raw(args.path, layer=args.layer)
+
+
+def _run_validate(args: argparse.Namespace) -> int:
+    gdf = _read(args)
+    if args.output_repaired and not args.repair:
+        print(
+            "agroforest-geo validate: --output-repaired needs --repair; nothing written",
+            file=sys.stderr,
+        )
+        return 2
+    if args.repair:
+        fixed, report = repair(gdf, kind=args.kind, id_column=args.id_column)
+        if args.output_repaired:
+            path = write_table(fixed, Path(args.output_repaired))
+            print(f"wrote the repaired layer ({len(fixed)} rows) to {path}", file=sys.stderr)
+    else:
+        report = validate(gdf, kind=args.kind, id_column=args.id_column)
+    table = report.to_frame().drop(columns="position")
+    if table.empty and not args.output:
+        print(f"{len(gdf)} features, no findings")
+    else:
+        emit(table, args.output, keep_geometry=False)
+    print(
+        f"{len(gdf)} features: {report.n_errors} errors, {report.n_warnings} warnings",
+        file=sys.stderr,
+    )
+    return 0 if report.ok else 1
+
+
+def _run_area(args: argparse.Namespace) -> int:
+    gdf = _read(args)
+    id_col = args.id_column
+    if id_col is not None and id_col not in gdf.columns:
+        raise MissingColumnError(
+            f"--id-column {id_col!r} is not a column of {args.path}; its columns are "
+            f"{[c for c in gdf.columns if c != gdf.geometry.name]}"
+        )
+    if id_col is None and args.kind is not None:
+        default = LAYER_SCHEMAS[args.kind].id_column
+        id_col = default if default in gdf.columns else None
+    table = pd.DataFrame(index=gdf.index)
+    if id_col is not None:
+        table[id_col] = gdf[id_col]
+    table["area_ha"] = area_ha(gdf)
+    table["perimeter_m"] = perimeter_m(gdf)
+    if "declared_area_ha" in gdf.columns:
+        d = declared_vs_measured(gdf)
+        table["declared_area_ha"] = d["declared_area_ha"]
+        table["declared_minus_measured_ha"] = d["area_difference_ha"]
+        table["declared_ratio"] = d["declared_ratio"]
+        table["declared_off"] = d["declared_off"]
+    emit(table, args.output, keep_geometry=False)
+    return 0
