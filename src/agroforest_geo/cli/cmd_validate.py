@@ -101,9 +101,11 @@ def _run_area(args: argparse.Namespace) -> int:
             f"--id-column {id_col!r} is not a column of {args.path}; its columns are "
             f"{[c for c in gdf.columns if c != gdf.geometry.name]}"
         )
-    if id_col is None and args.kind is not None:
-        default = LAYER_SCHEMAS[args.kind].id_column
-        id_col = default if default in gdf.columns else None
+    if id_col is None:
+        # plots also carry their parent's parcel_id: look for their own id first
+        kinds = [args.kind] if args.kind is not None else ["plots", "protected_areas", "parcels"]
+        known = [LAYER_SCHEMAS[k].id_column for k in kinds]
+        id_col = next((c for c in known if c in gdf.columns), None)
     table = pd.DataFrame(index=gdf.index)
     if id_col is not None:
         table[id_col] = gdf[id_col]
