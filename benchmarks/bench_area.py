@@ -16,9 +16,9 @@ import pyproj
 import shapely
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _util import measure, row  # noqa: E402
+from _util import measure, row
 
-import agroforest_geo as agf  # noqa: E402
+import agroforest_geo as agf
 
 
 def make_parcels(n: int, seed: int = 0) -> gpd.GeoDataFrame:

@@ -58,7 +58,7 @@ cells = [
         "utm = parcels.to_crs(32718)\n"
         "print('ellipsoidal ha :', round(area.sum(), 4))\n"
         "print('same, from UTM :', round(agf.area_ha(utm).sum(), 4))\n"
-        "print('planar UTM map :', round(utm.area.sum() / 1e4, 4), '(off by the UTM scale factor)')\n"
+        "print('planar UTM map :', round(utm.area.sum() / 1e4, 4))  # off by the scale factor\n"
         "area.describe()"
     ),
     nbf.v4.new_markdown_cell("## Declared versus measured area"),
@@ -69,7 +69,7 @@ cells = [
     ),
     nbf.v4.new_code_cell(
         "fig, ax = plt.subplots(figsize=(5, 5))\n"
-        "ax.scatter(dvm['area_ha'], dvm['declared_area_ha'], s=8, c=dvm['declared_off'], cmap='coolwarm')\n"
+        "ax.scatter(dvm['area_ha'], dvm['declared_area_ha'], s=8, c=dvm['declared_off'])\n"
         "lim = [0, float(dvm[['area_ha', 'declared_area_ha']].max().max()) * 1.05]\n"
         "ax.plot(lim, lim, 'k--', lw=0.8)\n"
         "ax.set_xlabel('measured (ellipsoidal) ha'); ax.set_ylabel('declared ha');"

@@ -210,3 +210,14 @@ def test_impossible_coordinates_give_nan_and_a_warning():
         area = agf.area_ha(gs)
     assert np.isnan(area.iloc[0])
     assert area.iloc[1] == pytest.approx(_geod_area(gs.iloc[1]) / 1e4, rel=1e-9)
+
+
+def test_polygons_inside_geometry_collections_count():
+    sq = shapely.box(0, 0, 0.001, 0.001)
+    gc = shapely.GeometryCollection([sq, shapely.LineString([(0, 0), (1, 1)]), shapely.Point(5, 5)])
+    nested = shapely.GeometryCollection(
+        [shapely.MultiPolygon([sq, shapely.box(1, 1, 1.001, 1.001)])]
+    )
+    a_sq, a_gc, a_nested = geodesic_area_m2([sq, gc, nested], 4326)
+    assert a_gc == pytest.approx(a_sq, rel=1e-12)
+    assert a_nested == pytest.approx(a_sq + _geod_area(shapely.box(1, 1, 1.001, 1.001)), rel=1e-9)

@@ -29,7 +29,8 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.setenv("AGROFOREST_GEO_OUT", str(tmp_path))
     # the scaling notebook reads its size from the environment; keep it small here
-    monkeypatch.setenv("AGROFOREST_GEO_N_PARCELS", os.environ.get("AGROFOREST_GEO_N_PARCELS", "20000"))
+    size = os.environ.get("AGROFOREST_GEO_N_PARCELS", "20000")
+    monkeypatch.setenv("AGROFOREST_GEO_N_PARCELS", size)
     nb = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(
         nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}

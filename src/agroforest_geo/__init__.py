@@ -11,9 +11,13 @@ Examples
 'area_ha'
 """
 
-from . import datasets
+# -- modules added by later work register their public names below --
+from . import datasets, distributed, eudr, mosaic, raster
 from ._version import __version__
 from .area import area_ha, area_m2, perimeter_m
+from .cover import class_shares, forest_cover, forest_loss
+from .declared import declared_vs_measured
+from .detect import detect_trees, segment_crowns
 from .errors import (
     AgroforestGeoError,
     AgroforestGeoWarning,
@@ -25,14 +29,19 @@ from .errors import (
     MissingColumnError,
     MissingCRSError,
     NoDataWarning,
+    PartitionError,
     RasterError,
     UnreadableInputError,
 )
 from .io import read_layer, read_parcels, read_plots, read_protected_areas, write_table
-
-# -- modules added by later work register their public names below --
+from .overlap import containment, overlaps, protected_overlap
+from .repair import repair
+from .reporting import report
+from .trees import tree_density, tree_rollup, unassigned_trees
+from .validate import RULES, ValidationReport, validate
 
 __all__ = [
+    "RULES",
     "AgroforestGeoError",
     "AgroforestGeoWarning",
     "CRSMismatchError",
@@ -43,16 +52,37 @@ __all__ = [
     "MissingCRSError",
     "MissingColumnError",
     "NoDataWarning",
+    "PartitionError",
     "RasterError",
     "UnreadableInputError",
+    "ValidationReport",
     "__version__",
     "area_ha",
     "area_m2",
+    "class_shares",
+    "containment",
     "datasets",
+    "declared_vs_measured",
+    "detect_trees",
+    "distributed",
+    "eudr",
+    "forest_cover",
+    "forest_loss",
+    "mosaic",
+    "overlaps",
     "perimeter_m",
+    "protected_overlap",
+    "raster",
     "read_layer",
     "read_parcels",
     "read_plots",
     "read_protected_areas",
+    "repair",
+    "report",
+    "segment_crowns",
+    "tree_density",
+    "tree_rollup",
+    "unassigned_trees",
+    "validate",
     "write_table",
 ]

@@ -120,9 +120,19 @@ def _polygon_rings(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     """Vertices of every polygon ring of ``geoms`` (in one C call, no per-feature loop).
 
     Returns ``(xy, ring_of_vertex, owner_of_ring, is_exterior)``; non-polygonal,
-    empty and missing geometries contribute no ring.
+    empty and missing geometries contribute no ring. The polygons inside a
+    GeometryCollection (e.g. an intersection that is a polygon plus a line) count.
     """
     types = shapely.get_type_id(geoms)
+    gc = np.flatnonzero(types == 7)
+    if gc.size:
+        parts, part_owner = shapely.get_parts(geoms[gc], return_index=True)
+        keep = np.isin(shapely.get_type_id(parts), (3, 6))
+        rest = geoms.copy()
+        rest[gc] = None
+        xy, ring_of_vertex, owner, exterior = _polygon_rings(np.concatenate([rest, parts[keep]]))
+        remap = np.concatenate([np.arange(geoms.size), gc[part_owner[keep]]])
+        return xy, ring_of_vertex, remap[owner], exterior
     nonempty = ~shapely.is_empty(geoms)
     # fast path: single-part polygons without holes are one ring each
     simple = (types == 3) & nonempty & (shapely.get_num_interior_rings(geoms) == 0)
@@ -220,7 +230,7 @@ def geodesic_area_m2(
     >>> import shapely
     >>> sq = shapely.box(500_000, 9_200_000, 500_100, 9_200_100)  # 100 m square, UTM 18S
     >>> a = geodesic_area_m2([sq], "EPSG:32718")[0]
-    >>> round(a, 1)  # 10,000 m² on the map, / k0² on the ellipsoid (k0 = 0.9996)
+    >>> round(float(a), 1)  # 10,000 m² on the map, / k0² on the ellipsoid (k0 = 0.9996)
     10008.0
     """
     arr = np.asarray(geoms, dtype=object)

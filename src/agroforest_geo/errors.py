@@ -19,6 +19,7 @@ __all__ = [
     "MissingCRSError",
     "MissingColumnError",
     "NoDataWarning",
+    "PartitionError",
     "RasterError",
     "UnreadableInputError",
 ]
@@ -61,6 +62,10 @@ class InputNotFoundError(UnreadableInputError, FileNotFoundError):
 
 class RasterError(AgroforestGeoError, ValueError):
     """A raster cannot be used as given (no CRS, no transform, bad band, ...)."""
+
+
+class PartitionError(AgroforestGeoError, RuntimeError):
+    """A partition of a distributed run failed (e.g. its worker ran out of memory)."""
 
 
 class AgroforestGeoWarning(UserWarning):

@@ -26,10 +26,10 @@ __all__ = [
     "LAYER_SCHEMAS",
     "LayerSchema",
     "read_layer",
-    "read_raw",
     "read_parcels",
     "read_plots",
     "read_protected_areas",
+    "read_raw",
     "write_table",
 ]
 

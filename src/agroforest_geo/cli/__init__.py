@@ -62,7 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     try:
         return int(args.func(args) or 0)
-    except AgroforestGeoError as exc:
+    except (AgroforestGeoError, ValueError) as exc:
+        # input errors (AgroforestGeoError) and bad option values (ValueError, e.g. a
+        # threshold outside 0-100) are the user's to fix: a message, not a traceback
         print(f"agroforest-geo {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

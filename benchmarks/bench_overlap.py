@@ -1,0 +1,230 @@
+"""Benchmark of agroforest_geo.overlaps and protected_overlap against geopandas baselines.
+
+Synthetic layers in EPSG:4326 around lon -76.7, lat -7.2 (San Martín, Peru):
+N parcels of 0.5-10 ha (jittered 10-gons on a 330 m grid, so large neighbours
+overlap, plus 1 % shifted near-copies), and 20 protected polygons of 3 000-6 000
+vertices each covering part of the region.
+
+For each size it prints wall time and peak memory (growth of the process RSS,
+sampled every 5 ms, so GEOS memory counts) of
+
+* ``overlaps(parcels)`` (within-layer) vs ``geopandas.overlay(parcels, parcels)``
+  and an sjoin-then-intersect baseline;
+* ``protected_overlap(parcels, protected)`` vs ``geopandas.overlay(parcels,
+  protected)`` and sjoin-then-intersect.
+
+Baselines compute the same ellipsoidal hectares (``geodesic_area_m2``) of their
+pieces. A baseline is skipped when its time extrapolated (linearly, x1.5) from the
+previous size exceeds 2 minutes, or when it was never measured and N > 200 000.
+
+Usage: ``python benchmarks/bench_overlap.py --sizes 10000 100000 1000000``
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import psutil
+import pyproj
+import shapely
+
+import agroforest_geo as agf
+from agroforest_geo.area import geodesic_area_m2
+
+LON0, LAT0 = -76.7, -7.2
+SPACING_M = 330.0
+BASELINE_LIMIT_S = 120.0
+
+
+def make_parcels(n: int, seed: int = 0) -> gpd.GeoDataFrame:
+    rng = np.random.default_rng(seed)
+    side = int(np.ceil(np.sqrt(n)))
+    utm = agf.crs.utm_crs_for(LON0, LAT0)
+    x0, y0 = pyproj.Transformer.from_crs(4326, utm, always_xy=True).transform(LON0, LAT0)
+    i = np.arange(n)
+    cx = x0 + (i % side - side / 2) * SPACING_M + rng.uniform(-40, 40, n)
+    cy = y0 + (i // side - side / 2) * SPACING_M + rng.uniform(-40, 40, n)
+    # 1 % near-copies of their neighbour (shifted a little): claimed twice
+    dup = rng.random(n) < 0.01
+    src = np.maximum(i - 1, 0)
+    cx[dup], cy[dup] = cx[src[dup]] + 20, cy[src[dup]] + 10
+    area_m2 = rng.uniform(5_000, 100_000, n)
+    k = 10
+    t = np.sort(rng.uniform(0, 2 * np.pi, (n, k)), axis=1)
+    r = np.sqrt(area_m2 / np.pi)[:, None] * rng.uniform(0.85, 1.15, (n, k))
+    xs = cx[:, None] + r * np.cos(t)
+    ys = cy[:, None] + r * np.sin(t)
+    tr = pyproj.Transformer.from_crs(utm, 4326, always_xy=True)
+    lon, lat = tr.transform(xs.ravel(), ys.ravel())
+    ring = np.stack([np.reshape(lon, (n, k)), np.reshape(lat, (n, k))], axis=-1)
+    ring = np.concatenate([ring, ring[:, :1]], axis=1)
+    geoms = shapely.polygons(ring)
+    geoms = shapely.make_valid(geoms)  # a sorted-angle 10-gon is simple; this is a guard
+    geoms = np.where(shapely.get_type_id(geoms) == 3, geoms, shapely.convex_hull(geoms))
+    return gpd.GeoDataFrame(
+        {"parcel_id": [f"P{j:07d}" for j in range(n)]}, geometry=geoms, crs=4326
+    )
+
+
+def make_protected(parcels: gpd.GeoDataFrame, n_areas: int = 20, seed: int = 1) -> Any:
+    rng = np.random.default_rng(seed)
+    x0, y0, x1, y1 = parcels.total_bounds
+    extent = max(x1 - x0, y1 - y0)
+    geoms = []
+    for _ in range(n_areas):
+        nv = int(rng.integers(3_000, 6_000))
+        t = np.linspace(0, 2 * np.pi, nv, endpoint=False)
+        rad = extent * rng.uniform(0.04, 0.12)
+        wig = 1 + 0.15 * np.sin(rng.integers(3, 9) * t) + 0.01 * rng.standard_normal(nv)
+        cx, cy = rng.uniform(x0, x1), rng.uniform(y0, y1)
+        geoms.append(
+            shapely.Polygon(
+                np.column_stack([cx + rad * wig * np.cos(t), cy + rad * wig * np.sin(t)])
+            )
+        )
+    cats = rng.choice(["national_park", "buffer_zone", "redd_plus"], n_areas)
+    return gpd.GeoDataFrame(
+        {"area_id": [f"A{j:02d}" for j in range(n_areas)], "name": "x", "category": cats},
+        geometry=shapely.make_valid(np.array(geoms)),
+        crs=4326,
+    )
+
+
+def measure(fn: Callable[[], Any]) -> tuple[float, float, Any]:
+    """Return (wall seconds, peak RSS growth in MB, result)."""
+    gc.collect()
+    proc = psutil.Process(os.getpid())
+    base = proc.memory_info().rss
+    peak = [base]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            peak[0] = max(peak[0], proc.memory_info().rss)
+            time.sleep(0.005)
+
+    th = threading.Thread(target=sample, daemon=True)
+    th.start()
+    t0 = time.perf_counter()
+    try:
+        result = fn()
+    finally:
+        elapsed = time.perf_counter() - t0
+        stop.set()
+        th.join()
+    peak[0] = max(peak[0], proc.memory_info().rss)
+    return elapsed, (peak[0] - base) / 2**20, result
+
+
+# ---------------------------------------------------------------- baselines
+def overlay_within(parcels: gpd.GeoDataFrame) -> float:
+    right = parcels.rename(columns={"parcel_id": "pid"})
+    out = gpd.overlay(parcels, right, how="intersection", keep_geom_type=True)
+    out = out[out.parcel_id < out.pid]
+    return float(geodesic_area_m2(out.geometry.values, parcels.crs).sum() / 1e4)
+
+
+def sjoin_within(parcels: gpd.GeoDataFrame) -> float:
+    j = gpd.sjoin(parcels, parcels, predicate="intersects")
+    j = j[j.index < j["index_right"]]
+    inter = shapely.intersection(
+        parcels.geometry.values[j.index.to_numpy()],
+        parcels.geometry.values[j["index_right"].to_numpy()],
+    )
+    return float(geodesic_area_m2(np.asarray(inter), parcels.crs).sum() / 1e4)
+
+
+def overlay_protected(parcels: gpd.GeoDataFrame, protected: gpd.GeoDataFrame) -> float:
+    out = gpd.overlay(parcels, protected, how="intersection", keep_geom_type=True)
+    return float(geodesic_area_m2(out.geometry.values, parcels.crs).sum() / 1e4)
+
+
+def sjoin_protected(parcels: gpd.GeoDataFrame, protected: gpd.GeoDataFrame) -> float:
+    j = gpd.sjoin(parcels, protected, predicate="intersects")
+    inter = shapely.intersection(
+        parcels.geometry.values[j.index.to_numpy()],
+        protected.geometry.values[j["index_right"].to_numpy()],
+    )
+    return float(geodesic_area_m2(np.asarray(inter), parcels.crs).sum() / 1e4)
+
+
+# ---------------------------------------------------------------- driver
+def run_size(n: int, baseline: Callable[[str, int, Callable[[], Any]], Any]) -> None:
+    t_gen = time.perf_counter()
+    parcels = make_parcels(n)
+    protected = make_protected(parcels)
+    nv = int(shapely.get_num_coordinates(protected.geometry.values).sum())
+    print(
+        f"\nN = {n:,} parcels (generated in {time.perf_counter() - t_gen:.1f} s); "
+        f"{len(protected)} protected areas, {nv:,} vertices"
+    )
+
+    t, mem, pairs = measure(lambda: agf.overlaps(parcels))
+    print(
+        f"  {'overlaps (within layer)':<34} {t:8.2f} s {mem:8.0f} MB  "
+        f"{len(pairs):,} pairs, {pairs.overlap_ha.sum():,.2f} ha"
+    )
+    for name, fn in (
+        ("geopandas.overlay (within)", lambda: overlay_within(parcels)),
+        ("sjoin+intersect (within)", lambda: sjoin_within(parcels)),
+    ):
+        res = baseline(name, n, fn)
+        if res:
+            print(
+                f"  {name:<34} {res[0]:8.2f} s {res[1]:8.0f} MB  "
+                f"overlaps is {res[0] / t:6.1f}x faster"
+            )
+
+    t, mem, res_p = measure(lambda: agf.protected_overlap(parcels, protected, buffer_m=500))
+    print(
+        f"  {'protected_overlap':<34} {t:8.2f} s {mem:8.0f} MB  "
+        f"{(res_p.protected_ha > 0).sum():,} parcels in protected areas, "
+        f"{res_p.protected_ha.sum():,.1f} ha"
+    )
+    for name, fn in (
+        ("geopandas.overlay (protected)", lambda: overlay_protected(parcels, protected)),
+        ("sjoin+intersect (protected)", lambda: sjoin_protected(parcels, protected)),
+    ):
+        res = baseline(name, n, fn)
+        if res:
+            print(
+                f"  {name:<34} {res[0]:8.2f} s {res[1]:8.0f} MB  "
+                f"protected_overlap is {res[0] / t:6.1f}x faster"
+            )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    ap.add_argument("--no-baselines", action="store_true", help="time agroforest_geo only")
+    args = ap.parse_args()
+    per_item: dict[str, float] = {}  # baseline -> seconds per parcel at the last size
+
+    def baseline(name: str, n: int, fn: Callable[[], Any]) -> tuple[float, float] | None:
+        if args.no_baselines:
+            return None
+        if name in per_item:
+            predicted = per_item[name] * n * 1.5
+        else:
+            predicted = 0.0 if n <= 200_000 else float("inf")
+        if predicted > BASELINE_LIMIT_S:
+            print(f"  {name:<34} skipped (expected > {BASELINE_LIMIT_S:.0f} s)")
+            return None
+        t, mem, _ = measure(fn)
+        per_item[name] = t / n
+        return t, mem
+
+    for n in args.sizes:
+        run_size(n, baseline)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""Subcommands ``overlaps``, ``protected`` and ``containment``."""
+
+from __future__ import annotations
+
+import argparse
+
+import geopandas as gpd
+import pandas as pd
+
+from ..errors import MissingColumnError
+from ..io import read_layer, read_parcels, read_plots, read_protected_areas
+from ..overlap import containment, overlaps, protected_overlap
+from ._common import add_output_argument, emit
+
+__all__ = ["register"]
+
+
+def _read_any(path: str) -> gpd.GeoDataFrame:
+    """Read a layer of any kind: the first schema whose columns it has."""
+    error: MissingColumnError | None = None
+    for kind in ("protected_areas", "plots", "parcels"):
+        try:
+            return read_layer(path, kind)  # type: ignore[arg-type]
+        except MissingColumnError as exc:
+            error = exc
+    assert error is not None
+    raise error
+
+
+def _with_ids(table: pd.DataFrame, layer: gpd.GeoDataFrame, id_column: str) -> pd.DataFrame:
+    out = table.copy()
+    out.insert(0, id_column, layer[id_column].to_numpy())
+    return out
+
+
+def _run_overlaps(args: argparse.Namespace) -> int:
+    layer = read_parcels(args.parcels)
+    other = _read_any(args.other) if args.other else None
+    result = overlaps(layer, other, min_overlap_m2=args.min_overlap_m2, invalid=args.invalid)
+    emit(result, args.output)
+    return 0
+
+
+def _run_protected(args: argparse.Namespace) -> int:
+    parcels = read_parcels(args.parcels)
+    protected = read_protected_areas(args.protected)
+    result = protected_overlap(parcels, protected, buffer_m=args.buffer_m, invalid=args.invalid)
+    emit(_with_ids(result, parcels, "parcel_id"), args.output)
+    return 0
+
+
+def _run_containment(args: argparse.Namespace) -> int:
+    plots = read_plots(args.plots)
+    parcels = read_parcels(args.parcels)
+    result = containment(plots, parcels, invalid=args.invalid)
+    emit(_with_ids(result, plots, "plot_id"), args.output)
+    return 0
+
+
+def _add_invalid(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--invalid",
+        choices=["raise", "repair"],
+        default="raise",
+        help="invalid geometries: stop with their ids (default) or repair them first",
+    )
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``overlaps``, ``protected`` and ``containment`` subcommands.
+
+    Examples
+    --------
+    >>> from agroforest_geo.cli import build_parser
+    >>> args = build_parser().parse_args(["protected", "p.gpkg", "pa.gpkg", "--buffer-m", "500"])
+    >>> args.buffer_m
+    500.0
+    """
+    p = subparsers.add_parser(
+        "overlaps",
+        help="pairs of parcels that overlap (or parcels x another layer)",
+        description="Overlapping pairs with ellipsoidal hectares, shares and relation "
+        "(partial, contains, within, duplicate). Touching is not overlapping.",
+    )
+    p.add_argument("parcels", metavar="PARCELS", help="parcels layer")
+    p.add_argument("--other", metavar="LAYER", help="a second layer (same CRS)")
+    p.add_argument(
+        "--min-overlap-m2",
+        type=float,
+        default=0.0,
+        metavar="N",
+        help="drop pairs overlapping by less than N m² (default 0: keep every pair)",
+    )
+    _add_invalid(p)
+    add_output_argument(p)
+    p.set_defaults(func=_run_overlaps)
+
+    p = subparsers.add_parser(
+        "protected",
+        help="hectares of each parcel in protected areas, and distance to them",
+        description="One row per parcel: protected_ha (union of the areas, no double "
+        "counting), protected_share, the areas touched, distance_to_protected_m.",
+    )
+    p.add_argument("parcels", metavar="PARCELS", help="parcels layer")
+    p.add_argument("protected", metavar="PROTECTED", help="protected / REDD+ areas layer")
+    p.add_argument(
+        "--buffer-m",
+        type=float,
+        default=0.0,
+        metavar="N",
+        help="flag parcels within N metres of a protected area (in_buffer_band)",
+    )
+    _add_invalid(p)
+    add_output_argument(p)
+    p.set_defaults(func=_run_protected)
+
+    p = subparsers.add_parser(
+        "containment",
+        help="whether each plot lies inside its parent parcel",
+        description="One row per plot: parent parcel, inside_share, outside_ha and a "
+        "flag when the declared parent is not the parcel holding most of the plot.",
+    )
+    p.add_argument("plots", metavar="PLOTS", help="plots layer (polygons or points)")
+    p.add_argument("parcels", metavar="PARCELS", help="parcels layer")
+    _add_invalid(p)
+    add_output_argument(p)
+    p.set_defaults(func=_run_containment)

@@ -1,0 +1,406 @@
+"""Forest cover and forest loss per polygon, from tree-cover, land-cover and loss-year rasters.
+
+Every result is a DataFrame on the polygons' index, one row per polygon, with
+hectares that are ellipsoidal and pixels that count by the exact fraction
+covered (see :mod:`agroforest_geo.raster` for the method). Hectares add up
+across polygons; shares (``forest_share``, ``valid_share``) and means
+(``mean_cover_pct``) do not: sum the hectares, then divide.
+
+Shares of the forest are shares of the part *with data*: ``forest_share =
+forest_ha / valid_ha``. How much of the polygon that is, is ``valid_share``
+(``valid_ha / area_ha``), and the rest, ``nodata_ha``, includes any part of the
+polygon outside the raster.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Sequence
+from contextlib import ExitStack
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from .errors import RasterError
+from .raster import (
+    Method,
+    RasterLike,
+    _nodata_m2,
+    _open_all,
+    _plan,
+    _prepare,
+    _run,
+    _validate_method,
+    _warn_no_data,
+)
+
+__all__ = [
+    "DEFAULT_FOREST_THRESHOLD_PCT",
+    "HANSEN_LOSSYEAR",
+    "class_shares",
+    "forest_cover",
+    "forest_loss",
+]
+
+#: Canopy cover (percent) from which a pixel counts as forest. 10 % is the FAO
+#: Forest Resources Assessment definition used by the EU Deforestation
+#: Regulation (EUDR, Art. 2(4)); pass ``threshold=30`` for the common Global
+#: Forest Watch default.
+DEFAULT_FOREST_THRESHOLD_PCT: float = 10.0
+
+#: Encoding of the Hansen et al. Global Forest Change ``lossyear`` layer
+#: (v1.0 … v1.11): ``0`` is no loss; a value ``k`` in ``1 … N`` is loss in year
+#: ``base_year + k``. ``N`` grows with each release and is read from the data.
+HANSEN_LOSSYEAR: dict[str, int] = {"no_loss": 0, "base_year": 2000}
+
+#: Default EUDR cutoff date: forest loss after it makes a commodity non-compliant.
+EUDR_CUTOFF = _dt.date(2020, 12, 31)
+
+
+def _check_threshold(threshold: float) -> float:
+    try:
+        t = float(threshold)
+    except (TypeError, ValueError):
+        raise TypeError(f"threshold must be a number of percent, got {threshold!r}") from None
+    if not 0.0 <= t <= 100.0:
+        raise ValueError(
+            f"threshold is a canopy-cover percentage and must be within 0-100, got {threshold!r} "
+            f"(the FAO/EUDR forest definition is {DEFAULT_FOREST_THRESHOLD_PCT:g})"
+        )
+    return t
+
+
+def _as_int_classes(values: np.ndarray, name: str) -> np.ndarray:
+    """Class codes as int64; float rasters must hold whole numbers."""
+    if np.issubdtype(values.dtype, np.integer):
+        return values.astype(np.int64)
+    frac = values != np.round(values)
+    if np.any(frac):
+        raise RasterError(
+            f"raster {name!r} is categorical here but has non-integer values "
+            f"(e.g. {values[frac][:3].tolist()}); classify it first, e.g. "
+            "`np.round(arr)` or `gdal_calc.py --calc='round(A)' --type=Int16`"
+        )
+    return values.astype(np.int64)
+
+
+def _base_columns(
+    index: pd.Index, area_m2: np.ndarray, valid_m2: np.ndarray
+) -> dict[str, np.ndarray]:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.clip(valid_m2 / area_m2, 0.0, 1.0)
+    share[area_m2 == 0] = 0.0
+    return {
+        "area_ha": area_m2 / 1e4,
+        "valid_share": share,
+        "nodata_ha": _nodata_m2(area_m2, valid_m2) / 1e4,
+    }
+
+
+def forest_cover(
+    polygons: gpd.GeoDataFrame | gpd.GeoSeries,
+    raster: RasterLike,
+    *,
+    threshold: float = DEFAULT_FOREST_THRESHOLD_PCT,
+    forest_values: Sequence[int] | None = None,
+    band: int = 1,
+    method: Method = "exact",
+    progress: bool | None = None,
+) -> pd.DataFrame:
+    """Forest area, share and mean canopy cover of each polygon.
+
+    Two kinds of raster:
+
+    * continuous tree-cover percent (Hansen ``treecover2000``, 0–100): a pixel
+      is forest when its cover is ≥ ``threshold``; ``mean_cover_pct`` is the
+      coverage- and area-weighted mean cover;
+    * categorical (land-cover classes, 0/1 forest masks such as JRC GFC2020):
+      pass ``forest_values``, the class codes that are forest; no
+      ``mean_cover_pct`` column then. Float rasters must hold whole numbers.
+
+    Parameters
+    ----------
+    polygons : GeoDataFrame or GeoSeries
+        Polygons in any CRS (transformed to the raster's).
+    raster : path or rasterio dataset
+    threshold : float, default 10
+        Canopy cover percent (0–100) from which a pixel is forest; see
+        :data:`DEFAULT_FOREST_THRESHOLD_PCT`. Ignored with ``forest_values``.
+    forest_values : sequence of int, optional
+        Class codes that are forest (categorical rasters).
+    band : int, default 1
+    method : {"exact", "centroid"}
+        ``"exact"`` counts partial pixels by their covered fraction;
+        ``"centroid"`` (pixel centre inside) only for comparison with other tools.
+    progress : bool, optional
+        Progress bar (default: from 20,000 polygons on).
+
+    Returns
+    -------
+    pandas.DataFrame
+        On the polygons' index: ``area_ha`` (ellipsoidal), ``valid_share``
+        (0–1, share of the polygon with data), ``nodata_ha``, ``mean_cover_pct``
+        (continuous rasters only), ``forest_ha`` and ``forest_share`` (0–1, of
+        the part with data). Empty geometries give NaN.
+
+    Raises
+    ------
+    RasterError
+        No CRS/transform, missing band, non-integer classes.
+    ValueError
+        ``threshold`` outside 0–100, unknown ``method``.
+
+    Examples
+    --------
+    >>> import agroforest_geo as agf
+    >>> parcels = agf.read_parcels(agf.datasets.get_path("parcels"))
+    >>> fc = agf.forest_cover(parcels, agf.datasets.get_path("treecover"), threshold=30)
+    >>> list(fc.columns)
+    ['area_ha', 'valid_share', 'nodata_ha', 'mean_cover_pct', 'forest_ha', 'forest_share']
+    >>> len(fc) == len(parcels) and bool((fc["forest_ha"] <= fc["area_ha"] * (1 + 1e-6)).all())
+    True
+    """
+    _validate_method(method)
+    categorical = forest_values is not None
+    t = _check_threshold(threshold)
+    if categorical:
+        fv = np.unique(np.asarray(list(forest_values or []), dtype=np.int64))
+    n = len(polygons)
+    valid = np.zeros(n)
+    forest = np.zeros(n)
+    vsum = np.zeros(n)
+    with ExitStack() as stack:
+        srcs, bands, grid = _open_all({"raster": raster}, {"raster": band}, stack)
+        prepared = _prepare(polygons, grid)
+        plan = _plan(prepared, grid, None, len(srcs))
+        for p in _run(plan, srcs, bands, method, progress):
+            ok = p.valid["raster"]
+            f, a, v = p.feature[ok], p.area_m2[ok], p.values["raster"][ok]
+            valid += np.bincount(f, weights=a, minlength=n)
+            if categorical:
+                is_forest = np.isin(_as_int_classes(v, "raster"), fv)
+            else:
+                vf = v.astype(float)
+                is_forest = vf >= t
+                vsum += np.bincount(f, weights=vf * a, minlength=n)
+            forest += np.bincount(f[is_forest], weights=a[is_forest], minlength=n)
+    _warn_no_data(valid, prepared, "raster")
+    cols = _base_columns(polygons.index, prepared.area_m2, valid)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if not categorical:
+            cols["mean_cover_pct"] = np.where(valid > 0, vsum / valid, np.nan)
+        cols["forest_ha"] = forest / 1e4
+        cols["forest_share"] = np.where(valid > 0, forest / valid, np.nan)
+    out = pd.DataFrame(cols, index=polygons.index)
+    out.loc[prepared.empty, :] = np.nan
+    return out
+
+
+def class_shares(
+    polygons: gpd.GeoDataFrame | gpd.GeoSeries,
+    raster: RasterLike,
+    *,
+    band: int = 1,
+    method: Method = "exact",
+    progress: bool | None = None,
+) -> pd.DataFrame:
+    """Share of every class of a categorical raster in each polygon (wide table).
+
+    Shares are of the part of the polygon with data; they sum to 1 for each
+    polygon with data. Float rasters must hold whole numbers (class codes).
+
+    Parameters
+    ----------
+    polygons : GeoDataFrame or GeoSeries
+    raster : path or rasterio dataset
+    band : int, default 1
+    method : {"exact", "centroid"}
+    progress : bool, optional
+
+    Returns
+    -------
+    pandas.DataFrame
+        On the polygons' index: ``area_ha``, ``valid_share``, ``nodata_ha`` and
+        one ``share_<class>`` column (0–1) per class present, sorted by class.
+
+    Examples
+    --------
+    >>> import agroforest_geo as agf
+    >>> parcels = agf.read_parcels(agf.datasets.get_path("parcels"))
+    >>> cs = agf.class_shares(parcels.head(5), agf.datasets.get_path("lossyear"))
+    >>> "share_0" in cs.columns
+    True
+    """
+    _validate_method(method)
+    n = len(polygons)
+    valid = np.zeros(n)
+    per_class: dict[int, np.ndarray] = {}
+    with ExitStack() as stack:
+        srcs, bands, grid = _open_all({"raster": raster}, {"raster": band}, stack)
+        prepared = _prepare(polygons, grid)
+        plan = _plan(prepared, grid, None, len(srcs))
+        for p in _run(plan, srcs, bands, method, progress):
+            ok = p.valid["raster"]
+            f, a = p.feature[ok], p.area_m2[ok]
+            cls = _as_int_classes(p.values["raster"][ok], "raster")
+            valid += np.bincount(f, weights=a, minlength=n)
+            for c in np.unique(cls):
+                m = cls == c
+                acc = per_class.setdefault(int(c), np.zeros(n))
+                acc += np.bincount(f[m], weights=a[m], minlength=n)
+    _warn_no_data(valid, prepared, "raster")
+    cols: dict[str, Any] = _base_columns(polygons.index, prepared.area_m2, valid)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for c in sorted(per_class):
+            cols[f"share_{c}"] = np.where(valid > 0, per_class[c] / valid, np.nan)
+    out = pd.DataFrame(cols, index=polygons.index)
+    out.loc[prepared.empty, :] = np.nan
+    return out
+
+
+def _cutoff_date(cutoff: str | _dt.date | int) -> _dt.date:
+    if isinstance(cutoff, bool):
+        raise TypeError(f"cutoff must be a date, an ISO date string or a year, got {cutoff!r}")
+    if isinstance(cutoff, (int, np.integer)):
+        return _dt.date(int(cutoff), 12, 31)
+    if isinstance(cutoff, _dt.datetime):
+        return cutoff.date()
+    if isinstance(cutoff, _dt.date):
+        return cutoff
+    if isinstance(cutoff, str):
+        try:
+            return _dt.date.fromisoformat(cutoff.strip())
+        except ValueError:
+            raise ValueError(
+                f"cutoff {cutoff!r} is not an ISO date; use e.g. '2020-12-31' or a year, 2020"
+            ) from None
+    raise TypeError(f"cutoff must be a date, an ISO date string or a year, got {cutoff!r}")
+
+
+def forest_loss(
+    polygons: gpd.GeoDataFrame | gpd.GeoSeries,
+    lossyear: RasterLike,
+    *,
+    cover: RasterLike | None = None,
+    threshold: float = DEFAULT_FOREST_THRESHOLD_PCT,
+    cutoff: str | _dt.date | int = "2020-12-31",
+    base_year: int = HANSEN_LOSSYEAR["base_year"],
+    band: int = 1,
+    cover_band: int = 1,
+    method: Method = "exact",
+    progress: bool | None = None,
+) -> pd.DataFrame:
+    """Forest loss per polygon and year from a loss-year raster (Hansen encoding).
+
+    Value ``0`` is no loss, ``k > 0`` loss in year ``base_year + k``
+    (:data:`HANSEN_LOSSYEAR`); the last year is read from the data. With
+    ``cover`` (a tree-cover percent raster on the same grid, e.g. Hansen
+    ``treecover2000``), only loss on pixels with cover ≥ ``threshold`` counts;
+    both rasters are read in one pass, and a pixel is valid only where both
+    have data.
+
+    Cutoff rule: Hansen years are whole years, so loss in year ``Y`` is *after*
+    the cutoff date ``D`` when ``Y > D.year``. Loss in ``D.year`` itself is
+    reported in ``loss_in_cutoff_year_ha``: with a 31 December cutoff (the
+    default, 2020-12-31 of the EUDR; an int year means 31 December of it) it
+    all happened on or before the cutoff; with any other cutoff date it is
+    ambiguous (before or after) and is *not* included in
+    ``loss_after_cutoff_ha`` — look at it separately.
+
+    Parameters
+    ----------
+    polygons : GeoDataFrame or GeoSeries
+    lossyear : path or rasterio dataset
+        Loss-year raster, integer codes.
+    cover : path or rasterio dataset, optional
+        Tree-cover percent raster on the same grid.
+    threshold : float, default 10
+        Canopy cover percent (0–100) of a forest pixel; used with ``cover``.
+    cutoff : str, datetime.date or int, default "2020-12-31"
+    base_year : int, default 2000
+        Year encoded by 0; loss code ``k`` is year ``base_year + k``.
+    band, cover_band : int, default 1
+    method : {"exact", "centroid"}
+    progress : bool, optional
+
+    Returns
+    -------
+    pandas.DataFrame
+        On the polygons' index: ``area_ha``, ``valid_share``, ``nodata_ha``,
+        ``loss_ha``, ``loss_after_cutoff_ha``, ``loss_in_cutoff_year_ha``,
+        ``first_loss_year``, ``last_loss_year`` (nullable Int64, NA without
+        loss) and ``loss_ha_<year>`` for every year with loss in any polygon.
+
+    Examples
+    --------
+    >>> import agroforest_geo as agf
+    >>> parcels = agf.read_parcels(agf.datasets.get_path("parcels"))
+    >>> fl = agf.forest_loss(parcels, agf.datasets.get_path("lossyear"),
+    ...                      cover=agf.datasets.get_path("treecover"), threshold=30)
+    >>> bool((fl["loss_after_cutoff_ha"] <= fl["loss_ha"] + 1e-12).all())
+    True
+    >>> str(fl["first_loss_year"].dtype)
+    'Int64'
+    >>> int(fl.filter(like="loss_ha_").sum(axis=1).sub(fl["loss_ha"]).abs().max() < 1e-9)
+    1
+    """
+    _validate_method(method)
+    t = _check_threshold(threshold)
+    cut = _cutoff_date(cutoff)
+    n = len(polygons)
+    valid = np.zeros(n)
+    per_code: dict[int, np.ndarray] = {}
+    rasters: dict[str, RasterLike] = {"loss": lossyear}
+    bands = {"loss": band}
+    if cover is not None:
+        rasters["cover"] = cover
+        bands["cover"] = cover_band
+    with ExitStack() as stack:
+        srcs, bands_d, grid = _open_all(rasters, bands, stack)
+        prepared = _prepare(polygons, grid)
+        plan = _plan(prepared, grid, None, len(srcs))
+        for p in _run(plan, srcs, bands_d, method, progress):
+            ok = p.valid["loss"].copy()
+            if cover is not None:
+                ok &= p.valid["cover"]
+            f, a = p.feature[ok], p.area_m2[ok]
+            code = _as_int_classes(p.values["loss"][ok], "lossyear")
+            if code.size and code.min() < 0:
+                raise RasterError(
+                    f"lossyear has negative codes ({int(code.min())}); expected 0 (no loss) and "
+                    "k > 0 for year base_year + k. Is it a loss-year raster?"
+                )
+            valid += np.bincount(f, weights=a, minlength=n)
+            lost = code != HANSEN_LOSSYEAR["no_loss"]
+            if cover is not None:
+                lost &= p.values["cover"][ok].astype(float) >= t
+            for c in np.unique(code[lost]):
+                m = lost & (code == c)
+                acc = per_code.setdefault(int(c), np.zeros(n))
+                acc += np.bincount(f[m], weights=a[m], minlength=n)
+    _warn_no_data(valid, prepared, "loss-year")
+    cols: dict[str, Any] = _base_columns(polygons.index, prepared.area_m2, valid)
+    years = {base_year + c: per_code[c] for c in sorted(per_code)}
+    zeros = np.zeros(n)
+    cols["loss_ha"] = sum(years.values(), zeros) / 1e4
+    cols["loss_after_cutoff_ha"] = sum((v for y, v in years.items() if y > cut.year), zeros) / 1e4
+    cols["loss_in_cutoff_year_ha"] = years.get(cut.year, zeros) / 1e4
+    first = np.full(n, -1, dtype=np.int64)
+    last = np.full(n, -1, dtype=np.int64)
+    for y, v in years.items():  # years ascending
+        has = v > 0
+        first[has & (first < 0)] = y
+        last[has] = y
+    cols["first_loss_year"] = pd.array(first, dtype="Int64")
+    cols["last_loss_year"] = pd.array(last, dtype="Int64")
+    cols["first_loss_year"][first < 0] = pd.NA
+    cols["last_loss_year"][last < 0] = pd.NA
+    for y, v in years.items():
+        cols[f"loss_ha_{y}"] = v / 1e4
+    out = pd.DataFrame(cols, index=polygons.index)
+    if prepared.empty.any():
+        num = [c for c in out.columns if c not in ("first_loss_year", "last_loss_year")]
+        out.loc[prepared.empty, num] = np.nan
+    return out

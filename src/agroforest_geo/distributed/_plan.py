@@ -1,0 +1,140 @@
+"""How a layer is cut into partitions, and what each verb needs from its neighbours."""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+PartitionBy = Literal["auto", "space", "order"]
+Kind = Literal["rows", "overlaps", "pairs", "halo", "report", "repair"]
+
+
+def is_dask(data: Any) -> bool:
+    """Duck-type test for a Dask collection (no dask import)."""
+    return hasattr(data, "to_delayed") and hasattr(data, "npartitions") and hasattr(data, "dask")
+
+
+def kind_of(func: Callable[..., Any], bound: dict[str, Any]) -> Kind:
+    """Tell what a verb needs: its own rows, a halo of neighbours, or a merged report."""
+    from ..eudr.assess import assess
+    from ..overlap import overlaps
+    from ..repair import repair
+    from ..validate import validate
+
+    if func is overlaps:
+        return "overlaps" if bound.get("other") is None else "pairs"
+    if func is assess:
+        return "halo"
+    if func is validate:
+        return "report"
+    if func is repair:
+        return "repair"
+    return "rows"
+
+
+def bind(func: Callable[..., Any], data: Any, args: tuple, kwargs: dict) -> dict[str, Any]:
+    """Return the verb's arguments by name (without the layer), checked against its signature."""
+    try:
+        sig = inspect.signature(func)
+        ba = sig.bind(data, *args, **kwargs)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"arguments do not fit {getattr(func, '__name__', func)}: {exc}") from exc
+    first = next(iter(sig.parameters))
+    out = dict(ba.arguments)
+    out.pop(first)
+    for name, p in sig.parameters.items():
+        if p.kind is p.VAR_POSITIONAL and name in out:
+            raise TypeError(f"run() cannot pass *{name} of {func.__name__}; use keywords")
+        if p.kind is p.VAR_KEYWORD and name in out:
+            out.update(out.pop(name))
+    return out
+
+
+@dataclass
+class Plan:
+    """Partitions of the layer and the global row position of each of their rows."""
+
+    parts: list[Any]  # GeoDataFrames (in-memory input) or dask Delayed objects
+    positions: list[np.ndarray | int]  # global positions, or the partition's offset (Dask)
+    sizes: list[int]
+
+
+def positions(spec: np.ndarray | int, n: int) -> np.ndarray:
+    """Global positions of a partition's rows from an array or an offset."""
+    if isinstance(spec, np.ndarray):
+        return spec
+    return np.arange(spec, spec + n, dtype=np.int64)
+
+
+def _hilbert_order(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> np.ndarray:
+    b = gdf.geometry.bounds.to_numpy()
+    ok = np.isfinite(b).all(axis=1)
+    key = np.full(len(gdf), np.iinfo(np.int64).max, dtype=np.int64)
+    if ok.any():
+        tb = (b[ok, 0].min(), b[ok, 1].min(), b[ok, 2].max(), b[ok, 3].max())
+        geo = gdf.geometry[ok]
+        key[ok] = geo.hilbert_distance(total_bounds=tb).to_numpy().astype(np.int64)
+    return np.argsort(key, kind="stable")
+
+
+def _id_column(gdf: Any, bound: dict[str, Any]) -> str | None:
+    from ..io import LAYER_SCHEMAS
+
+    col = bound.get("id_column")
+    if col is None and bound.get("kind") is not None:
+        schema = LAYER_SCHEMAS.get(bound["kind"])
+        col = getattr(schema, "id_column", None)
+    if col is None or not hasattr(gdf, "columns") or col not in gdf.columns:
+        return None
+    return str(col)
+
+
+def plan_memory(
+    gdf: gpd.GeoDataFrame | gpd.GeoSeries,
+    npart: int,
+    kind: Kind,
+    by: PartitionBy,
+    bound: dict[str, Any],
+) -> Plan:
+    """Cut an in-memory layer: along a Hilbert curve, by input order, or by id hash."""
+    n = len(gdf)
+    col = _id_column(gdf, bound) if kind in ("report", "repair") else None
+    if col is not None:
+        # equal ids hash to the same partition: duplicate ids are seen together
+        h = pd.util.hash_pandas_object(gdf[col].astype(str), index=False).to_numpy()
+        bucket = (h % np.uint64(npart)).astype(np.int64)
+        groups = [np.flatnonzero(bucket == b) for b in range(npart)]
+    else:
+        space = by in ("auto", "space") and kind not in ("report", "repair")
+        order = _hilbert_order(gdf) if space else np.arange(n)
+        edges = np.linspace(0, n, npart + 1).round().astype(int)
+        groups = [np.sort(order[a:b]) for a, b in itertools.pairwise(edges)]
+    groups = [g for g in groups if g.size] or [np.arange(0)]
+    return Plan([gdf.iloc[g] for g in groups], list(groups), [int(g.size) for g in groups])
+
+
+def plan_dask(ddf: Any) -> Plan:
+    """Keep the partitions of a Dask layer; sizes and offsets are found on the cluster."""
+    parts = list(ddf.to_delayed())
+    return Plan(parts, [0] * len(parts), [])
+
+
+def halo_sources(extents: list[tuple[float, ...]], p: int) -> list[int]:
+    """Partitions whose extent meets the extent of partition ``p`` (``p`` excluded)."""
+    e = extents[p]
+    if not np.isfinite(e[0]):
+        return []
+    out = []
+    for q, f in enumerate(extents):
+        if q == p or not np.isfinite(f[0]):
+            continue
+        if f[0] <= e[2] and f[2] >= e[0] and f[1] <= e[3] and f[3] >= e[1]:
+            out.append(q)
+    return out

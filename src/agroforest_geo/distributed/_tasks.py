@@ -1,0 +1,190 @@
+"""Work done on the workers: one partition of one verb, and its checkpoint file."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ._plan import Kind, positions
+
+Extent = tuple[float, float, float, float]
+_NAN_EXTENT: Extent = (np.nan, np.nan, np.nan, np.nan)
+_UNNAMED = "__unnamed__"
+
+
+def extent(part: gpd.GeoDataFrame) -> tuple[int, Extent]:
+    """Count the rows of a partition and find their bounding box (NaN when all are empty)."""
+    b = part.geometry.bounds.to_numpy()
+    ok = np.isfinite(b).all(axis=1)
+    if not ok.any():
+        return len(part), _NAN_EXTENT
+    box = (b[ok, 0].min(), b[ok, 1].min(), b[ok, 2].max(), b[ok, 3].max())
+    return len(part), (float(box[0]), float(box[1]), float(box[2]), float(box[3]))
+
+
+def clip(
+    part: gpd.GeoDataFrame, pos: np.ndarray | int, box: Extent, q: int
+) -> tuple[gpd.GeoDataFrame, np.ndarray, int]:
+    """Rows of partition ``q`` whose bounding box meets ``box``, with their global positions."""
+    b = part.geometry.bounds.to_numpy()
+    with np.errstate(invalid="ignore"):
+        hit = (b[:, 0] <= box[2]) & (b[:, 2] >= box[0]) & (b[:, 1] <= box[3]) & (b[:, 3] >= box[1])
+    return part[hit], positions(pos, len(part))[hit], q
+
+
+def _slice_tables(kw: dict[str, Any], index: pd.Index, full_len: int) -> dict[str, Any]:
+    """Cut tables on the layer's index (precomputed evidence) down to the partition's rows."""
+    out = {}
+    for k, v in kw.items():
+        if (
+            isinstance(v, pd.DataFrame)
+            and not isinstance(v, gpd.GeoDataFrame)
+            and len(v) == full_len
+        ):
+            v = v.loc[v.index.isin(index)]
+        out[k] = v
+    return out
+
+
+def _id_positions(pairs: pd.DataFrame, sub: gpd.GeoDataFrame, side: str) -> np.ndarray:
+    """Positions in ``sub`` of the ``<id>_left`` / ``<id>_right`` column of a pair table."""
+    col = str(pairs.columns[0 if side == "left" else 1])
+    name = col[: -len(side) - 1]
+    ids = sub[name] if name in sub.columns else sub.index.to_series()
+    found = pd.Index(ids).get_indexer(pairs[col])
+    if (found < 0).any():  # pragma: no cover - the verb's id columns changed
+        raise RuntimeError(f"cannot map {col!r} back to rows; ids must be unique")
+    return np.asarray(found)
+
+
+def within(
+    core: gpd.GeoDataFrame,
+    core_pos: np.ndarray | int,
+    halos: list[tuple[gpd.GeoDataFrame, np.ndarray, int]],
+    p: int,
+    func: Callable[..., Any],
+    kw: dict[str, Any],
+    kind: Kind,
+    full_len: int,
+) -> Any:
+    """Run a verb that needs neighbours on partition ``p`` plus its halo; keep what ``p`` owns.
+
+    ``overlaps``: a pair is kept when ``p`` is the lower of its two features'
+    partitions; both features are then in ``p``'s rows or halo, because each
+    one's bounding box meets the other's, which lies inside ``p``'s extent.
+    ``assess``: the rows of ``p`` are kept (their neighbours were all there).
+    """
+    cpos = positions(core_pos, len(core))
+    pos = np.concatenate([cpos, *[h[1] for h in halos]])
+    owner = np.concatenate([np.full(len(core), p), *[np.full(len(h[0]), h[2]) for h in halos]])
+    order = np.argsort(pos, kind="stable")  # the input's order, as the verb would see it
+    sub = pd.concat([core, *[h[0] for h in halos]]).iloc[order] if halos else core
+    pos, owner = pos[order], owner[order]
+    if kind == "halo":
+        res = func(sub, **_slice_tables(kw, sub.index, full_len))
+        out = res.iloc[np.flatnonzero(owner == p)]
+        out.attrs = dict(res.attrs)
+        return out
+    min_m2 = float(kw.get("min_overlap_m2", 0.0) or 0.0)
+    pairs = func(sub, **{**kw, "min_overlap_m2": 0.0})
+    li = _id_positions(pairs, sub, "left")
+    ri = _id_positions(pairs, sub, "right")
+    canon = np.minimum(owner[li], owner[ri]) == p
+    pairs = pairs.assign(_agf_l=pos[li], _agf_r=pos[ri])[canon]
+    small = pairs["overlap_ha"].to_numpy() * 1e4 < min_m2
+    out = pairs[~small]
+    out.attrs = {"n_below_min_overlap": int(small.sum())}
+    return out
+
+
+def rows(
+    part: gpd.GeoDataFrame,
+    pos: np.ndarray | int,
+    func: Callable[..., Any],
+    kw: dict[str, Any],
+    kind: Kind,
+    full_len: int,
+) -> Any:
+    """Run a row-by-row verb on one partition; reports get global row positions."""
+    res = func(part, **_slice_tables(kw, part.index, full_len))
+    gpos = positions(pos, len(part))
+    if kind == "pairs":
+        return res.assign(_agf_l=gpos[_id_positions(res, part, "left")])
+    if kind in ("report", "repair"):
+        report = res[1] if kind == "repair" else res
+        f = report.findings.copy()
+        if not len(f):
+            return (res[0] if kind == "repair" else part.index, f)
+        local = f["position"].to_numpy(dtype=float, na_value=np.nan)
+        glob = np.full(local.size, -1, dtype=np.int64)
+        ok = ~np.isnan(local)
+        glob[ok] = gpos[local[ok].astype(np.int64)]
+        f["position"] = pd.array(np.where(ok, glob, 0), dtype="Int64")
+        f.loc[~ok, "position"] = pd.NA
+        return (res[0] if kind == "repair" else part.index, f)
+    return res
+
+
+# ---------------------------------------------------------------- checkpoints
+def _checkpoint_path(directory: Path, p: int, result: Any) -> Path:
+    if isinstance(result, gpd.GeoDataFrame):
+        return directory / f"part-{p:05d}.geoparquet"
+    if isinstance(result, pd.DataFrame):
+        return directory / f"part-{p:05d}.parquet"
+    if isinstance(result, pd.Series) and not isinstance(result, gpd.GeoSeries):
+        return directory / f"part-{p:05d}.series.parquet"
+    return directory / f"part-{p:05d}.pkl"
+
+
+def write_checkpoint(directory: Path, p: int, result: Any) -> None:
+    """Store one partition's result; atomic, so a killed run never leaves half a file."""
+    path = _checkpoint_path(directory, p, result)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    if path.suffix == ".pkl":
+        with open(tmp, "wb") as fh:
+            pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    elif isinstance(result, pd.Series):
+        name = _UNNAMED if result.name is None else str(result.name)
+        result.to_frame(name=name).to_parquet(tmp)
+    else:
+        result.to_parquet(tmp)
+    os.replace(tmp, path)
+
+
+def read_checkpoint(directory: Path, p: int) -> Any | None:
+    """Read the stored result of partition ``p`` (None when there is none)."""
+    for suffix in (".geoparquet", ".series.parquet", ".parquet", ".pkl"):
+        path = directory / f"part-{p:05d}{suffix}"
+        if not path.exists():
+            continue
+        if suffix == ".pkl":
+            with open(path, "rb") as fh:
+                return pickle.load(fh)
+        if suffix == ".geoparquet":
+            return gpd.read_parquet(path)
+        if suffix == ".series.parquet":
+            frame = pd.read_parquet(path)
+            col = frame.columns[0]
+            return frame[col].rename(None if col == _UNNAMED else col)
+        return pd.read_parquet(path)
+    return None
+
+
+def execute(
+    task: Callable[..., Any], *args: Any, p: int, ckpt: str | None
+) -> tuple[Any, list[tuple[type[Warning], str]]]:
+    """Run a task, keep its warnings (re-issued by the client), write its checkpoint."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = task(*args)
+    if ckpt is not None:
+        write_checkpoint(Path(ckpt), p, res)
+    return res, [(w.category, str(w.message)) for w in caught]

@@ -1,0 +1,47 @@
+"""EU Deforestation Regulation (EUDR) checks: assessment, EU GeoJSON export and checks.
+
+* :func:`assess` - deforestation-free status per parcel, decided by the rule
+  table :data:`DEFAULT_RULES` (version :data:`RULES_VERSION`).
+* :func:`to_geojson` - write parcels as the GeoJSON the EU information system accepts.
+* :func:`check_geojson` - list the problems of any such file, one row per problem.
+
+Examples
+--------
+>>> import agroforest_geo as agf
+>>> agf.eudr.RULES_VERSION
+'2025.1'
+"""
+
+from .assess import EVIDENCE_COLUMNS, assess, parcel_tree_density, parse_cutoff
+from .geojson import check_geojson, to_geojson
+from .rules import (
+    DEFAULT_RULES,
+    DEFAULT_THRESHOLDS,
+    GEOJSON_LIMITS,
+    GEOJSON_RULES,
+    GEOJSON_RULES_VERSION,
+    RULES,
+    RULES_VERSION,
+    STATUS_ORDER,
+    GeoJSONRule,
+    Rule,
+)
+
+__all__ = [
+    "DEFAULT_RULES",
+    "DEFAULT_THRESHOLDS",
+    "EVIDENCE_COLUMNS",
+    "GEOJSON_LIMITS",
+    "GEOJSON_RULES",
+    "GEOJSON_RULES_VERSION",
+    "RULES",
+    "RULES_VERSION",
+    "STATUS_ORDER",
+    "GeoJSONRule",
+    "Rule",
+    "assess",
+    "check_geojson",
+    "parcel_tree_density",
+    "parse_cutoff",
+    "to_geojson",
+]

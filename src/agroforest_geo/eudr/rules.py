@@ -1,0 +1,393 @@
+"""The EUDR rule tables: deforestation-free assessment rules and EU GeoJSON export rules.
+
+Domain knowledge lives here as data, versioned, so that a result can be traced
+to the exact rule set that produced it and a caller can change any threshold
+without touching code.
+
+Assessment rules (:data:`DEFAULT_RULES`, version :data:`RULES_VERSION`)
+----------------------------------------------------------------------
+Each :class:`Rule` compares one evidence column of the assessment table with a
+threshold. A rule that *fires* adds its code and a sentence to the parcel's
+``reasons`` and proposes its ``status``; the parcel gets the most severe status
+proposed (order of :data:`STATUS_ORDER`), ``deforestation_free`` when no rule
+escalates. Rules whose status is ``deforestation_free`` are *notes*: they are
+listed in ``reasons`` but never escalate.
+
+Forest and agroforestry under the Regulation (EU) 2023/1115 (EUDR):
+
+* *Forest* (Art. 2(4)) is land over 0.5 ha with trees higher than 5 m and a
+  canopy cover of more than 10 %, **excluding land that is predominantly under
+  agricultural use**; agricultural plantations, including agroforestry systems,
+  are not forest. Shade trees over cocoa are therefore not forest, and a parcel
+  with tree cover is not "deforested" merely because its canopy is managed.
+* *Deforestation* (Art. 2(3)) is the conversion of forest to agricultural use
+  after the cut-off date of 31 December 2020.
+
+How the default rules apply this:
+
+* loss after the cut-off of at least ``loss_after_cutoff_min_ha`` (0.5 ha, the
+  forest minimum area) -> ``deforestation_detected``, on agroforestry parcels too:
+  the satellite loss product cannot tell a cleared forest remnant from shade
+  trees, so a large loss is never explained away;
+* any smaller loss after the cut-off (canopy thinning, shade-tree management, a
+  single cleared pixel) -> ``needs_review``: below the forest minimum area it is
+  not deforestation by itself, but someone should look;
+* tree cover at the cut-off of at least ``agroforestry_min_cover_share`` (10 %)
+  together with a tree density within [``agroforestry_min_trees_per_ha``,
+  ``agroforestry_max_trees_per_ha``] sets the evidence column
+  ``agroforestry_evidence`` and adds a *note* (no escalation): high tree cover
+  on such a parcel with no loss after the cut-off is ``deforestation_free``;
+* overlap with a protected / REDD+ area or with another member's parcel, and
+  rasters that do not cover the parcel ("no data") -> ``needs_review``;
+* invalid geometry -> ``invalid_geometry`` (the parcel is kept, never dropped).
+
+EU GeoJSON rules (:data:`GEOJSON_RULES`, version :data:`GEOJSON_RULES_VERSION`)
+------------------------------------------------------------------------------
+What the EU information system (TRACES, EUDR due-diligence statements) accepts
+for geolocation files, as used by :func:`agroforest_geo.eudr.to_geojson` and
+checked by :func:`agroforest_geo.eudr.check_geojson`: an RFC 7946
+FeatureCollection in WGS 84 with [longitude, latitude] positions of at most
+6 decimals, polygons without holes, valid closed rings, the properties
+``ProducerName``, ``ProducerCountry`` (ISO 3166-1 alpha-2), ``ProductionPlace``
+and ``Area`` (ha), points only for plots of at most 4 ha, and files of at most
+25 MB.
+
+Examples
+--------
+>>> from agroforest_geo.eudr import rules
+>>> rules.RULES_VERSION
+'2025.1'
+>>> [r.code for r in rules.DEFAULT_RULES][:2]
+['invalid_geometry', 'deforestation_after_cutoff']
+>>> rules.GEOJSON_LIMITS["point_max_ha"]
+4.0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
+
+__all__ = [
+    "DEFAULT_RULES",
+    "DEFAULT_THRESHOLDS",
+    "GEOJSON_LIMITS",
+    "GEOJSON_RULES",
+    "GEOJSON_RULES_VERSION",
+    "ISO_3166_ALPHA2",
+    "RULES",
+    "RULES_VERSION",
+    "STATUS_ORDER",
+    "GeoJSONRule",
+    "Rule",
+    "resolve_rules",
+]
+
+Status = Literal["deforestation_free", "needs_review", "deforestation_detected", "invalid_geometry"]
+Op = Literal[">", ">=", "<", "<=", "==", "missing"]
+
+#: Statuses from least to most severe; a parcel gets the most severe status of its fired rules.
+STATUS_ORDER: tuple[str, ...] = (
+    "deforestation_free",
+    "needs_review",
+    "deforestation_detected",
+    "invalid_geometry",
+)
+
+_OPS: tuple[str, ...] = (">", ">=", "<", "<=", "==", "missing")
+
+#: Version of :data:`DEFAULT_RULES`; bump it whenever a rule or a default threshold changes.
+RULES_VERSION = "2025.1"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One assessment rule: ``column op threshold`` -> ``status``.
+
+    Attributes
+    ----------
+    code : str
+        Stable identifier, listed in ``reasons`` when the rule fires.
+    status : str
+        Status proposed when the rule fires (one of :data:`STATUS_ORDER`).
+    column : str
+        Evidence column of the assessment table the rule reads.
+    op : str
+        ``">"``, ``">="``, ``"<"``, ``"<="``, ``"=="`` or ``"missing"`` (the
+        evidence is NaN: no data). A missing value never fires a comparison.
+    threshold : float or None
+        Right-hand side of the comparison (``None`` for ``"missing"``).
+    param : str or None
+        Name under which callers override the threshold (``rules={param: value}``).
+    description : str
+        What firing means, in words; shown in ``reasons``.
+    """
+
+    code: str
+    status: str
+    column: str
+    op: str
+    threshold: float | None
+    param: str | None
+    description: str
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUS_ORDER:
+            raise ValueError(
+                f"rule {self.code!r}: status must be one of {list(STATUS_ORDER)}, "
+                f"got {self.status!r}"
+            )
+        if self.op not in _OPS:
+            raise ValueError(f"rule {self.code!r}: op must be one of {list(_OPS)}, got {self.op!r}")
+        if (self.op == "missing") != (self.threshold is None):
+            raise ValueError(
+                f"rule {self.code!r}: op 'missing' takes threshold=None, the others a number"
+            )
+
+
+#: The default assessment rules (version :data:`RULES_VERSION`), in the order they are reported.
+DEFAULT_RULES: tuple[Rule, ...] = (
+    Rule(
+        "invalid_geometry",
+        "invalid_geometry",
+        "n_geometry_errors",
+        ">",
+        0,
+        None,
+        "the parcel geometry is invalid or empty",
+    ),
+    Rule(
+        "deforestation_after_cutoff",
+        "deforestation_detected",
+        "loss_after_cutoff_ha",
+        ">=",
+        0.5,
+        "loss_after_cutoff_min_ha",
+        "tree-cover loss after the cut-off reaches the forest minimum area",
+    ),
+    Rule(
+        "loss_after_cutoff",
+        "needs_review",
+        "loss_after_cutoff_ha",
+        ">",
+        0.0,
+        "loss_after_cutoff_review_min_ha",
+        "tree-cover loss after the cut-off (below the forest minimum area it is canopy "
+        "thinning or shade-tree management, to be checked)",
+    ),
+    Rule(
+        "protected_area_overlap",
+        "needs_review",
+        "protected_share",
+        ">",
+        0.0,
+        "protected_overlap_max_share",
+        "the parcel overlaps a protected or REDD+ area",
+    ),
+    Rule(
+        "parcel_overlap",
+        "needs_review",
+        "parcel_overlap_ha",
+        ">",
+        0.01,
+        "parcel_overlap_max_ha",
+        "the parcel overlaps another parcel",
+    ),
+    Rule(
+        "no_cover_data",
+        "needs_review",
+        "forest_share_cutoff",
+        "missing",
+        None,
+        None,
+        "no data: the tree-cover raster does not cover the parcel (or was not given)",
+    ),
+    Rule(
+        "no_loss_data",
+        "needs_review",
+        "loss_after_cutoff_ha",
+        "missing",
+        None,
+        None,
+        "no data: the loss raster does not cover the parcel (or was not given)",
+    ),
+    Rule(
+        "partial_raster_coverage",
+        "needs_review",
+        "valid_share",
+        "<",
+        0.9,
+        "min_valid_share",
+        "no data over part of the parcel: the rasters cover too little of it",
+    ),
+    Rule(
+        "agroforestry_evidence",
+        "deforestation_free",
+        "agroforestry_evidence",
+        "==",
+        1.0,
+        None,
+        "tree cover at the cut-off with a tree density in the agroforestry range "
+        "(agroforestry is not forest under EUDR Art. 2(4)); note only",
+    ),
+)
+
+#: Alias kept for ``from agroforest_geo.eudr import RULES``.
+RULES = DEFAULT_RULES
+
+#: Thresholds that are not a single rule's comparison but define evidence columns.
+DEFAULT_THRESHOLDS: dict[str, float] = {
+    # forest: canopy cover above 10 % (EUDR Art. 2(4)), per pixel of the cover raster
+    "cover_threshold_pct": 10.0,
+    # agroforestry evidence: share of the parcel under tree cover at the cut-off ...
+    "agroforestry_min_cover_share": 0.10,
+    # ... and a shade-tree density typical of cocoa agroforestry (trees per ha)
+    "agroforestry_min_trees_per_ha": 20.0,
+    "agroforestry_max_trees_per_ha": 400.0,
+}
+
+
+def resolve_rules(
+    rules: Mapping[str, float] | Sequence[Rule] | None,
+) -> tuple[tuple[Rule, ...], dict[str, float]]:
+    """Apply a caller's overrides to the default rule table.
+
+    Parameters
+    ----------
+    rules : mapping, sequence of Rule or None
+        ``None`` for the defaults; a mapping ``{param: threshold}`` changing
+        thresholds by their ``param`` name (those of :data:`DEFAULT_RULES` and
+        :data:`DEFAULT_THRESHOLDS`); or a complete replacement sequence of
+        :class:`Rule`.
+
+    Returns
+    -------
+    (tuple of Rule, dict)
+        The rules to apply and the evidence thresholds.
+
+    Examples
+    --------
+    >>> rs, th = resolve_rules({"loss_after_cutoff_min_ha": 0.1})
+    >>> next(r.threshold for r in rs if r.code == "deforestation_after_cutoff")
+    0.1
+    >>> resolve_rules({"nope": 1})
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown rule parameter(s) ['nope']; allowed: ...
+    """
+    thresholds = dict(DEFAULT_THRESHOLDS)
+    if rules is None:
+        return DEFAULT_RULES, thresholds
+    if isinstance(rules, Mapping):
+        params = {r.param for r in DEFAULT_RULES if r.param}
+        allowed = sorted(params | set(DEFAULT_THRESHOLDS))
+        unknown = sorted(set(rules) - set(allowed))
+        if unknown:
+            raise ValueError(f"unknown rule parameter(s) {unknown}; allowed: {allowed}")
+        out = tuple(
+            replace(r, threshold=float(rules[r.param])) if r.param and r.param in rules else r
+            for r in DEFAULT_RULES
+        )
+        thresholds.update({k: float(v) for k, v in rules.items() if k in DEFAULT_THRESHOLDS})
+        return out, thresholds
+    seq = tuple(rules)
+    bad = [type(r).__name__ for r in seq if not isinstance(r, Rule)]
+    if bad:
+        raise TypeError(
+            "rules must be None, a mapping {parameter: threshold} or a sequence of Rule; "
+            f"got items of type {sorted(set(bad))}"
+        )
+    return seq, thresholds
+
+
+# --------------------------------------------------------------------------------------
+# EU GeoJSON rules
+# --------------------------------------------------------------------------------------
+
+#: Version of :data:`GEOJSON_RULES` and :data:`GEOJSON_LIMITS`.
+GEOJSON_RULES_VERSION = "2025.1"
+
+
+@dataclass(frozen=True)
+class GeoJSONRule:
+    """One requirement of the EU information system on geolocation GeoJSON files."""
+
+    code: str
+    severity: Literal["error", "warning"]
+    description: str
+
+
+#: Requirements checked by :func:`~agroforest_geo.eudr.check_geojson` (and met by ``to_geojson``).
+GEOJSON_RULES: tuple[GeoJSONRule, ...] = (
+    GeoJSONRule("invalid_json", "error", "the file is not readable JSON"),
+    GeoJSONRule("file_too_large", "error", "the file is larger than max_bytes (25 MB)"),
+    GeoJSONRule("not_feature_collection", "error", "the top level is not a FeatureCollection"),
+    GeoJSONRule(
+        "crs_not_wgs84",
+        "error",
+        "a 'crs' member other than WGS 84 / CRS84, or coordinates outside longitude/latitude "
+        "ranges (projected coordinates)",
+    ),
+    GeoJSONRule(
+        "lat_lon_swapped",
+        "error",
+        "positions look like [latitude, longitude] instead of [longitude, latitude]",
+    ),
+    GeoJSONRule("too_many_decimals", "error", "a coordinate has more than 6 decimals"),
+    GeoJSONRule(
+        "unsupported_geometry",
+        "error",
+        "geometry missing or not a Point, MultiPoint, Polygon or MultiPolygon",
+    ),
+    GeoJSONRule("holes", "error", "a polygon has interior rings (holes)"),
+    GeoJSONRule("unclosed_ring", "error", "a ring's first and last positions differ"),
+    GeoJSONRule(
+        "invalid_ring",
+        "error",
+        "a ring has fewer than 4 positions or the polygon is invalid (self-intersection)",
+    ),
+    GeoJSONRule("duplicate_vertices", "error", "a ring repeats a position consecutively"),
+    GeoJSONRule("missing_property", "error", "a required property is absent or empty"),
+    GeoJSONRule("bad_country", "error", "ProducerCountry is not an ISO 3166-1 alpha-2 code"),
+    GeoJSONRule("bad_area", "error", "Area is not a positive number of hectares"),
+    GeoJSONRule("point_too_large", "error", "a point plot declares an Area above 4 ha"),
+)
+
+#: Numeric limits of the EU GeoJSON rules.
+GEOJSON_LIMITS: dict[str, float] = {
+    "max_decimals": 6,
+    "point_max_ha": 4.0,
+    "max_bytes": 25 * 1024 * 1024,
+}
+
+#: Properties every feature must carry (``Area`` only for points, see :data:`GEOJSON_LIMITS`).
+GEOJSON_REQUIRED_PROPERTIES: tuple[str, ...] = ("ProducerName", "ProducerCountry")
+GEOJSON_OPTIONAL_PROPERTIES: tuple[str, ...] = ("ProductionPlace", "Area")
+
+#: ISO 3166-1 alpha-2 country codes (249 officially assigned codes).
+ISO_3166_ALPHA2: frozenset[str] = frozenset(
+    """
+    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ
+    BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM
+    DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS
+    GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN
+    KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ
+    MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM
+    PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV
+    SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI
+    VN VU WF WS YE YT ZA ZM ZW
+    """.split()
+)
+
+#: Approximate bounding boxes (lon_min, lat_min, lon_max, lat_max) of producer countries, used
+#: only to recognise swapped latitude/longitude; extend as needed.
+COUNTRY_BOUNDS: dict[str, tuple[float, float, float, float]] = {
+    "PE": (-81.4, -18.4, -68.6, 0.1),
+    "EC": (-92.1, -5.1, -75.1, 1.7),
+    "CO": (-79.1, -4.3, -66.8, 13.6),
+    "BO": (-69.7, -22.9, -57.4, -9.6),
+    "CI": (-8.7, 4.3, -2.4, 10.8),
+    "GH": (-3.3, 4.7, 1.3, 11.2),
+    "CM": (8.4, 1.6, 16.2, 13.1),
+}

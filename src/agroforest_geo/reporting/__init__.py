@@ -1,0 +1,520 @@
+"""The cooperative's HTML report: one self-contained file that opens offline.
+
+:func:`report` writes a single HTML file with no external resource (no CDN,
+no web fonts, no tile server; a Content-Security-Policy forbids any fetch):
+summary counts, an inline-SVG map with pan/zoom and tooltips, a per-year loss
+chart, a declared-versus-measured chart, the sortable per-parcel table, the
+validation findings and the provenance of every input (file, SHA-256, CRS),
+so that a result can be audited years later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import html
+import os
+import platform
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from .._version import __version__
+from ..errors import MissingColumnError
+from ._assets import CSP, CSS, JS, STATUS_COLOURS
+from ._svg import declared_chart_svg, loss_after_cutoff_shapes, loss_chart_svg, map_svg
+
+__all__ = ["describe_inputs", "report"]
+
+PathLike = str | os.PathLike[str]
+
+#: Columns of the per-parcel table in the report (those present are shown).
+TABLE_COLUMNS: tuple[str, ...] = (
+    "status",
+    "province",
+    "district",
+    "system",
+    "area_ha",
+    "declared_area_ha",
+    "forest_share_cutoff",
+    "loss_after_cutoff_ha",
+    "first_loss_year_after_cutoff",
+    "valid_share",
+    "protected_share",
+    "parcel_overlap_ha",
+    "trees_per_ha",
+    "agroforestry_evidence",
+    "reasons",
+)
+
+
+def _esc(x: Any) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def sha256_file(path: PathLike) -> str:
+    """SHA-256 hex digest of a file, read in 1 MiB blocks.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+    >>> _ = p.write_bytes(b"abc")
+    >>> sha256_file(p)[:16]
+    'ba7816bf8f01cfea'
+    """
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _crs_of(path: Path) -> str:
+    """CRS of a vector or raster file as 'EPSG:xxxx' (or its name); '' when unknown."""
+    import pyproj
+
+    try:
+        import pyogrio
+
+        info = pyogrio.read_info(path)
+        wkt = info.get("crs")
+        if wkt:
+            c = pyproj.CRS.from_user_input(wkt)
+            return f"EPSG:{c.to_epsg()}" if c.to_epsg() else c.name
+        return ""
+    except Exception:
+        pass
+    try:
+        import rasterio
+
+        with rasterio.open(path) as src:
+            if src.crs is None:
+                return ""
+            c = pyproj.CRS.from_user_input(src.crs)
+            return f"EPSG:{c.to_epsg()}" if c.to_epsg() else c.name
+    except Exception:
+        return ""
+
+
+def describe_inputs(inputs: Mapping[str, PathLike | None]) -> pd.DataFrame:
+    """File name, size, SHA-256 checksum and CRS of every input file (for the audit trail).
+
+    Parameters
+    ----------
+    inputs : mapping
+        ``{role: path}``, e.g. ``{"parcels": "parcels.gpkg", "cover": "treecover2000.tif"}``;
+        ``None`` values are skipped.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``role``, ``file``, ``path``, ``bytes``, ``sha256``, ``crs``.
+
+    Examples
+    --------
+    >>> import agroforest_geo as agf
+    >>> t = describe_inputs({"parcels": agf.datasets.get_path("parcels")})
+    >>> t.loc[0, "file"], t.loc[0, "crs"], len(t.loc[0, "sha256"])
+    ('parcels.gpkg', 'EPSG:4326', 64)
+    """
+    rows = []
+    for role, p in inputs.items():
+        if p is None:
+            continue
+        path = Path(p)
+        rows.append(
+            {
+                "role": role,
+                "file": path.name,
+                "path": str(path),
+                "bytes": path.stat().st_size,
+                "sha256": sha256_file(path),
+                "crs": _crs_of(path),
+            }
+        )
+    return pd.DataFrame(rows, columns=["role", "file", "path", "bytes", "sha256", "crs"])
+
+
+def _fmt(v: Any, col: str = "") -> tuple[str, str]:
+    """(display text, sort value) of a table cell."""
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+        return "", ""
+    if isinstance(v, bool | np.bool_):
+        return ("yes" if v else "no"), ("1" if v else "0")
+    if isinstance(v, int | np.integer):
+        return str(int(v)), str(int(v))
+    if isinstance(v, float | np.floating):
+        f = float(v)
+        if col.endswith("_share"):
+            return f"{100 * f:.1f} %", repr(f)
+        if col.endswith("year") or col.endswith("_year_after_cutoff"):
+            return f"{f:.0f}", repr(f)
+        return f"{f:.3f}" if abs(f) < 1000 else f"{f:,.0f}", repr(f)
+    return str(v), str(v)
+
+
+def _table(
+    df: pd.DataFrame, *, sortable: bool = True, row_ids: pd.Series | None = None, table_id: str = ""
+) -> str:
+    cls = ' class="sortable"' if sortable else ""
+    tid = f' id="{table_id}"' if table_id else ""
+    head = "".join(f"<th>{_esc(c)}</th>" for c in df.columns)
+    body = []
+    for i in range(len(df)):
+        cells = []
+        for c in df.columns:
+            v = df[c].iloc[i]
+            if c == "status" and isinstance(v, str):
+                colour = STATUS_COLOURS.get(v, "#999")
+                cells.append(
+                    f'<td data-v="{_esc(v)}"><span class="status" style="background:{colour}">'
+                    f"{_esc(v)}</span></td>"
+                )
+                continue
+            text, key = _fmt(v, str(c))
+            num = ' class="num"' if isinstance(v, int | float | np.number) else ""
+            cells.append(f'<td{num} data-v="{_esc(key)}">{_esc(text)}</td>')
+        rid = f' data-id="{_esc(row_ids.iloc[i])}"' if row_ids is not None else ""
+        body.append(f"<tr{rid}>{''.join(cells)}</tr>")
+    return f"<table{cls}{tid}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _crosstab(rows: pd.Series, status: pd.Series, label: str) -> pd.DataFrame:
+    t = pd.crosstab(rows.fillna("(none)").astype(str), status.astype(str))
+    for s in STATUS_COLOURS:
+        if s not in t.columns:
+            t[s] = 0
+    t = t[list(STATUS_COLOURS)]
+    t["total"] = t.sum(axis=1)
+    t = t.reset_index().rename(columns={"row_0": label, rows.name: label})
+    t.columns = [label, *t.columns[1:]]
+    return t
+
+
+def _systems(
+    parcels: gpd.GeoDataFrame,
+    plots: gpd.GeoDataFrame | None,
+    id_column: str | None,
+) -> pd.Series:
+    """Agroforestry systems of each parcel's plots ("+"-joined), or its crop without plots."""
+    if plots is not None and id_column and "system" in plots.columns and "parcel_id" in plots:
+        by = plots.groupby("parcel_id")["system"].agg(lambda s: "+".join(sorted(set(map(str, s)))))
+        out = parcels[id_column].map(by).fillna("no plot")
+    elif "crop" in parcels.columns:
+        out = parcels["crop"].astype(str)
+    else:
+        out = pd.Series("unknown", index=parcels.index)
+    return out.rename("system")
+
+
+def _findings_frame(validation: Any) -> pd.DataFrame:
+    """Combine the findings of one or several layers into one frame with a ``layer`` column."""
+    if validation is None:
+        return pd.DataFrame(columns=["layer", "row", "id", "code", "severity", "message"])
+    items = validation.items() if isinstance(validation, Mapping) else [("parcels", validation)]
+    frames = []
+    for layer, v in items:
+        f = v.findings if hasattr(v, "findings") else pd.DataFrame(v)
+        f = f.drop(columns=[c for c in ("position",) if c in f.columns]).copy()
+        f.insert(0, "layer", layer)
+        frames.append(f)
+    if not frames:
+        return pd.DataFrame(columns=["layer", "row", "id", "code", "severity", "message"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def report(
+    assessment: pd.DataFrame,
+    parcels: gpd.GeoDataFrame,
+    path: PathLike,
+    *,
+    protected: gpd.GeoDataFrame | None = None,
+    plots: gpd.GeoDataFrame | None = None,
+    lossyear: PathLike | None = None,
+    validation: Any = None,
+    declared: pd.DataFrame | None = None,
+    inputs: Mapping[str, PathLike | None] | None = None,
+    parameters: Mapping[str, Any] | None = None,
+    outputs: Mapping[str, PathLike] | None = None,
+    title: str = "Deforestation-free assessment (EUDR)",
+    id_column: str | None = "parcel_id",
+    max_findings: int = 2000,
+) -> Path:
+    """Write the self-contained HTML report of an assessment.
+
+    The file opens offline in any browser: styles, scripts and drawings are
+    inline (a Content-Security-Policy forbids fetching anything). Sections:
+    summary counts by status, province and agroforestry system; a map
+    (parcels coloured by status, protected areas, loss after the cut-off),
+    drawn as inline SVG in the local UTM zone with pan/zoom and tooltips
+    (parcel id, status, reasons); loss per year; declared against measured
+    area; the per-parcel table (click a header to sort, a row to show the
+    parcel on the map); the validation findings; and the inputs (file names,
+    SHA-256, CRS), parameters, rule table, library versions and date.
+
+    Parameters
+    ----------
+    assessment : DataFrame
+        Result of :func:`agroforest_geo.eudr.assess` on the parcels' index.
+    parcels : GeoDataFrame
+        The parcels assessed.
+    path : path
+        The HTML file to write.
+    protected : GeoDataFrame, optional
+        Protected / REDD+ areas drawn on the map.
+    plots : GeoDataFrame, optional
+        Agroforestry plots (``parcel_id``, ``system``) for the counts by system.
+    lossyear : path, optional
+        Hansen loss-year raster: loss after the cut-off is drawn on the map.
+    validation : ValidationReport, DataFrame or mapping of them, optional
+        Findings of :func:`agroforest_geo.validate` / :func:`agroforest_geo.repair`,
+        one per layer as ``{"parcels": report, "plots": ...}``.
+    declared : DataFrame, optional
+        :func:`agroforest_geo.declared_vs_measured` result; by default computed
+        from the ``declared_area_ha`` column when present.
+    inputs : mapping, optional
+        ``{role: path}`` of the input files (checksummed into the report).
+    parameters : mapping, optional
+        Parameters of the run (shown verbatim).
+    outputs : mapping, optional
+        ``{role: path}`` of the other files written with the report (listed).
+    title : str
+        Title of the page.
+    id_column : str or None
+        Parcel id column.
+    max_findings : int
+        At most this many validation findings are listed (all are counted).
+
+    Returns
+    -------
+    pathlib.Path
+        The report's path.
+
+    Examples
+    --------
+    >>> import agroforest_geo as agf, pandas as pd, tempfile, pathlib
+    >>> parcels = agf.read_parcels(agf.datasets.get_path("parcels")).head(5)
+    >>> loss = pd.DataFrame({"loss_after_cutoff_ha": [0, 0, 1.0, 0, 0]}, index=parcels.index)
+    >>> cover = pd.DataFrame({"forest_share": [0.9] * 5}, index=parcels.index)
+    >>> result = agf.eudr.assess(parcels, cover=cover, loss=loss)
+    >>> out = agf.report(result, parcels, pathlib.Path(tempfile.mkdtemp()) / "report.html")
+    >>> text = out.read_text(encoding="utf-8")
+    >>> text.count("data-parcel-id="), "http://" in text.replace("http://www.w3.org", "")
+    (5, False)
+    """
+    if not isinstance(parcels, gpd.GeoDataFrame):
+        raise TypeError(f"parcels must be a GeoDataFrame, got {type(parcels).__name__}")
+    if "status" not in assessment.columns:
+        raise MissingColumnError(
+            "assessment has no 'status' column; pass the result of agf.eudr.assess(parcels, ...)"
+        )
+    if not assessment.index.equals(parcels.index):
+        raise ValueError(
+            "assessment and parcels must share the same index (assess returns results on the "
+            "parcels' index); do not reset or filter one of them"
+        )
+    if id_column is not None and id_column not in parcels.columns:
+        id_column = None
+    cutoff = dt.date.fromisoformat(str(assessment.attrs.get("cutoff", "2020-12-31")))
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    status = assessment["status"].astype(str)
+    ids = (
+        parcels[id_column].astype(str)
+        if id_column
+        else parcels.index.astype(str).to_series(index=parcels.index)
+    )
+    systems = _systems(parcels, plots, id_column)
+
+    # -- summary ----------------------------------------------------------------------
+    counts = status.value_counts()
+    cards = "".join(
+        f'<div class="card" style="background:{c}"><b>{int(counts.get(s, 0))}</b>'
+        f"{_esc(s.replace('_', ' '))}</div>"
+        for s, c in STATUS_COLOURS.items()
+    )
+    if "area_ha" in assessment.columns:
+        area_by = pd.to_numeric(assessment["area_ha"], errors="coerce").groupby(status).sum()
+    else:
+        area_by = pd.Series(dtype=float)
+    area_line = ", ".join(f"{s}: {area_by.get(s, 0.0):.2f} ha" for s in STATUS_COLOURS)
+    by_province = (
+        _table(_crosstab(parcels["province"], status, "province"), sortable=False)
+        if "province" in parcels.columns
+        else '<p class="muted">No province column.</p>'
+    )
+    by_system = _table(_crosstab(systems, status, "system"), sortable=False)
+
+    # -- map ---------------------------------------------------------------------------
+    loss_shapes = None
+    if lossyear is not None:
+        bounds_ll = parcels.geometry.to_crs("EPSG:4326").total_bounds
+        if np.all(np.isfinite(bounds_ll)):
+            loss_shapes = loss_after_cutoff_shapes(lossyear, bounds_ll, cutoff)
+    prot = protected.to_crs(parcels.crs) if protected is not None else None
+    svg = map_svg(parcels, assessment, id_column=id_column, protected=prot, loss_shapes=loss_shapes)
+    legend = "".join(
+        f'<label><i style="background:{c}"></i>{_esc(s)} ({int(counts.get(s, 0))})</label>'
+        for s, c in STATUS_COLOURS.items()
+    )
+    legend += (
+        '<label><input type="checkbox" checked data-layer="layer-protected"> '
+        '<i style="background:#2c7fb8;opacity:.4"></i>protected / REDD+ areas</label>'
+        '<label><input type="checkbox" checked data-layer="layer-loss"> '
+        '<i style="background:#b10026"></i>loss after the cut-off</label>'
+    )
+
+    # -- charts ------------------------------------------------------------------------
+    loss_chart = loss_chart_svg(assessment, cutoff)
+    if declared is None and "declared_area_ha" in parcels.columns:
+        from ..declared import declared_vs_measured
+
+        declared = declared_vs_measured(parcels)
+    if declared is not None and {"area_ha", "declared_area_ha"} <= set(declared.columns):
+        declared_chart = declared_chart_svg(declared["area_ha"], declared["declared_area_ha"], ids)
+        n_off = int(declared["declared_off"].sum()) if "declared_off" in declared else 0
+        declared_note = f"{n_off} parcel(s) declared more than 10 % off the measured area (red)."
+    else:
+        declared_chart, declared_note = '<p class="muted">No declared areas.</p>', ""
+
+    # -- per-parcel table --------------------------------------------------------------
+    table = pd.DataFrame(index=parcels.index)
+    table[id_column or "parcel"] = ids
+    extra = {"system": systems}
+    for c in TABLE_COLUMNS:
+        if c in assessment.columns:
+            table[c] = assessment[c].astype(str) if c == "status" else assessment[c]
+        elif c in extra:
+            table[c] = extra[c]
+        elif c in parcels.columns and c != parcels.geometry.name:
+            table[c] = parcels[c]
+    parcel_table = _table(table, row_ids=ids, table_id="parcel-table")
+
+    # -- validation --------------------------------------------------------------------
+    findings = _findings_frame(validation)
+    if len(findings):
+        summary = (
+            findings.groupby(["layer", "code", "severity"]).size().rename("count").reset_index()
+        )
+        shown = findings.head(max_findings)
+        more = len(findings) - len(shown)
+        validation_html = (
+            _table(summary, sortable=True)
+            + f'<div class="scroll">{_table(shown, table_id="findings-table")}</div>'
+            + (f'<p class="muted">{more} more findings not listed.</p>' if more > 0 else "")
+        )
+    else:
+        validation_html = (
+            "<p>No validation findings.</p>"
+            if validation is not None
+            else '<p class="muted">Validation was not run.</p>'
+        )
+
+    # -- provenance --------------------------------------------------------------------
+    inputs_df = describe_inputs(inputs or {})
+    params = {
+        "cut-off date": cutoff.isoformat(),
+        "rules version": assessment.attrs.get("rules_version", ""),
+        **{f"threshold {k}": v for k, v in assessment.attrs.get("thresholds", {}).items()},
+        **{str(k): v for k, v in (parameters or {}).items()},
+    }
+    params_df = pd.DataFrame(
+        {"parameter": list(params), "value": [str(v) for v in params.values()]}
+    )
+    rules_df = pd.DataFrame(assessment.attrs.get("rules", []))
+    versions = _versions()
+    outputs_df = pd.DataFrame(
+        {"role": list(outputs or {}), "file": [Path(p).name for p in (outputs or {}).values()]}
+    )
+
+    n = len(parcels)
+    body = f"""
+<header><h1>{_esc(title)}</h1>
+<p>{n} parcels &middot; cut-off {cutoff.isoformat()} &middot; rules {_esc(params["rules version"])}
+&middot; agroforest_geo {_esc(__version__)} &middot; {now.isoformat()}</p></header>
+<nav><a href="#summary">Summary</a><a href="#map-section">Map</a><a href="#loss">Loss per year</a>
+<a href="#declared">Declared vs measured</a><a href="#parcels">Parcels</a>
+<a href="#validation">Validation</a><a href="#inputs">Inputs &amp; parameters</a></nav>
+<main>
+<section id="summary"><h2>Summary</h2><div class="cards">{cards}</div>
+<p class="muted">Area by status: {_esc(area_line)}.</p>
+<h3>By province</h3>{by_province}<h3>By agroforestry system</h3>{by_system}
+<p class="muted">Agroforestry is not forest under EUDR Art. 2(4): tree cover alone never makes a
+parcel non-compliant; loss after the cut-off does (see the rule table below).</p></section>
+<section id="map-section"><h2>Map</h2>
+<div class="mapwrap">{svg}
+<div class="maptools"><button id="zoom-in" title="zoom in">+</button>
+<button id="zoom-out" title="zoom out">&minus;</button>
+<button id="zoom-reset" title="whole area">&#8962;</button></div>
+<div class="legend">{legend}</div></div>
+<p class="muted">Scroll to zoom, drag to pan, hover a parcel for its status and reasons.
+Drawn in {_esc(_utm_label(parcels))}.</p></section>
+<section id="loss"><h2>Tree-cover loss per year in the parcels</h2>{loss_chart}
+<p class="muted">Grey: on or before the cut-off; red: after it. Hectares add up across
+parcels.</p></section>
+<section id="declared"><h2>Declared vs measured area</h2>{declared_chart}
+<p class="muted">{_esc(declared_note)} Dashed: &plusmn;10 %.</p></section>
+<section id="parcels"><h2>Parcels</h2><p class="muted">Click a header to sort, a row to
+show the parcel on the map.</p><div class="scroll">{parcel_table}</div></section>
+<section id="validation"><h2>Validation findings of the inputs</h2>{validation_html}</section>
+<section id="inputs"><h2>Inputs, parameters and versions</h2>
+<h3>Input files</h3>{
+        _table(inputs_df, sortable=False)
+        if len(inputs_df)
+        else '<p class="muted">No input files recorded.</p>'
+    }
+<h3>Parameters</h3>{_table(params_df, sortable=False)}
+<h3>Rule table</h3>{_table(rules_df, sortable=False) if len(rules_df) else ""}
+<h3>Other outputs</h3>{
+        _table(outputs_df, sortable=False) if len(outputs_df) else '<p class="muted">None.</p>'
+    }
+<h3>Software</h3>{_table(versions, sortable=False)}
+<p class="muted">Generated {now.isoformat()}.</p></section>
+</main><div id="tip"></div>
+"""
+    page = (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_esc(title)}</title><style>{CSS}</style></head><body>{body}"
+        f"<script>{JS}</script></body></html>\n"
+    )
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    return out
+
+
+def _utm_label(parcels: gpd.GeoDataFrame) -> str:
+    from ._svg import working_crs
+
+    crs = working_crs(parcels)
+    import pyproj
+
+    c = pyproj.CRS.from_user_input(crs)
+    return f"{c.name} (EPSG:{c.to_epsg()})"
+
+
+def _versions() -> pd.DataFrame:
+    import importlib.metadata as md
+
+    rows = [("agroforest_geo", __version__), ("python", platform.python_version())]
+    for pkg in (
+        "numpy",
+        "pandas",
+        "shapely",
+        "geopandas",
+        "pyproj",
+        "pyogrio",
+        "rasterio",
+        "exactextract",
+    ):
+        try:
+            rows.append((pkg, md.version(pkg)))
+        except md.PackageNotFoundError:
+            rows.append((pkg, "not installed"))
+    return pd.DataFrame(rows, columns=["package", "version"])
