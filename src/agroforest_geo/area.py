@@ -70,14 +70,16 @@ def _transformer(src: pyproj.CRS, dst: pyproj.CRS) -> pyproj.Transformer:
 
 
 def _laea_factory(geod: pyproj.Geod) -> Any:
-    """Return ``f(lon, lat, lon0, lat0) -> (x, y)``: ellipsoidal Lambert azimuthal equal-area.
+    """Return ``f(lon, lat, ring, lon0, lat0) -> (x, y)``: ellipsoidal Lambert azimuthal equal-area.
+
+    ``x`` and ``y`` are in units of the authalic radius and without the per-ring
+    scale ``D`` (which cancels in ring areas): multiply areas by :func:`_authalic_radius`².
 
     Vectorized with a centre per vertex (Snyder 1987, eqs. 24-2 ... 24-13), so
     every ring gets a projection centred on itself: exactly equal-area, and
     conformal at the centre, so geodesic edges of a ring stay straight to
     second order in the ring's size.
     """
-    a = geod.a
     e2 = geod.es
     e = np.sqrt(e2)
 
@@ -87,33 +89,46 @@ def _laea_factory(geod: pyproj.Geod) -> Any:
         return (1 - e2) * (sinphi / (1 - e2 * sinphi**2) + np.arctanh(e * sinphi) / e)
 
     qp = float(q(np.array(1.0)))
-    rq = a * np.sqrt(qp / 2)
 
     def project(
         lon: np.ndarray, lat: np.ndarray, ring: np.ndarray, lon0: np.ndarray, lat0: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        # per ring: the centre's authalic latitude and scale D
-        s0 = np.sin(np.radians(lat0))
-        sinb1 = np.clip(q(s0) / qp, -1.0, 1.0)
-        cosb1 = np.sqrt(1 - sinb1**2)
-        d = a * np.cos(np.radians(lat0)) / np.sqrt(1 - e2 * s0**2) / (rq * cosb1)
-        sinb1, cosb1, d = sinb1[ring], cosb1[ring], d[ring]
-        # per vertex
-        sinb = np.clip(q(np.sin(np.radians(lat))) / qp, -1.0, 1.0)
-        cosb = np.sqrt(1 - sinb**2)
-        dl_deg = lon - lon0[ring]
-        if dl_deg.size and np.abs(dl_deg).max() > 180.0:
-            dl_deg = (dl_deg + 180.0) % 360.0 - 180.0
-        dl = np.radians(dl_deg)
-        sin_half = np.sin(dl / 2)
-        hav = 2 * sin_half**2  # 1 - cos(dl), without cancellation
-        # cos(b1) sin(b) - sin(b1) cos(b) cos(dl) and the cosine of the angular distance
-        num = sinb * cosb1 - cosb * sinb1 + sinb1 * cosb * hav
+        # Snyder's x = Rq B D cos(b) sin(dl), y = Rq B / D (...): D is one constant per ring
+        # and cancels in x_i * y_j, so it is left out, and Rq^2 is applied to the ring areas.
+        sinb1 = np.clip(q(np.sin(np.radians(lat0))) / qp, -1.0, 1.0)
+        cosb1 = np.sqrt(1 - sinb1 * sinb1)
+        sinb1, cosb1 = sinb1[ring], cosb1[ring]
+        sinb = q(np.sin(np.radians(lat)))
+        sinb /= qp
+        np.clip(sinb, -1.0, 1.0, out=sinb)
+        cosb = np.sqrt(1 - sinb * sinb)
+        dl = lon - lon0[ring]
+        if dl.size and np.abs(dl).max() > 180.0:
+            dl = (dl + 180.0) % 360.0 - 180.0
+        dl = np.radians(dl)
+        sin_dl = np.sin(dl)
+        dl *= 0.5
+        hav = np.sin(dl)
+        hav *= hav
+        hav *= 2  # 1 - cos(dl), without cancellation
+        # cos(b1) sin(b) - sin(b1) cos(b) cos(dl), and cos of the angular distance to the centre
+        cb_sb1 = cosb * sinb1
+        num = sinb * cosb1 - cb_sb1 + cb_sb1 * hav
         cosc = sinb1 * sinb + cosb1 * cosb * (1 - hav)
-        b = rq * np.sqrt(2 / (1 + cosc))
-        return b * d * cosb * np.sin(dl), (b / d) * num
+        k = np.sqrt(2 / (1 + cosc))
+        return k * cosb * sin_dl, k * num
 
     return project
+
+
+def _authalic_radius(geod: pyproj.Geod) -> float:
+    """Radius of the sphere with the ellipsoid's surface area."""
+    e2 = geod.es
+    if e2 == 0:
+        return float(geod.a)
+    e = np.sqrt(e2)
+    qp = (1 - e2) * (1 / (1 - e2) + np.arctanh(e) / e)
+    return float(geod.a * np.sqrt(qp / 2))
 
 
 def _polygon_rings(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -171,12 +186,15 @@ def _densify(
     max_segment_m: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Insert geodesic points on edges longer than ``max_segment_m``."""
-    same = ring[1:] == ring[:-1]
-    # cheap upper bound of the edge length in metres (1 deg <= 111.7 km)
-    dlon = np.abs(lon[1:] - lon[:-1])
-    dlon = np.minimum(dlon, 360 - dlon)
-    approx = np.hypot(dlon, lat[1:] - lat[:-1]) * 111_700.0
-    cand = np.flatnonzero(same & (approx > max_segment_m))
+    # cheap upper bound of the edge length: 1 degree is at most 111.7 km (an edge across the
+    # antimeridian looks long here and gets its true length from Geod.inv below)
+    dx = lon[1:] - lon[:-1]
+    dy = lat[1:] - lat[:-1]
+    dx *= dx
+    dy *= dy
+    dx += dy
+    cand = np.flatnonzero(dx > (max_segment_m / 111_700.0) ** 2)
+    cand = cand[ring[cand] == ring[cand + 1]]
     if cand.size == 0:
         return lon, lat, ring
     az, _, dist = geod.inv(lon[cand], lat[cand], lon[cand + 1], lat[cand + 1])
@@ -264,6 +282,8 @@ def geodesic_area_m2(
     lon0 = lon[first_idx] + np.bincount(ring_idx, weights=dlon, minlength=nring) / counts
     lat0 = np.bincount(ring_idx, weights=lat, minlength=nring) / counts
     x, y = _laea_factory(geod)(lon, lat, ring_idx, lon0, lat0)
+    x *= _authalic_radius(geod)
+    y *= _authalic_radius(geod)
     same = ring_idx[1:] == ring_idx[:-1]
     cross = np.where(same, x[:-1] * y[1:] - x[1:] * y[:-1], 0.0)
     ring_area = np.abs(np.bincount(ring_idx[:-1], weights=cross, minlength=nring)) / 2
