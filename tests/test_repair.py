@@ -76,7 +76,7 @@ def test_wrong_orientation_is_fixed_without_changing_area(geom):
     assert not any(shapely.is_ccw(r) for r in g.interiors)
     assert shapely.equals(g, geom)  # same point set
     before, after = agf.area_ha(gdf).iloc[0], agf.area_ha(fixed).iloc[0]
-    assert after == pytest.approx(before, rel=1e-12)
+    assert after == pytest.approx(before, rel=1e-10)  # same terms, other order: float noise
     assert _changes(report) == [(0, "reoriented")]
     assert report.findings["code"].tolist() == ["reoriented"]  # nothing left
 
@@ -175,7 +175,7 @@ def test_no_row_dropped_index_columns_crs_kept_and_input_untouched():
     ok &= ~messy.geometry.is_empty
     ok &= messy["defect"].ne("duplicate_vertices")  # see test_duplicate_vertices_removed
     assert ok.sum() == 29  # 40 features - 10 with errors - 1 with repeated vertices
-    np.testing.assert_allclose(agf.area_ha(fixed)[ok], agf.area_ha(messy)[ok], rtol=1e-12, atol=0)
+    np.testing.assert_allclose(agf.area_ha(fixed)[ok], agf.area_ha(messy)[ok], rtol=1e-10, atol=0)
 
 
 def test_repair_is_idempotent():
@@ -221,4 +221,5 @@ def test_random_valid_polygons_unchanged_by_repair(poly):
         if not expect_change:
             assert shapely.equals_exact(fixed.geometry.iloc[0], geom, tolerance=0)
         a0, a1 = agf.area_ha(gdf).iloc[0], agf.area_ha(fixed).iloc[0]
-        assert abs(a1 - a0) <= 1e-12 * a0
+        # reversing the ring sums the same terms in another order: float noise only
+        assert abs(a1 - a0) <= 1e-10 * a0
