@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -66,6 +68,17 @@ def test_cli_writes_every_output(sample_run, capsys):
     # the tree inventory and planting records give agroforestry evidence on cocoa parcels
     assert (table["agroforestry_evidence"] == True).sum() > 10  # noqa: E712
     assert table.loc[table["trees_per_ha"].notna(), "trees_per_ha"].between(20, 400).all()
+    # the per-parcel table carries the overlap and declared-area evidence too
+    truth = json.loads(Path(agf.datasets.get_path("parcels")).with_name("truth.json").read_text())
+    park = table.set_index("parcel_id").loc[truth["encroach_national_park"]]
+    assert park["protected_categories"].str.contains("national_park").all()
+    assert (park["distance_to_protected_m"] == 0).all()
+    far = table["protected_ha"].eq(0)
+    assert (table.loc[far, "distance_to_protected_m"] > 0).all()
+    measured = agf.area_ha(parcels).to_numpy()
+    np.testing.assert_allclose(
+        table["area_difference_ha"], parcels["declared_area_ha"].to_numpy() - measured, rtol=1e-9
+    )
 
 
 def test_report_is_self_contained_and_complete(sample_run, capsys):

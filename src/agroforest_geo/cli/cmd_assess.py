@@ -165,9 +165,12 @@ def _run_assess(args: argparse.Namespace) -> int:
     table = result.copy()
     table["status"] = table["status"].astype(str)
     table["agroforestry_evidence"] = table["agroforestry_evidence"].astype(object)
-    for c in ("province", "district", "member_id", "crop", "declared_area_ha"):
+    for c in ("province", "district", "member_id", "crop"):
         if c in parcels.columns and c not in table.columns:
             table[c] = parcels[c]
+    if declared is not None:
+        for c in ("declared_area_ha", "area_difference_ha", "declared_ratio", "declared_off"):
+            table[c] = declared[c]
     table.attrs = {}
     outputs["table (CSV)"] = write_table(table, outdir / "assessment.csv")
     geo = gpd.GeoDataFrame(table, geometry=parcels.geometry.values, crs=parcels.crs)

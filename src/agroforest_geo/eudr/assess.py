@@ -50,6 +50,14 @@ EVIDENCE_COLUMNS: tuple[str, ...] = (
     "geometry_problem",
 )
 
+#: Descriptive columns of protected_overlap carried into the assessment table.
+_PROTECTED_DETAIL = (
+    "protected_area_ids",
+    "protected_categories",
+    "distance_to_protected_m",
+    "in_buffer_band",
+)
+
 # validation codes that make the geometry unusable for the assessment (id problems do not)
 _NOT_GEOMETRY = {"duplicate_id", "missing_id", "missing_crs", "missing_id_column"}
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -498,6 +506,10 @@ def assess(
     for c in EVIDENCE_COLUMNS:
         out[c] = ev[c]
     out["overlapping_parcels"] = ov["overlapping_parcels"]
+    # what the protected-area evidence was: which areas, of which category, how far
+    for c in _PROTECTED_DETAIL:
+        if prot is not None and c in prot.columns:
+            out[c] = prot[c].reindex(idx)
     for y, c in years.items():
         out[f"loss_ha_{y}"] = _col(lss, c, idx)
     out.attrs["rules_version"] = (
