@@ -258,7 +258,9 @@ def test_overlaps_with_disjoint_features_never_exceed_the_parcel(case):
     left = layer([parcel], ["p"])
     pairs = agf.overlaps(left, layer(cells, [f"c{i}" for i in range(len(cells))], "area_id"))
     area = float(agf.area_ha(left).iloc[0])
-    assert pairs.overlap_ha.sum() <= area * (1 + 1e-9)
+    # the pieces' new vertices lie on the UTM-straight edge, not on the geodesic the area uses:
+    # a difference of ~1e-9 relative at these sizes, so the bound allows 1e-8
+    assert pairs.overlap_ha.sum() <= area * (1 + 1e-8)
     assert ((pairs.share_of_left >= 0) & (pairs.share_of_left <= 1)).all()
     # and it equals the parcel's area inside the union of the cells
     inside = ellipsoidal_m2(shapely.intersection(parcel, shapely.union_all(cells))) / 1e4
@@ -693,3 +695,57 @@ def test_cli_commands(tmp_path, capsys):
         == 2
     )
     assert "to_crs" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ protected_overlap shortcuts
+def test_protected_shortcuts_inside_hole_and_multipart():
+    # a park with a hole and a buffer zone overlapping its east edge
+    park = shapely.Polygon(box(0, 0, 1_000).exterior.coords, [box(400, 400, 200).exterior.coords])
+    prot = layer(
+        [park, box(900, 0, 300, 1_000)],
+        ["park", "bz"],
+        "area_id",
+        category=["national_park", "buffer_zone"],
+    )
+    parcels = layer(
+        [
+            box(100, 100),  # inside the park, meets no boundary
+            box(450, 450),  # in the hole: outside, 50 m from its ring
+            box(850, 100),  # inside the park, across the buffer zone's west edge
+            shapely.MultiPolygon([box(100, 700), box(1_300, 700)]),  # one part in, one out
+            box(950, 500, 100),  # across the park's east edge, inside the buffer zone
+        ],
+        ["in", "hole", "in_cross", "multi", "edge"],
+    )
+    res = agf.protected_overlap(parcels, prot, max_tile_vertices=8)
+    direct = geodesic_area_m2(
+        shapely.intersection(parcels.geometry.values, shapely.union_all(prot.geometry.values)), UTM
+    )
+    np.testing.assert_allclose(res.protected_ha * 1e4, direct, rtol=1e-9)
+    assert res.protected_area_ids.tolist() == ["park", "", "park; bz", "park", "park; bz"]
+    assert res.protected_share.iloc[0] == pytest.approx(1.0, rel=1e-12)
+    assert res.protected_share.iloc[3] == pytest.approx(0.5, rel=REL)
+    k = linear_scale(X0 + 500, Y0 + 500)
+    assert res.distance_to_protected_m.iloc[1] == pytest.approx(50 / k, rel=REL)
+    assert res.distance_to_protected_m.drop(index=1).eq(0).all()
+
+
+@pytest.mark.parametrize("crs", [UTM, "EPSG:4326"])
+def test_protected_distances_match_nearest_search(crs):
+    rng = np.random.default_rng(21)
+    prot = layer(
+        [_wiggly_circle(0, 0, 800, 2_000, rng), _wiggly_circle(3_000, 500, 400, 900, rng)],
+        ["A", "B"],
+        "area_id",
+        category=["park", "park"],
+    )
+    parcels = _random_layer(rng, 400, 6_000, "p")
+    parcels["geometry"] = parcels.translate(-2_000, -2_000)
+    res = agf.protected_overlap(parcels.to_crs(crs), prot.to_crs(crs))
+    far = res.distance_to_protected_m.to_numpy() > 0
+    assert far.sum() > 300
+    # brute force in UTM: map distance / scale factor (varies < 1e-4 over the layout)
+    brute = shapely.distance(
+        parcels.geometry.values[far], shapely.union_all(prot.geometry.values)
+    ) / linear_scale(X0, Y0)
+    np.testing.assert_allclose(res.distance_to_protected_m[far], brute, rtol=2e-4)

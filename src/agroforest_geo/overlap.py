@@ -13,11 +13,16 @@ touch along an edge or at a corner are not an overlap, and neither is a parcel
 that fills the hole of another. Unlike ``shapely.overlaps``, a parcel inside
 another and exact duplicates are overlaps too (``relation`` says which).
 
-Large protected polygons (thousands of vertices) are cut into tiles of at most
-``max_tile_vertices`` vertices by recursive quartering of their bounding box (the
-idea of PostGIS ``ST_Subdivide``), so each parcel meets a few small tiles instead
-of one huge polygon; a parcel inside a tile needs no intersection at all (prepared
-``contains_properly``).
+Large protected polygons (thousands of vertices) never meet a parcel whole.
+Their boundaries are cut into short linestrings, so that one index query finds
+the parcels crossing or touching a boundary; a parcel that meets no boundary of
+an area lies entirely inside or outside it, which one point-in-polygon test
+(prepared) decides, and a parcel inside needs no intersection at all. Only the
+parcels across a boundary are intersected, with tiles of at most
+``max_tile_vertices`` vertices cut by recursive quartering of the area's bounding
+box (the idea of PostGIS ``ST_Subdivide``). Distances to the nearest protected
+area are searched among the short boundary pieces with distance bounds (see
+``_nearest_distance_m``), never by walking the index per parcel.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
+from scipy.spatial import cKDTree
 
 from .area import geodesic_area_m2
 from .crs import geodetic_crs, require_crs, same_crs, utm_crs_for
@@ -353,54 +359,94 @@ def overlaps(
 
 # ---------------------------------------------------------------- tiling
 def _subdivide(
-    geoms: np.ndarray, owner: np.ndarray, max_vertices: int
+    geoms: np.ndarray,
+    owner: np.ndarray,
+    max_vertices: int,
+    window: tuple[float, float, float, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Cut polygons into pieces of at most ``max_vertices`` vertices (quartering bboxes).
 
-    Pieces of one polygon have disjoint interiors and cover it exactly.
+    Pieces of one polygon have disjoint interiors and cover it exactly (its part
+    inside ``window`` when given: pieces are then cut within it). Quarters
+    are cut with GEOS rectangle clipping (~20x faster than a general
+    intersection), whose result may be invalid: the final pieces are checked
+    once, and every piece of a rectangle that gave an invalid one is cut again
+    from the original (valid) polygon with the general intersection.
     """
     parts, sub = shapely.get_parts(geoms, return_index=True)
     g, o = parts, owner[sub]
-    done_g: list[np.ndarray] = []
-    done_o: list[np.ndarray] = []
+    src = np.arange(parts.size)  # the part each piece comes from
+    cut_by = np.full(parts.size, -1)  # the rectangle it was cut with (-1: none)
+    rects, rect_src, rect_own = [np.zeros((0, 4))], [src[:0]], [o[:0]]
+    n_rects = 0
+    if window is not None:  # clip what sticks out of the window first
+        b = shapely.bounds(g)
+        out = (b[:, 0] < window[0]) | (b[:, 1] < window[1])
+        out |= (b[:, 2] > window[2]) | (b[:, 3] > window[3])
+        rects.append(np.tile(np.asarray(window, dtype=float), (int(out.sum()), 1)))
+        rect_src.append(src[out])
+        rect_own.append(o[out])
+        pieces = np.array([shapely.clip_by_rect(gi, *window) for gi in g[out]], dtype=object)
+        pieces, psub = shapely.get_parts(_polygonal(pieces), return_index=True)
+        nz = shapely.area(pieces) > 0
+        psub = psub[nz]
+        g = np.concatenate([g[~out], pieces[nz]])
+        o = np.concatenate([o[~out], o[out][psub]])
+        src = np.concatenate([src[~out], src[out][psub]])
+        cut_by = np.concatenate([cut_by[~out], psub])
+        n_rects = int(out.sum())
+    done: list[tuple[np.ndarray, ...]] = []
     for _ in range(24):  # depth limit: 4**24 tiles is more than any polygon needs
         small = shapely.get_num_coordinates(g) <= max_vertices
-        done_g.append(g[small])
-        done_o.append(o[small])
-        g, o = g[~small], o[~small]
+        done.append((g[small], o[small], cut_by[small]))
+        g, o, src = g[~small], o[~small], src[~small]
         if g.size == 0:
             break
         x0, y0, x1, y1 = shapely.bounds(g).T
         xm, ym = (x0 + x1) / 2, (y0 + y1) / 2
         quads = [(x0, y0, xm, ym), (xm, y0, x1, ym), (x0, ym, xm, y1), (xm, ym, x1, y1)]
-        rects = np.column_stack([np.concatenate(c) for c in zip(*quads, strict=True)])
-        big = np.tile(g, 4)
-        # GEOS rectangle clipping is ~20x faster than a general intersection; its
-        # result is checked and, where invalid, replaced by the general intersection
+        level = np.column_stack([np.concatenate(c) for c in zip(*quads, strict=True)])
+        big, o, src = np.tile(g, 4), np.tile(o, 4), np.tile(src, 4)
+        rects.append(level)
+        rect_src.append(src)
+        rect_own.append(o)
         pieces = np.array(
-            [shapely.clip_by_rect(gi, *r) for gi, r in zip(big, rects.tolist(), strict=True)],
+            [shapely.clip_by_rect(gi, *r) for gi, r in zip(big, level.tolist(), strict=True)],
             dtype=object,
         )
-        bad = ~shapely.is_valid(pieces)
-        if bad.any():
-            pieces[bad] = shapely.intersection(big[bad], shapely.box(*rects[bad].T))
-        po = np.tile(o, 4)
-        pieces = _polygonal(pieces)
-        pieces, psub = shapely.get_parts(pieces, return_index=True)
-        po = po[psub]
+        pieces, psub = shapely.get_parts(_polygonal(pieces), return_index=True)
         nz = shapely.area(pieces) > 0
-        g, o = pieces[nz], po[nz]
-    done_g.append(g)
-    done_o.append(o)
-    return np.concatenate(done_g), np.concatenate(done_o)
+        g, psub = pieces[nz], psub[nz]
+        o, src, cut_by = o[psub], src[psub], n_rects + psub
+        n_rects += level.shape[0]
+    g, o, cut_by = (np.concatenate(a) for a in zip(*done, strict=True))
+    checked = np.flatnonzero(cut_by >= 0)
+    bad = np.unique(cut_by[checked[~shapely.is_valid(g[checked])]])
+    if bad.size == 0:
+        return g, o
+    all_rects, all_src, all_own = (np.concatenate(a) for a in (rects, rect_src, rect_own))
+    fixed = shapely.intersection(parts[all_src[bad]], shapely.box(*all_rects[bad].T))
+    fixed, fsub = shapely.get_parts(_polygonal(fixed), return_index=True)
+    nz = shapely.area(fixed) > 0
+    keep = ~np.isin(cut_by, bad)
+    return (
+        np.concatenate([g[keep], fixed[nz]]),
+        np.concatenate([o[keep], all_own[bad][fsub[nz]]]),
+    )
 
 
-def _boundary_chunks(polys: np.ndarray, max_vertices: int = 32) -> np.ndarray:
-    """Cut all rings of ``polys`` into linestrings of at most ``max_vertices`` vertices."""
-    rings = shapely.get_rings(shapely.get_parts(polys))
+def _boundary_chunks(
+    polys: np.ndarray, owner: np.ndarray, max_vertices: int = 32
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cut all rings of ``polys`` into linestrings of at most ``max_vertices`` vertices.
+
+    Returns the linestrings and, for each, the ``owner`` of its polygon.
+    """
+    parts, psub = shapely.get_parts(polys, return_index=True)
+    rings, rsub = shapely.get_rings(parts, return_index=True)
     coords, ring = shapely.get_coordinates(rings, return_index=True)
     if coords.shape[0] == 0:
-        return np.array([], dtype=object)
+        return np.array([], dtype=object), np.array([], dtype=np.intp)
     start = np.searchsorted(ring, np.arange(rings.size))
     nseg = np.diff(np.append(start, ring.size)) - 1
     seg = max_vertices - 1
@@ -410,41 +456,76 @@ def _boundary_chunks(polys: np.ndarray, max_vertices: int = 32) -> np.ndarray:
     c0 = start[chunk_ring] + k * seg
     c1 = np.minimum(c0 + seg, start[chunk_ring] + nseg[chunk_ring])  # inclusive end
     length = c1 - c0 + 1
-    owner = np.repeat(np.arange(c0.size), length)
-    pos = np.arange(owner.size) - np.repeat(np.cumsum(length) - length, length) + c0[owner]
-    return np.asarray(shapely.linestrings(coords[pos], indices=owner), dtype=object)
+    line = np.repeat(np.arange(c0.size), length)
+    pos = np.arange(line.size) - np.repeat(np.cumsum(length) - length, length) + c0[line]
+    lines = np.asarray(shapely.linestrings(coords[pos], indices=line), dtype=object)
+    return lines, np.asarray(owner)[psub[rsub[chunk_ring]]]
 
 
-def _nearest_distance_m(geoms: np.ndarray, targets: np.ndarray, crs: pyproj.CRS) -> np.ndarray:
-    """Geodesic length of the shortest line from each geometry to the nearest target polygon.
+def _to_metric(crs: pyproj.CRS, *geoms: np.ndarray) -> tuple[pyproj.CRS, list[np.ndarray]]:
+    """``geoms`` in a metric CRS: ``crs`` when projected, else the UTM zone of their centre."""
+    if not crs.is_geographic:
+        return crs, list(geoms)
+    x0, y0, x1, y1 = shapely.total_bounds(geoms[0])
+    metric = utm_crs_for((x0 + x1) / 2, (y0 + y1) / 2)
+    fwd = pyproj.Transformer.from_crs(crs, metric, always_xy=True)
+    return metric, [
+        shapely.transform(g, lambda xy: np.column_stack(fwd.transform(*xy.T))) for g in geoms
+    ]
 
-    Meant for geometries outside every target, so the nearest point is on a
-    target's boundary; boundaries are cut into short pieces for a tight index.
-    The nearest piece and the closest points are found in a metric projection
-    (the layer's own CRS when projected, else the UTM zone of the data's centre);
-    the distance is then the geodesic (``pyproj.Geod.inv``) between those points.
+
+def _nearest_distance_m(geoms: np.ndarray, lines: np.ndarray, crs: pyproj.CRS) -> np.ndarray:
+    """Geodesic length of the shortest line from each geometry to the nearest of ``lines``.
+
+    ``lines`` are the boundaries of the target polygons cut into short pieces,
+    and the geometries lie outside every target, so the nearest point is on a
+    boundary. The nearest piece and the closest points are found in a metric
+    projection (the layer's own CRS when projected, else the UTM zone of the
+    data's centre); the distance is then the geodesic (``pyproj.Geod.inv``)
+    between those points.
+
+    The nearest piece is found exactly, by bounds rather than a nearest-neighbour
+    walk of the index: the distance to the piece nearest to the geometry's centre
+    (a k-d tree query on the pieces' centres) bounds it from above, and the
+    distance between bounding boxes bounds each candidate piece from below; only
+    candidates whose lower bound does not exceed the best distance found so far
+    get an exact distance.
     """
     out = np.full(geoms.size, np.nan)
-    lines = _boundary_chunks(targets)
-    if geoms.size == 0 or lines.size == 0:
+    rows = np.flatnonzero(~shapely.is_missing(geoms) & ~shapely.is_empty(geoms))
+    if rows.size == 0 or lines.size == 0:
         return out
     geo = geodetic_crs(crs)
-    if crs.is_geographic:
-        x0, y0, x1, y1 = shapely.total_bounds(geoms)
-        metric = utm_crs_for((x0 + x1) / 2, (y0 + y1) / 2)
-        fwd = pyproj.Transformer.from_crs(crs, metric, always_xy=True)
-        g_m = shapely.transform(geoms, lambda xy: np.column_stack(fwd.transform(*xy.T)))
-        t_m = shapely.transform(lines, lambda xy: np.column_stack(fwd.transform(*xy.T)))
-    else:
-        metric, g_m, t_m = crs, geoms, lines
-    gi, ti = shapely.STRtree(t_m).query_nearest(g_m, all_matches=False)
+    metric, (g_m, t_m) = _to_metric(crs, geoms[rows], lines)
+    gb, tb = shapely.bounds(g_m), shapely.bounds(t_m)
+    _, near = cKDTree((tb[:, :2] + tb[:, 2:]) / 2).query((gb[:, :2] + gb[:, 2:]) / 2)
+    upper = shapely.distance(g_m, t_m[near])
+    upper = upper * (1 + 1e-9) + 1e-9  # so that rounding never drops the nearest piece
+    pad = upper[:, None]
+    gi, ti = shapely.STRtree(t_m).query(shapely.box(*(gb[:, :2] - pad).T, *(gb[:, 2:] + pad).T))
+    dx = np.maximum(np.maximum(tb[ti, 0] - gb[gi, 2], gb[gi, 0] - tb[ti, 2]), 0.0)
+    dy = np.maximum(np.maximum(tb[ti, 1] - gb[gi, 3], gb[gi, 1] - tb[ti, 3]), 0.0)
+    low = np.hypot(dx, dy)
+    keep = low <= upper[gi]
+    gi, ti, low = gi[keep], ti[keep], low[keep]
+    # best first: the candidate with the lowest bound usually is the nearest
+    order = np.lexsort((ti, low, gi))
+    best = order[np.r_[True, gi[order][1:] != gi[order][:-1]]]
+    d_best = shapely.distance(g_m[gi[best]], t_m[ti[best]]) * (1 + 1e-9) + 1e-9
+    upper[gi[best]] = np.minimum(upper[gi[best]], d_best)
+    keep = low <= upper[gi]
+    gi, ti = gi[keep], ti[keep]
+    d = shapely.distance(g_m[gi], t_m[ti])
+    order = np.lexsort((ti, d, gi))  # per geometry, the nearest piece (first of ties)
+    first = order[np.r_[True, gi[order][1:] != gi[order][:-1]]]
+    gi, ti = gi[first], ti[first]
     pts = shapely.get_coordinates(shapely.shortest_line(g_m[gi], t_m[ti]))  # 2 per line
     back = pyproj.Transformer.from_crs(metric, geo, always_xy=True)
     lon, lat = back.transform(pts[:, 0], pts[:, 1])
     geod = geo.get_geod()
     assert geod is not None
     _, _, dist = geod.inv(lon[0::2], lat[0::2], lon[1::2], lat[1::2])
-    out[gi] = np.asarray(dist)
+    out[rows[gi]] = np.asarray(dist)
     return out
 
 
@@ -549,55 +630,68 @@ def protected_overlap(
     pa_idx = np.flatnonzero(np.isin(shapely.get_type_id(pro.geoms), _POLYGONAL))
     has_parcels = bool(np.any(~shapely.is_missing(pg)))
     if pa_idx.size and has_parcels:
-        # keep only what lies near the parcels, then tile per area
-        x0, y0, x1, y1 = shapely.total_bounds(pg)
-        pad = max(x1 - x0, y1 - y0) * 0.01 + 1e-9
-        window = shapely.box(x0 - pad, y0 - pad, x1 + pad, y1 + pad)
-        pa_near = np.asarray(shapely.intersection(pro.geoms[pa_idx], window))
-        pa_near = _polygonal(pa_near)
-        nonempty = shapely.area(pa_near) > 0
-        tiles, tile_owner = _subdivide(pa_near[nonempty], pa_idx[nonempty], int(max_tile_vertices))
-        # which areas each parcel overlaps (interior meets interior)
-        tree = shapely.STRtree(tiles)
-        pi, ti = tree.query(pg, predicate="intersects")
-        inner = shapely.relate_pattern(tiles[ti], pg[pi], "T********")
+        areas = _polygonal(pro.geoms[pa_idx])
         npa = max(pro.ids.size, 1)
-        key = np.unique(pi[inner].astype(np.int64) * npa + tile_owner[ti[inner]])
+        # 1. parcels meeting a boundary: an index of short boundary pieces stays tight
+        lines, line_owner = _boundary_chunks(areas, pa_idx, 16)
+        ci, cj = shapely.STRtree(lines).query(pg, predicate="intersects")
+        crossing = np.unique(ci.astype(np.int64) * npa + line_owner[cj])
+        # 2. a single polygon meeting no boundary of an area lies inside it or outside
+        # it entirely: one of its vertices tells which (prepared point-in-polygon)
+        ai, aj = shapely.STRtree(areas).query(pg)
+        akey = ai.astype(np.int64) * npa + pa_idx[aj]
+        single = shapely.get_type_id(pg) == 3
+        free = np.flatnonzero(single[ai] & ~np.isin(akey, crossing))
+        xy, at = shapely.get_coordinates(pg[ai[free]], return_index=True)
+        first = xy[np.searchsorted(at, np.arange(free.size))]
+        was_prepared = shapely.is_prepared(areas)
+        shapely.prepare(areas)
+        try:
+            inside = free[shapely.intersects_xy(areas[aj[free]], first[:, 0], first[:, 1])]
+        finally:
+            shapely.destroy_prepared(areas[~was_prepared])
+        whole = np.zeros(n, dtype=bool)
+        whole[ai[inside]] = True  # the overlap is the whole parcel: no intersection
+        # 3. parcels across a boundary (and multi-part parcels): intersect with tiles
+        multi = np.unique(ai[~single[ai]])
+        cut_rows = np.union1d(np.unique(ci), multi)
+        ui = np.zeros(0, dtype=np.intp)
+        uo = np.zeros(0, dtype=np.intp)
+        meets = np.zeros(0, dtype=bool)
+        if cut_rows.size:
+            ui, uo, meets, cut_m2 = _cut_overlaps(
+                pg, cut_rows, whole, areas, pa_idx, crs, int(max_tile_vertices)
+            )
+            protected_m2[:] = cut_m2
+        protected_m2[whole] = area_m2[whole]
+        protected_m2 = np.minimum(protected_m2, area_m2)
+        # which areas each parcel overlaps (interior meets interior)
+        key = np.unique(
+            np.concatenate([akey[inside], ui[meets].astype(np.int64) * npa + uo[meets]])
+        )
         pp, aa = key // npa, key % npa  # sorted by parcel, then by area
         n_areas[:] = np.bincount(pp, minlength=n)
         id_str = np.array([str(v) for v in pro.ids], dtype=object)
         cat_str = np.full(pro.ids.size, "", dtype=object)
         if category_column is not None:
             cat_str[:] = [str(c) for c in protected[category_column].to_numpy(dtype=object)]
-        single = n_areas[pp] == 1
-        ids_txt[pp[single]] = id_str[aa[single]]
-        cats_txt[pp[single]] = cat_str[aa[single]]
-        mp, ma = pp[~single], aa[~single]
+        one = n_areas[pp] == 1
+        ids_txt[pp[one]] = id_str[aa[one]]
+        cats_txt[pp[one]] = cat_str[aa[one]]
+        mp, ma = pp[~one], aa[~one]
         if mp.size:  # the few parcels in several areas: join their names
             cuts = np.flatnonzero(mp[1:] != mp[:-1]) + 1
             for grp in np.split(np.arange(mp.size), cuts):
                 ids_txt[mp[grp[0]]] = "; ".join(id_str[ma[grp]])
                 cats_txt[mp[grp[0]]] = "; ".join(dict.fromkeys(cat_str[ma[grp]]))
-        # hectares inside the union of all areas: tiles of the union are disjoint
-        union = shapely.union_all(pa_near[nonempty])
-        utiles, _ = _subdivide(np.array([union]), np.zeros(1, dtype=np.intp), max_tile_vertices)
-        shapely.prepare(utiles)
-        utree = shapely.STRtree(utiles)
-        ui, uj = utree.query(pg, predicate="intersects")
-        whole = shapely.contains_properly(utiles[uj], pg[ui])
-        piece_m2 = area_m2[ui].copy()
-        cut = ~whole
-        if cut.any():
-            pieces = _polygonal(shapely.intersection(pg[ui[cut]], utiles[uj[cut]]))
-            piece_m2[cut] = geodesic_area_m2(pieces, crs)
-        protected_m2 = np.minimum(np.bincount(ui, weights=piece_m2, minlength=n), area_m2)
-        touching = np.zeros(n, dtype=bool)
+        touching = whole.copy()
+        touching[ci] = True
         touching[ui] = True
         dist[touching] = 0.0
         far = np.flatnonzero(~touching & ~par.empty & ~shapely.is_missing(pg))
         if far.size:
             # the whole protected polygons, not only the part near the parcels
-            dist[far] = _nearest_distance_m(pg[far], pro.geoms[pa_idx], crs)
+            dist[far] = _nearest_distance_m(pg[far], lines, crs)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(area_m2 > 0, protected_m2 / area_m2, np.nan)
     overlapping = protected_m2 > 0
@@ -616,6 +710,70 @@ def protected_overlap(
     )
     out.loc[par.empty, "protected_share"] = np.nan
     return out
+
+
+def _cut_overlaps(
+    pg: np.ndarray,
+    rows: np.ndarray,
+    whole: np.ndarray,
+    areas: np.ndarray,
+    owner: np.ndarray,
+    crs: pyproj.CRS,
+    max_tile_vertices: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Overlap of the parcels ``pg[rows]`` with tiles of the protected ``areas``.
+
+    Returns, per (parcel, tile) pair that intersects, the parcel row, the owner
+    of the tile and whether their interiors meet; and per parcel of ``pg``, the
+    ellipsoidal m² inside the union of the areas (0 where ``whole``, whose
+    pairs only get the predicate). The tiles of one area are disjoint, so a
+    parcel in one area sums its pieces; the pieces of a parcel in several
+    (possibly overlapping) areas are merged first, so nothing counts twice.
+    """
+    # tile only what lies near these parcels
+    x0, y0, x1, y1 = shapely.total_bounds(pg[rows])
+    pad = max(x1 - x0, y1 - y0) * 0.01 + 1e-9
+    wx0, wy0, wx1, wy1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
+    b = shapely.bounds(areas)
+    near = (b[:, 0] <= wx1) & (b[:, 2] >= wx0) & (b[:, 1] <= wy1) & (b[:, 3] >= wy0)
+    tiles, tile_owner = _subdivide(
+        areas[near], owner[near], max_tile_vertices, (wx0, wy0, wx1, wy1)
+    )
+    ti, tj = shapely.STRtree(tiles).query(pg[rows], predicate="intersects")
+    ui, uo = rows[ti], tile_owner[tj]
+    meets = np.zeros(ui.size, dtype=bool)
+    m2 = np.zeros(pg.size)
+    cut = ~whole[ui]
+    # parcels inside an area: only which other areas they meet
+    meets[~cut] = shapely.relate_pattern(tiles[tj[~cut]], pg[ui[~cut]], "T********")
+    ci, co = ui[cut], uo[cut]
+    pieces = _polygonal(shapely.intersection(pg[ci], tiles[tj[cut]]))
+    pos = shapely.area(pieces) > 0
+    # a piece with no area: edge contact, unless rounding lost it (ask the predicate)
+    zero = np.flatnonzero(~pos)
+    met = pos.copy()
+    met[zero] = shapely.relate_pattern(tiles[tj[cut][zero]], pg[ci[zero]], "T********")
+    meets[cut] = met
+    ci, co, pieces = ci[pos], co[pos], pieces[pos]
+    if ci.size == 0:
+        return ui, uo, meets, m2
+    npa = int(owner.max()) + 1
+    pairs = np.unique(ci.astype(np.int64) * npa + co)
+    n_own = np.bincount(pairs // npa, minlength=pg.size)
+    one = n_own[ci] == 1
+    m2 += np.bincount(ci[one], weights=geodesic_area_m2(pieces[one], crs), minlength=pg.size)
+    if not one.all():
+        # parcels in several areas: merge their pieces (one row per parcel, padded)
+        mi, mp = ci[~one], pieces[~one]
+        order = np.argsort(mi, kind="stable")
+        mi, mp = mi[order], mp[order]
+        rows_m, start, count = np.unique(mi, return_index=True, return_counts=True)
+        grid = np.full((rows_m.size, int(count.max())), None, dtype=object)
+        col = np.arange(mi.size) - np.repeat(start, count)
+        grid[np.repeat(np.arange(rows_m.size), count), col] = mp
+        merged = _polygonal(np.asarray(shapely.union_all(grid, axis=1)))
+        m2[rows_m] = geodesic_area_m2(merged, crs)
+    return ui, uo, meets, m2
 
 
 # ---------------------------------------------------------------- containment
