@@ -34,7 +34,8 @@ from .errors import (
     UnreadableInputError,
 )
 from .io import read_layer, read_parcels, read_plots, read_protected_areas, write_table
-from .overlap import containment, overlaps, protected_overlap
+from .overlap import containment, overlaps
+from .protected import protected_overlap
 from .repair import repair
 from .reporting import report
 from .trees import tree_density, tree_rollup, unassigned_trees

@@ -9,7 +9,8 @@ import pandas as pd
 
 from ..errors import MissingColumnError
 from ..io import read_layer, read_parcels, read_plots, read_protected_areas
-from ..overlap import containment, overlaps, protected_overlap
+from ..overlap import containment, overlaps
+from ..protected import protected_overlap
 from ._common import add_output_argument, emit
 
 __all__ = ["register"]

@@ -191,7 +191,7 @@ def _protected_evidence(
     if _is_table(protected):
         return _on_index(protected, parcels.index, "protected_overlap")
     from ..io import read_protected_areas
-    from ..overlap import protected_overlap
+    from ..protected import protected_overlap
 
     layer = (
         protected if isinstance(protected, gpd.GeoDataFrame) else read_protected_areas(protected)
