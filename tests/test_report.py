@@ -90,6 +90,12 @@ def test_report_is_self_contained_and_complete(sample_run, capsys):
     assert "Content-Security-Policy" in html and "default-src 'none'" in html
     # one map shape per parcel
     assert len(re.findall(r'<path class="parcel"[^>]*data-parcel-id=', html)) == len(parcels)
+    # land claimed twice and encroachment are drawn: one shape per overlapping pair / parcel
+    truth = json.loads(Path(agf.datasets.get_path("parcels")).with_name("truth.json").read_text())
+    n_pairs = len(truth["overlap_pairs"]) + 2  # + the duplicate and the parcel inside another
+    assert len(re.findall(r'<path class="overlap"', html)) == n_pairs
+    n_inside = len(re.findall(r'<path class="encroach"', html))
+    assert n_inside >= len(truth["encroach_redd_plus"]) + len(truth["encroach_national_park"])
     # summary counts match the assessment table
     table = pd.read_csv(Path(sample_run[0]) / "assessment.csv")
     n_detected = int((table["status"] == "deforestation_detected").sum())

@@ -22,6 +22,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from .._version import __version__
 from ..errors import MissingColumnError
@@ -228,6 +229,67 @@ def _findings_frame(validation: Any) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def _conflict_shapes(
+    parcels: gpd.GeoDataFrame,
+    assessment: pd.DataFrame,
+    protected: gpd.GeoDataFrame | None,
+    id_column: str | None,
+) -> gpd.GeoDataFrame | None:
+    """Land claimed twice and parcels' parts inside protected areas, for the map."""
+    from ..overlap import overlaps
+
+    status = assessment["status"].astype(str).reindex(parcels.index)
+    usable = parcels[(status != "invalid_geometry").to_numpy()]
+    usable = usable[~(usable.geometry.isna() | usable.geometry.is_empty)]
+    if not len(usable):
+        return None
+    ids = usable[id_column].astype(str) if id_column else usable.index.astype(str).to_series()
+    layer = gpd.GeoDataFrame(
+        {"_label": ids.to_numpy(), "_position": np.arange(len(usable))},
+        geometry=usable.geometry.to_numpy(),
+        crs=usable.crs,
+    )
+    pairs = overlaps(layer, id_column="_position")
+    labels = layer["_label"].to_numpy()
+    shapes = [
+        gpd.GeoDataFrame(
+            {
+                "kind": "parcel overlap",
+                "label": [
+                    f"claimed twice: {labels[i]} and {labels[j]} ({ha:.2f} ha)"
+                    for i, j, ha in zip(
+                        pairs["_position_left"],
+                        pairs["_position_right"],
+                        pairs["overlap_ha"],
+                        strict=True,
+                    )
+                ],
+            },
+            geometry=pairs.geometry.to_numpy(),
+            crs=usable.crs,
+        )
+    ]
+    if protected is not None and len(protected) and "protected_ha" in assessment.columns:
+        inside = pd.to_numeric(assessment["protected_ha"], errors="coerce").reindex(usable.index)
+        sel = usable[(inside > 0).to_numpy()]
+        if len(sel):
+            union = shapely.union_all(protected.geometry.to_numpy())
+            parts = shapely.intersection(sel.geometry.to_numpy(), union)
+            sel_ids = ids[(inside > 0).to_numpy()].to_numpy()
+            shapes.append(
+                gpd.GeoDataFrame(
+                    {
+                        "kind": "in protected area",
+                        "label": [f"parcel {i} inside a protected area" for i in sel_ids],
+                    },
+                    geometry=parts,
+                    crs=usable.crs,
+                )
+            )
+    out = pd.concat(shapes, ignore_index=True)
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=usable.crs)
+
+
 def report(
     assessment: pd.DataFrame,
     parcels: gpd.GeoDataFrame,
@@ -356,7 +418,15 @@ def report(
         if np.all(np.isfinite(bounds_ll)):
             loss_shapes = loss_after_cutoff_shapes(lossyear, bounds_ll, cutoff)
     prot = protected.to_crs(parcels.crs) if protected is not None else None
-    svg = map_svg(parcels, assessment, id_column=id_column, protected=prot, loss_shapes=loss_shapes)
+    conflicts = _conflict_shapes(parcels, assessment, prot, id_column)
+    svg = map_svg(
+        parcels,
+        assessment,
+        id_column=id_column,
+        protected=prot,
+        loss_shapes=loss_shapes,
+        conflicts=conflicts,
+    )
     legend = "".join(
         f'<label><i style="background:{c}"></i>{_esc(s)} ({int(counts.get(s, 0))})</label>'
         for s, c in STATUS_COLOURS.items()
@@ -364,6 +434,9 @@ def report(
     legend += (
         '<label><input type="checkbox" checked data-layer="layer-protected"> '
         '<i style="background:#2c7fb8;opacity:.4"></i>protected / REDD+ areas</label>'
+        '<label><input type="checkbox" checked data-layer="layer-conflicts"> '
+        '<i style="background:#c51b8a"></i>land claimed twice / '
+        '<i style="border:2px dashed #08306b;background:none"></i>inside protected areas</label>'
         '<label><input type="checkbox" checked data-layer="layer-loss"> '
         '<i style="background:#b10026"></i>loss after the cut-off</label>'
     )

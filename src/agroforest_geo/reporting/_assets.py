@@ -53,6 +53,10 @@ table.sortable th[aria-sort="descending"]::after { content: " \\25BC"; }
 #map path.protected { fill: #2c7fb8; fill-opacity: .18; stroke: #2c7fb8; stroke-width: 1.5;
                       vector-effect: non-scaling-stroke; fill-rule: evenodd; }
 #map path.loss { fill: #b10026; fill-opacity: .85; stroke: none; }
+#map path.overlap { fill: #c51b8a; fill-opacity: .9; stroke: #7a0177; stroke-width: 1.5;
+                    vector-effect: non-scaling-stroke; }
+#map path.encroach { fill: none; stroke: #08306b; stroke-width: 2.5; stroke-dasharray: 4 2;
+                     vector-effect: non-scaling-stroke; }
 .maptools { position: absolute; top: 8px; left: 8px; display: flex; gap: 4px; }
 .maptools button { font-size: 16px; width: 30px; height: 30px; }
 .legend { position: absolute; bottom: 8px; left: 8px; background: rgba(255,255,255,.9);

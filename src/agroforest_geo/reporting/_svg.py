@@ -103,8 +103,14 @@ def map_svg(
     id_column: str | None,
     protected: gpd.GeoDataFrame | None,
     loss_shapes: gpd.GeoSeries | None,
+    conflicts: gpd.GeoDataFrame | None = None,
 ) -> str:
-    """Draw the map: parcels coloured by status, protected areas, loss after the cut-off."""
+    """Draw the map: parcels by status, protected areas, conflicts, loss after the cut-off.
+
+    ``conflicts`` holds the land claimed twice and the parcels' parts inside protected
+    areas, as geometries with a ``kind`` ("parcel overlap" or "in protected area") and
+    a ``label`` for the tooltip.
+    """
     crs = working_crs(parcels)
     geo = parcels.geometry.to_crs(crs)
     finite = geo[~(geo.isna() | geo.is_empty)]
@@ -153,6 +159,15 @@ def map_svg(
             f'<path class="parcel" d="{d}" fill="{colour}" data-parcel-id="{_esc(pid)}" '
             f'data-status="{_esc(st)}" data-tip="{_esc(chr(10).join(lines))}"/>'
         )
+    out.append("</g>")
+    out.append('<g id="layer-conflicts">')
+    if conflicts is not None and len(conflicts):
+        cgeo = conflicts.geometry.to_crs(crs)
+        for g, kind, label in zip(cgeo.values, conflicts["kind"], conflicts["label"], strict=True):
+            d = frame.path(shapely.clip_by_rect(g, *box)) if g is not None else ""
+            if d:
+                css = "overlap" if kind == "parcel overlap" else "encroach"
+                out.append(f'<path class="{css}" d="{d}" data-tip="{_esc(str(label))}"/>')
     out.append("</g>")
     out.append('<g id="layer-loss">')
     if loss_shapes is not None and len(loss_shapes):
