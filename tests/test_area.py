@@ -221,3 +221,14 @@ def test_polygons_inside_geometry_collections_count():
     a_sq, a_gc, a_nested = geodesic_area_m2([sq, gc, nested], 4326)
     assert a_gc == pytest.approx(a_sq, rel=1e-12)
     assert a_nested == pytest.approx(a_sq + _geod_area(shapely.box(1, 1, 1.001, 1.001)), rel=1e-9)
+
+
+def test_a_feature_area_does_not_depend_on_its_neighbours():
+    # same bits whether or not another feature in the call crosses the antimeridian
+    parcels = _random_parcels(200, seed=3)
+    across = shapely.Polygon([(179.9, -17), (-179.9, -17), (-179.9, -16.9), (179.9, -16.9)])
+    alone = geodesic_area_m2(parcels, 4326)
+    mixed = geodesic_area_m2(np.append(parcels, across), 4326)[:-1]
+    shuffled = geodesic_area_m2(parcels[::-1], 4326)[::-1]
+    assert np.array_equal(alone, mixed)
+    assert np.array_equal(alone, shuffled)

@@ -247,3 +247,65 @@ def test_cli_forest_cover_and_loss(tmp_path, capsys):
     assert table["parcel_id"].iloc[0] == "P0001"
     printed = capsys.readouterr().out
     assert "loss_after_cutoff_ha" in printed and "P0006" in printed
+
+
+@pytest.fixture(scope="module")
+def cover_loss_grid(tmp_path_factory):
+    """800 x 800 px of 30 m: cover and loss-year rasters, 200 random parcels."""
+    rng = np.random.default_rng(11)
+    d = tmp_path_factory.mktemp("cl")
+    cov = rng.integers(0, 101, (800, 800)).astype("uint8")
+    cov[10:30, 10:50] = 255
+    loss = np.where(rng.random((800, 800)) < 0.1, rng.integers(1, 24, (800, 800)), 0)
+    cover = write_tif(d / "cover.tif", cov, nodata=255)
+    lossyear = write_tif(d / "loss.tif", loss.astype("uint8"), nodata=255)
+    n = 200
+    x = X0 + rng.uniform(0, 800 * 30, n)
+    y = Y0 - rng.uniform(0, 800 * 30, n)
+    geoms = shapely.buffer(shapely.points(x, y), rng.uniform(30, 300, n), quad_segs=5)
+    polys = gpd.GeoDataFrame({"pid": [f"P{i}" for i in range(n)]}, geometry=geoms, crs=32718)
+    return cover, lossyear, polys.set_index("pid")
+
+
+def test_forest_cover_and_loss_equals_separate_calls(cover_loss_grid):
+    import pandas as pd
+
+    from agroforest_geo.cover import forest_cover_and_loss
+
+    cover, lossyear, polys = cover_loss_grid
+    both = forest_cover_and_loss(polys, cover, lossyear, threshold=30, cutoff=2020)
+    fc = agf.forest_cover(polys, cover, threshold=30)
+    fl = agf.forest_loss(polys, lossyear, cover=cover, threshold=30, cutoff=2020)
+    shared = ["area_ha", "valid_share", "nodata_ha"]
+    assert list(both.columns[:6]) == list(fc.columns)
+    assert list(both.columns[7:]) == [c for c in fl.columns if c not in shared]
+    pd.testing.assert_frame_equal(both[fc.columns], fc, check_exact=True)
+    loss_cols = [c for c in fl.columns if c not in shared]
+    pd.testing.assert_frame_equal(both[loss_cols], fl[loss_cols], check_exact=True)
+    np.testing.assert_array_equal(both["loss_valid_share"], fl["valid_share"])
+    assert (both["loss_valid_share"] <= both["valid_share"]).all()
+    # subsets and shuffled order give the rows of the full call
+    rng = np.random.default_rng(0)
+    for sub in (polys.iloc[::3], polys.iloc[rng.permutation(len(polys))], polys.iloc[[4]]):
+        part = forest_cover_and_loss(sub, cover, lossyear, threshold=30, cutoff=2020)
+        ref = both.loc[sub.index, part.columns]
+        num = [c for c in part.columns if c not in ("first_loss_year", "last_loss_year")]
+        np.testing.assert_allclose(part[num].to_numpy(float), ref[num].to_numpy(float), rtol=1e-12)
+        pd.testing.assert_series_equal(part["first_loss_year"], ref["first_loss_year"])
+
+
+def test_n_jobs_identical(cover_loss_grid):
+    import pandas as pd
+
+    from agroforest_geo.cover import forest_cover_and_loss
+
+    cover, lossyear, polys = cover_loss_grid
+    for fn, args in [
+        (forest_cover_and_loss, (cover, lossyear)),
+        (agf.forest_cover, (cover,)),
+        (agf.forest_loss, (lossyear,)),
+        (agf.class_shares, (lossyear,)),
+    ]:
+        one = fn(polys, *args, progress=False, n_jobs=1)
+        two = fn(polys, *args, progress=False, n_jobs=2)
+        pd.testing.assert_frame_equal(one, two, check_exact=True)

@@ -348,3 +348,73 @@ def test_shared_rasterstats(shared_data):
     some = integrate(polys, d / "slope_nodata.tif")
     assert ((some["nodata_m2"] > 0) & (some["valid_m2"] > 0)).all()
     pd.testing.assert_index_equal(some.index, polys.index)
+
+
+@pytest.fixture(scope="module")
+def big_grid(tmp_path_factory):
+    """1300 x 1300 px of 30 m (UTM 18S, off the central meridian), random values, some nodata."""
+    rng = np.random.default_rng(7)
+    arr = rng.integers(0, 100, (1300, 1300)).astype("uint8")
+    arr[100:140, 200:260] = 255
+    x0, y0 = 620_000.0, 9_150_000.0
+    path = write_tif(
+        tmp_path_factory.mktemp("det") / "big.tif", arr, from_origin(x0, y0, 30, 30), nodata=255
+    )
+    n = 300
+    x = x0 + rng.uniform(-500, 1300 * 30 + 500, n)
+    y = y0 - rng.uniform(-500, 1300 * 30 + 500, n)
+    r = rng.uniform(20, 400, n)
+    geoms = list(shapely.buffer(shapely.points(x, y), r, quad_segs=5))
+    geoms.append(shapely.box(x0 + 1000.7, y0 - 36_000.3, x0 + 35_000.1, y0 - 2000.9))  # cut
+    polys = gpd.GeoDataFrame({"k": np.arange(len(geoms))}, geometry=geoms, crs=32718)
+    return path, polys.set_index(polys["k"] * 10)
+
+
+@pytest.mark.filterwarnings("ignore::agroforest_geo.errors.NoDataWarning")
+def test_results_do_not_depend_on_other_polygons(big_grid):
+    path, polys = big_grid
+    full = integrate(polys, path)
+    rng = np.random.default_rng(3)
+    subsets = [
+        polys.iloc[::3],
+        polys.iloc[rng.permutation(len(polys))],
+        polys.sample(25, random_state=1),
+        polys.iloc[[-1]],
+        polys.iloc[5:6],
+    ]
+    for sub in subsets:
+        part = integrate(sub, path)
+        ref = full.loc[sub.index]
+        np.testing.assert_allclose(part.to_numpy(), ref.to_numpy(), rtol=1e-12, atol=0)
+    # pieces of a polygon do not depend on its neighbours either
+    one = polys.iloc[[7]]
+    a = [p for p in iter_pixel_pieces(one, {"v": path})]
+    b = [p for p in iter_pixel_pieces(polys, {"v": path})]
+    cov_a = np.concatenate([p.coverage for p in a])
+    cov_b = np.concatenate([p.coverage[p.feature == 7] for p in b])
+    area_b = np.concatenate([p.area_m2[p.feature == 7] for p in b])
+    np.testing.assert_array_equal(cov_a, cov_b)
+    np.testing.assert_array_equal(np.concatenate([p.area_m2 for p in a]), area_b)
+
+
+@pytest.mark.filterwarnings("ignore::agroforest_geo.errors.NoDataWarning")
+def test_n_jobs_gives_identical_results(big_grid):
+    path, polys = big_grid
+    one = integrate(polys, path)
+    two = integrate(polys, path, n_jobs=2)
+    pd.testing.assert_frame_equal(one, two, check_exact=True)
+    with pytest.raises(ValueError, match="n_jobs"):
+        integrate(polys.head(2), path, n_jobs=0)
+    with pytest.raises(TypeError, match="n_jobs"):
+        integrate(polys.head(2), path, n_jobs=1.5)  # type: ignore[arg-type]
+
+
+@pytest.mark.filterwarnings("ignore::agroforest_geo.errors.NoDataWarning")
+def test_n_jobs_with_in_memory_raster_falls_back(big_grid):
+    path, polys = big_grid
+    from rasterio.io import MemoryFile
+
+    with open(path, "rb") as f, MemoryFile(f.read()) as mem, mem.open() as src:
+        with pytest.warns(RuntimeWarning, match="in-memory"):
+            out = integrate(polys, src, n_jobs=2)
+    pd.testing.assert_frame_equal(out, integrate(polys, path), check_exact=True)

@@ -15,7 +15,7 @@ Examples
 from . import datasets, distributed, eudr, mosaic, raster
 from ._version import __version__
 from .area import area_ha, area_m2, perimeter_m
-from .cover import class_shares, forest_cover, forest_loss
+from .cover import class_shares, forest_cover, forest_cover_and_loss, forest_loss
 from .declared import declared_vs_measured
 from .detect import detect_trees, segment_crowns
 from .errors import (
@@ -68,6 +68,7 @@ __all__ = [
     "distributed",
     "eudr",
     "forest_cover",
+    "forest_cover_and_loss",
     "forest_loss",
     "mosaic",
     "overlaps",

@@ -102,9 +102,7 @@ def _laea_factory(geod: pyproj.Geod) -> Any:
         sinb /= qp
         np.clip(sinb, -1.0, 1.0, out=sinb)
         cosb = np.sqrt(1 - sinb * sinb)
-        dl = lon - lon0[ring]
-        if dl.size and np.abs(dl).max() > 180.0:
-            dl = (dl + 180.0) % 360.0 - 180.0
+        dl = _wrap180(lon - lon0[ring])
         dl = np.radians(dl)
         sin_dl = np.sin(dl)
         dl *= 0.5
@@ -119,6 +117,19 @@ def _laea_factory(geod: pyproj.Geod) -> Any:
         return k * cosb * sin_dl, k * num
 
     return project
+
+
+def _wrap180(d: np.ndarray) -> np.ndarray:
+    """Longitude differences into [-180, 180), touching only those outside it.
+
+    Values already in range keep their exact bits, so a feature's area never depends
+    on another feature in the same call crossing the antimeridian.
+    """
+    far = np.abs(d) > 180.0
+    if far.any():
+        d = d.copy()
+        d[far] = (d[far] + 180.0) % 360.0 - 180.0
+    return d
 
 
 def _authalic_radius(geod: pyproj.Geod) -> float:
@@ -275,9 +286,7 @@ def geodesic_area_m2(
     # centre of each ring: the mean of its vertices (longitudes unwrapped around the first)
     nring = owner.size
     first_idx = np.searchsorted(ring_idx, np.arange(nring))
-    dlon = lon - lon[first_idx][ring_idx]
-    if dlon.size and np.abs(dlon).max() > 180.0:
-        dlon = (dlon + 180.0) % 360.0 - 180.0
+    dlon = _wrap180(lon - lon[first_idx][ring_idx])
     counts = np.maximum(np.bincount(ring_idx, minlength=nring), 1)
     lon0 = lon[first_idx] + np.bincount(ring_idx, weights=dlon, minlength=nring) / counts
     lat0 = np.bincount(ring_idx, weights=lat, minlength=nring) / counts

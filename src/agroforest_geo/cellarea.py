@@ -1,0 +1,193 @@
+"""Ellipsoidal area of raster cells, in m².
+
+* geographic rasters (EPSG:4326 ...): a cell is bounded by two meridians and
+  two parallels, and its area on the ellipsoid is exact and closed-form,
+  ``R_q² Δλ (sin β₂ − sin β₁)`` with ``β`` the authalic latitude and ``R_q``
+  the authalic radius. It depends only on the row.
+* projected rasters (UTM ...): the true area of a cell is its map area divided
+  by the projection's areal scale, which varies slowly. The ratio
+  ``geodesic_area / map_area`` of single cells is computed exactly
+  (:func:`agroforest_geo.area.geodesic_area_m2`) at the nodes of a lattice
+  fixed by the grid alone (every ``step`` rows and columns from the raster's
+  origin, ~1 km apart) and interpolated bilinearly in (row, col). The
+  interpolation error is below 1e-8 relative for UTM up to 300 km from the
+  central meridian; the ratio of a single cell is exact to ~1e-12. The area of
+  a cell depends only on the grid and the cell, never on which other cells are
+  asked for.
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import ExitStack
+from typing import Any
+
+import numpy as np
+import shapely
+from rasterio.windows import Window
+
+from .area import geodesic_area_m2
+from .inputs import RasterLike, _Grid, _grid_of, _open
+
+__all__ = ["cell_area_m2"]
+
+#: Lattice spacing, in metres, of the areal-scale samples on projected rasters.
+_SCALE_LATTICE_M = 1_000.0
+_MAX_LATTICE = 2048
+
+
+def _authalic_sin(lat_deg: np.ndarray, e2: float) -> np.ndarray:
+    """``q(φ)/q_p = sin β`` (authalic latitude) for the ellipsoid of squared eccentricity e2."""
+    s = np.sin(np.radians(lat_deg))
+    if e2 == 0:
+        return s
+    e = math.sqrt(e2)
+
+    def q(x: np.ndarray | float) -> Any:
+        return (1 - e2) * (x / (1 - e2 * x**2) - np.log((1 - e * x) / (1 + e * x)) / (2 * e))
+
+    return np.asarray(q(s) / q(1.0))
+
+
+class _CellArea:
+    """Ellipsoidal area in m² of whole cells of one grid, evaluated at (row, col)."""
+
+    def __init__(self, grid: _Grid) -> None:
+        self.grid = grid
+        if grid.crs.is_geographic:
+            geod = grid.crs.get_geod()
+            assert geod is not None
+            a, e2 = geod.a, geod.es
+            if e2 == 0:
+                rq2 = a**2
+            else:  # authalic radius squared
+                e = math.sqrt(e2)
+                rq2 = a**2 / 2 * (1 + (1 - e2) / e * math.atanh(e))
+            edges = grid.transform.f + grid.dy * np.arange(grid.height + 1)
+            sb = _authalic_sin(np.clip(edges, -90.0, 90.0), e2)
+            self.row_area = rq2 * math.radians(grid.dx) * np.abs(sb[:-1] - sb[1:])
+            self.lattice: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        else:
+            self.row_area = np.empty(0)
+            self.lattice = self._scale_lattice()
+
+    def _scale_lattice(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        g = self.grid
+        unit = g.crs.axis_info[0].unit_conversion_factor if g.crs.axis_info else 1.0
+        cell_m = abs(g.dx) * unit
+        step = max(1, int(_SCALE_LATTICE_M // max(cell_m, 1e-9)))
+        step = max(step, math.ceil(max(g.width, g.height) / _MAX_LATTICE))
+        rows = np.unique(np.append(np.arange(0, g.height, step), g.height - 1)).astype(float)
+        cols = np.unique(np.append(np.arange(0, g.width, step), g.width - 1)).astype(float)
+        # filled lazily, only around the cells asked for (see _fill)
+        return rows, cols, np.full((rows.size, cols.size), np.nan)
+
+    def _fill(self, flat: np.ndarray) -> None:
+        """Compute the lattice ratios at flat lattice indices ``flat`` not yet known."""
+        assert self.lattice is not None
+        lr, lc, ratio = self.lattice
+        flat = np.unique(flat)
+        flat = flat[np.isnan(ratio.ravel()[flat])]
+        if flat.size == 0:
+            return
+        g = self.grid
+        rr, cc = lr[flat // lc.size], lc[flat % lc.size]
+        x0 = g.transform.c + g.dx * cc
+        y1 = g.transform.f + g.dy * rr
+        boxes = shapely.box(x0, y1 + g.dy, x0 + g.dx, y1)
+        ratio.ravel()[flat] = geodesic_area_m2(boxes, g.crs) / abs(g.dx * g.dy)
+
+    def _block(self, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
+        """Flat lattice indices of the nodes the cells rows r0..r1, cols c0..c1 interpolate from."""
+        assert self.lattice is not None
+        lr, lc, _ = self.lattice
+        i0 = max(int(np.searchsorted(lr, r0, side="right")) - 1, 0)
+        i1 = min(int(np.searchsorted(lr, r1, side="right")), lr.size - 1)
+        j0 = max(int(np.searchsorted(lc, c0, side="right")) - 1, 0)
+        j1 = min(int(np.searchsorted(lc, c1, side="right")), lc.size - 1)
+        ii, jj = np.meshgrid(np.arange(i0, i1 + 1), np.arange(j0, j1 + 1), indexing="ij")
+        return (ii * lc.size + jj).ravel()
+
+    def prefill(self, windows: list[Window]) -> None:
+        """Compute, in one call, the lattice ratios every window will need."""
+        if self.lattice is None or not windows:
+            return
+        flat = [
+            self._block(
+                int(w.row_off),
+                int(w.row_off + w.height - 1),
+                int(w.col_off),
+                int(w.col_off + w.width - 1),
+            )
+            for w in windows
+        ]
+        self._fill(np.concatenate(flat))
+
+    def __call__(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        if self.lattice is None:
+            return np.asarray(self.row_area[rows])
+        lr, lc, ratio = self.lattice
+        nominal = abs(self.grid.dx * self.grid.dy)
+        if ratio.shape == (1, 1):
+            self._fill(np.array([0]))
+            return np.full(rows.shape, nominal * ratio[0, 0])
+        # bilinear interpolation of the scale ratio in (row, col)
+        i = np.clip(np.searchsorted(lr, rows, side="right") - 1, 0, max(len(lr) - 2, 0))
+        j = np.clip(np.searchsorted(lc, cols, side="right") - 1, 0, max(len(lc) - 2, 0))
+        if len(lr) == 1:
+            ti = np.zeros(rows.shape)
+            i1 = i
+        else:
+            i1 = i + 1
+            ti = (rows - lr[i]) / (lr[i1] - lr[i])
+        if len(lc) == 1:
+            tj = np.zeros(cols.shape)
+            j1 = j
+        else:
+            j1 = j + 1
+            tj = (cols - lc[j]) / (lc[j1] - lc[j])
+        if rows.size:
+            self._fill(
+                self._block(int(rows.min()), int(rows.max()), int(cols.min()), int(cols.max()))
+            )
+        r = (
+            ratio[i, j] * (1 - ti) * (1 - tj)
+            + ratio[i1, j] * ti * (1 - tj)
+            + ratio[i, j1] * (1 - ti) * tj
+            + ratio[i1, j1] * ti * tj
+        )
+        return nominal * r
+
+
+def cell_area_m2(raster: RasterLike, rows: Any, cols: Any) -> np.ndarray:
+    """Ellipsoidal area in m² of whole raster cells at ``(rows, cols)``.
+
+    Exact for geographic rasters (cells bounded by meridians and parallels);
+    for projected rasters the cell's map area divided by the projection's areal
+    scale (see the module notes for the accuracy).
+
+    Parameters
+    ----------
+    raster : path or rasterio dataset
+    rows, cols : array-like of int
+        Pixel row and column indices.
+
+    Returns
+    -------
+    numpy.ndarray of float
+
+    Examples
+    --------
+    >>> import agroforest_geo as agf
+    >>> a = cell_area_m2(agf.datasets.get_path("treecover"), [0], [0])
+    >>> round(float(a[0]), 1)  # a 0.00025° pixel at 7.02° S: ~27.6 m × 27.6 m
+    763.7
+    """
+    with ExitStack() as stack:
+        src = _open(raster, stack)
+        grid = _grid_of(src, "raster")
+    r = np.asarray(rows, dtype=np.int64)
+    c = np.asarray(cols, dtype=np.int64)
+    if r.size and (r.min() < 0 or r.max() >= grid.height or c.min() < 0 or c.max() >= grid.width):
+        raise IndexError(f"rows/cols outside the raster ({grid.height} rows, {grid.width} cols)")
+    return _CellArea(grid)(r, c)
