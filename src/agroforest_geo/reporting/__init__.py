@@ -77,29 +77,27 @@ def sha256_file(path: PathLike) -> str:
 
 def _crs_of(path: Path) -> str:
     """CRS of a vector or raster file as 'EPSG:xxxx' (or its name); '' when unknown."""
+    import pyogrio
     import pyproj
+    import rasterio
+    from rasterio.errors import RasterioIOError
 
+    wkt: Any = None
     try:
-        import pyogrio
-
-        info = pyogrio.read_info(path)
-        wkt = info.get("crs")
-        if wkt:
-            c = pyproj.CRS.from_user_input(wkt)
-            return f"EPSG:{c.to_epsg()}" if c.to_epsg() else c.name
+        wkt = pyogrio.read_info(path).get("crs")
+    except pyogrio.errors.DataSourceError:  # not a vector file: try it as a raster
+        try:
+            with rasterio.open(path) as src:
+                wkt = src.crs
+        except RasterioIOError:
+            return ""
+    if not wkt:
         return ""
-    except Exception:
-        pass
     try:
-        import rasterio
-
-        with rasterio.open(path) as src:
-            if src.crs is None:
-                return ""
-            c = pyproj.CRS.from_user_input(src.crs)
-            return f"EPSG:{c.to_epsg()}" if c.to_epsg() else c.name
-    except Exception:
-        return ""
+        c = pyproj.CRS.from_user_input(wkt)
+    except pyproj.exceptions.CRSError:
+        return str(wkt)[:60]
+    return f"EPSG:{c.to_epsg()}" if c.to_epsg() else c.name
 
 
 def describe_inputs(inputs: Mapping[str, PathLike | None]) -> pd.DataFrame:
