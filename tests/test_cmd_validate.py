@@ -115,3 +115,22 @@ def test_area_command_prints_without_declared(clean_file, capsys):
     out = capsys.readouterr().out
     assert "area_ha" in out and "perimeter_m" in out and "declared" not in out
     assert main(["area", str(clean_file), "--id-column", "nope"]) == 2
+
+
+def test_spatial_outputs_keep_the_geometries(tmp_path):
+    messy = agf.datasets.get_path("parcels_messy")
+    out = tmp_path / "findings.gpkg"
+    assert main(["validate", messy, "--kind", "parcels", "--output", str(out)]) == 1
+    findings = gpd.read_file(out)
+    raw = agf.read_raw(messy)
+    row = findings[findings["code"] == "invalid_geometry"].iloc[0]
+    assert row.geometry.equals(raw.geometry.iloc[int(row["row"])])
+    area_out = tmp_path / "area.geojson"
+    assert main(["area", agf.datasets.get_path("parcels"), "--output", str(area_out)]) == 0
+    table = gpd.read_file(area_out)
+    parcels = agf.read_parcels(agf.datasets.get_path("parcels"))
+    assert table.crs.to_epsg() == 4326 and len(table) == len(parcels)
+    assert table["area_ha"].to_numpy() == pytest.approx(agf.area_ha(parcels).to_numpy(), rel=1e-9)
+    csv = tmp_path / "area.csv"
+    assert main(["area", agf.datasets.get_path("parcels"), "--output", str(csv)]) == 0
+    assert "geometry" not in pd.read_csv(csv).columns

@@ -33,7 +33,7 @@ from .errors import (
     RasterError,
     UnreadableInputError,
 )
-from .io import read_layer, read_parcels, read_plots, read_protected_areas, write_table
+from .io import read_layer, read_parcels, read_plots, read_protected_areas, read_raw, write_table
 from .overlap import containment, overlaps
 from .protected import protected_overlap
 from .repair import repair
@@ -79,6 +79,7 @@ __all__ = [
     "read_parcels",
     "read_plots",
     "read_protected_areas",
+    "read_raw",
     "repair",
     "report",
     "segment_crowns",

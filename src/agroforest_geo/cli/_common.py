@@ -25,10 +25,15 @@ def add_output_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def emit(table: pd.DataFrame, output: str | None, *, keep_geometry: bool = True) -> None:
-    """Write ``table`` to ``output`` or print it (without geometry) to standard output."""
+    """Write ``table`` to ``output`` or print it (without geometry) to standard output.
+
+    Geometries go to the spatial formats (.gpkg, .geojson, .parquet, .fgb); a CSV gets
+    the attributes only.
+    """
     if output:
         out = table
-        if not keep_geometry and isinstance(table, gpd.GeoDataFrame):
+        is_csv = Path(output).suffix.lower() == ".csv"
+        if (is_csv or not keep_geometry) and isinstance(table, gpd.GeoDataFrame):
             out = pd.DataFrame(table.drop(columns=table.geometry.name))
         path = write_table(out, Path(output))
         print(f"wrote {len(table)} rows to {path}", file=sys.stderr)

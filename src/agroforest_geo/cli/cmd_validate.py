@@ -81,11 +81,16 @@ def _run_validate(args: argparse.Namespace) -> int:
             print(f"wrote the repaired layer ({len(fixed)} rows) to {path}", file=sys.stderr)
     else:
         report = validate(gdf, kind=args.kind, id_column=args.id_column)
-    table = report.to_frame().drop(columns="position")
-    if table.empty and not args.output:
+    table = report.to_frame()
+    # each finding with the geometry of its feature (layer-wide findings have none), so a
+    # GeoPackage or GeoJSON of the findings opens in a GIS on top of the layer
+    pos = table.pop("position")
+    geoms = [None if pd.isna(p) else gdf.geometry.iloc[int(p)] for p in pos.tolist()]
+    findings = gpd.GeoDataFrame(table, geometry=geoms, crs=gdf.crs)
+    if findings.empty and not args.output:
         print(f"{len(gdf)} features, no findings")
     else:
-        emit(table, args.output, keep_geometry=False)
+        emit(findings, args.output)
     print(
         f"{len(gdf)} features: {report.n_errors} errors, {report.n_warnings} warnings",
         file=sys.stderr,
@@ -106,7 +111,7 @@ def _run_area(args: argparse.Namespace) -> int:
         kinds = [args.kind] if args.kind is not None else ["plots", "protected_areas", "parcels"]
         known = [LAYER_SCHEMAS[k].id_column for k in kinds]
         id_col = next((c for c in known if c in gdf.columns), None)
-    table = pd.DataFrame(index=gdf.index)
+    table = gpd.GeoDataFrame(index=gdf.index, geometry=gdf.geometry.values, crs=gdf.crs)
     if id_col is not None:
         table[id_col] = gdf[id_col]
     table["area_ha"] = area_ha(gdf)
@@ -117,5 +122,5 @@ def _run_area(args: argparse.Namespace) -> int:
         table["declared_minus_measured_ha"] = d["area_difference_ha"]
         table["declared_ratio"] = d["declared_ratio"]
         table["declared_off"] = d["declared_off"]
-    emit(table, args.output, keep_geometry=False)
+    emit(table, args.output)
     return 0
