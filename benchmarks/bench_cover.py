@@ -171,9 +171,9 @@ def io_floor(parcels: gpd.GeoDataFrame, cover: str, loss: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     ap.add_argument("--raster-px", type=int, default=20000)
-    ap.add_argument("--max-rasterstats", type=int, default=10000)
+    ap.add_argument("--max-rasterstats", type=int, default=2000)
     ap.add_argument("--n-jobs", type=int, default=2)
     args = ap.parse_args()
     warnings.simplefilter("ignore")

@@ -128,7 +128,7 @@ def detect_rss(path: Path, window: str, block: int) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--px", type=int, default=4000, help="raster side in pixels (default 4000)")
+    ap.add_argument("--px", type=int, default=10000, help="raster side in pixels (default 10000)")
     ap.add_argument("--block", type=int, default=2048, help="detect_trees block_size")
     ap.add_argument("--window", default="popescu_wynne")
     args = ap.parse_args()
