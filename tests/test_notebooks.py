@@ -23,11 +23,10 @@ def test_notebook_is_stored_clean(path):
 
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs(path, tmp_path, monkeypatch):
+def test_notebook_runs(path, monkeypatch):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    monkeypatch.setenv("AGROFOREST_GEO_OUT", str(tmp_path))
     # the scaling notebook reads its size from the environment; keep it small here
     size = os.environ.get("AGROFOREST_GEO_N_PARCELS", "20000")
     monkeypatch.setenv("AGROFOREST_GEO_N_PARCELS", size)
