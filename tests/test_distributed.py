@@ -354,3 +354,62 @@ def test_synchronous_scheduler_needs_no_cluster(parcels):
     assert_same(got, agf.overlaps(parcels))
     with pytest.raises(ValueError, match="scheduler"):
         run(agf.area_ha, parcels, scheduler="threads")
+
+
+# ------------------------------------------------------------ a layer sent once, or read on workers
+def test_distribute_once_for_several_verbs(client, protected):
+    gen = make_parcels(5_000, seed=5)
+    tc, ly = agf.datasets.get_path("treecover"), agf.datasets.get_path("lossyear")
+    with agf.distributed.distribute(gen, client=client, npartitions=5) as layer:
+        assert layer.npartitions == 5 and len(layer) == len(gen)
+        assert_same(run(agf.area_ha, layer), agf.area_ha(gen))
+        assert_same(run(agf.overlaps, layer), agf.overlaps(gen))
+        assert_same(run(agf.overlaps, layer), agf.overlaps(gen))  # halos reused
+        # protected_ha depends on the window the verb clips the protected areas to (the
+        # parcels of the call): up to ~1e-5 relative on a parcel crossing a boundary here
+        got_p = run(agf.protected_overlap, layer, protected, buffer_m=300)
+        exp_p = agf.protected_overlap(gen, protected, buffer_m=300)
+        assert_same(
+            got_p.drop(columns=["protected_ha", "protected_share"]),
+            exp_p.drop(columns=["protected_ha", "protected_share"]),
+        )
+        for c in ("protected_ha", "protected_share"):
+            np.testing.assert_allclose(got_p[c], exp_p[c], rtol=1e-4, atol=0, equal_nan=True)
+        assert_same(run(agf.forest_cover, layer, tc), agf.forest_cover(gen, tc))
+        report = run(agf.validate, layer, kind="parcels")  # re-cut by id on the client
+        pd.testing.assert_frame_equal(report.findings, agf.validate(gen, kind="parcels").findings)
+        expected = agf.eudr.assess(gen, cover=tc, loss=ly)
+        got = run(agf.eudr.assess, layer, cover=tc, loss=ly)
+        assert_same(
+            got.drop(columns="overlapping_parcels"), expected.drop(columns="overlapping_parcels")
+        )
+        with pytest.raises(ValueError, match="npartitions"):
+            run(agf.area_ha, layer, npartitions=3)
+    with pytest.raises(ValueError, match="released"):
+        run(agf.area_ha, layer)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "gpkg"])
+def test_distribute_path_read_on_workers(client, tmp_path, monkeypatch, fmt):
+    gen = make_parcels(4_000, seed=6)
+    path = tmp_path / f"parcels.{fmt}"
+    if fmt == "parquet":
+        gen.to_parquet(path, row_group_size=300)  # index 0, 3, 6 ... stored as a column
+    else:
+        gen.to_file(path, engine="pyogrio")  # index lost: read back as 0, 1, 2 ...
+    monkeypatch.setattr(agf.distributed, "_READ_SLICE_ROWS", 700)  # several slices
+    mem = agf.read_parcels(path)
+    with agf.distributed.distribute(path, client=client, npartitions=4) as layer:
+        assert len(layer) == len(mem) and layer.npartitions == 4
+        # the same spatial partitions as for the layer in memory
+        from agroforest_geo.distributed._plan import plan_memory
+
+        expected_parts = plan_memory(mem, 4, "rows", "auto", {}).positions
+        for a, b in zip(layer.plan.positions, expected_parts, strict=True):
+            np.testing.assert_array_equal(a, b)
+        assert_same(run(agf.area_ha, layer), agf.area_ha(mem))
+        assert_same(run(agf.overlaps, layer), agf.overlaps(mem))
+        with pytest.raises(ValueError, match="cut by id"):
+            run(agf.validate, layer)
+    sync = agf.distributed.distribute(path, npartitions=3)  # no cluster: read here
+    assert_same(run(agf.area_ha, sync), agf.area_ha(mem))

@@ -17,10 +17,6 @@ class _Done:
         self.value = value
 
 
-def _identity(x: Any) -> Any:
-    return x
-
-
 def _resolve(x: Any) -> Any:
     if isinstance(x, _Done):
         return x.value
@@ -50,7 +46,12 @@ class Executor:
         self.retries = max(0, int(retries))
 
     def put(self, parts: list[Any]) -> list[Any]:
-        """Partitions on the cluster (scattered, or computed from a Dask layer)."""
+        """Partitions on the cluster: scattered once (in-memory) or computed (a Dask layer).
+
+        Scattered partitions go straight to the workers (round robin), outside
+        the task graph: the scheduler never holds the geometries, and every
+        later task on a partition finds it where it lives.
+        """
         delayed = bool(parts) and hasattr(parts[0], "dask") and hasattr(parts[0], "compute")
         if self.client is None:
             if delayed:
@@ -58,14 +59,15 @@ class Executor:
             return [_Done(p) for p in parts]
         if delayed:
             return list(self.client.compute(parts))
-        # tasks, not scattered data: the scheduler can rebuild them if a worker dies
-        return [self.client.submit(_identity, p, pure=False) for p in parts]
+        if not parts:
+            return []
+        return list(self.client.scatter(list(parts), hash=False))
 
     def share(self, value: Any) -> Any:
         """Send a large argument (a layer, a table) once to every worker."""
         if self.client is None or not isinstance(value, pd.DataFrame):
             return value
-        return self.client.submit(_identity, value, pure=False)
+        return self.client.scatter(value, broadcast=True, hash=False)
 
     def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Start ``fn(*args, **kwargs)``; retried ``retries`` times when it raises."""
@@ -102,6 +104,7 @@ class Executor:
                         bar.update(sizes[p])
                 return out
             from distributed import as_completed
+            from distributed.client import FutureCancelledError
             from distributed.scheduler import KilledWorker
 
             which = {f.key: p for p, f in futures.items()}
@@ -109,7 +112,9 @@ class Executor:
                 p = which[fut.key]
                 try:
                     out[p] = fut.result()
-                except KilledWorker as exc:
+                except (KilledWorker, FutureCancelledError) as exc:
+                    # a worker died: its task is reported killed, and the tasks whose
+                    # partition lived on it lose their input
                     for other in futures.values():
                         other.cancel()
                     raise PartitionError(_killed_message(p, sizes[p], exc)) from exc
