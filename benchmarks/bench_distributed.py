@@ -175,15 +175,12 @@ def main() -> None:
                 if isinstance(r1, pd.Series):
                     r1, r2 = r1.to_frame(), r2.to_frame()
                 num = r1.select_dtypes("number").columns
-                # protected_overlap depends slightly on which other parcels share the call
-                # (it clips the protected areas to a window around them): ~1e-7 relative;
-                # the other verbs give the same numbers whatever the partitions
-                exact = not name.startswith("protected")
+                # every verb gives the same numbers whatever the partitions
                 np.testing.assert_allclose(
                     r2[num].to_numpy(float),
                     r1[num].to_numpy(float),
-                    rtol=1e-9 if exact else 1e-6,
-                    atol=0 if exact else 1e-6,
+                    rtol=1e-9,
+                    atol=0,
                     equal_nan=True,
                     err_msg=name,
                 )

@@ -749,3 +749,19 @@ def test_protected_distances_match_nearest_search(crs):
         parcels.geometry.values[far], shapely.union_all(prot.geometry.values)
     ) / linear_scale(X0, Y0)
     np.testing.assert_allclose(res.distance_to_protected_m[far], brute, rtol=2e-4)
+
+
+def test_protected_overlap_does_not_depend_on_the_other_parcels_of_the_call():
+    # tiles of the protected areas depend on the areas alone: a parcel's hectares are the
+    # same in any subset or order (what running in partitions relies on)
+    parcels = agf.read_parcels(agf.datasets.get_path("parcels"))
+    protected = agf.read_protected_areas(agf.datasets.get_path("protected_areas"))
+    full = agf.protected_overlap(parcels, protected, buffer_m=200)
+    assert (full["protected_ha"] > 0).sum() >= 10
+    for subset in (parcels.iloc[::3], parcels.iloc[::-1], parcels.sample(frac=0.4, random_state=2)):
+        part = agf.protected_overlap(subset, protected, buffer_m=200)
+        expected = full.loc[subset.index]
+        for c in ("protected_ha", "protected_share", "distance_to_protected_m"):
+            np.testing.assert_allclose(part[c], expected[c], rtol=1e-12, atol=0, err_msg=c)
+        assert part["protected_area_ids"].tolist() == expected["protected_area_ids"].tolist()
+        assert part["in_buffer_band"].tolist() == expected["in_buffer_band"].tolist()
