@@ -13,6 +13,7 @@ import logging
 import os
 import pkgutil
 import sys
+import warnings
 from collections.abc import Sequence
 
 from .._version import __version__
@@ -61,6 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 1
+    # warnings are messages for the user here, not source locations for a developer
+    previous_format = warnings.formatwarning
+    warnings.formatwarning = _format_warning
     try:
         return int(args.func(args) or 0)
     except BrokenPipeError:
@@ -73,6 +77,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         # threshold outside 0-100) are the user's to fix: a message, not a traceback
         print(f"agroforest-geo {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        warnings.formatwarning = previous_format
+
+
+def _format_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    line: str | None = None,
+) -> str:
+    return f"agroforest-geo: {category.__name__}: {message}\n"
 
 
 if __name__ == "__main__":  # pragma: no cover
