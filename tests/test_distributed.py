@@ -269,12 +269,19 @@ def _counter(path: Path) -> int:
 
 
 def flaky_area(gdf, *, counter):
-    """Fail the first call, then behave (a file counts calls across processes)."""
+    """Fail the very first call, then behave (files count calls across processes).
+
+    Which call is first is decided by an exclusive file creation, which is atomic even
+    when two workers start at the same moment (reading a counter back is not).
+    """
     with open(counter, "a") as fh:
         fh.write("x")
-    if _counter(Path(counter)) == 1:
-        raise OSError("transient read error")
-    return agf.area_ha(gdf)
+    try:
+        fd = os.open(f"{counter}.failed", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        return agf.area_ha(gdf)
+    os.close(fd)
+    raise OSError("transient read error")
 
 
 def counting_area(gdf, *, counter):
@@ -289,6 +296,7 @@ def test_task_failing_once_is_retried(client, parcels, tmp_path):
     assert_same(got, agf.area_ha(parcels))
     assert _counter(counter) == 5  # 4 partitions + 1 retry, no row lost or duplicated
     counter.unlink()
+    Path(f"{counter}.failed").unlink()
     with pytest.raises(OSError, match="transient"):
         run(flaky_area, parcels, counter=str(counter), client=client, npartitions=4, retries=0)
 
