@@ -170,6 +170,23 @@ def test_projected_cell_area_vs_geodesic(tmp_path):
     np.testing.assert_allclose(got, ref, rtol=1e-8)
 
 
+def test_projected_cell_areas_do_not_depend_on_the_fill_chunk(tmp_path, monkeypatch):
+    # the scale lattice is filled in bounded chunks (memory flat on large rasters)
+    import agroforest_geo.cellarea as cellarea
+
+    path = write_tif(
+        tmp_path / "big.tif",
+        np.zeros((2000, 3000), "uint8"),
+        from_origin(600_000.0, Y0, 30, 30),
+        nodata=0,
+    )
+    rr, cc = np.meshgrid(np.arange(0, 2000, 37), np.arange(0, 3000, 53), indexing="ij")
+    whole = cell_area_m2(path, rr.ravel(), cc.ravel())
+    monkeypatch.setattr(cellarea, "_FILL_CHUNK", 7)
+    chunked = cell_area_m2(path, rr.ravel(), cc.ravel())
+    np.testing.assert_array_equal(chunked, whole)
+
+
 def test_nan_is_nodata_and_no_nodata_value_warns(tmp_path):
     arr = np.array([[np.nan, 12.25], [7.0, 12.75]], dtype="float32")
     path = write_tif(tmp_path / "n.tif", arr, from_origin(X0, Y0, 30, 30))

@@ -34,6 +34,8 @@ __all__ = ["cell_area_m2"]
 #: Lattice spacing, in metres, of the areal-scale samples on projected rasters.
 _SCALE_LATTICE_M = 1_000.0
 _MAX_LATTICE = 2048
+#: lattice nodes computed per call of the area code (bounds the transient memory)
+_FILL_CHUNK = 65_536
 
 
 def _authalic_sin(lat_deg: np.ndarray, e2: float) -> np.ndarray:
@@ -91,11 +93,14 @@ class _CellArea:
         if flat.size == 0:
             return
         g = self.grid
-        rr, cc = lr[flat // lc.size], lc[flat % lc.size]
-        x0 = g.transform.c + g.dx * cc
-        y1 = g.transform.f + g.dy * rr
-        boxes = shapely.box(x0, y1 + g.dy, x0 + g.dx, y1)
-        ratio.ravel()[flat] = geodesic_area_m2(boxes, g.crs) / abs(g.dx * g.dy)
+        # in chunks: memory stays bounded however much of a large raster the polygons cover
+        for start in range(0, flat.size, _FILL_CHUNK):
+            part = flat[start : start + _FILL_CHUNK]
+            rr, cc = lr[part // lc.size], lc[part % lc.size]
+            x0 = g.transform.c + g.dx * cc
+            y1 = g.transform.f + g.dy * rr
+            boxes = shapely.box(x0, y1 + g.dy, x0 + g.dx, y1)
+            ratio.ravel()[part] = geodesic_area_m2(boxes, g.crs) / abs(g.dx * g.dy)
 
     def _block(self, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
         """Flat lattice indices of the nodes the cells rows r0..r1, cols c0..c1 interpolate from."""

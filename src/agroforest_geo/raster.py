@@ -46,6 +46,7 @@ visible in ``nodata_m2``, never silently scaled.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import multiprocessing
 import os
@@ -228,10 +229,24 @@ def _reduce_worker(
 ) -> _Sums:
     """Worker-process side of :func:`_reduce`: open the rasters, reduce a group of batches."""
     with ExitStack() as stack:
+        stack.enter_context(_bounded_block_cache())
         srcs = {name: stack.enter_context(rasterio.open(p)) for name, p in paths.items()}
         cell_area = _CellArea(grid)
         cell_area.prefill([b.window for b in batches])
         return _reduce_batches(batches, srcs, bands, grid, cell_area, method, reducer)
+
+
+#: GDAL block cache while reading (MB). Every block is read once, in window order, so a
+#: larger cache only holds memory: GDAL's default (5 % of RAM) grows with the raster read.
+_BLOCK_CACHE_MB = 128
+
+
+def _bounded_block_cache() -> Any:
+    """Return a ``rasterio.Env`` bounding GDAL's block cache (unless the caller set one)."""
+    configured = "GDAL_CACHEMAX" in os.environ or (
+        rasterio.env.hasenv() and "GDAL_CACHEMAX" in rasterio.env.getenv()
+    )
+    return contextlib.nullcontext() if configured else rasterio.Env(GDAL_CACHEMAX=_BLOCK_CACHE_MB)
 
 
 def _n_workers(n_jobs: int) -> int:
@@ -314,10 +329,13 @@ def _reduce(
         workers = 1
     try:
         if workers == 1 or len(plan.batches) < 2:
-            cell_area = _CellArea(plan.grid)
-            cell_area.prefill([b.window for b in plan.batches])
-            for b in plan.batches:
-                consume(_reduce_batches([b], srcs, bands, plan.grid, cell_area, method, reducer))
+            with _bounded_block_cache():
+                cell_area = _CellArea(plan.grid)
+                cell_area.prefill([b.window for b in plan.batches])
+                for b in plan.batches:
+                    consume(
+                        _reduce_batches([b], srcs, bands, plan.grid, cell_area, method, reducer)
+                    )
         else:
             chunks = _chunks(plan.batches, workers * _CHUNKS_PER_WORKER)
             workers = min(workers, len(chunks))
