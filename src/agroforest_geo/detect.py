@@ -78,6 +78,7 @@ from rasterio.windows import Window
 from scipy import ndimage
 
 from .errors import InputNotFoundError, NoDataWarning, RasterError, UnreadableInputError
+from .inputs import bounded_block_cache
 
 __all__ = ["WINDOW_PRESETS", "WindowPreset", "detect_trees", "segment_crowns"]
 
@@ -435,7 +436,7 @@ def detect_trees(
     if block_size < 16:
         raise ValueError(f"block_size must be at least 16 cells, got {block_size}")
     fn = _window_function(window)
-    with _open_raster(chm) as ds:
+    with _open_raster(chm) as ds, bounded_block_cache():
         xres, yres = _check_metric(ds)
         fp = _Footprints(xres, yres, {})
         nodata = ds.nodata

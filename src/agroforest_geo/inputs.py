@@ -10,13 +10,15 @@ exact ellipsoidal areas computed here, once.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import warnings
 from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
+from typing import Any, Union
 
 import geopandas as gpd
 import numpy as np
@@ -269,3 +271,16 @@ def _prepare(
                 "some coordinates fall outside its domain. Check the CRS of both inputs."
             )
     return _Prepared(len(geoms), geoms, area, empty)
+
+
+#: GDAL block cache while reading (MB). Every block is read once, in window order, so a
+#: larger cache only holds memory: GDAL's default (5 % of RAM) grows with the raster read.
+_BLOCK_CACHE_MB = 128
+
+
+def bounded_block_cache() -> Any:
+    """Return a ``rasterio.Env`` bounding GDAL's block cache (unless the caller set one)."""
+    configured = "GDAL_CACHEMAX" in os.environ or (
+        rasterio.env.hasenv() and "GDAL_CACHEMAX" in rasterio.env.getenv()
+    )
+    return contextlib.nullcontext() if configured else rasterio.Env(GDAL_CACHEMAX=_BLOCK_CACHE_MB)

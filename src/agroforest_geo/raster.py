@@ -46,7 +46,6 @@ visible in ``nodata_m2``, never silently scaled.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import multiprocessing
 import os
@@ -67,7 +66,7 @@ from rasterio.io import DatasetReader
 
 from .cellarea import _CellArea, cell_area_m2
 from .errors import NoDataWarning
-from .inputs import RasterLike, _Grid, _open_all, _prepare, _Prepared
+from .inputs import RasterLike, _Grid, _open_all, _prepare, _Prepared, bounded_block_cache
 from .pixelpieces import (
     Method,
     PixelPieces,
@@ -229,24 +228,11 @@ def _reduce_worker(
 ) -> _Sums:
     """Worker-process side of :func:`_reduce`: open the rasters, reduce a group of batches."""
     with ExitStack() as stack:
-        stack.enter_context(_bounded_block_cache())
+        stack.enter_context(bounded_block_cache())
         srcs = {name: stack.enter_context(rasterio.open(p)) for name, p in paths.items()}
         cell_area = _CellArea(grid)
         cell_area.prefill([b.window for b in batches])
         return _reduce_batches(batches, srcs, bands, grid, cell_area, method, reducer)
-
-
-#: GDAL block cache while reading (MB). Every block is read once, in window order, so a
-#: larger cache only holds memory: GDAL's default (5 % of RAM) grows with the raster read.
-_BLOCK_CACHE_MB = 128
-
-
-def _bounded_block_cache() -> Any:
-    """Return a ``rasterio.Env`` bounding GDAL's block cache (unless the caller set one)."""
-    configured = "GDAL_CACHEMAX" in os.environ or (
-        rasterio.env.hasenv() and "GDAL_CACHEMAX" in rasterio.env.getenv()
-    )
-    return contextlib.nullcontext() if configured else rasterio.Env(GDAL_CACHEMAX=_BLOCK_CACHE_MB)
 
 
 def _n_workers(n_jobs: int) -> int:
@@ -329,7 +315,7 @@ def _reduce(
         workers = 1
     try:
         if workers == 1 or len(plan.batches) < 2:
-            with _bounded_block_cache():
+            with bounded_block_cache():
                 cell_area = _CellArea(plan.grid)
                 cell_area.prefill([b.window for b in plan.batches])
                 for b in plan.batches:
