@@ -235,5 +235,8 @@ def _run_assess(args: argparse.Namespace) -> int:
     counts = result["status"].astype(str).value_counts()
     summary = ", ".join(f"{k}={int(v)}" for k, v in counts.items())
     print(f"assessed {len(result)} parcels: {summary}", file=sys.stderr)
-    print(path)
+    for name, written in outputs.items():
+        print(f"  {name}: {written}", file=sys.stderr)
+    print(f"  HTML report: {path}", file=sys.stderr)
+    print(path)  # the report's path alone on standard output, for scripts
     return 0
