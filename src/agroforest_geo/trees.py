@@ -43,12 +43,11 @@ from .detect import ChmInput, Ties, WindowFunction, detect_trees
 from .errors import (
     DuplicateIdError,
     GeometryWarning,
-    InputNotFoundError,
     InvalidGeometryError,
     MissingColumnError,
     NoDataWarning,
-    UnreadableInputError,
 )
+from .io import read_raw
 
 __all__ = ["tree_density", "tree_rollup", "unassigned_trees"]
 
@@ -60,15 +59,7 @@ _OVERLAPS = ("all", "first")
 def _read_points(trees: gpd.GeoDataFrame | str | os.PathLike[str]) -> gpd.GeoDataFrame:
     if isinstance(trees, gpd.GeoDataFrame):
         return trees
-    path = os.fspath(trees)
-    if not os.path.exists(path):
-        raise InputNotFoundError(f"{path} does not exist; check the tree inventory path")
-    try:
-        return gpd.read_file(path, engine="pyogrio")
-    except Exception as exc:  # pyogrio raises several types
-        raise UnreadableInputError(
-            f"cannot read {path} as a point layer ({exc}); give a GeoPackage, GeoJSON, ..."
-        ) from exc
+    return read_raw(trees)  # missing or unreadable files raise with the fix
 
 
 def _check_points(trees: gpd.GeoDataFrame, plots: gpd.GeoDataFrame) -> None:

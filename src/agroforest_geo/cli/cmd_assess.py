@@ -101,7 +101,7 @@ def _run_assess(args: argparse.Namespace) -> int:
     from .. import eudr
     from ..declared import declared_vs_measured
     from ..eudr.rules import resolve_rules
-    from ..io import read_parcels, read_plots, read_protected_areas, write_table
+    from ..io import read_parcels, read_plots, read_protected_areas, read_raw, write_table
     from ..repair import repair
     from ..reporting import report
     from ..validate import validate
@@ -132,7 +132,7 @@ def _run_assess(args: argparse.Namespace) -> int:
         if parcels.crs is not None and not plots.crs.equals(parcels.crs):
             plots = plots.to_crs(parcels.crs)
     if args.trees:
-        trees = gpd.read_file(args.trees, engine="pyogrio")
+        trees = read_raw(args.trees)
 
     tree_table = None
     if plots is not None:

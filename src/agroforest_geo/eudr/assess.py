@@ -207,12 +207,13 @@ def _tree_evidence(trees: Any, parcels: gpd.GeoDataFrame, ok: np.ndarray) -> pd.
         return None
     if _is_table(trees):
         return _on_index(trees, parcels.index, "tree_density")
+    from ..io import read_raw
     from ..trees import tree_density
 
     if isinstance(trees, gpd.GeoDataFrame):
         layer = trees
     elif isinstance(trees, str | Path):
-        layer = gpd.read_file(trees, engine="pyogrio")
+        layer = read_raw(trees)
     else:
         raise TypeError(
             "trees must be a tree_density result (DataFrame on the parcels' index), a tree "
