@@ -23,7 +23,7 @@ import pyproj
 import shapely
 
 from .area import geodesic_area_m2, perimeter_m
-from .crs import norm_crs
+from .crs import _crs_label, norm_crs
 from .errors import MissingColumnError
 from .findings import RULES, Rule, ValidationReport, make_findings
 from .io import LAYER_SCHEMAS
@@ -481,11 +481,6 @@ def validate(
             ),
         )
     return ValidationReport(make_findings(gdf.index, ids, items), gdf.index.copy())
-
-
-def _crs_label(crs: pyproj.CRS) -> str:
-    epsg = crs.to_epsg()
-    return f"EPSG:{epsg}" if epsg else (crs.name or crs.to_string())
 
 
 def _aou_label(crs: pyproj.CRS) -> str:

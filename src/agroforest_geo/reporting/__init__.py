@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import html
 import os
 import platform
 from collections.abc import Mapping
@@ -27,7 +26,7 @@ import shapely
 from .._version import __version__
 from ..errors import MissingColumnError
 from ._assets import CSP, CSS, JS, STATUS_COLOURS
-from ._svg import declared_chart_svg, loss_after_cutoff_shapes, loss_chart_svg, map_svg
+from ._svg import _esc, declared_chart_svg, loss_after_cutoff_shapes, loss_chart_svg, map_svg
 
 __all__ = ["describe_inputs", "report"]
 
@@ -51,10 +50,6 @@ TABLE_COLUMNS: tuple[str, ...] = (
     "agroforestry_evidence",
     "reasons",
 )
-
-
-def _esc(x: Any) -> str:
-    return html.escape(str(x), quote=True)
 
 
 def sha256_file(path: PathLike) -> str:
