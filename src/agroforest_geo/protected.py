@@ -10,8 +10,8 @@ an area lies entirely inside or outside it, which one point-in-polygon test
 parcels across a boundary are intersected, with tiles of at most
 ``max_tile_vertices`` vertices cut by recursive quartering of the area's bounding
 box (the idea of PostGIS ``ST_Subdivide``). Distances to the nearest protected
-area are searched among the short boundary pieces with distance bounds (see
-``_nearest_distance_m``), never by walking the index per parcel.
+area come from one prepared geometry holding every boundary, whose segment index
+GEOS builds once (see ``_nearest_distance_m``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
-from scipy.spatial import cKDTree
 
 from .area import geodesic_area_m2
 from .crs import geodetic_crs, same_crs, utm_crs_for
@@ -143,58 +142,32 @@ def _to_metric(crs: pyproj.CRS, *geoms: np.ndarray) -> tuple[pyproj.CRS, list[np
     ]
 
 
-def _nearest_distance_m(geoms: np.ndarray, lines: np.ndarray, crs: pyproj.CRS) -> np.ndarray:
-    """Geodesic length of the shortest line from each geometry to the nearest of ``lines``.
+def _nearest_distance_m(geoms: np.ndarray, areas: np.ndarray, crs: pyproj.CRS) -> np.ndarray:
+    """Geodesic length of the shortest line from each geometry to the nearest of ``areas``.
 
-    ``lines`` are the boundaries of the target polygons cut into short pieces,
-    and the geometries lie outside every target, so the nearest point is on a
-    boundary. The nearest piece and the closest points are found in a metric
-    projection (the layer's own CRS when projected, else the UTM zone of the
-    data's centre); the distance is then the geodesic (``pyproj.Geod.inv``)
-    between those points.
-
-    The nearest piece is found exactly, by bounds rather than a nearest-neighbour
-    walk of the index: the distance to the piece nearest to the geometry's centre
-    (a k-d tree query on the pieces' centres) bounds it from above, and the
-    distance between bounding boxes bounds each candidate piece from below; only
-    candidates whose lower bound does not exceed the best distance found so far
-    get an exact distance.
+    The geometries lie outside every area, so the nearest point is on a
+    boundary. All boundaries form one multi-linestring in a metric projection
+    (the layer's own CRS when projected, else the UTM zone of the data's
+    centre), prepared once: GEOS then indexes its segments and finds each
+    geometry's closest points in logarithmic time (``IndexedFacetDistance``),
+    exactly, with no candidate search of ours. The distance is the geodesic
+    (``pyproj.Geod.inv``) between those two points.
     """
     out = np.full(geoms.size, np.nan)
     rows = np.flatnonzero(~shapely.is_missing(geoms) & ~shapely.is_empty(geoms))
-    if rows.size == 0 or lines.size == 0:
+    if rows.size == 0 or areas.size == 0:
         return out
     geo = geodetic_crs(crs)
-    metric, (g_m, t_m) = _to_metric(crs, geoms[rows], lines)
-    gb, tb = shapely.bounds(g_m), shapely.bounds(t_m)
-    _, near = cKDTree((tb[:, :2] + tb[:, 2:]) / 2).query((gb[:, :2] + gb[:, 2:]) / 2)
-    upper = shapely.distance(g_m, t_m[near])
-    upper = upper * (1 + 1e-9) + 1e-9  # so that rounding never drops the nearest piece
-    pad = upper[:, None]
-    gi, ti = shapely.STRtree(t_m).query(shapely.box(*(gb[:, :2] - pad).T, *(gb[:, 2:] + pad).T))
-    dx = np.maximum(np.maximum(tb[ti, 0] - gb[gi, 2], gb[gi, 0] - tb[ti, 2]), 0.0)
-    dy = np.maximum(np.maximum(tb[ti, 1] - gb[gi, 3], gb[gi, 1] - tb[ti, 3]), 0.0)
-    low = np.hypot(dx, dy)
-    keep = low <= upper[gi]
-    gi, ti, low = gi[keep], ti[keep], low[keep]
-    # best first: the candidate with the lowest bound usually is the nearest
-    order = np.lexsort((ti, low, gi))
-    best = order[np.r_[True, gi[order][1:] != gi[order][:-1]]]
-    d_best = shapely.distance(g_m[gi[best]], t_m[ti[best]]) * (1 + 1e-9) + 1e-9
-    upper[gi[best]] = np.minimum(upper[gi[best]], d_best)
-    keep = low <= upper[gi]
-    gi, ti = gi[keep], ti[keep]
-    d = shapely.distance(g_m[gi], t_m[ti])
-    order = np.lexsort((ti, d, gi))  # per geometry, the nearest piece (first of ties)
-    first = order[np.r_[True, gi[order][1:] != gi[order][:-1]]]
-    gi, ti = gi[first], ti[first]
-    pts = shapely.get_coordinates(shapely.shortest_line(g_m[gi], t_m[ti]))  # 2 per line
+    metric, (g_m, a_m) = _to_metric(crs, geoms[rows], areas)
+    edges = shapely.multilinestrings(shapely.get_rings(shapely.get_parts(a_m)))
+    shapely.prepare(edges)
+    pts = shapely.get_coordinates(shapely.shortest_line(edges, g_m))  # 2 per line
     back = pyproj.Transformer.from_crs(metric, geo, always_xy=True)
     lon, lat = back.transform(pts[:, 0], pts[:, 1])
     geod = geo.get_geod()
     assert geod is not None
     _, _, dist = geod.inv(lon[0::2], lat[0::2], lon[1::2], lat[1::2])
-    out[rows[gi]] = np.asarray(dist)
+    out[rows] = np.asarray(dist)
     return out
 
 
@@ -360,7 +333,7 @@ def protected_overlap(
         far = np.flatnonzero(~touching & ~par.empty & ~shapely.is_missing(pg))
         if far.size:
             # the whole protected polygons, not only the part near the parcels
-            dist[far] = _nearest_distance_m(pg[far], lines, crs)
+            dist[far] = _nearest_distance_m(pg[far], areas, crs)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(area_m2 > 0, protected_m2 / area_m2, np.nan)
     overlapping = protected_m2 > 0
