@@ -673,6 +673,13 @@ def test_cli_commands(tmp_path, capsys):
     prot = pd.read_csv(tmp_path / "p.csv")
     assert prot.parcel_id.tolist() == ["a", "b", "c"]
     assert prot.in_buffer_band.tolist() == [False, False, True]
+    assert prot.distance_to_protected_m.iloc[2] == pytest.approx(200, rel=1e-3)
+    args = ["protected", str(tmp_path / "parcels.gpkg"), str(tmp_path / "protected.gpkg")]
+    assert main([*args, "--max-distance-m", "100", "-o", str(tmp_path / "p100.csv")]) == 0
+    capped = pd.read_csv(tmp_path / "p100.csv")
+    assert capped.distance_to_protected_m.iloc[2] == np.inf
+    assert main([*args, "--buffer-m", "250", "--max-distance-m", "100"]) == 2
+    assert "max_distance_m >= buffer_m" in capsys.readouterr().err
     assert main(["containment", str(tmp_path / "plots.gpkg"), str(tmp_path / "parcels.gpkg")]) == 0
     assert "x" in capsys.readouterr().out
     assert (
@@ -765,3 +772,48 @@ def test_protected_overlap_does_not_depend_on_the_other_parcels_of_the_call():
             np.testing.assert_allclose(part[c], expected[c], rtol=1e-12, atol=0, err_msg=c)
         assert part["protected_area_ids"].tolist() == expected["protected_area_ids"].tolist()
         assert part["in_buffer_band"].tolist() == expected["in_buffer_band"].tolist()
+
+
+# ---------------------------------------------------------- protected_overlap max_distance_m
+@pytest.mark.parametrize(
+    "crs",
+    [UTM, "EPSG:4326", "EPSG:3857", "+proj=utm +zone=18 +south +units=us-ft +datum=WGS84"],
+)
+def test_max_distance_bounds_the_search_and_changes_nothing_within_it(crs):
+    # projected CRSs whose unit is not the metre (US feet) or whose scale is far from 1
+    # (Web Mercator) must still find every parcel within max_distance_m
+    rng = np.random.default_rng(8)
+    prot = layer(
+        [_wiggly_circle(0, 0, 800, 1_500, rng), _wiggly_circle(3_000, 500, 400, 700, rng)],
+        ["A", "B"],
+        "area_id",
+        category=["park", "park"],
+    ).to_crs(crs)
+    parcels = _random_layer(rng, 400, 6_000, "p")
+    parcels["geometry"] = parcels.translate(-2_000, -2_000)
+    parcels = parcels.to_crs(crs)
+    full = agf.protected_overlap(parcels, prot, buffer_m=300)
+    capped = agf.protected_overlap(parcels, prot, buffer_m=300, max_distance_m=700)
+    d, c = full.distance_to_protected_m, capped.distance_to_protected_m
+    within = d <= 700
+    assert within.sum() > 50 and (~within).sum() > 50  # the layout is informative
+    np.testing.assert_array_equal(c[within], d[within])
+    assert np.isposinf(c[~within]).all()
+    others = full.columns.drop("distance_to_protected_m")
+    pd.testing.assert_frame_equal(capped[others], full[others])
+
+
+def test_max_distance_zero_keeps_contact_and_marks_the_rest_infinite():
+    parcels = layer([box(0, 0), box(300, 100), box(500, 0)], ["straddle", "touch", "far"])
+    res = agf.protected_overlap(parcels, protected_layer(), max_distance_m=0)
+    assert res.distance_to_protected_m.tolist() == [0.0, 0.0, np.inf]
+    assert res.protected_ha.iloc[0] > 0
+
+
+def test_max_distance_must_cover_the_buffer_band():
+    with pytest.raises(ValueError, match="max_distance_m >= buffer_m"):
+        agf.protected_overlap(
+            layer([box(0, 0)]), protected_layer(), buffer_m=500, max_distance_m=100
+        )
+    with pytest.raises(ValueError, match="max_distance_m"):
+        agf.protected_overlap(layer([box(0, 0)]), protected_layer(), max_distance_m=-1)

@@ -142,7 +142,37 @@ def _to_metric(crs: pyproj.CRS, *geoms: np.ndarray) -> tuple[pyproj.CRS, list[np
     ]
 
 
-def _nearest_distance_m(geoms: np.ndarray, areas: np.ndarray, crs: pyproj.CRS) -> np.ndarray:
+def _map_units_per_m(metric: pyproj.CRS, geo: pyproj.CRS, bounds: np.ndarray) -> float:
+    """Largest length in ``metric`` units of one metre on the ground, over ``bounds``.
+
+    Measured, not read from the projection's parameters: geodesic steps of
+    100 m in eight directions from a 9 x 9 grid over the box (in ``metric``)
+    are projected and measured, so map units (feet, kilometres) and the scale
+    factor of any projection are both accounted for.
+    """
+    x0, y0, x1, y1 = bounds
+    gx, gy = np.meshgrid(np.linspace(x0, x1, 9), np.linspace(y0, y1, 9))
+    to_geo = pyproj.Transformer.from_crs(metric, geo, always_xy=True)
+    to_map = pyproj.Transformer.from_crs(geo, metric, always_xy=True)
+    lon, lat = to_geo.transform(gx.ravel(), gy.ravel())
+    lon, lat = np.repeat(lon, 8), np.repeat(lat, 8)
+    az = np.tile(np.arange(8) * 45.0, gx.size)
+    geod = geo.get_geod()
+    assert geod is not None
+    lon2, lat2, _ = geod.fwd(lon, lat, az, np.full(lon.size, 100.0))
+    xa, ya = to_map.transform(lon, lat)
+    xb, yb = to_map.transform(lon2, lat2)
+    scale = np.hypot(np.subtract(xb, xa), np.subtract(yb, ya)) / 100.0
+    return float(np.nanmax(scale))
+
+
+def _nearest_distance_m(
+    geoms: np.ndarray,
+    areas: np.ndarray,
+    crs: pyproj.CRS,
+    *,
+    max_distance_m: float | None = None,
+) -> np.ndarray:
     """Geodesic length of the shortest line from each geometry to the nearest of ``areas``.
 
     The geometries lie outside every area, so the nearest point is on a
@@ -152,6 +182,11 @@ def _nearest_distance_m(geoms: np.ndarray, areas: np.ndarray, crs: pyproj.CRS) -
     geometry's closest points in logarithmic time (``IndexedFacetDistance``),
     exactly, with no candidate search of ours. The distance is the geodesic
     (``pyproj.Geod.inv``) between those two points.
+
+    With ``max_distance_m``, only geometries whose bounding box comes within
+    that distance (converted to map units with a margin, see
+    :func:`_map_units_per_m`) of a piece of boundary are measured; the others,
+    and any measured farther than ``max_distance_m``, get ``inf``.
     """
     out = np.full(geoms.size, np.nan)
     rows = np.flatnonzero(~shapely.is_missing(geoms) & ~shapely.is_empty(geoms))
@@ -159,6 +194,18 @@ def _nearest_distance_m(geoms: np.ndarray, areas: np.ndarray, crs: pyproj.CRS) -
         return out
     geo = geodetic_crs(crs)
     metric, (g_m, a_m) = _to_metric(crs, geoms[rows], areas)
+    if max_distance_m is not None:
+        out[rows] = np.inf
+        bounds = np.vstack([shapely.bounds(g_m), shapely.bounds(a_m)])
+        box = np.r_[bounds[:, :2].min(axis=0), bounds[:, 2:].max(axis=0)]
+        pad = max_distance_m * _map_units_per_m(metric, geo, box) * 1.05 + 1e-6
+        pieces, _ = _boundary_chunks(a_m, np.zeros(a_m.size, dtype=np.intp), 16)
+        gb = shapely.bounds(g_m)
+        reach = shapely.box(*(gb[:, :2] - pad).T, *(gb[:, 2:] + pad).T)
+        near = np.unique(shapely.STRtree(pieces).query(reach)[0])
+        rows, g_m = rows[near], g_m[near]
+        if rows.size == 0:
+            return out
     edges = shapely.multilinestrings(shapely.get_rings(shapely.get_parts(a_m)))
     shapely.prepare(edges)
     pts = shapely.get_coordinates(shapely.shortest_line(edges, g_m))  # 2 per line
@@ -167,7 +214,10 @@ def _nearest_distance_m(geoms: np.ndarray, areas: np.ndarray, crs: pyproj.CRS) -
     geod = geo.get_geod()
     assert geod is not None
     _, _, dist = geod.inv(lon[0::2], lat[0::2], lon[1::2], lat[1::2])
-    out[rows] = np.asarray(dist)
+    dist = np.asarray(dist)
+    if max_distance_m is not None:
+        dist[dist > max_distance_m] = np.inf
+    out[rows] = dist
     return out
 
 
@@ -180,6 +230,7 @@ def protected_overlap(
     id_column: str | None = None,
     protected_id_column: str | None = None,
     category_column: str | None = "category",
+    max_distance_m: float | None = None,
     invalid: InvalidOption = "raise",
     max_tile_vertices: int = 256,
 ) -> pd.DataFrame:
@@ -201,6 +252,12 @@ def protected_overlap(
         Id columns (default: ``parcel_id`` / ``area_id`` when present, else the index).
     category_column : str or None, keyword-only
         Column of ``protected`` listed in ``protected_categories``; None to skip.
+    max_distance_m : float or None, keyword-only
+        Search the nearest protected area only this far (metres, at least
+        ``buffer_m``); parcels farther get ``distance_to_protected_m = inf``.
+        Like ``max_distance`` of :func:`geopandas.sjoin_nearest`, it bounds the
+        nearest-area search, the costliest step when most parcels lie far from
+        every area. None (default): every parcel gets its distance.
     invalid : {"raise", "repair"}, keyword-only
         Invalid geometries raise :class:`InvalidGeometryError` or are repaired
         with :func:`agroforest_geo.repair`.
@@ -223,7 +280,8 @@ def protected_overlap(
         - ``distance_to_protected_m``: 0 when the parcel touches or overlaps a
           protected area, else the geodesic distance between the closest points
           (found in the local UTM zone for layers in degrees, in the layer's CRS
-          when projected), NaN without any protected area;
+          when projected), NaN without any protected area, ``inf`` beyond
+          ``max_distance_m``;
         - ``in_buffer_band``: True when the parcel does not overlap a protected
           area but comes within ``buffer_m`` of one (always False for ``buffer_m=0``).
 
@@ -249,6 +307,12 @@ def protected_overlap(
     """
     _check_option(invalid, "invalid", get_args(InvalidOption))
     buffer = _check_nonneg(buffer_m, "buffer_m")
+    reach = None if max_distance_m is None else _check_nonneg(max_distance_m, "max_distance_m")
+    if reach is not None and reach < buffer:
+        raise ValueError(
+            f"max_distance_m ({max_distance_m!r}) is smaller than buffer_m ({buffer_m!r}): the "
+            "buffer band needs distances up to buffer_m; pass max_distance_m >= buffer_m or None"
+        )
     if int(max_tile_vertices) < 8:
         raise ValueError(f"max_tile_vertices must be >= 8, got {max_tile_vertices!r}")
     crs = same_crs(parcels, protected, "parcels", "protected")
@@ -333,7 +397,7 @@ def protected_overlap(
         far = np.flatnonzero(~touching & ~par.empty & ~shapely.is_missing(pg))
         if far.size:
             # the whole protected polygons, not only the part near the parcels
-            dist[far] = _nearest_distance_m(pg[far], areas, crs)
+            dist[far] = _nearest_distance_m(pg[far], areas, crs, max_distance_m=reach)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(area_m2 > 0, protected_m2 / area_m2, np.nan)
     overlapping = protected_m2 > 0

@@ -45,7 +45,13 @@ def _run_overlaps(args: argparse.Namespace) -> int:
 def _run_protected(args: argparse.Namespace) -> int:
     parcels = read_parcels(args.parcels)
     protected = read_protected_areas(args.protected)
-    result = protected_overlap(parcels, protected, buffer_m=args.buffer_m, invalid=args.invalid)
+    result = protected_overlap(
+        parcels,
+        protected,
+        buffer_m=args.buffer_m,
+        max_distance_m=args.max_distance_m,
+        invalid=args.invalid,
+    )
     emit(_with_ids(result, parcels, "parcel_id"), args.output)
     return 0
 
@@ -110,6 +116,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         default=0.0,
         metavar="N",
         help="flag parcels within N metres of a protected area (in_buffer_band)",
+    )
+    p.add_argument(
+        "--max-distance-m",
+        type=float,
+        default=None,
+        metavar="N",
+        help="search the nearest protected area only N metres far (at least --buffer-m); "
+        "parcels farther get distance_to_protected_m = inf (default: no limit)",
     )
     _add_invalid(p)
     add_output_argument(p)
