@@ -768,8 +768,8 @@ def test_protected_overlap_does_not_depend_on_the_other_parcels_of_the_call():
     for subset in (parcels.iloc[::3], parcels.iloc[::-1], parcels.sample(frac=0.4, random_state=2)):
         part = agf.protected_overlap(subset, protected, buffer_m=200)
         expected = full.loc[subset.index]
-        for c in ("protected_ha", "protected_share", "distance_to_protected_m"):
-            np.testing.assert_allclose(part[c], expected[c], rtol=1e-12, atol=0, err_msg=c)
+        for c in ("area_ha", "protected_ha", "protected_share", "distance_to_protected_m"):
+            np.testing.assert_array_equal(part[c], expected[c], err_msg=c)  # the same bits
         assert part["protected_area_ids"].tolist() == expected["protected_area_ids"].tolist()
         assert part["in_buffer_band"].tolist() == expected["in_buffer_band"].tolist()
 
@@ -817,3 +817,19 @@ def test_max_distance_must_cover_the_buffer_band():
         )
     with pytest.raises(ValueError, match="max_distance_m"):
         agf.protected_overlap(layer([box(0, 0)]), protected_layer(), max_distance_m=-1)
+
+
+def test_threads_give_the_same_bits(monkeypatch):
+    import agroforest_geo.protected as protected_module
+
+    parcels = agf.read_parcels(agf.datasets.get_path("parcels"))
+    protected = agf.read_protected_areas(agf.datasets.get_path("protected_areas"))
+    one = agf.protected_overlap(parcels, protected, buffer_m=200)
+    monkeypatch.setattr(protected_module, "_MIN_ROWS_PER_JOB", 7)  # split the sample data
+    for n_jobs in (2, 3, -1):
+        many = agf.protected_overlap(parcels, protected, buffer_m=200, n_jobs=n_jobs)
+        pd.testing.assert_frame_equal(many, one, check_exact=True)
+    with pytest.raises(ValueError, match="n_jobs"):
+        agf.protected_overlap(parcels, protected, n_jobs=0)
+    with pytest.raises(TypeError, match="n_jobs"):
+        agf.protected_overlap(parcels, protected, n_jobs="2")
