@@ -40,6 +40,9 @@ from .errors import GeometryWarning
 __all__ = ["area_ha", "area_m2", "geodesic_area_m2", "perimeter_m"]
 
 _DEFAULT_MAX_SEGMENT_M = 500.0
+#: Vertices per block: the ~20 temporary arrays of one pass stay small (~40 MB in all)
+#: and in cache; measured fastest between 2**16 and 2**18.
+_BLOCK_VERTICES = 1 << 18
 
 
 def _geoseries(data: gpd.GeoDataFrame | gpd.GeoSeries, name: str) -> gpd.GeoSeries:
@@ -263,23 +266,43 @@ def geodesic_area_m2(
     10008.0
     """
     arr = np.asarray(geoms, dtype=object)
+    if arr.ndim != 1:
+        arr = arr.ravel()
+    # blocks of about _BLOCK_VERTICES vertices bound the memory of the ~20 temporary arrays;
+    # every ring is computed on its own, so the blocks give the same bits as one pass
+    cum = np.cumsum(shapely.get_num_coordinates(arr))
+    cuts = np.searchsorted(
+        cum, np.arange(_BLOCK_VERTICES, cum[-1] if cum.size else 0, _BLOCK_VERTICES), side="right"
+    )
+    bounds = np.unique(np.concatenate([[0], cuts, [arr.size]]))
     out = np.zeros(arr.size, dtype=float)
-    missing = shapely.is_missing(arr)
-    out[missing] = np.nan
-    xy, ring_idx, owner, exterior = _polygon_rings(arr)
-    if owner.size == 0:
-        return out
-    lon, lat, geod = _to_lonlat(xy, crs)
-    bad = ~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90.0))
-    if bad.any():
-        bad_owner = np.unique(owner[ring_idx[bad]])
+    n_bad = 0
+    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        out[lo:hi], bad = _area_block_m2(arr[lo:hi], crs, max_segment_m)
+        n_bad += bad
+    if n_bad:
         warnings.warn(
-            f"{bad_owner.size} feature(s) have coordinates that are impossible in their CRS "
+            f"{n_bad} feature(s) have coordinates that are impossible in their CRS "
             "(e.g. metres labelled as degrees); their area is NaN. Run agroforest_geo.validate "
             "to see which, and fix the CRS (set_crs) or the coordinates.",
             GeometryWarning,
             stacklevel=3,
         )
+    return out
+
+
+def _area_block_m2(arr: np.ndarray, crs: Any, max_segment_m: float) -> tuple[np.ndarray, int]:
+    """Ellipsoidal m² of ``arr``, and how many features have impossible coordinates."""
+    out = np.zeros(arr.size, dtype=float)
+    missing = shapely.is_missing(arr)
+    out[missing] = np.nan
+    xy, ring_idx, owner, exterior = _polygon_rings(arr)
+    if owner.size == 0:
+        return out, 0
+    lon, lat, geod = _to_lonlat(xy, crs)
+    bad = ~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90.0))
+    if bad.any():
+        bad_owner = np.unique(owner[ring_idx[bad]])
         lat = np.where(bad, 0.0, lat)
         lon = np.where(bad, 0.0, lon)
     lon, lat, ring_idx = _densify(lon, lat, ring_idx, geod, max_segment_m)
@@ -300,7 +323,8 @@ def geodesic_area_m2(
     out += np.bincount(owner, weights=signed, minlength=arr.size)
     if bad.any():
         out[bad_owner] = np.nan
-    return out
+        return out, int(bad_owner.size)
+    return out, 0
 
 
 def area_m2(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> pd.Series:

@@ -46,6 +46,8 @@ logger = logging.getLogger(__name__)
 
 #: With ``n_jobs > 1``, fewer parcels than this per thread are not worth a thread.
 _MIN_ROWS_PER_JOB = 5_000
+#: Distances are searched for this many parcels at a time (their metric copies).
+_DISTANCE_BLOCK = 50_000
 
 
 def _subdivide(
@@ -136,7 +138,7 @@ def _boundary_chunks(
 
 
 def _to_metric(crs: pyproj.CRS, *geoms: np.ndarray) -> tuple[pyproj.CRS, list[np.ndarray]]:
-    """``geoms`` in a metric CRS: ``crs`` when projected, else the UTM zone of their centre."""
+    """``geoms`` in a metric CRS: ``crs`` when projected, else the UTM zone at the centre of ``geoms[0]``."""
     if not crs.is_geographic:
         return crs, list(geoms)
     x0, y0, x1, y1 = shapely.total_bounds(geoms[0])
@@ -182,7 +184,7 @@ def _nearest_distance_m(
 
     The geometries lie outside every area, so the nearest point is on a
     boundary. All boundaries form one multi-linestring in a metric projection
-    (the layer's own CRS when projected, else the UTM zone of the data's
+    (the layer's own CRS when projected, else the UTM zone of the areas'
     centre), prepared once: GEOS then indexes its segments and finds each
     geometry's closest points in logarithmic time (``IndexedFacetDistance``),
     exactly, with no candidate search of ours. The distance is the geodesic
@@ -194,11 +196,19 @@ def _nearest_distance_m(
     and any measured farther than ``max_distance_m``, get ``inf``.
     """
     out = np.full(geoms.size, np.nan)
+    if geoms.size > _DISTANCE_BLOCK:  # bounded memory: the metric copies are per block
+        for lo in range(0, geoms.size, _DISTANCE_BLOCK):
+            block = slice(lo, lo + _DISTANCE_BLOCK)
+            out[block] = _nearest_distance_m(
+                geoms[block], areas, crs, max_distance_m=max_distance_m
+            )
+        return out
     rows = np.flatnonzero(~shapely.is_missing(geoms) & ~shapely.is_empty(geoms))
     if rows.size == 0 or areas.size == 0:
         return out
     geo = geodetic_crs(crs)
-    metric, (g_m, a_m) = _to_metric(crs, geoms[rows], areas)
+    # the zone comes from the areas, so that it never depends on the parcels of the call
+    metric, (a_m, g_m) = _to_metric(crs, areas, geoms[rows])
     if max_distance_m is not None:
         out[rows] = np.inf
         bounds = np.vstack([shapely.bounds(g_m), shapely.bounds(a_m)])
