@@ -138,7 +138,7 @@ def _boundary_chunks(
 
 
 def _to_metric(crs: pyproj.CRS, *geoms: np.ndarray) -> tuple[pyproj.CRS, list[np.ndarray]]:
-    """``geoms`` in a metric CRS: ``crs`` when projected, else the UTM zone at the centre of ``geoms[0]``."""
+    """``geoms`` in a metric CRS: ``crs`` when projected, else the UTM zone of ``geoms[0]``."""
     if not crs.is_geographic:
         return crs, list(geoms)
     x0, y0, x1, y1 = shapely.total_bounds(geoms[0])
