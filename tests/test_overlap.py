@@ -737,17 +737,26 @@ def test_protected_shortcuts_inside_hole_and_multipart():
     assert res.distance_to_protected_m.drop(index=1).eq(0).all()
 
 
-@pytest.mark.parametrize("crs", [UTM, "EPSG:4326"])
-def test_protected_distances_match_nearest_search(crs):
-    rng = np.random.default_rng(21)
+def _two_parks_and_parcels(seed, n_vertices):
+    """Two wiggly parks (n_vertices, n_vertices // 2) and 400 parcels around them, in UTM."""
+    rng = np.random.default_rng(seed)
     prot = layer(
-        [_wiggly_circle(0, 0, 800, 2_000, rng), _wiggly_circle(3_000, 500, 400, 900, rng)],
+        [
+            _wiggly_circle(0, 0, 800, n_vertices, rng),
+            _wiggly_circle(3_000, 500, 400, n_vertices // 2, rng),
+        ],
         ["A", "B"],
         "area_id",
         category=["park", "park"],
     )
     parcels = _random_layer(rng, 400, 6_000, "p")
     parcels["geometry"] = parcels.translate(-2_000, -2_000)
+    return prot, parcels
+
+
+@pytest.mark.parametrize("crs", [UTM, "EPSG:4326"])
+def test_protected_distances_match_nearest_search(crs):
+    prot, parcels = _two_parks_and_parcels(21, 2_000)
     res = agf.protected_overlap(parcels.to_crs(crs), prot.to_crs(crs))
     far = res.distance_to_protected_m.to_numpy() > 0
     assert far.sum() > 300
@@ -782,16 +791,8 @@ def test_protected_overlap_does_not_depend_on_the_other_parcels_of_the_call():
 def test_max_distance_bounds_the_search_and_changes_nothing_within_it(crs):
     # projected CRSs whose unit is not the metre (US feet) or whose scale is far from 1
     # (Web Mercator) must still find every parcel within max_distance_m
-    rng = np.random.default_rng(8)
-    prot = layer(
-        [_wiggly_circle(0, 0, 800, 1_500, rng), _wiggly_circle(3_000, 500, 400, 700, rng)],
-        ["A", "B"],
-        "area_id",
-        category=["park", "park"],
-    ).to_crs(crs)
-    parcels = _random_layer(rng, 400, 6_000, "p")
-    parcels["geometry"] = parcels.translate(-2_000, -2_000)
-    parcels = parcels.to_crs(crs)
+    prot, parcels = _two_parks_and_parcels(8, 1_500)
+    prot, parcels = prot.to_crs(crs), parcels.to_crs(crs)
     full = agf.protected_overlap(parcels, prot, buffer_m=300)
     capped = agf.protected_overlap(parcels, prot, buffer_m=300, max_distance_m=700)
     d, c = full.distance_to_protected_m, capped.distance_to_protected_m
@@ -833,3 +834,17 @@ def test_threads_give_the_same_bits(monkeypatch):
         agf.protected_overlap(parcels, protected, n_jobs=0)
     with pytest.raises(TypeError, match="n_jobs"):
         agf.protected_overlap(parcels, protected, n_jobs="2")
+
+
+def test_map_units_per_metre_is_measured():
+    from agroforest_geo.protected import _map_units_per_m
+
+    geo = pyproj.CRS("EPSG:4326")
+    box_m = np.array([400_000, 9_100_000, 600_000, 9_300_000])  # around the central meridian
+    k = _map_units_per_m(pyproj.CRS(UTM), geo, box_m)
+    assert 0.9996 <= k <= 1.0 + 1e-3  # UTM scale factor within 100 km of the meridian
+    feet = pyproj.CRS("+proj=utm +zone=18 +south +units=us-ft +datum=WGS84")
+    k_ft = _map_units_per_m(feet, geo, box_m / 0.3048006096)
+    assert k_ft == pytest.approx(k / 0.3048006096, rel=1e-6)
+    # coordinates no projection can take: no bound at all (every parcel is searched)
+    assert _map_units_per_m(pyproj.CRS(UTM), geo, np.array([1e30, 1e30, 2e30, 2e30])) == np.inf

@@ -170,7 +170,8 @@ def _map_units_per_m(metric: pyproj.CRS, geo: pyproj.CRS, bounds: np.ndarray) ->
     xa, ya = to_map.transform(lon, lat)
     xb, yb = to_map.transform(lon2, lat2)
     scale = np.hypot(np.subtract(xb, xa), np.subtract(yb, ya)) / 100.0
-    return float(np.nanmax(scale))
+    scale = scale[np.isfinite(scale)]
+    return float(scale.max()) if scale.size else np.inf  # inf: no bound, search everything
 
 
 def _nearest_distance_m(
@@ -214,13 +215,14 @@ def _nearest_distance_m(
         bounds = np.vstack([shapely.bounds(g_m), shapely.bounds(a_m)])
         box = np.r_[bounds[:, :2].min(axis=0), bounds[:, 2:].max(axis=0)]
         pad = max_distance_m * _map_units_per_m(metric, geo, box) * 1.05 + 1e-6
-        pieces, _ = _boundary_chunks(a_m, np.zeros(a_m.size, dtype=np.intp), 16)
-        gb = shapely.bounds(g_m)
-        reach = shapely.box(*(gb[:, :2] - pad).T, *(gb[:, 2:] + pad).T)
-        near = np.unique(shapely.STRtree(pieces).query(reach)[0])
-        rows, g_m = rows[near], g_m[near]
-        if rows.size == 0:
-            return out
+        if np.isfinite(pad):
+            pieces, _ = _boundary_chunks(a_m, np.zeros(a_m.size, dtype=np.intp), 16)
+            gb = shapely.bounds(g_m)
+            reach = shapely.box(*(gb[:, :2] - pad).T, *(gb[:, 2:] + pad).T)
+            near = np.unique(shapely.STRtree(pieces).query(reach)[0])
+            rows, g_m = rows[near], g_m[near]
+            if rows.size == 0:
+                return out
     edges = shapely.multilinestrings(shapely.get_rings(shapely.get_parts(a_m)))
     shapely.prepare(edges)
     pts = shapely.get_coordinates(shapely.shortest_line(edges, g_m))  # 2 per line
