@@ -848,3 +848,72 @@ def test_map_units_per_metre_is_measured():
     assert k_ft == pytest.approx(k / 0.3048006096, rel=1e-6)
     # coordinates no projection can take: no bound at all (every parcel is searched)
     assert _map_units_per_m(pyproj.CRS(UTM), geo, np.array([1e30, 1e30, 2e30, 2e30])) == np.inf
+
+
+def _sample_layers():
+    parcels = agf.read_parcels(agf.datasets.get_path("parcels"))
+    protected = agf.read_protected_areas(agf.datasets.get_path("protected_areas"))
+    return parcels, protected
+
+
+def test_blocks_and_threads_give_the_same_bits(monkeypatch):
+    # the memory-bounding blocks (areas, distances) and the threads change no bit
+    import agroforest_geo.area as area_module
+    import agroforest_geo.protected as protected_module
+
+    parcels, protected = _sample_layers()
+    for kw in ({"buffer_m": 200}, {"buffer_m": 200, "max_distance_m": 1_000}):
+        one = agf.protected_overlap(parcels, protected, **kw)
+        assert np.isfinite(one.distance_to_protected_m).sum() > 15  # some within the bound
+        with monkeypatch.context() as m:
+            m.setattr(protected_module, "_DISTANCE_BLOCK", 7)
+            m.setattr(protected_module, "_MIN_ROWS_PER_JOB", 11)
+            m.setattr(area_module, "_BLOCK_VERTICES", 64)
+            many = agf.protected_overlap(parcels, protected, n_jobs=3, **kw)
+        pd.testing.assert_frame_equal(many, one, check_exact=True)
+    no_bound = agf.protected_overlap(parcels, protected, max_distance_m=np.inf)
+    pd.testing.assert_frame_equal(no_bound, agf.protected_overlap(parcels, protected))
+
+
+@pytest.mark.parametrize("kw", [{}, {"max_distance_m": 2_000}])
+def test_impossible_coordinates_give_nan_not_a_crash(kw, monkeypatch):
+    # metres labelled as degrees: the parcel cannot be placed; nothing else changes
+    import agroforest_geo.protected as protected_module
+
+    parcels, protected = _sample_layers()
+    parcels, protected = parcels.to_crs(4326), protected.to_crs(4326)
+    good = agf.protected_overlap(parcels, protected, **kw)
+    bad = parcels.copy()
+    bad.loc[bad.index[[5, 200]], "geometry"] = [
+        shapely.box(500_000, 9_000_000, 500_100, 9_000_100),
+        shapely.box(-2_000, 89, -1_999, 95),
+    ]
+    monkeypatch.setattr(protected_module, "_MIN_ROWS_PER_JOB", 50)
+    with pytest.warns(agf.GeometryWarning, match=r"^2 feature\(s\) have coordinates"):
+        res = agf.protected_overlap(bad, protected, n_jobs=2, **kw)
+    assert res.distance_to_protected_m.iloc[[5, 200]].isna().all()
+    assert res.area_ha.iloc[[5, 200]].isna().all()
+    keep = np.setdiff1d(np.arange(len(parcels)), [5, 200])
+    pd.testing.assert_frame_equal(res.iloc[keep], good.iloc[keep], check_exact=True)
+
+
+def test_areas_across_the_globe_do_not_break_the_distances():
+    # a supply base on two continents: the Indonesian areas lie on the other side of the
+    # globe from the Peruvian parcels' UTM zone and must neither crash nor distort them
+    parcels, protected = _sample_layers()
+    parcels, protected = parcels.to_crs(4326), protected.to_crs(4326)
+    far = protected.copy()
+    far["area_id"] = far["area_id"] + "_id"
+    far["geometry"] = far.translate(xoff=190.0, yoff=6.0)  # around 113° E, 1° S (Borneo)
+    both = pd.concat([protected, far], ignore_index=True)
+    alone = agf.protected_overlap(parcels, protected, buffer_m=500)
+    res = agf.protected_overlap(parcels, both, buffer_m=500)
+    pd.testing.assert_frame_equal(res, alone, check_exact=True)
+    # and parcels in Borneo measure to the Borneo areas
+    moved = parcels.copy()
+    moved["geometry"] = moved.translate(xoff=190.0, yoff=6.0)
+    there = agf.protected_overlap(moved, both, buffer_m=500)
+    np.testing.assert_allclose(
+        there.distance_to_protected_m, alone.distance_to_protected_m, rtol=0.02, atol=1.0
+    )
+    assert there.n_protected_areas.eq(alone.n_protected_areas).all()

@@ -27,7 +27,7 @@ import pyproj
 import shapely
 
 from .area import geodesic_area_m2
-from .crs import geodetic_crs, same_crs, utm_crs_for
+from .crs import geodetic_crs, same_crs
 from .errors import MissingColumnError
 from .overlap import (
     _POLYGONAL,
@@ -119,6 +119,12 @@ def _boundary_chunks(
     """
     parts, psub = shapely.get_parts(polys, return_index=True)
     rings, rsub = shapely.get_rings(parts, return_index=True)
+    lines, chunk_ring = _ring_chunks(rings, max_vertices)
+    return lines, np.asarray(owner)[psub[rsub[chunk_ring]]]
+
+
+def _ring_chunks(rings: np.ndarray, max_vertices: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cut ``rings`` into linestrings of at most ``max_vertices`` vertices, and their ring."""
     coords, ring = shapely.get_coordinates(rings, return_index=True)
     if coords.shape[0] == 0:
         return np.array([], dtype=object), np.array([], dtype=np.intp)
@@ -134,19 +140,26 @@ def _boundary_chunks(
     line = np.repeat(np.arange(c0.size), length)
     pos = np.arange(line.size) - np.repeat(np.cumsum(length) - length, length) + c0[line]
     lines = np.asarray(shapely.linestrings(coords[pos], indices=line), dtype=object)
-    return lines, np.asarray(owner)[psub[rsub[chunk_ring]]]
+    return lines, chunk_ring
 
 
-def _to_metric(crs: pyproj.CRS, *geoms: np.ndarray) -> tuple[pyproj.CRS, list[np.ndarray]]:
-    """``geoms`` in a metric CRS: ``crs`` when projected, else the UTM zone of ``geoms[0]``."""
-    if not crs.is_geographic:
-        return crs, list(geoms)
-    x0, y0, x1, y1 = shapely.total_bounds(geoms[0])
-    metric = utm_crs_for((x0 + x1) / 2, (y0 + y1) / 2)
-    fwd = pyproj.Transformer.from_crs(crs, metric, always_xy=True)
-    return metric, [
-        shapely.transform(g, lambda xy: np.column_stack(fwd.transform(*xy.T))) for g in geoms
-    ]
+def _transformed(geoms: np.ndarray, transformer: pyproj.Transformer) -> np.ndarray:
+    """``geoms`` through ``transformer`` (x = longitude order)."""
+    return np.asarray(
+        shapely.transform(geoms, lambda xy: np.column_stack(transformer.transform(*xy.T))),
+        dtype=object,
+    )
+
+
+def _finite(geoms: np.ndarray) -> np.ndarray:
+    """Return True where a geometry has finite bounds (not missing or empty, no inf or NaN)."""
+    return np.isfinite(shapely.bounds(geoms)).all(axis=1)
+
+
+def _utm_epsg(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """EPSG code of the WGS 84 / UTM zone of every point (as ``crs.utm_crs_for``)."""
+    zone = np.floor_divide(lon + 180.0, 6.0).astype(np.int64) % 60 + 1
+    return np.where(lat < 0, 32700, 32600) + zone
 
 
 def _map_units_per_m(metric: pyproj.CRS, geo: pyproj.CRS, bounds: np.ndarray) -> float:
@@ -184,57 +197,86 @@ def _nearest_distance_m(
     """Geodesic length of the shortest line from each geometry to the nearest of ``areas``.
 
     The geometries lie outside every area, so the nearest point is on a
-    boundary. All boundaries form one multi-linestring in a metric projection
-    (the layer's own CRS when projected, else the UTM zone of the areas'
-    centre), prepared once: GEOS then indexes its segments and finds each
-    geometry's closest points in logarithmic time (``IndexedFacetDistance``),
-    exactly, with no candidate search of ours. The distance is the geodesic
+    boundary. The boundaries form one multi-linestring in a metric projection,
+    prepared once: GEOS then indexes its segments and finds each geometry's
+    closest points in logarithmic time (``IndexedFacetDistance``), exactly,
+    with no candidate search of ours. The distance is the geodesic
     (``pyproj.Geod.inv``) between those two points.
+
+    The projection is the layer's CRS when projected. For a layer in degrees it
+    is the UTM zone of each geometry itself (conformal, so the closest points
+    are right where they matter), so a geometry's distance never depends on
+    the other geometries of the call; boundary rings more than 60 degrees of
+    longitude from the zone's central meridian (the other side of the globe,
+    where the projection breaks down) are left out of that zone.
 
     With ``max_distance_m``, only geometries whose bounding box comes within
     that distance (converted to map units with a margin, see
-    :func:`_map_units_per_m`) of a piece of boundary are measured; the others,
-    and any measured farther than ``max_distance_m``, get ``inf``.
+    :func:`_map_units_per_m`) of a boundary are measured; the others, and any
+    measured farther than ``max_distance_m``, get ``inf``. Geometries that
+    cannot be placed (impossible coordinates) get NaN, as when no area exists.
     """
     out = np.full(geoms.size, np.nan)
-    if geoms.size > _DISTANCE_BLOCK:  # bounded memory: the metric copies are per block
-        for lo in range(0, geoms.size, _DISTANCE_BLOCK):
-            block = slice(lo, lo + _DISTANCE_BLOCK)
-            out[block] = _nearest_distance_m(
-                geoms[block], areas, crs, max_distance_m=max_distance_m
-            )
-        return out
-    rows = np.flatnonzero(~shapely.is_missing(geoms) & ~shapely.is_empty(geoms))
-    if rows.size == 0 or areas.size == 0:
+    rows = np.flatnonzero(_finite(geoms))
+    rings = shapely.get_rings(shapely.get_parts(areas[_finite(areas)]))
+    if rows.size == 0 or rings.size == 0:
         return out
     geo = geodetic_crs(crs)
-    # the zone comes from the areas, so that it never depends on the parcels of the call
-    metric, (a_m, g_m) = _to_metric(crs, areas, geoms[rows])
-    if max_distance_m is not None:
-        out[rows] = np.inf
-        bounds = np.vstack([shapely.bounds(g_m), shapely.bounds(a_m)])
-        box = np.r_[bounds[:, :2].min(axis=0), bounds[:, 2:].max(axis=0)]
-        pad = max_distance_m * _map_units_per_m(metric, geo, box) * 1.05 + 1e-6
-        if np.isfinite(pad):
-            pieces, _ = _boundary_chunks(a_m, np.zeros(a_m.size, dtype=np.intp), 16)
-            gb = shapely.bounds(g_m)
-            reach = shapely.box(*(gb[:, :2] - pad).T, *(gb[:, 2:] + pad).T)
-            near = np.unique(shapely.STRtree(pieces).query(reach)[0])
-            rows, g_m = rows[near], g_m[near]
-            if rows.size == 0:
-                return out
-    edges = shapely.multilinestrings(shapely.get_rings(shapely.get_parts(a_m)))
-    shapely.prepare(edges)
-    pts = shapely.get_coordinates(shapely.shortest_line(edges, g_m))  # 2 per line
-    back = pyproj.Transformer.from_crs(metric, geo, always_xy=True)
-    lon, lat = back.transform(pts[:, 0], pts[:, 1])
-    geod = geo.get_geod()
-    assert geod is not None
-    _, _, dist = geod.inv(lon[0::2], lat[0::2], lon[1::2], lat[1::2])
-    dist = np.asarray(dist)
-    if max_distance_m is not None:
-        dist[dist > max_distance_m] = np.inf
-    out[rows] = dist
+    if crs.is_geographic:
+        b = shapely.bounds(geoms[rows])
+        lon, lat = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
+        placed = (np.abs(lat) <= 90.0) & (np.abs(lon) <= 540.0)
+        rows = rows[placed]
+        zone = _utm_epsg(lon[placed], lat[placed])
+        rb = shapely.bounds(rings)
+        ring_lon = (rb[:, 0] + rb[:, 2]) / 2
+    else:
+        zone = np.zeros(rows.size, dtype=np.int64)
+    for code in np.unique(zone).tolist():
+        in_zone = rows[zone == code]
+        fwd: pyproj.Transformer | None = None
+        if crs.is_geographic:
+            metric = pyproj.CRS.from_epsg(code)
+            meridian = ((code % 100) - 1) * 6.0 - 177.0
+            near = np.abs((ring_lon - meridian + 180.0) % 360.0 - 180.0) <= 60.0
+            fwd = pyproj.Transformer.from_crs(crs, metric, always_xy=True)
+            zone_rings = _transformed(rings[near], fwd)
+        else:
+            metric, zone_rings = crs, rings
+        zone_rings = zone_rings[_finite(zone_rings)]
+        if zone_rings.size == 0:
+            continue
+        edges = shapely.multilinestrings(zone_rings)
+        shapely.prepare(edges)
+        back = pyproj.Transformer.from_crs(metric, geo, always_xy=True)
+        geod = geo.get_geod()
+        assert geod is not None
+        pieces = None
+        for lo in range(0, in_zone.size, _DISTANCE_BLOCK):  # bounded memory: metric copies
+            sub = in_zone[lo : lo + _DISTANCE_BLOCK]
+            g_m = _transformed(geoms[sub], fwd) if fwd is not None else geoms[sub]
+            ok = _finite(g_m)
+            sub, g_m = sub[ok], g_m[ok]
+            if max_distance_m is not None:
+                out[sub] = np.inf
+                box = shapely.total_bounds(np.append(g_m, edges))
+                pad = max_distance_m * _map_units_per_m(metric, geo, box) * 1.05 + 1e-6
+                if np.isfinite(pad):
+                    if pieces is None:
+                        pieces = shapely.STRtree(_ring_chunks(zone_rings, 16)[0])
+                    gb = shapely.bounds(g_m)
+                    reach = shapely.box(*(gb[:, :2] - pad).T, *(gb[:, 2:] + pad).T)
+                    hit = np.unique(pieces.query(reach)[0])
+                    sub, g_m = sub[hit], g_m[hit]
+            if sub.size == 0:
+                continue
+            pts = shapely.get_coordinates(shapely.shortest_line(edges, g_m))  # 2 per line
+            plon, plat = back.transform(pts[:, 0], pts[:, 1])
+            _, _, dist = geod.inv(plon[0::2], plat[0::2], plon[1::2], plat[1::2])
+            dist = np.asarray(dist)
+            if max_distance_m is not None:
+                dist[dist > max_distance_m] = np.inf
+            out[sub] = dist
     return out
 
 
@@ -275,7 +317,7 @@ def protected_overlap(
         ``buffer_m``); parcels farther get ``distance_to_protected_m = inf``.
         Like ``max_distance`` of :func:`geopandas.sjoin_nearest`, it bounds the
         nearest-area search, the costliest step when most parcels lie far from
-        every area. None (default): every parcel gets its distance.
+        every area. None or ``inf`` (default None): every parcel gets its distance.
     invalid : {"raise", "repair"}, keyword-only
         Invalid geometries raise :class:`InvalidGeometryError` or are repaired
         with :func:`agroforest_geo.repair`.
@@ -303,9 +345,9 @@ def protected_overlap(
           (``"; "``-joined, in the order of ``protected``; categories distinct);
         - ``distance_to_protected_m``: 0 when the parcel touches or overlaps a
           protected area, else the geodesic distance between the closest points
-          (found in the local UTM zone for layers in degrees, in the layer's CRS
-          when projected), NaN without any protected area, ``inf`` beyond
-          ``max_distance_m``;
+          (found in the parcel's own UTM zone for layers in degrees, in the
+          layer's CRS when projected), NaN without any protected area or for a
+          parcel whose coordinates are impossible, ``inf`` beyond ``max_distance_m``;
         - ``in_buffer_band``: True when the parcel does not overlap a protected
           area but comes within ``buffer_m`` of one (always False for ``buffer_m=0``).
 
@@ -331,6 +373,8 @@ def protected_overlap(
     """
     _check_option(invalid, "invalid", get_args(InvalidOption))
     buffer = _check_nonneg(buffer_m, "buffer_m")
+    if max_distance_m is not None and float(max_distance_m) == np.inf:
+        max_distance_m = None  # no bound
     reach = None if max_distance_m is None else _check_nonneg(max_distance_m, "max_distance_m")
     if reach is not None and reach < buffer:
         raise ValueError(
@@ -352,23 +396,35 @@ def protected_overlap(
     pa_idx = np.flatnonzero(np.isin(shapely.get_type_id(pro.geoms), _POLYGONAL))
     areas = _polygonal(pro.geoms[pa_idx])
     npa = max(pro.ids.size, 1)
+    area_m2 = geodesic_area_m2(pg, crs)  # here, so that a warning about it comes once
+    area_m2[par.empty] = 0.0
     jobs = min(_n_workers(n_jobs), max(n // _MIN_ROWS_PER_JOB, 1))
     cuts = np.linspace(0, n, jobs + 1).astype(np.int64)
+    if jobs > 1 and shapely.is_prepared(pg).any():
+        pg = shapely.from_wkb(shapely.to_wkb(pg))  # a prepared geometry is never shared
 
     def job(lo: int, hi: int) -> tuple[np.ndarray, ...]:
         # GEOS builds the indexes of prepared geometries lazily: every thread gets copies
         own = areas if jobs == 1 else shapely.from_wkb(shapely.to_wkb(areas))
-        area_m2, protected_m2, key, dist = _against_areas(
-            pg[lo:hi], par.empty[lo:hi], own, pa_idx, npa, crs, int(max_tile_vertices), reach
+        protected_m2, key, dist = _against_areas(
+            pg[lo:hi],
+            par.empty[lo:hi],
+            area_m2[lo:hi],
+            own,
+            pa_idx,
+            npa,
+            crs,
+            int(max_tile_vertices),
+            reach,
         )
-        return area_m2, protected_m2, key + lo * npa, dist
+        return protected_m2, key + lo * npa, dist
 
     if jobs == 1:
         parts = [job(0, n)]
     else:
         with ThreadPoolExecutor(jobs) as pool:
             parts = list(pool.map(job, cuts[:-1].tolist(), cuts[1:].tolist()))
-    area_m2, protected_m2, key, dist = (np.concatenate(c) for c in zip(*parts, strict=True))
+    protected_m2, key, dist = (np.concatenate(c) for c in zip(*parts, strict=True))
     # which areas each parcel overlaps, by name
     pp, aa = key // npa, key % npa  # sorted by parcel, then by area
     n_areas = np.bincount(pp, minlength=n)
@@ -410,27 +466,27 @@ def protected_overlap(
 def _against_areas(
     pg: np.ndarray,
     empty: np.ndarray,
+    area_m2: np.ndarray,
     areas: np.ndarray,
     pa_idx: np.ndarray,
     npa: int,
     crs: pyproj.CRS,
     max_tile_vertices: int,
     reach: float | None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Parcels ``pg`` against the protected ``areas`` (rows ``pa_idx`` of the layer).
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Parcels ``pg`` (of ellipsoidal area ``area_m2``) against the protected ``areas``.
 
-    Returns, per parcel, the ellipsoidal m² of the parcel and inside the union
-    of the areas, and the distance (m); and the sorted keys ``row * npa + area``
-    of the (parcel, area) pairs whose interiors meet. A parcel's results depend
-    on the parcel and the areas alone, never on the other parcels.
+    ``areas`` are the rows ``pa_idx`` of the protected layer. Returns, per
+    parcel, the ellipsoidal m² inside the union of the areas and the distance
+    (m); and the sorted keys ``row * npa + area`` of the (parcel, area) pairs
+    whose interiors meet. A parcel's results depend on the parcel and the areas
+    alone, never on the other parcels.
     """
     n = pg.size
-    area_m2 = geodesic_area_m2(pg, crs)
-    area_m2[empty] = 0.0
     protected_m2 = np.zeros(n)
     dist = np.full(n, np.nan)
     if pa_idx.size == 0 or not np.any(~shapely.is_missing(pg)):
-        return area_m2, protected_m2, np.zeros(0, dtype=np.int64), dist
+        return protected_m2, np.zeros(0, dtype=np.int64), dist
     # 1. parcels meeting a boundary: an index of short boundary pieces stays tight
     lines, line_owner = _boundary_chunks(areas, pa_idx, 16)
     ci, cj = shapely.STRtree(lines).query(pg, predicate="intersects")
@@ -473,7 +529,7 @@ def _against_areas(
     if far.size:
         # the whole protected polygons, not only the part near the parcels
         dist[far] = _nearest_distance_m(pg[far], areas, crs, max_distance_m=reach)
-    return area_m2, protected_m2, key, dist
+    return protected_m2, key, dist
 
 
 def _cut_overlaps(
