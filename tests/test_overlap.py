@@ -262,9 +262,12 @@ def test_overlaps_with_disjoint_features_never_exceed_the_parcel(case):
     # a difference of ~1e-9 relative at these sizes, so the bound allows 1e-8
     assert pairs.overlap_ha.sum() <= area * (1 + 1e-8)
     assert ((pairs.share_of_left >= 0) & (pairs.share_of_left <= 1)).all()
-    # and it equals the parcel's area inside the union of the cells
+    # and it equals the parcel's area inside the union of the cells; the pieces and the
+    # union-intersection get their cell-edge vertices from two GEOS overlays, which can round
+    # differently: on thin slivers that is ~1e-5 m², within the 1e-3 m² absolute tolerance
+    # the area tests use
     inside = ellipsoidal_m2(shapely.intersection(parcel, shapely.union_all(cells))) / 1e4
-    assert pairs.overlap_ha.sum() == pytest.approx(inside, rel=1e-7, abs=1e-12)
+    assert pairs.overlap_ha.sum() == pytest.approx(inside, rel=1e-7, abs=1e-7)
 
 
 @settings(max_examples=40, deadline=None)

@@ -9,11 +9,21 @@ from __future__ import annotations
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pyproj
+import shapely
 
 from .errors import CRSMismatchError, MissingCRSError
 
-__all__ = ["geodetic_crs", "norm_crs", "require_crs", "same_crs", "utm_crs_for"]
+__all__ = [
+    "geodetic_crs",
+    "norm_crs",
+    "require_crs",
+    "same_crs",
+    "transform_geoms",
+    "utm_crs_for",
+    "utm_epsg",
+]
 
 
 def norm_crs(crs: Any) -> pyproj.CRS | None:
@@ -120,8 +130,39 @@ def utm_crs_for(lon: float, lat: float) -> pyproj.CRS:
     >>> utm_crs_for(-76.7, -7.2).to_epsg()
     32718
     """
-    zone = int((lon + 180) // 6) % 60 + 1
-    return pyproj.CRS.from_epsg((32700 if lat < 0 else 32600) + zone)
+    return pyproj.CRS.from_epsg(int(utm_epsg(np.asarray(lon), np.asarray(lat))))
+
+
+def utm_epsg(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """EPSG codes of the WGS 84 / UTM zones of points (vectorized :func:`utm_crs_for`).
+
+    Examples
+    --------
+    >>> utm_epsg(np.array([-76.7, 113.0, 179.9]), np.array([-7.2, 1.0, -17.0])).tolist()
+    [32718, 32649, 32760]
+    """
+    zone = np.floor_divide(np.asarray(lon, dtype=float) + 180.0, 6.0).astype(np.int64) % 60 + 1
+    return np.where(np.asarray(lat) < 0, 32700, 32600) + zone
+
+
+def transform_geoms(geoms: Any, transformer: pyproj.Transformer) -> np.ndarray:
+    """Geometries with every vertex through ``transformer`` (built with ``always_xy=True``).
+
+    Examples
+    --------
+    >>> import shapely
+    >>> tr = pyproj.Transformer.from_crs(4326, 32718, always_xy=True)
+    >>> g = transform_geoms([shapely.Point(-75.0, -7.0)], tr)[0]
+    >>> round(g.x), round(g.y)
+    (500000, 9226251)
+    """
+    return np.asarray(
+        shapely.transform(
+            np.asarray(geoms, dtype=object),
+            lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])),
+        ),
+        dtype=object,
+    )
 
 
 def _crs_label(crs: pyproj.CRS) -> str:

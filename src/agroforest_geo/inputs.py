@@ -29,7 +29,7 @@ from affine import Affine
 from rasterio.io import DatasetReader
 
 from .area import geodesic_area_m2
-from .crs import require_crs
+from .crs import require_crs, transform_geoms
 from .errors import (
     CRSMismatchError,
     GeometryWarning,
@@ -261,9 +261,7 @@ def _prepare(
     area[empty] = np.nan
     if not crs.equals(grid.crs, ignore_axis_order=True):
         tr = pyproj.Transformer.from_crs(crs, grid.crs, always_xy=True)
-        geoms = shapely.transform(
-            geoms, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1]))
-        )
+        geoms = transform_geoms(geoms, tr)
         b = shapely.bounds(geoms[~empty])
         if b.size and not np.isfinite(b).all():
             raise CRSMismatchError(

@@ -27,7 +27,7 @@ import pyproj
 import shapely
 
 from .area import geodesic_area_m2
-from .crs import geodetic_crs, same_crs
+from .crs import geodetic_crs, same_crs, transform_geoms, utm_epsg
 from .errors import MissingColumnError
 from .overlap import (
     _POLYGONAL,
@@ -143,23 +143,9 @@ def _ring_chunks(rings: np.ndarray, max_vertices: int) -> tuple[np.ndarray, np.n
     return lines, chunk_ring
 
 
-def _transformed(geoms: np.ndarray, transformer: pyproj.Transformer) -> np.ndarray:
-    """``geoms`` through ``transformer`` (x = longitude order)."""
-    return np.asarray(
-        shapely.transform(geoms, lambda xy: np.column_stack(transformer.transform(*xy.T))),
-        dtype=object,
-    )
-
-
 def _finite(geoms: np.ndarray) -> np.ndarray:
     """Return True where a geometry has finite bounds (not missing or empty, no inf or NaN)."""
     return np.isfinite(shapely.bounds(geoms)).all(axis=1)
-
-
-def _utm_epsg(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    """EPSG code of the WGS 84 / UTM zone of every point (as ``crs.utm_crs_for``)."""
-    zone = np.floor_divide(lon + 180.0, 6.0).astype(np.int64) % 60 + 1
-    return np.where(lat < 0, 32700, 32600) + zone
 
 
 def _map_units_per_m(metric: pyproj.CRS, geo: pyproj.CRS, bounds: np.ndarray) -> float:
@@ -227,7 +213,7 @@ def _nearest_distance_m(
         lon, lat = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
         placed = (np.abs(lat) <= 90.0) & (np.abs(lon) <= 540.0)
         rows = rows[placed]
-        zone = _utm_epsg(lon[placed], lat[placed])
+        zone = utm_epsg(lon[placed], lat[placed])
         rb = shapely.bounds(rings)
         ring_lon = (rb[:, 0] + rb[:, 2]) / 2
     else:
@@ -240,7 +226,7 @@ def _nearest_distance_m(
             meridian = ((code % 100) - 1) * 6.0 - 177.0
             near = np.abs((ring_lon - meridian + 180.0) % 360.0 - 180.0) <= 60.0
             fwd = pyproj.Transformer.from_crs(crs, metric, always_xy=True)
-            zone_rings = _transformed(rings[near], fwd)
+            zone_rings = transform_geoms(rings[near], fwd)
         else:
             metric, zone_rings = crs, rings
         zone_rings = zone_rings[_finite(zone_rings)]
@@ -254,7 +240,7 @@ def _nearest_distance_m(
         pieces = None
         for lo in range(0, in_zone.size, _DISTANCE_BLOCK):  # bounded memory: metric copies
             sub = in_zone[lo : lo + _DISTANCE_BLOCK]
-            g_m = _transformed(geoms[sub], fwd) if fwd is not None else geoms[sub]
+            g_m = transform_geoms(geoms[sub], fwd) if fwd is not None else geoms[sub]
             ok = _finite(g_m)
             sub, g_m = sub[ok], g_m[ok]
             if max_distance_m is not None:
