@@ -9,6 +9,7 @@ method agrees with pyproj.Geod to 1e-7, so areas are asserted to 1e-6 relative.
 
 from __future__ import annotations
 
+import itertools
 import warnings
 
 import geopandas as gpd
@@ -920,3 +921,74 @@ def test_areas_across_the_globe_do_not_break_the_distances():
         there.distance_to_protected_m, alone.distance_to_protected_m, rtol=0.02, atol=1.0
     )
     assert there.n_protected_areas.eq(alone.n_protected_areas).all()
+
+
+def _geodesic_ring(ring, step_m=500.0):
+    """Vertices of ``ring`` with points every ``step_m`` on each geodesic edge (pyproj.Geod)."""
+    geod = pyproj.Geod(ellps="WGS84")
+    xy = np.asarray(ring.coords)
+    out = []
+    for (x1, y1), (x2, y2) in itertools.pairwise(xy):
+        n = int(geod.inv(x1, y1, x2, y2)[2] // step_m)
+        out += [(x1, y1), *(geod.npts(x1, y1, x2, y2, n) if n else [])]
+    return shapely.LinearRing([*out, out[0]])
+
+
+def _aeqd_distance_m(parcel, areas):
+    """Independent reference: edges as geodesics (pyproj.Geod points every 500 m), measured
+    in an azimuthal equidistant projection centred on the parcel (exact from its centre)."""
+    c = parcel.centroid
+    aeqd = pyproj.CRS.from_proj4(f"+proj=aeqd +lat_0={c.y} +lon_0={c.x} +datum=WGS84")
+    tr = pyproj.Transformer.from_crs(4326, aeqd, always_xy=True)
+
+    def project(polygon):
+        ring = _geodesic_ring(polygon.exterior)
+        return shapely.transform(ring, lambda xy: np.column_stack(tr.transform(*xy.T)))
+
+    return min(float(shapely.distance(project(parcel), project(a))) for a in areas)
+
+
+@pytest.mark.parametrize(
+    ("parcel", "areas"),
+    [
+        # a ring 150° wide whose centre is far away but whose west edge is 44 km off
+        (
+            shapely.box(-0.5, 10, -0.4, 10.1),
+            [shapely.box(0, 5, 150, 20), shapely.box(-20, 10, -19, 11)],
+        ),
+        # the same ring alone (no other area to fall back on)
+        (shapely.box(-0.5, 10, -0.4, 10.1), [shapely.box(0, 5, 130, 20)]),
+        # near the north pole, the area on the other side of it
+        (shapely.box(0, 88.9, 0.1, 88.91), [shapely.box(179, 88.9, 181, 89.0)]),
+        # across the antimeridian
+        (shapely.box(179.95, -17.25, 179.96, -17.24), [shapely.box(-179.9, -17.3, -179.8, -17.2)]),
+        # a continent-sized area, 600 km away
+        (
+            shapely.box(-30, -8, -29.9, -7.9),
+            [shapely.Polygon([(-80, -55), (-35, -5), (-50, 10), (-80, 10)])],
+        ),
+    ],
+)
+def test_distances_in_degrees_match_an_independent_reference(parcel, areas):
+    parcels = gpd.GeoDataFrame({"parcel_id": ["p"]}, geometry=[parcel], crs=4326)
+    prot = gpd.GeoDataFrame(
+        {"area_id": [f"a{i}" for i in range(len(areas))], "category": "park"},
+        geometry=areas,
+        crs=4326,
+    )
+    res = agf.protected_overlap(parcels, prot)
+    expected = _aeqd_distance_m(parcel, areas)
+    assert res.distance_to_protected_m.iloc[0] == pytest.approx(expected, rel=2e-6)
+
+
+def test_multipart_parcel_split_at_the_antimeridian():
+    parcel = shapely.MultiPolygon(
+        [shapely.box(179.99, -17.25, 180, -17.24), shapely.box(-180, -17.25, -179.99, -17.24)]
+    )
+    area = shapely.box(-179.9, -17.3, -179.8, -17.2)
+    parcels = gpd.GeoDataFrame({"parcel_id": ["p"]}, geometry=[parcel], crs=4326)
+    prot = gpd.GeoDataFrame({"area_id": ["a"], "category": "park"}, geometry=[area], crs=4326)
+    got = agf.protected_overlap(parcels, prot).distance_to_protected_m.iloc[0]
+    # the east part's edge at -179.99 to the area's west edge at -179.9, along a meridian pair
+    _, _, expected = pyproj.Geod(ellps="WGS84").inv(-179.99, -17.24, -179.9, -17.24)
+    assert got == pytest.approx(expected, rel=1e-4)

@@ -18,16 +18,17 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from typing import get_args
+from typing import Any, get_args
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyproj
 import shapely
+from scipy.spatial import cKDTree
 
-from .area import geodesic_area_m2
-from .crs import geodetic_crs, same_crs, transform_geoms, utm_epsg
+from .area import _densify, geodesic_area_m2
+from .crs import geodetic_crs, same_crs, transform_geoms
 from .errors import MissingColumnError
 from .overlap import (
     _POLYGONAL,
@@ -128,19 +129,35 @@ def _ring_chunks(rings: np.ndarray, max_vertices: int) -> tuple[np.ndarray, np.n
     coords, ring = shapely.get_coordinates(rings, return_index=True)
     if coords.shape[0] == 0:
         return np.array([], dtype=object), np.array([], dtype=np.intp)
-    start = np.searchsorted(ring, np.arange(rings.size))
+    c0, c1, chunk_ring = _chunk_ranges(ring, rings.size, max_vertices)
+    return _linestrings(coords, c0, c1), chunk_ring
+
+
+def _chunk_ranges(
+    ring: np.ndarray, n_rings: int, max_vertices: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """First and last (inclusive) vertex of each chunk of the rings, and its ring.
+
+    ``ring`` is the ring of every vertex (sorted); consecutive chunks of a ring
+    share their end vertex.
+    """
+    start = np.searchsorted(ring, np.arange(n_rings))
     nseg = np.diff(np.append(start, ring.size)) - 1
     seg = max_vertices - 1
     nchunk = np.maximum(np.ceil(nseg / seg).astype(np.int64), 0)
-    chunk_ring = np.repeat(np.arange(rings.size), nchunk)
+    chunk_ring = np.repeat(np.arange(n_rings), nchunk)
     k = np.arange(chunk_ring.size) - np.repeat(np.cumsum(nchunk) - nchunk, nchunk)
     c0 = start[chunk_ring] + k * seg
-    c1 = np.minimum(c0 + seg, start[chunk_ring] + nseg[chunk_ring])  # inclusive end
+    c1 = np.minimum(c0 + seg, start[chunk_ring] + nseg[chunk_ring])
+    return c0, c1, chunk_ring
+
+
+def _linestrings(coords: np.ndarray, c0: np.ndarray, c1: np.ndarray) -> np.ndarray:
+    """Linestrings of the vertices ``coords[c0[i] : c1[i] + 1]``."""
     length = c1 - c0 + 1
     line = np.repeat(np.arange(c0.size), length)
     pos = np.arange(line.size) - np.repeat(np.cumsum(length) - length, length) + c0[line]
-    lines = np.asarray(shapely.linestrings(coords[pos], indices=line), dtype=object)
-    return lines, chunk_ring
+    return np.asarray(shapely.linestrings(coords[pos], indices=line), dtype=object)
 
 
 def _finite(geoms: np.ndarray) -> np.ndarray:
@@ -189,18 +206,15 @@ def _nearest_distance_m(
     with no candidate search of ours. The distance is the geodesic
     (``pyproj.Geod.inv``) between those two points.
 
-    The projection is the layer's CRS when projected. For a layer in degrees it
-    is the UTM zone of each geometry itself (conformal, so the closest points
-    are right where they matter), so a geometry's distance never depends on
-    the other geometries of the call; boundary rings more than 60 degrees of
-    longitude from the zone's central meridian (the other side of the globe,
-    where the projection breaks down) are left out of that zone.
+    The projection is the layer's CRS when projected. For a layer in degrees,
+    see :func:`_nearest_geographic`: each geometry is measured in a conformal
+    projection centred on its own 4-degree cell, against the pieces of boundary
+    that can be nearest to it.
 
-    With ``max_distance_m``, only geometries whose bounding box comes within
-    that distance (converted to map units with a margin, see
-    :func:`_map_units_per_m`) of a boundary are measured; the others, and any
-    measured farther than ``max_distance_m``, get ``inf``. Geometries that
-    cannot be placed (impossible coordinates) get NaN, as when no area exists.
+    With ``max_distance_m``, geometries that cannot come within that distance
+    of a boundary are not measured; they, and any measured farther, get
+    ``inf``. Geometries that cannot be placed (impossible coordinates) get NaN,
+    as when no area exists.
     """
     out = np.full(geoms.size, np.nan)
     rows = np.flatnonzero(_finite(geoms))
@@ -208,61 +222,174 @@ def _nearest_distance_m(
     if rows.size == 0 or rings.size == 0:
         return out
     geo = geodetic_crs(crs)
+    geod = geo.get_geod()
+    assert geod is not None
     if crs.is_geographic:
-        b = shapely.bounds(geoms[rows])
-        lon, lat = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
-        placed = (np.abs(lat) <= 90.0) & (np.abs(lon) <= 540.0)
-        rows = rows[placed]
-        zone = utm_epsg(lon[placed], lat[placed])
-        rb = shapely.bounds(rings)
-        ring_lon = (rb[:, 0] + rb[:, 2]) / 2
-    else:
-        zone = np.zeros(rows.size, dtype=np.int64)
-    for code in np.unique(zone).tolist():
-        in_zone = rows[zone == code]
-        fwd: pyproj.Transformer | None = None
-        if crs.is_geographic:
-            metric = pyproj.CRS.from_epsg(code)
-            meridian = ((code % 100) - 1) * 6.0 - 177.0
-            near = np.abs((ring_lon - meridian + 180.0) % 360.0 - 180.0) <= 60.0
-            fwd = pyproj.Transformer.from_crs(crs, metric, always_xy=True)
-            zone_rings = transform_geoms(rings[near], fwd)
-        else:
-            metric, zone_rings = crs, rings
-        zone_rings = zone_rings[_finite(zone_rings)]
-        if zone_rings.size == 0:
+        out[rows] = _nearest_geographic(geoms[rows], rings, crs, geod, max_distance_m)
+        return out
+    edges = shapely.multilinestrings(rings)
+    shapely.prepare(edges)
+    back = pyproj.Transformer.from_crs(crs, geo, always_xy=True)
+    pieces = None
+    for lo in range(0, rows.size, _DISTANCE_BLOCK):  # bounded memory
+        sub = rows[lo : lo + _DISTANCE_BLOCK]
+        g = geoms[sub]
+        if max_distance_m is not None:
+            out[sub] = np.inf
+            box = shapely.total_bounds(np.append(g, edges))
+            pad = max_distance_m * _map_units_per_m(crs, geo, box) * 1.05 + 1e-6
+            if np.isfinite(pad):
+                if pieces is None:
+                    pieces = shapely.STRtree(_ring_chunks(rings, 16)[0])
+                gb = shapely.bounds(g)
+                reach = shapely.box(*(gb[:, :2] - pad).T, *(gb[:, 2:] + pad).T)
+                hit = np.unique(pieces.query(reach)[0])
+                sub, g = sub[hit], g[hit]
+        if sub.size:
+            out[sub] = _closest_geodesic_m(edges, g, back, geod, max_distance_m)
+    return out
+
+
+def _closest_geodesic_m(
+    edges: Any,
+    geoms: np.ndarray,
+    back: Any,
+    geod: pyproj.Geod,
+    max_distance_m: float | None,
+) -> np.ndarray:
+    """Geodesic between the closest points of ``geoms`` and prepared ``edges`` (metric)."""
+    pts = shapely.get_coordinates(shapely.shortest_line(edges, geoms))  # 2 per line
+    lon, lat = back.transform(pts[:, 0], pts[:, 1])
+    _, _, dist = geod.inv(lon[0::2], lat[0::2], lon[1::2], lat[1::2])
+    dist = np.asarray(dist, dtype=float)
+    if max_distance_m is not None:
+        dist[dist > max_distance_m] = np.inf
+    return dist
+
+
+#: Geometries in degrees are measured in cells of this many degrees, each with its own
+#: conformal (oblique stereographic) projection.
+_CELL_DEG = 4.0
+#: Boundary edges longer than this get points on the geodesic before they are projected.
+_MAX_EDGE_M = 1_000.0
+
+
+def _ecef(lon: np.ndarray, lat: np.ndarray, geod: pyproj.Geod) -> np.ndarray:
+    """Earth-centred cartesian coordinates (m) of points on the ellipsoid."""
+    phi, lam = np.radians(lat), np.radians(lon)
+    n = geod.a / np.sqrt(1.0 - geod.es * np.sin(phi) ** 2)
+    return np.column_stack(
+        [
+            n * np.cos(phi) * np.cos(lam),
+            n * np.cos(phi) * np.sin(lam),
+            n * (1 - geod.es) * np.sin(phi),
+        ]
+    )
+
+
+class _Inverse:
+    """The inverse direction of a transformer, with the same ``transform`` signature."""
+
+    def __init__(self, transformer: pyproj.Transformer) -> None:
+        self._t = transformer
+
+    def transform(self, x: Any, y: Any) -> Any:
+        return self._t.transform(x, y, direction="INVERSE")
+
+
+def _nearest_geographic(
+    geoms: np.ndarray,
+    rings: np.ndarray,
+    crs: pyproj.CRS,
+    geod: pyproj.Geod,
+    max_distance_m: float | None,
+) -> np.ndarray:
+    """:func:`_nearest_distance_m` for geometries and boundary ``rings`` in degrees.
+
+    Boundary edges are geodesics, as for areas: edges longer than
+    ``_MAX_EDGE_M`` first get points on the geodesic. The boundary is cut into
+    pieces of 16 vertices, each bounded by a ball in earth-centred coordinates
+    (its bounding box's corners, plus one edge), where a straight (chord)
+    distance never exceeds the geodesic one. The geodesic from a geometry's
+    first vertex ``p`` to a vertex of the piece nearest to it bounds its distance
+    ``U`` from above, so a piece whose ball lies farther than ``U + D`` from ``p``
+    (``D``: the geometry's radius around ``p``) cannot hold the nearest point.
+    Per cell of ``_CELL_DEG`` degrees (taken at ``p``, so a geometry's cell never
+    depends on the others), the pieces that can be nearest to one of its
+    geometries go into an oblique stereographic projection centred on the cell:
+    conformal, so closest points come out right, and finite over the whole
+    globe but the cell's antipode. GEOS finds the closest points there exactly;
+    the distance is the geodesic between them.
+    """
+    n = geoms.size
+    out = np.full(n, np.nan)
+    # p: the first vertex; D: the radius around p of the geometry's bounding box, whose
+    # farthest point from p is a corner (+ slack: the edges are not chords)
+    xy, owner = shapely.get_coordinates(geoms, return_index=True)
+    first = xy[np.searchsorted(owner, np.arange(n))]
+    b = shapely.bounds(geoms)
+    rows = np.flatnonzero((np.abs(b[:, [1, 3]]) <= 90.0).all(axis=1))  # impossible: NaN
+    lon0, lat0, b = first[rows, 0], first[rows, 1], b[rows]
+    p = _ecef(lon0, lat0, geod)
+    radius = np.zeros(rows.size)
+    for cx, cy in ((0, 1), (0, 3), (2, 1), (2, 3)):
+        radius = np.maximum(radius, np.linalg.norm(_ecef(b[:, cx], b[:, cy], geod) - p, axis=1))
+    radius = radius * (1 + 1e-6) + 1.0
+    # boundary vertices (long geodesic edges densified) and pieces with their balls
+    rxy, rown = shapely.get_coordinates(rings, return_index=True)
+    rlon, rlat, rown = _densify(rxy[:, 0], rxy[:, 1], rown, geod, _MAX_EDGE_M)
+    coords = np.column_stack([rlon, rlat])
+    c0, c1, _ = _chunk_ranges(rown, rings.size, 16)
+    box = [np.minimum(np.minimum.reduceat(a, c0), a[c1]) for a in (rlon, rlat)]
+    box += [np.maximum(np.maximum.reduceat(a, c0), a[c1]) for a in (rlon, rlat)]
+    x0, y0, x1, y1 = box[0], box[1], box[2], box[3]
+    centre = _ecef((x0 + x1) / 2, (y0 + y1) / 2, geod)
+    reach = np.zeros(c0.size)
+    for cx, cy in ((x0, y0), (x0, y1), (x1, y0), (x1, y1)):
+        reach = np.maximum(reach, np.linalg.norm(_ecef(cx, cy, geod) - centre, axis=1))
+    reach = reach * (1 + 1e-6) + _MAX_EDGE_M  # a geodesic edge may bulge out of the box
+    tree = cKDTree(centre)
+    gap, nearest = tree.query(p)
+    _, _, upper = geod.inv(lon0, lat0, rlon[c0[nearest]], rlat[c0[nearest]])
+    upper = np.asarray(upper, dtype=float) * (1 + 1e-9) + 1e-6
+    todo = np.ones(rows.size, dtype=bool)
+    if max_distance_m is not None:
+        out[rows] = np.inf
+        # no piece within the bound: even the nearest ball is too far
+        todo = gap - reach.max() - radius <= max_distance_m
+        upper = np.minimum(upper, max_distance_m * (1 + 1e-9) + 1e-6)
+    ix = np.floor(lon0 / _CELL_DEG).astype(np.int64)
+    iy = np.floor(lat0 / _CELL_DEG).astype(np.int64)
+    cell = ix * 1_000 + iy  # |iy| < 46
+    order = np.flatnonzero(todo)[np.argsort(cell[todo], kind="stable")]
+    groups = np.split(order, np.flatnonzero(np.diff(cell[order])) + 1) if order.size else []
+    for members in groups:
+        cx, cy = int(ix[members[0]]), int(iy[members[0]])
+        mid = p[members].mean(axis=0)
+        spread = np.linalg.norm(p[members] - mid, axis=1)
+        ball = float((spread + upper[members] + radius[members]).max() + reach.max())
+        cand = np.sort(np.asarray(tree.query_ball_point(mid, ball), dtype=np.intp))
+        # the projection on the layer's own ellipsoid, as a pipeline: no datum step, and
+        # far cheaper to build than a transformer between two CRSs
+        fwd = pyproj.Transformer.from_pipeline(
+            "+proj=pipeline +step +proj=unitconvert +xy_in=deg +xy_out=rad +step +proj=sterea "
+            f"+lat_0={min(max((cy + 0.5) * _CELL_DEG, -89.0), 89.0)!r} "
+            f"+lon_0={(cx + 0.5) * _CELL_DEG!r} +k=1 +a={geod.a!r} +b={geod.b!r}"
+        )
+        near = transform_geoms(_linestrings(coords, c0[cand], c1[cand]), fwd)
+        near = near[_finite(near)]
+        if near.size == 0:
             continue
-        edges = shapely.multilinestrings(zone_rings)
+        edges = shapely.multilinestrings(near)
         shapely.prepare(edges)
-        back = pyproj.Transformer.from_crs(metric, geo, always_xy=True)
-        geod = geo.get_geod()
-        assert geod is not None
-        pieces = None
-        for lo in range(0, in_zone.size, _DISTANCE_BLOCK):  # bounded memory: metric copies
-            sub = in_zone[lo : lo + _DISTANCE_BLOCK]
-            g_m = transform_geoms(geoms[sub], fwd) if fwd is not None else geoms[sub]
-            ok = _finite(g_m)
-            sub, g_m = sub[ok], g_m[ok]
-            if max_distance_m is not None:
-                out[sub] = np.inf
-                box = shapely.total_bounds(np.append(g_m, edges))
-                pad = max_distance_m * _map_units_per_m(metric, geo, box) * 1.05 + 1e-6
-                if np.isfinite(pad):
-                    if pieces is None:
-                        pieces = shapely.STRtree(_ring_chunks(zone_rings, 16)[0])
-                    gb = shapely.bounds(g_m)
-                    reach = shapely.box(*(gb[:, :2] - pad).T, *(gb[:, 2:] + pad).T)
-                    hit = np.unique(pieces.query(reach)[0])
-                    sub, g_m = sub[hit], g_m[hit]
-            if sub.size == 0:
-                continue
-            pts = shapely.get_coordinates(shapely.shortest_line(edges, g_m))  # 2 per line
-            plon, plat = back.transform(pts[:, 0], pts[:, 1])
-            _, _, dist = geod.inv(plon[0::2], plat[0::2], plon[1::2], plat[1::2])
-            dist = np.asarray(dist)
-            if max_distance_m is not None:
-                dist[dist > max_distance_m] = np.inf
-            out[sub] = dist
+        for lo in range(0, members.size, _DISTANCE_BLOCK):  # bounded memory
+            sub = rows[members[lo : lo + _DISTANCE_BLOCK]]
+            g = transform_geoms(geoms[sub], fwd)
+            good = _finite(g)
+            if good.any():
+                out[sub[good]] = _closest_geodesic_m(
+                    edges, g[good], _Inverse(fwd), geod, max_distance_m
+                )
     return out
 
 
