@@ -458,9 +458,11 @@ def protected_overlap(
           (``"; "``-joined, in the order of ``protected``; categories distinct);
         - ``distance_to_protected_m``: 0 when the parcel touches or overlaps a
           protected area, else the geodesic distance between the closest points
-          (found in the parcel's own UTM zone for layers in degrees, in the
-          layer's CRS when projected), NaN without any protected area or for a
-          parcel whose coordinates are impossible, ``inf`` beyond ``max_distance_m``;
+          (found in a conformal projection centred on the parcel's 4-degree cell
+          for layers in degrees, in the layer's CRS when projected; boundary
+          edges are geodesics, as for areas), NaN without any protected area or
+          for a parcel whose coordinates are impossible, ``inf`` beyond
+          ``max_distance_m``;
         - ``in_buffer_band``: True when the parcel does not overlap a protected
           area but comes within ``buffer_m`` of one (always False for ``buffer_m=0``).
 
