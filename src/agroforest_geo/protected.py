@@ -272,19 +272,46 @@ def _closest_geodesic_m(
 _CELL_DEG = 4.0
 #: Boundary edges longer than this get points on the geodesic before they are projected.
 _MAX_EDGE_M = 1_000.0
+#: Geometries with no boundary within this distance are measured vertex to vertex (to the
+#: nearest boundary vertex, edges being at most _MAX_EDGE_M): within 1e-4 at this range.
+_FAR_M = 5_000_000.0
 
 
 def _ecef(lon: np.ndarray, lat: np.ndarray, geod: pyproj.Geod) -> np.ndarray:
     """Earth-centred cartesian coordinates (m) of points on the ellipsoid."""
     phi, lam = np.radians(lat), np.radians(lon)
-    n = geod.a / np.sqrt(1.0 - geod.es * np.sin(phi) ** 2)
-    return np.column_stack(
-        [
-            n * np.cos(phi) * np.cos(lam),
-            n * np.cos(phi) * np.sin(lam),
-            n * (1 - geod.es) * np.sin(phi),
-        ]
+    sin_phi, cos_phi = np.sin(phi), np.cos(phi)
+    n = geod.a / np.sqrt(1.0 - geod.es * sin_phi * sin_phi)
+    out = np.empty((phi.size, 3))
+    out[:, 0] = n * cos_phi * np.cos(lam)
+    out[:, 1] = n * cos_phi * np.sin(lam)
+    out[:, 2] = n * (1 - geod.es) * sin_phi
+    return out
+
+
+def _balls(
+    v: np.ndarray, starts: np.ndarray, ends: np.ndarray, first_of: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Centre (the ``first_of`` vertex) and radius of groups ``v[starts[i] : ends[i] + 1]``.
+
+    The radius reaches every vertex and half of the longest edge beyond it, plus
+    1 m: a geodesic edge leaves its chord by far less than that.
+    """
+    idx = np.repeat(np.arange(starts.size), ends - starts + 1)
+    pos = (
+        np.arange(idx.size)
+        - np.repeat(np.cumsum(ends - starts + 1) - (ends - starts + 1), ends - starts + 1)
+        + starts[idx]
     )
+    centre = v[first_of]
+    d = np.linalg.norm(v[pos] - centre[idx], axis=1)
+    radius = np.zeros(starts.size)
+    np.maximum.at(radius, idx, d)
+    step = np.linalg.norm(v[pos[1:]] - v[pos[:-1]], axis=1)
+    step[idx[1:] != idx[:-1]] = 0.0
+    longest = np.zeros(starts.size)
+    np.maximum.at(longest, idx[:-1], step)
+    return centre, radius * (1 + 1e-9) + longest / 2 + 1.0
 
 
 class _Inverse:
@@ -317,37 +344,33 @@ def _nearest_geographic(
     Per cell of ``_CELL_DEG`` degrees (taken at ``p``, so a geometry's cell never
     depends on the others), the pieces that can be nearest to one of its
     geometries go into an oblique stereographic projection centred on the cell:
-    conformal, so closest points come out right, and finite over the whole
-    globe but the cell's antipode. GEOS finds the closest points there exactly;
-    the distance is the geodesic between them.
+    conformal, so closest points come out right. GEOS finds the closest points
+    there exactly; the distance is the geodesic between them. Parcel edges are
+    straight in that projection (geodesics, to within millimetres at parcel
+    sizes). A geometry with no boundary within ``_FAR_M`` (5,000 km) gets the
+    geodesic to the nearest boundary vertex instead (within 1e-4 at that range),
+    since no one projection holds both sides well.
     """
     n = geoms.size
     out = np.full(n, np.nan)
-    # p: the first vertex; D: the radius around p of the geometry's bounding box, whose
-    # farthest point from p is a corner (+ slack: the edges are not chords)
+    # p: the first vertex; D: the radius around p that reaches all of the geometry
     xy, owner = shapely.get_coordinates(geoms, return_index=True)
-    first = xy[np.searchsorted(owner, np.arange(n))]
-    b = shapely.bounds(geoms)
-    rows = np.flatnonzero((np.abs(b[:, [1, 3]]) <= 90.0).all(axis=1))  # impossible: NaN
-    lon0, lat0, b = first[rows, 0], first[rows, 1], b[rows]
-    p = _ecef(lon0, lat0, geod)
-    radius = np.zeros(rows.size)
-    for cx, cy in ((0, 1), (0, 3), (2, 1), (2, 3)):
-        radius = np.maximum(radius, np.linalg.norm(_ecef(b[:, cx], b[:, cy], geod) - p, axis=1))
-    radius = radius * (1 + 1e-6) + 1.0
+    start = np.searchsorted(owner, np.arange(n))
+    end = np.append(start[1:], owner.size) - 1
+    lon0, lat0 = xy[start, 0], xy[start, 1]
+    placed = np.ones(n, dtype=bool)
+    np.logical_and.at(placed, owner, np.abs(xy[:, 1]) <= 90.0)
+    rows = np.flatnonzero(placed)  # impossible coordinates: NaN
+    v = _ecef(xy[:, 0], np.clip(xy[:, 1], -90.0, 90.0), geod)
+    p, radius = _balls(v, start[rows], end[rows], start[rows])
+    lon0, lat0 = lon0[rows], lat0[rows]
     # boundary vertices (long geodesic edges densified) and pieces with their balls
     rxy, rown = shapely.get_coordinates(rings, return_index=True)
     rlon, rlat, rown = _densify(rxy[:, 0], rxy[:, 1], rown, geod, _MAX_EDGE_M)
     coords = np.column_stack([rlon, rlat])
     c0, c1, _ = _chunk_ranges(rown, rings.size, 16)
-    box = [np.minimum(np.minimum.reduceat(a, c0), a[c1]) for a in (rlon, rlat)]
-    box += [np.maximum(np.maximum.reduceat(a, c0), a[c1]) for a in (rlon, rlat)]
-    x0, y0, x1, y1 = box[0], box[1], box[2], box[3]
-    centre = _ecef((x0 + x1) / 2, (y0 + y1) / 2, geod)
-    reach = np.zeros(c0.size)
-    for cx, cy in ((x0, y0), (x0, y1), (x1, y0), (x1, y1)):
-        reach = np.maximum(reach, np.linalg.norm(_ecef(cx, cy, geod) - centre, axis=1))
-    reach = reach * (1 + 1e-6) + _MAX_EDGE_M  # a geodesic edge may bulge out of the box
+    pv = _ecef(rlon, rlat, geod)
+    centre, reach = _balls(pv, c0, c1, (c0 + c1) // 2)
     tree = cKDTree(centre)
     gap, nearest = tree.query(p)
     _, _, upper = geod.inv(lon0, lat0, rlon[c0[nearest]], rlat[c0[nearest]])
@@ -358,6 +381,21 @@ def _nearest_geographic(
         # no piece within the bound: even the nearest ball is too far
         todo = gap - reach.max() - radius <= max_distance_m
         upper = np.minimum(upper, max_distance_m * (1 + 1e-9) + 1e-6)
+    far = todo & (upper > _FAR_M)
+    if far.any():
+        # nothing within _FAR_M: no local projection holds both sides; the nearest boundary
+        # vertex (by chord) of each of the geometry's vertices, measured on the geodesic
+        todo &= ~far
+        f_rows = np.flatnonzero(far)
+        f_start, f_end = start[rows[f_rows]], end[rows[f_rows]]
+        count = f_end - f_start + 1
+        pos = np.repeat(f_start - np.cumsum(count) + count, count) + np.arange(count.sum())
+        _, hit = cKDTree(pv).query(v[pos])
+        _, _, d = geod.inv(xy[pos, 0], xy[pos, 1], rlon[hit], rlat[hit])
+        d = np.minimum.reduceat(np.asarray(d, dtype=float), np.cumsum(count) - count)
+        if max_distance_m is not None:
+            d[d > max_distance_m] = np.inf
+        out[rows[f_rows]] = d
     ix = np.floor(lon0 / _CELL_DEG).astype(np.int64)
     iy = np.floor(lat0 / _CELL_DEG).astype(np.int64)
     cell = ix * 1_000 + iy  # |iy| < 46
