@@ -992,3 +992,36 @@ def test_multipart_parcel_split_at_the_antimeridian():
     # the east part's edge at -179.99 to the area's west edge at -179.9, along a meridian pair
     _, _, expected = pyproj.Geod(ellps="WGS84").inv(-179.99, -17.24, -179.9, -17.24)
     assert got == pytest.approx(expected, rel=1e-4)
+
+
+def test_wide_estate_split_at_the_antimeridian():
+    # a 10 km estate stored in two parts at ±180: its far tip, not its first vertex, is
+    # 107 m from an area (the parcel's reach around its first vertex must cover the tip)
+    parcel = shapely.MultiPolygon(
+        [shapely.box(179.953, -16.80, 180, -16.79), shapely.box(-180, -16.80, -179.953, -16.79)]
+    )
+    areas = [
+        shapely.box(179.95, -16.78, 179.96, -16.77),
+        shapely.box(-179.952, -16.80, -179.95, -16.79),
+    ]
+    parcels = gpd.GeoDataFrame({"parcel_id": ["p"]}, geometry=[parcel], crs=4326)
+    prot = gpd.GeoDataFrame({"area_id": ["n", "e"], "category": "park"}, geometry=areas, crs=4326)
+    res = agf.protected_overlap(parcels, prot, buffer_m=500)
+    _, _, expected = pyproj.Geod(ellps="WGS84").inv(-179.953, -16.79, -179.952, -16.79)
+    assert res.distance_to_protected_m.iloc[0] == pytest.approx(expected, rel=1e-3)
+    assert bool(res.in_buffer_band.iloc[0])
+
+
+def test_no_area_within_5000_km_is_measured_to_the_nearest_boundary_vertex():
+    parcel = shapely.box(2.0, 2.0, 2.01, 2.01)
+    area = shapely.box(-178.5, -2.5, -177.5, -1.5)  # near the antipode
+    parcels = gpd.GeoDataFrame({"parcel_id": ["p"]}, geometry=[parcel], crs=4326)
+    prot = gpd.GeoDataFrame({"area_id": ["a"], "category": "park"}, geometry=[area], crs=4326)
+    got = agf.protected_overlap(parcels, prot).distance_to_protected_m.iloc[0]
+    ring = _geodesic_ring(area.exterior, step_m=100.0)
+    px, py = np.asarray(parcel.exterior.coords).T
+    ax, ay = np.asarray(ring.coords).T
+    _, _, d = pyproj.Geod(ellps="WGS84").inv(
+        np.repeat(px, ax.size), np.repeat(py, ax.size), np.tile(ax, px.size), np.tile(ay, px.size)
+    )
+    assert got == pytest.approx(float(np.min(d)), rel=1e-4)
