@@ -16,6 +16,7 @@ GEOS builds once (see ``_nearest_distance_m``).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, get_args
@@ -351,6 +352,36 @@ def _nearest_geographic(
     geodesic to the nearest boundary vertex instead (within 1e-4 at that range),
     since no one projection holds both sides well.
     """
+    # the boundary once: vertices (long geodesic edges densified), pieces, their balls
+    rxy, rown = shapely.get_coordinates(rings, return_index=True)
+    rlon, rlat, rown = _densify(rxy[:, 0], rxy[:, 1], rown, geod, _MAX_EDGE_M)
+    c0, c1, _ = _chunk_ranges(rown, rings.size, 16)
+    pv = _ecef(rlon, rlat, geod)
+    centre, reach = _balls(pv, c0, c1, (c0 + c1) // 2)
+    bnd = _Boundary(np.column_stack([rlon, rlat]), c0, c1, pv, reach, cKDTree(centre))
+    out = np.full(geoms.size, np.nan)
+    for lo in range(0, geoms.size, _DISTANCE_BLOCK):  # bounded memory
+        block = slice(lo, lo + _DISTANCE_BLOCK)
+        out[block] = _nearest_geographic_block(geoms[block], bnd, geod, max_distance_m)
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class _Boundary:
+    """Boundary vertices (lon, lat), pieces ``c0..c1``, vertices in ECEF, balls, index."""
+
+    coords: np.ndarray
+    c0: np.ndarray
+    c1: np.ndarray
+    pv: np.ndarray
+    reach: np.ndarray
+    tree: Any
+
+
+def _nearest_geographic_block(
+    geoms: np.ndarray, bnd: _Boundary, geod: pyproj.Geod, max_distance_m: float | None
+) -> np.ndarray:
+    """:func:`_nearest_geographic` for one block of geometries."""
     n = geoms.size
     out = np.full(n, np.nan)
     # p: the first vertex; D: the radius around p that reaches all of the geometry
@@ -364,14 +395,8 @@ def _nearest_geographic(
     v = _ecef(xy[:, 0], np.clip(xy[:, 1], -90.0, 90.0), geod)
     p, radius = _balls(v, start[rows], end[rows], start[rows])
     lon0, lat0 = lon0[rows], lat0[rows]
-    # boundary vertices (long geodesic edges densified) and pieces with their balls
-    rxy, rown = shapely.get_coordinates(rings, return_index=True)
-    rlon, rlat, rown = _densify(rxy[:, 0], rxy[:, 1], rown, geod, _MAX_EDGE_M)
-    coords = np.column_stack([rlon, rlat])
-    c0, c1, _ = _chunk_ranges(rown, rings.size, 16)
-    pv = _ecef(rlon, rlat, geod)
-    centre, reach = _balls(pv, c0, c1, (c0 + c1) // 2)
-    tree = cKDTree(centre)
+    coords, c0, c1, pv, reach, tree = bnd.coords, bnd.c0, bnd.c1, bnd.pv, bnd.reach, bnd.tree
+    rlon, rlat = coords[:, 0], coords[:, 1]
     gap, nearest = tree.query(p)
     _, _, upper = geod.inv(lon0, lat0, rlon[c0[nearest]], rlat[c0[nearest]])
     upper = np.asarray(upper, dtype=float) * (1 + 1e-9) + 1e-6
