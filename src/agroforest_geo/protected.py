@@ -298,20 +298,15 @@ def _balls(
     The radius reaches every vertex and half of the longest edge beyond it, plus
     1 m: a geodesic edge leaves its chord by far less than that.
     """
-    idx = np.repeat(np.arange(starts.size), ends - starts + 1)
-    pos = (
-        np.arange(idx.size)
-        - np.repeat(np.cumsum(ends - starts + 1) - (ends - starts + 1), ends - starts + 1)
-        + starts[idx]
-    )
+    count = ends - starts + 1
+    offset = np.cumsum(count) - count  # where each group starts in the gathered arrays
+    idx = np.repeat(np.arange(starts.size), count)
+    pos = np.arange(idx.size) - np.repeat(offset, count) + starts[idx]
     centre = v[first_of]
-    d = np.linalg.norm(v[pos] - centre[idx], axis=1)
-    radius = np.zeros(starts.size)
-    np.maximum.at(radius, idx, d)
+    radius = np.maximum.reduceat(np.linalg.norm(v[pos] - centre[idx], axis=1), offset)
     step = np.linalg.norm(v[pos[1:]] - v[pos[:-1]], axis=1)
-    step[idx[1:] != idx[:-1]] = 0.0
-    longest = np.zeros(starts.size)
-    np.maximum.at(longest, idx[:-1], step)
+    step[idx[1:] != idx[:-1]] = 0.0  # between two groups
+    longest = np.maximum.reduceat(np.append(step, 0.0), offset)
     return centre, radius * (1 + 1e-9) + longest / 2 + 1.0
 
 
