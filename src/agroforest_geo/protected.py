@@ -226,7 +226,7 @@ def _nearest_distance_m(
     geod = geo.get_geod()
     assert geod is not None
     if crs.is_geographic:
-        out[rows] = _nearest_geographic(geoms[rows], rings, crs, geod, max_distance_m)
+        out[rows] = _nearest_geographic(geoms[rows], rings, geod, max_distance_m)
         return out
     edges = shapely.multilinestrings(rings)
     shapely.prepare(edges)
@@ -323,7 +323,6 @@ class _Inverse:
 def _nearest_geographic(
     geoms: np.ndarray,
     rings: np.ndarray,
-    crs: pyproj.CRS,
     geod: pyproj.Geod,
     max_distance_m: float | None,
 ) -> np.ndarray:
