@@ -17,6 +17,7 @@ GEOS builds once (see ``_nearest_distance_m``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, get_args
@@ -360,7 +361,7 @@ def _nearest_geographic(
     return out
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass
 class _Boundary:
     """Boundary vertices (lon, lat), pieces ``c0..c1``, vertices in ECEF, balls, index."""
 
@@ -370,6 +371,11 @@ class _Boundary:
     pv: np.ndarray
     reach: np.ndarray
     tree: Any
+
+    @functools.cached_property
+    def vertex_tree(self) -> Any:
+        """Index of every boundary vertex (ECEF), built once, only if a parcel needs it."""
+        return cKDTree(self.pv)
 
 
 def _nearest_geographic_block(
@@ -389,7 +395,7 @@ def _nearest_geographic_block(
     v = _ecef(xy[:, 0], np.clip(xy[:, 1], -90.0, 90.0), geod)
     p, radius = _balls(v, start[rows], end[rows], start[rows])
     lon0, lat0 = lon0[rows], lat0[rows]
-    coords, c0, c1, pv, reach, tree = bnd.coords, bnd.c0, bnd.c1, bnd.pv, bnd.reach, bnd.tree
+    coords, c0, c1, reach, tree = bnd.coords, bnd.c0, bnd.c1, bnd.reach, bnd.tree
     rlon, rlat = coords[:, 0], coords[:, 1]
     gap, nearest = tree.query(p)
     _, _, upper = geod.inv(lon0, lat0, rlon[c0[nearest]], rlat[c0[nearest]])
@@ -409,7 +415,7 @@ def _nearest_geographic_block(
         f_start, f_end = start[rows[f_rows]], end[rows[f_rows]]
         count = f_end - f_start + 1
         pos = np.repeat(f_start - np.cumsum(count) + count, count) + np.arange(count.sum())
-        _, hit = cKDTree(pv).query(v[pos])
+        _, hit = bnd.vertex_tree.query(v[pos])
         _, _, d = geod.inv(xy[pos, 0], xy[pos, 1], rlon[hit], rlat[hit])
         d = np.minimum.reduceat(np.asarray(d, dtype=float), np.cumsum(count) - count)
         if max_distance_m is not None:
@@ -439,14 +445,13 @@ def _nearest_geographic_block(
             continue
         edges = shapely.multilinestrings(near)
         shapely.prepare(edges)
-        for lo in range(0, members.size, _DISTANCE_BLOCK):  # bounded memory
-            sub = rows[members[lo : lo + _DISTANCE_BLOCK]]
-            g = transform_geoms(geoms[sub], fwd)
-            good = _finite(g)
-            if good.any():
-                out[sub[good]] = _closest_geodesic_m(
-                    edges, g[good], _Inverse(fwd), geod, max_distance_m
-                )
+        sub = rows[members]  # the block is already bounded (_DISTANCE_BLOCK)
+        g = transform_geoms(geoms[sub], fwd)
+        good = _finite(g)
+        if good.any():
+            out[sub[good]] = _closest_geodesic_m(
+                edges, g[good], _Inverse(fwd), geod, max_distance_m
+            )
     return out
 
 
