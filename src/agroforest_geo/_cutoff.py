@@ -106,19 +106,21 @@ def parse_cutoff(cutoff: Any) -> dt.date:
 
 
 def last_year_before_cutoff(cutoff: dt.date) -> int:
-    """The last whole year of an annual loss product that ends on or before ``cutoff``.
+    """Return the last whole year of an annual loss product on or before ``cutoff``.
 
     Examples
     --------
     >>> import datetime as dt
-    >>> last_year_before_cutoff(dt.date(2020, 12, 31)), last_year_before_cutoff(dt.date(2020, 6, 30))
-    (2020, 2019)
+    >>> last_year_before_cutoff(dt.date(2020, 12, 31))
+    2020
+    >>> last_year_before_cutoff(dt.date(2020, 6, 30))
+    2019
     """
     return cutoff.year if (cutoff.month, cutoff.day) == (12, 31) else cutoff.year - 1
 
 
 def year_is_after_cutoff(year: Any, cutoff: dt.date) -> Any:
-    """Whether loss in ``year`` (an annual product) counts as after ``cutoff``.
+    """Tell whether loss in ``year`` (an annual product) counts as after ``cutoff``.
 
     Works on a scalar or an array of years; a year that straddles the cut-off
     counts as after it (the conservative reading).
