@@ -215,10 +215,29 @@ def _densify(
     dist = np.asarray(dist)
     dist = np.where(np.isfinite(dist), dist, 0.0)  # impossible coordinates: flagged by the caller
     nseg = np.ceil(dist / max_segment_m).astype(np.int64)
+    return _insert_on_geodesics(lon, lat, ring, geod, cand, np.asarray(az), dist, nseg)[:3]
+
+
+def _insert_on_geodesics(
+    lon: np.ndarray,
+    lat: np.ndarray,
+    ring: np.ndarray,
+    geod: pyproj.Geod,
+    edge: np.ndarray,
+    az: np.ndarray,
+    dist: np.ndarray,
+    nseg: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Cut edge ``edge[i]`` (vertex i to i + 1) into ``nseg[i]`` equal geodesic pieces.
+
+    ``az`` and ``dist`` are the forward azimuth and length of each edge. Returns
+    ``(lon, lat, ring, is_new)``: the original vertices keep their exact values
+    and order, ``is_new`` marks the inserted points.
+    """
     keep = nseg > 1
-    cand, az, dist, nseg = cand[keep], np.asarray(az)[keep], dist[keep], nseg[keep]
+    cand, az, dist, nseg = edge[keep], az[keep], dist[keep], nseg[keep]
     if cand.size == 0:
-        return lon, lat, ring
+        return lon, lat, ring, np.zeros(lon.size, dtype=bool)
     nnew = nseg - 1
     rep = np.repeat(np.arange(cand.size), nnew)
     # position k = 1..nseg-1 within each edge
@@ -231,6 +250,7 @@ def _densify(
         np.concatenate([lon, np.asarray(nlon)])[order],
         np.concatenate([lat, np.asarray(nlat)])[order],
         np.concatenate([ring, ring[cand][rep]])[order],
+        order >= lon.size,
     )
 
 

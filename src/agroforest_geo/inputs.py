@@ -28,8 +28,9 @@ import shapely
 from affine import Affine
 from rasterio.io import DatasetReader
 
+from ._geodesic_edges import to_crs_geodesic
 from .area import geodesic_area_m2
-from .crs import require_crs, transform_geoms
+from .crs import require_crs
 from .errors import (
     CRSMismatchError,
     GeometryWarning,
@@ -259,9 +260,9 @@ def _prepare(
     _check_coordinates(geoms, crs, name)
     area = geodesic_area_m2(geoms, crs)
     area[empty] = np.nan
+    # long edges are cut along their geodesics, so that the pixels cover the polygon of area
+    geoms = to_crs_geodesic(geoms, crs, grid.crs)
     if not crs.equals(grid.crs, ignore_axis_order=True):
-        tr = pyproj.Transformer.from_crs(crs, grid.crs, always_xy=True)
-        geoms = transform_geoms(geoms, tr)
         b = shapely.bounds(geoms[~empty])
         if b.size and not np.isfinite(b).all():
             raise CRSMismatchError(
