@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rasterio.transform import from_origin
 
+import agroforest_geo._geodesic_edges as geodesic_edges
 from agroforest_geo.area import geodesic_area_m2
 from agroforest_geo.errors import (
     CRSMismatchError,
@@ -329,15 +330,19 @@ def test_shared_exactextract_gh178(shared_data, tmp_path):
 
 
 @pytest.mark.shared
-def test_shared_exactextract_regression6(shared_data, tmp_path):
+def test_shared_exactextract_regression6(shared_data, tmp_path, monkeypatch):
     text = (shared_data / "exactextract" / "regression6.wkt").read_text()
     wkt = "".join(part for i, part in enumerate(text.split('"')) if i % 2 == 1)
-    poly = shapely.from_wkt(wkt)
+    poly = gpd.GeoSeries([shapely.from_wkt(wkt)], crs=4326)
     nx, ny = round((147.375 - 145.925) / 0.05), round((-33.475 + 35.525) / 0.05)
     t = from_origin(145.925, -33.475, 0.05, 0.05)
     path = write_tif(tmp_path / "r6.tif", np.ones((ny, nx), "uint8"), t, "EPSG:4326", 0)
-    pieces = list(iter_pixel_pieces(gpd.GeoSeries([poly], crs=4326), {"v": path}))
-    cov = np.concatenate([p.coverage for p in pieces])
+    # the geodesic polygon (edges of 5.5 km bend off the parallels): it covers its own area
+    out = integrate(poly, path)
+    assert out["valid_m2"].iloc[0] == pytest.approx(geodesic_area_m2(poly.values, 4326)[0], rel=1e-7)
+    # upstream's planar answer, with the edges left straight in lon/lat
+    monkeypatch.setattr(geodesic_edges, "MIN_EDGE_M", np.inf)
+    cov = np.concatenate([p.coverage for p in iter_pixel_pieces(poly, {"v": path})])
     assert cov.sum() == pytest.approx(823.0, abs=1e-9)
     assert cov.min() > 0 and cov.max() <= 1
 
