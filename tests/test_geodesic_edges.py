@@ -124,7 +124,9 @@ def test_integrate_of_a_constant_is_value_times_area(tmp_path):
     np.testing.assert_allclose(out["nodata_m2"], 0, atol=TOL * area.max())
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     lat=st.floats(-55.0, 55.0),
     size_m=st.floats(3_000.0, 15_000.0),

@@ -339,7 +339,8 @@ def test_shared_exactextract_regression6(shared_data, tmp_path, monkeypatch):
     path = write_tif(tmp_path / "r6.tif", np.ones((ny, nx), "uint8"), t, "EPSG:4326", 0)
     # the geodesic polygon (edges of 5.5 km bend off the parallels): it covers its own area
     out = integrate(poly, path)
-    assert out["valid_m2"].iloc[0] == pytest.approx(geodesic_area_m2(poly.values, 4326)[0], rel=1e-7)
+    area_m2 = geodesic_area_m2(poly.values, 4326)[0]
+    assert out["valid_m2"].iloc[0] == pytest.approx(area_m2, rel=1e-7)
     # upstream's planar answer, with the edges left straight in lon/lat
     monkeypatch.setattr(geodesic_edges, "MIN_EDGE_M", np.inf)
     cov = np.concatenate([p.coverage for p in iter_pixel_pieces(poly, {"v": path})])
