@@ -31,6 +31,7 @@ from .errors import (
     NoDataWarning,
     PartitionError,
     RasterError,
+    UndeclaredVerbError,
     UnreadableInputError,
 )
 from .io import read_layer, read_parcels, read_plots, read_protected_areas, read_raw, write_table
@@ -55,6 +56,7 @@ __all__ = [
     "NoDataWarning",
     "PartitionError",
     "RasterError",
+    "UndeclaredVerbError",
     "UnreadableInputError",
     "ValidationReport",
     "__version__",

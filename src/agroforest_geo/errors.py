@@ -68,6 +68,10 @@ class PartitionError(AgroforestGeoError, RuntimeError):
     """A partition of a distributed run failed (e.g. its worker ran out of memory)."""
 
 
+class UndeclaredVerbError(AgroforestGeoError, TypeError):
+    """A function run on Dask does not declare what it needs (``distributed.verb``)."""
+
+
 class AgroforestGeoWarning(UserWarning):
     """Base class of every warning emitted by agroforest_geo."""
 

@@ -68,7 +68,8 @@ from typing import Any, Literal, get_args
 import geopandas as gpd
 import numpy as np
 
-from ..errors import AgroforestGeoError
+from .._verbs import VerbSpec, verb
+from ..errors import AgroforestGeoError, UndeclaredVerbError
 from ..mosaic import as_raster
 from . import _tasks
 from ._combine import combine
@@ -78,6 +79,7 @@ from ._plan import (
     PartitionBy,
     Plan,
     bind,
+    declaration,
     extents_from_bounds,
     halo_rows,
     halo_sources,
@@ -89,7 +91,14 @@ from ._plan import (
     plan_memory,
 )
 
-__all__ = ["DEFAULT_PARTITION_SIZE", "DistributedLayer", "distribute", "local_client", "run"]
+__all__ = [
+    "DEFAULT_PARTITION_SIZE",
+    "DistributedLayer",
+    "distribute",
+    "local_client",
+    "run",
+    "verb",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -101,8 +110,6 @@ DEFAULT_PARTITION_SIZE = 50_000
 _READ_SLICE_ROWS = DEFAULT_PARTITION_SIZE
 #: Show a progress bar by default from this many features on.
 _PROGRESS_MIN_FEATURES = 20_000
-#: Argument names that hold rasters (sent to workers as paths; tiles become a VRT).
-_RASTER_ARGS = frozenset({"raster", "lossyear", "cover", "loss", "chm", "density_raster"})
 _DASK_EXTRA = 'pip install "agroforest-geo[dask]"'
 
 
@@ -500,8 +507,9 @@ def run(
             f"partition_by must be one of {get_args(PartitionBy)}, got {partition_by!r}"
         )
     layer = data if isinstance(data, DistributedLayer) else None
+    spec = declaration(func)
     bound = bind(func, layer._data if layer is not None else data, args, kwargs)
-    kind = kind_of(func, bound)
+    kind = kind_of(spec, bound)
     if layer is not None:
         if not layer._parts:
             raise ValueError("this DistributedLayer was released; distribute the layer again")
@@ -517,7 +525,7 @@ def run(
     ckpt = None if checkpoint_dir is None else Path(checkpoint_dir).resolve()
     if ckpt is not None:
         ckpt.mkdir(parents=True, exist_ok=True)
-    kw = _prepare_kwargs(bound, ckpt)
+    kw = _prepare_kwargs(func, spec, bound, ckpt)
     if (
         layer is None
         and not is_dask(data)
@@ -556,7 +564,7 @@ def run(
             layer = own_layer = _distribute(layer._data, ex, None, kind, partition_by, bound)
         elif layer is None:
             layer = own_layer = _distribute(data, ex, npartitions, kind, partition_by, bound)
-        return _run_layer(func, layer, kind, kw, ex, ckpt, show_progress)
+        return _run_layer(func, layer, kind, spec.tables, kw, ex, ckpt, show_progress)
     finally:
         if own_layer is not None:
             own_layer.release()
@@ -567,13 +575,21 @@ def run(
 
 
 # ---------------------------------------------------------------- driver
-def _prepare_kwargs(bound: dict[str, Any], vrt_dir: Path | None) -> dict[str, Any]:
-    """Rasters become paths (tiles a VRT); Dask layers given as arguments are computed."""
+def _prepare_kwargs(
+    func: Callable[..., Any], spec: VerbSpec, bound: dict[str, Any], vrt_dir: Path | None
+) -> dict[str, Any]:
+    """Turn the declared rasters into paths (tiles into a VRT), compute declared Dask layers."""
     out = {}
     for k, v in bound.items():
-        if k in _RASTER_ARGS:
+        if k in spec.rasters:
             v = as_raster(v, vrt_path=None if vrt_dir is None else vrt_dir / f"{k}.vrt")
-        elif is_dask(v):
+        if is_dask(v):
+            if k not in spec.layers and k not in spec.tables:
+                raise UndeclaredVerbError(
+                    f"argument {k!r} of {getattr(func, '__qualname__', func)} is a Dask "
+                    "collection, but the verb does not declare it among its layers or "
+                    f'tables: declare it, e.g. @verb(..., layers=("{k}",)), or compute it'
+                )
             v = v.compute()
         out[k] = v
     return out
@@ -605,6 +621,7 @@ def _run_layer(
     func: Callable[..., Any],
     layer: DistributedLayer,
     kind: Kind,
+    tables: tuple[str, ...],
     kw: dict[str, Any],
     ex: Executor,
     ckpt: Path | None,
@@ -637,7 +654,9 @@ def _run_layer(
             task: tuple[Any, ...] = (_tasks.within, parts[p], plan.positions[p], halos, p)
         else:
             task = (_tasks.rows, parts[p], plan.positions[p])
-        futures[p] = ex.submit(_tasks.execute, *task, func, shared, kind, n_total, p=p, ckpt=ck)
+        futures[p] = ex.submit(
+            _tasks.execute, *task, func, shared, kind, n_total, tables, p=p, ckpt=ck
+        )
     show = n_total >= _PROGRESS_MIN_FEATURES if show_progress is None else bool(show_progress)
     done.update(ex.wait(futures, show=show and bool(futures), sizes=plan.sizes))
     seen: set[tuple[type[Warning], str]] = set()

@@ -47,17 +47,19 @@ def halo_piece(
     return part.iloc[local], glob, q
 
 
-def _slice_tables(kw: dict[str, Any], index: pd.Index, full_len: int) -> dict[str, Any]:
-    """Cut tables on the layer's index (precomputed evidence) down to the partition's rows."""
-    out = {}
-    for k, v in kw.items():
+def _slice_tables(
+    kw: dict[str, Any], index: pd.Index, full_len: int, tables: tuple[str, ...]
+) -> dict[str, Any]:
+    """Cut the declared tables on the layer's index (precomputed evidence) to the partition."""
+    out = dict(kw)
+    for k in tables:
+        v = kw.get(k)
         if (
             isinstance(v, pd.DataFrame)
             and not isinstance(v, gpd.GeoDataFrame)
             and len(v) == full_len
         ):
-            v = v.loc[v.index.isin(index)]
-        out[k] = v
+            out[k] = v.loc[v.index.isin(index)]
     return out
 
 
@@ -81,6 +83,7 @@ def within(
     kw: dict[str, Any],
     kind: Kind,
     full_len: int,
+    tables: tuple[str, ...],
 ) -> Any:
     """Run a verb that needs neighbours on partition ``p`` plus its halo; keep what ``p`` owns.
 
@@ -102,7 +105,7 @@ def within(
     sub = pd.concat([core, *[h[0] for h in halos_]]).iloc[order] if halos_ else core
     pos, owner = pos[order], owner[order]
     if kind == "halo":
-        res = func(sub, **_slice_tables(kw, sub.index, full_len))
+        res = func(sub, **_slice_tables(kw, sub.index, full_len, tables))
         out = res.iloc[np.flatnonzero(owner == p)]
         out.attrs = dict(res.attrs)
         return out
@@ -125,9 +128,10 @@ def rows(
     kw: dict[str, Any],
     kind: Kind,
     full_len: int,
+    tables: tuple[str, ...],
 ) -> Any:
     """Run a row-by-row verb on one partition; reports get global row positions."""
-    res = func(part, **_slice_tables(kw, part.index, full_len))
+    res = func(part, **_slice_tables(kw, part.index, full_len, tables))
     gpos = positions(pos, len(part))
     if kind == "pairs":
         return res.assign(_agf_l=gpos[_id_positions(res, part, "left")])
