@@ -16,6 +16,9 @@ and results come in its order.
 
 What each verb needs
 --------------------
+Each verb declares it once (:func:`verb`; the library's verbs in
+``agroforest_geo._verbs``), and only that declaration is read here.
+
 * Row-by-row verbs (``area_ha``, ``forest_cover``, ``forest_loss``,
   ``protected_overlap``, ``containment``, ``tree_density`` ...): each partition
   alone. Other layers passed as arguments (protected areas, parcels for
@@ -439,8 +442,9 @@ def run(
         A verb of this library whose first argument is the layer: ``area_ha``,
         ``validate``, ``repair``, ``overlaps`` (within the layer or against
         ``other``), ``protected_overlap``, ``containment``, ``forest_cover``,
-        ``forest_loss``, ``tree_density``, ``eudr.assess``; or any function that
-        maps a GeoDataFrame to a result on its index, row by row.
+        ``forest_loss``, ``tree_density``, ``eudr.assess``; or a function of
+        yours declared with :func:`verb` (what it needs: row by row, a halo,
+        pairs, by id; its raster, layer and table arguments).
     data : GeoDataFrame, dask_geopandas.GeoDataFrame or DistributedLayer
         The layer. A Dask layer keeps its partitions. A :class:`DistributedLayer`
         (from :func:`distribute`) is already on the workers: several calls on
@@ -482,6 +486,8 @@ def run(
 
     Raises
     ------
+    UndeclaredVerbError
+        ``func`` has no declaration (see :func:`verb`), or it does not fit its arguments.
     AgroforestGeoError
         A partition killed its worker (memory), or ``checkpoint_dir`` holds
         another run. Errors of ``func`` itself are raised as they are.
