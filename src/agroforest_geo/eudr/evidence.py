@@ -50,6 +50,7 @@ __all__ = [
     "forest_evidence",
     "geometry_evidence",
     "overlap_evidence",
+    "pairs_from_overlaps",
     "parcel_overlap_pairs",
     "protected_evidence",
     "tree_evidence",
@@ -553,8 +554,24 @@ def parcel_overlap_pairs(
     layer = gpd.GeoDataFrame(
         {"_position": positions}, geometry=sub.geometry.to_numpy(), crs=parcels.crs
     )
-    pairs = overlaps(layer, id_column="_position")
-    pairs = pairs[pairs["overlap_ha"] > 0]
+    return pairs_from_overlaps(overlaps(layer, id_column="_position"), parcels, id_column)
+
+
+def pairs_from_overlaps(
+    raw: gpd.GeoDataFrame, parcels: gpd.GeoDataFrame, id_column: str | None
+) -> gpd.GeoDataFrame:
+    """Turn the pairs of :func:`agroforest_geo.overlaps` by ``_position`` into overlap pairs.
+
+    Examples
+    --------
+    >>> import agroforest_geo as agf, numpy as np
+    >>> parcels = agf.read_parcels(agf.datasets.get_path("parcels"))
+    >>> raw = agf.overlaps(parcels.assign(_position=np.arange(len(parcels))), id_column="_position")
+    >>> pairs_from_overlaps(raw, parcels, "parcel_id").equals(
+    ...     parcel_overlap_pairs(parcels, id_column="parcel_id"))
+    True
+    """
+    pairs = raw[raw["overlap_ha"] > 0]
     labels = (
         parcels[id_column].astype(str).to_numpy()
         if id_column
@@ -562,8 +579,7 @@ def parcel_overlap_pairs(
     )
     left = pairs["_position_left"].to_numpy(dtype=np.intp)
     right = pairs["_position_right"].to_numpy(dtype=np.intp)
-    swap = left > right
-    left, right = np.where(swap, right, left), np.where(swap, left, right)
+    left, right = np.minimum(left, right), np.maximum(left, right)
     out = gpd.GeoDataFrame(
         {
             "position_left": left,
