@@ -119,9 +119,7 @@ def collect_evidence(
             parcels, sources.protected, ok=ok, **dict(sources.protected_options)
         )
     else:
-        prot = pd.DataFrame(
-            {"protected_ha": np.nan, "protected_share": np.nan}, index=parcels.index
-        )
+        prot = pd.DataFrame(index=parcels.index)
     pairs = sources.pairs
     if pairs is None:
         pairs = ev_mod.parcel_overlap_pairs(parcels, ok=ok, id_column=id_column)
@@ -130,6 +128,9 @@ def collect_evidence(
         parcels, trees=sources.trees, plots=sources.plots, area_ha=area["area_ha"], ok=ok
     )
     evidence = pd.concat([area, forest, prot, over, trees, geom], axis=1)
+    for col in ev_mod.EVIDENCE_SCHEMA:  # a source not given: its columns are unknown (NaN)
+        if col.name not in evidence.columns and "<" not in col.name:
+            evidence[col.name] = np.nan
     evidence["agroforestry_evidence"] = _agroforestry(evidence, thresholds)
     return evidence, pairs
 
