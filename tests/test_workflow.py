@@ -248,3 +248,9 @@ def test_on_dask_the_same_assessment(assessment):
     remote = _full(workers=2)
     pd.testing.assert_frame_equal(remote.result, assessment.result, check_exact=False, rtol=1e-9)
     assert len(remote.overlap_pairs) == len(assessment.overlap_pairs)
+
+
+def test_docs_evidence_table_lists_the_schema():
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "workflow.md").read_text(encoding="utf-8")
+    for col in agf.eudr.EVIDENCE_SCHEMA:
+        assert f"| `{col.name}` | {col.source} | {col.unit} |" in doc, col.name
