@@ -192,12 +192,13 @@ def test_rules_read_any_evidence_column_and_combine():
     np.testing.assert_allclose(d, np.array([1e-4, 21e-4, 41e-4]) * metres_per_degree, rtol=1e-2)
     fired = a.result["rules_fired"].str.contains("loss_near_protected")
     assert fired.tolist() == [True, True, False]
+    closer = Condition("distance_to_protected_m", "<", 100.0)
     a2 = agf.run_assessment(
         parcels,
         loss=loss,
         protected=area,
-        rules=rules[:-1]
-        + (
+        rules=(
+            *rules[:-1],
             dataclasses.replace(
                 near, all_of=(Condition("distance_to_protected_m", "<", 100.0), near.all_of[1])
             ),

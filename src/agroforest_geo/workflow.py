@@ -197,7 +197,7 @@ def _input_row(role: str, source: Any, layer: gpd.GeoDataFrame | None) -> dict[s
 
     row: dict[str, Any] = {"role": role, "file": "", "path": "", "bytes": pd.NA, "sha256": ""}
     if isinstance(source, str | Path):
-        row.update(describe_inputs({role: source}).iloc[0].to_dict())
+        row.update({str(k): v for k, v in describe_inputs({role: source}).iloc[0].items()})
     else:
         row.update(file="(in memory)", crs=_crs_label(layer))
     row["features"] = len(layer) if layer is not None else pd.NA
@@ -266,9 +266,10 @@ def _prepare_inputs(
             continue
         layer = _read(role, source, **dict(read_options.get(role, {})))
         row = _input_row(role, source, layer)
-        if role != "trees":
-            kind = "protected_areas" if role == "protected" else "plots"
-            validation[kind] = validate(layer, kind=kind)
+        if role == "protected":
+            validation["protected_areas"] = validate(layer, kind="protected_areas")
+        elif role == "plots":
+            validation["plots"] = validate(layer, kind="plots")
         layers[role] = _align(role, layer, parcels.crs, reproject, row)
         rows.append(row)
     return _Inputs(parcels, layers, validation, rows)

@@ -380,7 +380,7 @@ def _override(rule: Rule, values: Mapping[str, float]) -> Rule:
     """Return the rule with the thresholds of its conditions replaced by ``values[param]``."""
 
     def cond(c: Condition) -> Condition:
-        return replace(c, threshold=float(values[c.param])) if c.param in values else c
+        return replace(c, threshold=float(values[c.param])) if c.param and c.param in values else c
 
     out = rule
     if rule.param and rule.param in values:
