@@ -197,12 +197,7 @@ def test_rules_read_any_evidence_column_and_combine():
         parcels,
         loss=loss,
         protected=area,
-        rules=(
-            *rules[:-1],
-            dataclasses.replace(
-                near, all_of=(Condition("distance_to_protected_m", "<", 100.0), near.all_of[1])
-            ),
-        ),
+        rules=(*rules[:-1], dataclasses.replace(near, all_of=(closer, near.all_of[1]))),
     )
     assert a2.result["rules_fired"].str.contains("loss_near_protected").tolist() == [
         True,
