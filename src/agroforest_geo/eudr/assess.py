@@ -27,6 +27,7 @@ from ..crs import require_crs
 from ..errors import MissingColumnError
 from . import evidence as ev_mod
 from ._apply import apply_rules
+from ._sensitivity import verdict_sensitivity
 from .rules import RULES_VERSION, Rule, resolve_rules, rules_table
 
 __all__ = ["EVIDENCE_COLUMNS", "assess", "parcel_tree_density", "parse_cutoff"]
@@ -184,7 +185,15 @@ def decide(
     custom_rules: bool,
 ) -> pd.DataFrame:
     """Apply the rules to the evidence; the assessment table with its ``attrs``."""
-    out = result_table(parcels, evidence, apply_rules(evidence, rule_set), id_column)
+    decided = apply_rules(evidence, rule_set)
+    sources = {
+        s: [c.name for c in ev_mod.EVIDENCE_SCHEMA if c.source == s]
+        for s in ("forest", "protected", "overlaps", "trees")
+    }
+    sources["forest"] += [c for c in evidence.columns if c.startswith("loss_ha_")]
+    change = verdict_sensitivity(evidence, rule_set, decided["status"], sources=sources)
+    decided["what_would_change"] = change["what_would_change"]
+    out = result_table(parcels, evidence, decided, id_column)
     out.attrs["rules_version"] = "custom" if custom_rules else RULES_VERSION
     out.attrs["cutoff"] = cutoff.isoformat()
     out.attrs["rules"] = rules_table(rule_set)
@@ -277,7 +286,9 @@ def assess(
     -------
     pandas.DataFrame
         On the parcels' index: the id column, ``status``, ``reasons``,
-        ``rules_fired`` (";"-joined codes), the evidence columns of
+        ``rules_fired`` (";"-joined codes), ``what_would_change`` (the smallest
+        change of one threshold, or one source less, that changes the status, in
+        words; empty when none does), the evidence columns of
         :data:`EVIDENCE_COLUMNS`, ``overlapping_parcels`` and ``loss_ha_<year>``
         (when known). ``attrs`` holds ``rules_version``, ``cutoff`` and the rules used.
         Hectares add up across parcels; shares and densities do not.
