@@ -478,10 +478,18 @@ def test_undeclared_verb_gets_a_clear_error(parcels):
 
 
 def test_library_verbs_are_all_declared():
-    from agroforest_geo._verbs import spec_of
+    import importlib
+
+    from agroforest_geo._verbs import VERBS, spec_of
+    from agroforest_geo.distributed._plan import declaration
 
     verbs = [agf.area_ha, agf.overlaps, agf.containment, agf.protected_overlap, agf.forest_cover]
     verbs += [agf.forest_loss, agf.class_shares, agf.tree_density, agf.validate, agf.repair]
     verbs += [agf.eudr.assess, agf.declared_vs_measured, agf.raster.integrate]
     assert all(spec_of(v) is not None for v in verbs)
     assert spec_of(agf.forest_loss).rasters == ("lossyear", "cover")
+    # every line of the table names a function that exists, with the arguments it declares
+    for name, spec in VERBS.items():
+        module, _, attr = name.rpartition(".")
+        func = getattr(importlib.import_module(module), attr)
+        assert declaration(func) is spec, name

@@ -183,7 +183,7 @@ VERBS: dict[str, VerbSpec] = {
     "agroforest_geo.eudr.assess.assess": VerbSpec(
         "halo",
         rasters=("cover", "loss"),
-        layers=("protected", "trees"),
+        layers=("protected", "trees", "plots"),
         tables=("cover", "loss", "protected", "trees"),
     ),
 }
