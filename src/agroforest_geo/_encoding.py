@@ -191,8 +191,9 @@ class _Encoding:
             )
         if not hints:
             hints.append("is it another product or version? pass product= the one it is")
-        text = "; ".join(hints)
-        return f"{msg} {text[0].upper()}{text[1:]}."
+        text = "; ".join(hints).rstrip("?")
+        end = "?" if hints[-1].endswith("?") else "."
+        return f"{msg} {text[0].upper()}{text[1:]}{end}"
 
     def _loss_versions(self) -> str:
         if self.product is not None:

@@ -379,7 +379,9 @@ class Product:
                     f"values {_list(np.unique(v[bad]))} are not YYDDD dates (day of year 1-366) "
                     f"of product {self.name!r}"
                 )
-            first = (2000 + yy - 1970).astype("datetime64[Y]").astype("datetime64[D]")  # years since 1970
+            first = (
+                (2000 + yy - 1970).astype("datetime64[Y]").astype("datetime64[D]")
+            )  # years since 1970
             dates = first + (doy - 1).astype("timedelta64[D]")
             dates[none] = np.datetime64("NaT")
             return dates, None
