@@ -484,3 +484,15 @@ def test_cli_forest_cover_with_product(sample, sample_mask, capsys):
     assert code == 0
     assert main(["forest-cover", parcels_path, sample_mask]) == 2
     assert "forest mask" in capsys.readouterr().err
+
+
+def test_docs_page_lists_the_catalogue_and_its_snippets_parse(tmp_path):
+    page = (Path(__file__).resolve().parents[1] / "docs" / "products.md").read_text("utf-8")
+    for name in products.available().index:
+        assert f"[`{name}`]" in page, name
+    toml = page.split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "bosque.toml").write_text(toml, "utf-8")
+    assert products.from_file(tmp_path / "bosque.toml").forest_values == (1,)
+    js = page.split("```json\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "loss.json").write_text(js, "utf-8")
+    assert products.from_file(tmp_path / "loss.json").valid_codes()[-1] == 23
