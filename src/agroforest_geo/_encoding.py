@@ -77,6 +77,7 @@ class _Encoding:
     base_year: int = 2000
     no_change: int = 0
     unit: str = "%"
+    integer_values: bool = False
 
     # -- per batch ------------------------------------------------------------------
 
@@ -94,20 +95,29 @@ class _Encoding:
         """
         if self.categorical or self.role in ("loss", "classes"):
             codes = _as_int_codes(raw, self.label)
-            if self.codes is not None and codes.size:
+            if self.codes is not None and codes.size and not self._codes_ok(codes):
                 bad = np.setdiff1d(np.unique(codes), self.codes)
-                if bad.size:
-                    raise RasterError(self._bad_codes(bad, codes))
+                raise RasterError(self._bad_codes(bad, codes))
             return codes
         phys = raw.astype(float)
         if self.scale != 1.0 or self.offset != 0.0:
             phys = phys * self.scale + self.offset
         if self.valid_range is not None and phys.size:
             lo, hi = self.valid_range
-            out = (phys < lo) | (phys > hi)
-            if out.any():
+            if phys.min() < lo or phys.max() > hi:
+                out = (phys < lo) | (phys > hi)
                 raise RasterError(self._out_of_range(np.unique(phys[out]), phys))
         return phys
+
+    def _codes_ok(self, codes: np.ndarray) -> bool:
+        """Whether every code is valid (min/max only when the valid codes are a range)."""
+        assert self.codes is not None
+        lo, hi = int(codes.min()), int(codes.max())
+        if lo < self.codes[0] or hi > self.codes[-1]:
+            return False
+        if len(self.codes) == self.codes[-1] - self.codes[0] + 1:
+            return True
+        return bool(np.isin(codes, self.codes).all())
 
     def stats(self, values: np.ndarray, nb: int) -> dict[Hashable, np.ndarray]:
         """Per-batch statistics for :meth:`check_totals` (stored at the batch's first part)."""
@@ -125,7 +135,6 @@ class _Encoding:
             _stat(self.name, "min"): at0(float(values.min()) if n else np.inf, np.inf),
             _stat(self.name, "n"): at0(n, 0.0),
             _stat(self.name, "n0"): at0(float(np.count_nonzero(values == 0)), 0.0),
-            _stat(self.name, "frac"): at0(float(np.count_nonzero(values != np.round(values))), 0),
         }
 
     # -- after the pass -----------------------------------------------------------------
@@ -144,7 +153,7 @@ class _Encoding:
         vmax = float(sums[_stat(self.name, "max")].max())
         vmin = float(sums[_stat(self.name, "min")].min())
         zero_share = float(sums[_stat(self.name, "n0")].sum()) / n
-        integral = float(sums[_stat(self.name, "frac")].sum()) == 0
+        integral = self.integer_values
         seen = f"{vmin:g}-{vmax:g}"
         if 0 < vmax <= 1 and vmin >= 0:
             raise RasterError(
@@ -308,10 +317,14 @@ def cover_encoding(
     t = _threshold(threshold, p, height)
     scale, offset = _scale_offset(src, band, p, False, label)
     default_range = (0.0, 100.0) if not height else None
+    integer = np.issubdtype(np.dtype(src.dtypes[band - 1]), np.integer) and (scale, offset) == (
+        1.0,
+        0.0,
+    )
     return _Encoding(
         name, "cover", label, p, scale, offset, extra_nodata=p.nodata if p else None,
         threshold=t, valid_range=p.valid_range if p is not None else default_range,
-        unit=p.unit if p is not None else "%",
+        unit=p.unit if p is not None else "%", integer_values=bool(integer),
     )  # fmt: skip
 
 
