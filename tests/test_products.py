@@ -496,3 +496,53 @@ def test_docs_page_lists_the_catalogue_and_its_snippets_parse(tmp_path):
     js = page.split("```json\n", 1)[1].split("```", 1)[0]
     (tmp_path / "loss.json").write_text(js, "utf-8")
     assert products.from_file(tmp_path / "loss.json").valid_codes()[-1] == 23
+
+
+def test_checks_see_the_whole_pass_with_worker_processes(tmp_path, sample):
+    """The look-alike checks use statistics of every batch, also when workers read them."""
+    n = 3000
+    arr = np.zeros((n, n), dtype="uint8")
+    arr[:10, :10] = 1  # top-left corner: only 0/1 values
+    arr[-10:, -10:] = 80  # bottom-right corner: real percent cover
+    path = write_tif(tmp_path / "far.tif", arr, nodata=255)
+    corners = gpd.GeoSeries([block(0, 0, 10, 10), block(n - 10, n - 10, n, n)], crs=32718)
+    from agroforest_geo.inputs import _grid_of, _prepare
+    from agroforest_geo.pixelpieces import _plan
+
+    with rasterio.open(path) as src:
+        grid = _grid_of(src, "far")
+    assert len(_plan(_prepare(corners, grid), grid).batches) == 2  # two windows
+    # per batch the first corner looks like a mask; over the pass it does not
+    one = agf.forest_cover(corners, path)
+    two = agf.forest_cover(corners, path, n_jobs=2)
+    pd.testing.assert_frame_equal(one, two)
+    assert one["forest_share"].tolist() == [0.0, 1.0]
+    mask = np.where(arr > 0, 1, 0).astype("uint8")
+    mpath = write_tif(tmp_path / "farmask.tif", mask, nodata=255)
+    with pytest.raises(RasterError, match="forest mask"):
+        agf.forest_cover(corners, mpath, n_jobs=2)
+    # a handful of low-cover pixels is not called a loss-year raster
+    parcels, _, loss = sample
+    tiny = parcels.head(1).copy()
+    tiny["geometry"] = tiny.representative_point().buffer(0.0002)
+    assert len(agf.forest_cover(tiny, loss)) == 1
+
+
+def test_hand_computed_mask_and_cover_agree(tmp_path):
+    """4 x 4 pixels: cover >= 10 % on 10 of 15 valid pixels, 4 of them lost after 2020."""
+    cover = np.array(
+        [[0, 5, 10, 30], [50, 80, 100, 255], [9, 11, 29, 31], [100, 100, 0, 0]], dtype="uint8"
+    )
+    loss = np.array([[0, 1, 20, 21], [23, 0, 21, 0], [22, 0, 20, 0], [21, 0, 0, 0]], dtype="uint8")
+    mask = np.where(cover == 255, 255, cover >= 10).astype("uint8")
+    c = write_tif(tmp_path / "c.tif", cover, nodata=255)
+    m = write_tif(tmp_path / "m.tif", mask, nodata=255)
+    lo = write_tif(tmp_path / "l.tif", loss, nodata=255)
+    g = whole(cover.shape)
+    by_pct = agf.forest_cover_and_loss(g, c, lo, threshold=10).iloc[0]
+    by_mask = agf.forest_cover_and_loss(g, m, lo, cover_product="jrc_gfc2020").iloc[0]
+    assert by_mask["forest_ha"] == pytest.approx(10 * CELL_HA, rel=1e-9)
+    # forest pixels with loss after 2020: (0,3)=21, (1,0)=23, (1,2)=21, (3,0)=21 -> 4
+    assert by_mask["loss_after_cutoff_ha"] == pytest.approx(4 * CELL_HA, rel=1e-9)
+    for col in ("forest_ha", "loss_ha", "loss_after_cutoff_ha", "loss_in_cutoff_year_ha"):
+        assert by_mask[col] == by_pct[col], col

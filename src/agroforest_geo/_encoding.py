@@ -41,6 +41,9 @@ DEFAULT_THRESHOLD_PCT = 10.0
 
 _COVER_KINDS = ("cover_percent", "canopy_height_m", "forest_mask", "categorical")
 _CLASS_KINDS = ("forest_mask", "categorical", "loss_year")
+#: Pixels read before a cover raster may be called loss-year-like (a few low-cover
+#: pixels of one pasture parcel are not evidence of a swapped raster).
+_MIN_PIXELS_LOSS_LIKE = 100
 _NODATA_LIKE = (-32768, -9999, -3.4028234663852886e38, 254, 255, 32767, 65535)
 
 
@@ -164,7 +167,13 @@ class _Encoding:
                 "with a Product(kind='cover_percent', scale=100)."
             )
         loss_like_max = dt.date.today().year - 2000
-        if integral and 1 < vmax <= loss_like_max and vmin >= 0 and zero_share >= 0.5:
+        if (
+            integral
+            and n >= _MIN_PIXELS_LOSS_LIKE
+            and 1 < vmax <= loss_like_max
+            and vmin >= 0
+            and zero_share >= 0.5
+        ):
             raise RasterError(
                 f"{self.label}: values {seen} ({zero_share:.0%} zeros) look like a loss-year "
                 "raster (0 no loss, k = year 2000 + k), not tree-cover percent: did you swap "
