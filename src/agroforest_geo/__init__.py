@@ -12,7 +12,7 @@ Examples
 """
 
 # -- modules added by later work register their public names below --
-from . import datasets, distributed, eudr, mosaic, raster
+from . import datasets, distributed, eudr, mosaic, products, raster
 from ._version import __version__
 from .area import area_ha, area_m2, perimeter_m
 from .cover import class_shares, forest_cover, forest_cover_and_loss, forest_loss
@@ -75,6 +75,7 @@ __all__ = [
     "mosaic",
     "overlaps",
     "perimeter_m",
+    "products",
     "protected_overlap",
     "raster",
     "read_layer",
