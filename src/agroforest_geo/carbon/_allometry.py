@@ -249,13 +249,14 @@ def check_diameters(d: np.ndarray, allometry: Allometry | None = None) -> None:
     if not ok.any():
         return
     big = ok & (d > _MAX_PLAUSIBLE_D_CM)
-    if big.any() or np.nanmedian(d) > _MAX_MEDIAN_D_CM:
+    several = int(ok.sum()) >= 3  # the median rules need a few trees
+    if big.any() or (several and np.nanmedian(d) > _MAX_MEDIAN_D_CM):
         raise UnitError(
             f"diameters up to {np.nanmax(d):g} (median {np.nanmedian(d):g}; {int(big.sum())} over "
             f"{_MAX_PLAUSIBLE_D_CM:g} cm): diameters must be in centimetres; values like these "
             "are millimetres (divide by 10)"
         )
-    if np.nanmax(d) < 3.0 and np.nanmedian(d) < 1.0:
+    if several and np.nanmax(d) < 3.0 and np.nanmedian(d) < 1.0:
         raise UnitError(
             f"every diameter is below 3 (median {np.nanmedian(d):.3g}): diameters must be in "
             "centimetres; values like these are metres (multiply by 100)"

@@ -163,6 +163,7 @@ def planting_estimate(
     n_ref = np.array([r[2] for r in rows])
     basis = np.array([r[3] for r in rows], dtype=object)
     ok = (planted > 0) & np.isfinite(per_tree)
+    basis = np.where(planted > 0, basis, "none")
     alive = planted * rate
     agb = np.where(ok, alive * per_tree / 1000.0, np.nan)
     # spread of the mean per-tree biomass, plus the tree-to-tree spread of the survivors

@@ -121,6 +121,12 @@ def tree_inputs(
         check_heights(h)
     hm = _height_model(trees, d, h, height_model)
     has_h = hm is not None or (h is not None and bool(np.isfinite(h).any()))
+    if h is not None and not has_h and e is None:
+        raise ValueError(
+            f"no tree has a height (column {height_column!r} is empty) and no height model was "
+            "given: pass height_model= (agf.carbon.fit_height_model / published_height_model), "
+            "or height_column=None with e= for Chave et al. 2014 Eq. 7"
+        )
     model = resolve_allometry(allometry, has_height=has_h)
     check_diameters(d, model)
     out = pd.DataFrame(index=trees.index)

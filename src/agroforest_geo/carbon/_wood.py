@@ -301,9 +301,7 @@ def wood_density(
             "doi:10.5061/dryad.234) and pass its path or agf.carbon.read_wood_density_table(path)"
         )
     index = taxa.index if isinstance(taxa, pd.Series) else pd.RangeIndex(len(taxa))
-    norm = table if isinstance(table, pd.DataFrame) and _is_normalised(table) else None
-    if norm is None:
-        norm = read_wood_density_table(table)
+    norm = read_wood_density_table(table)
     lv = _Levels(norm, region)
     genus, epithet = _parse_taxa(list(taxa))
     n = len(genus)
@@ -319,16 +317,6 @@ def wood_density(
     return pd.DataFrame(
         {"wood_density_g_cm3": wd, "wood_density_sd": sd, "wood_density_level": level}, index=index
     )
-
-
-def _is_normalised(table: object) -> bool:
-    return isinstance(table, pd.DataFrame) and {
-        "family",
-        "genus",
-        "species",
-        "wd",
-        "region",
-    } <= set(table.columns)
 
 
 def _fill_species(lv: _Levels, genus: pd.Series, epithet: pd.Series, wd, sd, level) -> None:
