@@ -190,6 +190,7 @@ def plot_biomass(
     height_error_m: float = 0.0,
     diameter_error: str | float = "chave2004",
     e: ELike = None,
+    family_column: str | None = None,
 ) -> pd.DataFrame:
     """Above-ground biomass, carbon and CO₂e of each plot from its inventoried trees.
 
@@ -229,6 +230,8 @@ def plot_biomass(
         Diameter measurement error (see ``docs/carbon.md``) or its sd in cm.
     e : float, array or raster path, optional
         Chave et al. 2014's E, for Eq. 7 (no heights).
+    family_column : str, optional
+        Tree column with the family, for the wood-density family fallback.
 
     Returns
     -------
@@ -270,6 +273,7 @@ def plot_biomass(
         "allometry": allometry,
         "height_model": height_model,
         "e": e,
+        "family_column": family_column,
     }
     s = _setup(plots, trees, opts)
     n = len(plots)
@@ -335,6 +339,7 @@ def carbon_rollup(
     height_error_m: float = 0.0,
     diameter_error: str | float = "chave2004",
     e: ELike = None,
+    family_column: str | None = None,
 ) -> pd.DataFrame:
     """Biomass, carbon and CO₂e per group of plots (system, province, programme).
 
@@ -357,7 +362,7 @@ def carbon_rollup(
         Parcels with ``parcel_id`` and ``province``.
     diameter_column, height_column, taxon_column, allometry, n_draws, seed, \
 carbon_fraction, root_shoot, wood_density_table, wood_density_column, region, \
-height_model, height_error_m, diameter_error, e
+height_model, height_error_m, diameter_error, e, family_column
         As for :func:`plot_biomass`.
 
     Returns
@@ -393,6 +398,7 @@ height_model, height_error_m, diameter_error, e
         "allometry": allometry,
         "height_model": height_model,
         "e": e,
+        "family_column": family_column,
     }
     s = _setup(plots, trees, opts)
     n = len(plots)

@@ -111,6 +111,7 @@ def tree_inputs(
     height_model: HeightModelLike,
     e: ELike,
     stand: np.ndarray | None,
+    family_column: str | None = None,
 ) -> tuple[pd.DataFrame, Allometry, HeightModel | None]:
     """Per-tree inputs and point biomass, the allometry and the height model used."""
     d = _column(trees, diameter_column, "diameter")
@@ -141,9 +142,8 @@ def tree_inputs(
     out["height_source"] = np.where(
         ~np.isfinite(d) | ~np.isfinite(used), "none", np.where(modelled, "model", "measured")
     )
-    _wood_inputs(
-        out, trees, model, taxon_column, wood_density_column, wood_density_table, region, stand
-    )
+    columns = (taxon_column, family_column, wood_density_column)
+    _wood_inputs(out, trees, model, columns, wood_density_table, region, stand)
     ee = _e_values(trees, e)
     if model.needs_e and (ee is None or not np.isfinite(ee[np.isfinite(d)]).all()):
         raise ValueError(
@@ -163,13 +163,13 @@ def _wood_inputs(
     out: pd.DataFrame,
     trees: pd.DataFrame,
     model: Allometry,
-    taxon_column: str | None,
-    wood_density_column: str | None,
+    columns: tuple[str | None, str | None, str | None],
     table: Any,
     region: str | None,
     stand: np.ndarray | None,
 ) -> None:
     n = len(trees)
+    taxon_column, family_column, wood_density_column = columns
     if wood_density_column is not None:
         wd = _column(trees, wood_density_column, "wood density")
         assert wd is not None
@@ -195,6 +195,7 @@ def _wood_inputs(
         region=region,
         table=table,
         stand=None if stand is None else list(stand),
+        families=None if family_column is None else trees[family_column].tolist(),
     )
     out["wood_density_g_cm3"] = found["wood_density_g_cm3"].to_numpy()
     out["wood_density_sd"] = found["wood_density_sd"].to_numpy()
@@ -215,6 +216,7 @@ def tree_biomass(
     height_model: HeightModelLike = None,
     e: ELike = None,
     stand_column: str | None = None,
+    family_column: str | None = None,
 ) -> pd.DataFrame:
     """Above-ground biomass of each tree with the inputs used (wood density, heights).
 
@@ -247,6 +249,8 @@ def tree_biomass(
         Environmental stress factor E (Chave et al. 2014 Eq. 7, without heights).
     stand_column : str, optional
         Stand (plot) of each tree, for the wood-density stand-mean fallback.
+    family_column : str, optional
+        Family of each tree, for the wood-density family fallback.
 
     Returns
     -------
@@ -281,5 +285,6 @@ def tree_biomass(
         height_model=height_model,
         e=e,
         stand=stand,
+        family_column=family_column,
     )
     return out
