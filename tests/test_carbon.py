@@ -168,7 +168,7 @@ def test_wood_density_region_world_and_unknown(wd_table):
 
 
 def test_wood_density_needs_a_table():
-    with pytest.raises(ValueError, match=r"no wood-density table is bundled.*dryad"):
+    with pytest.raises(ValueError, match=r"none is bundled.*dryad"):
         agf.carbon.wood_density(["Inga edulis"])
 
 
@@ -535,3 +535,26 @@ def test_map_nodata_and_product_encoding(tmp_path):
 
     with pytest.raises(agf.RasterError, match="biomass_mg_ha"):
         agf.carbon.biomass_from_map(half, path, product=Cover())
+
+
+# ----------------------------------------------------------------------------- command line
+
+
+def test_cli_carbon(tmp_path, capsys):
+    from agroforest_geo.cli import main
+
+    plots, trees = agf.datasets.get_path("plots"), agf.datasets.get_path("tree_inventory")
+    table = agf.datasets.get_path("wood_density")
+    out = tmp_path / "carbon.csv"
+    args = ["carbon", plots, "--inventory", trees, "--wood-density", table, "--draws", "100"]
+    assert main([*args, "--seed", "1", "-o", str(out)]) == 0
+    got = pd.read_csv(out)
+    assert len(got) == 120 and got["plot_id"].iloc[0] == "AF0001"
+    assert got["agb_mg"].notna().sum() == 5 and {"co2e_t_p97_5", "agb_mg_ha"} <= set(got.columns)
+    by = tmp_path / "by.csv"
+    assert main([*args, "--by", "system", "-o", str(by)]) == 0
+    rolled = pd.read_csv(by).set_index("system")
+    assert rolled["agb_mg"].sum() == pytest.approx(got["agb_mg"].sum())
+    assert main(["carbon", plots, "--inventory", trees]) == 2
+    assert "none is bundled" in capsys.readouterr().err
+    assert main(["carbon", plots]) == 2

@@ -296,7 +296,8 @@ def wood_density(
     """
     if table is None:
         raise ValueError(
-            "wood_density needs table=: no wood-density table is bundled with agroforest_geo. "
+            "a wood-density table is needed (table=, or --wood-density on the command line): none "
+            "is bundled with agroforest_geo. "
             "Download the Global Wood Density Database (Zanne et al. 2009, Dryad, "
             "doi:10.5061/dryad.234) and pass its path or agf.carbon.read_wood_density_table(path)"
         )
