@@ -558,3 +558,54 @@ def test_cli_carbon(tmp_path, capsys):
     assert main(["carbon", plots, "--inventory", trees]) == 2
     assert "none is bundled" in capsys.readouterr().err
     assert main(["carbon", plots]) == 2
+
+
+def test_group_height_model_and_e_raster(tmp_path, plots, trees):
+    import rasterio
+    from rasterio.transform import from_origin
+
+    t = trees.assign(system=["a"] * 3 + ["b"] * 3)
+    fit = pd.DataFrame(
+        {
+            "diameter_cm": np.r_[np.linspace(5, 80, 20), np.linspace(5, 80, 20)],
+            "height_m": np.r_[
+                30 * (1 - np.exp(-0.06 * np.linspace(5, 80, 20) ** 0.8)),
+                20 * (1 - np.exp(-0.06 * np.linspace(5, 80, 20) ** 0.8)),
+            ],
+            "system": ["a"] * 20 + ["b"] * 20,
+        }
+    )
+    hm = agf.carbon.fit_height_model(fit, method="weibull", by="system")
+    no_h = t.assign(height_m=np.nan)
+    tb = agf.carbon.tree_biomass(no_h, wood_density_column="wd", height_model=hm)
+    np.testing.assert_allclose(tb["height_m"].iloc[:3], hm.predict(t.diameter_cm[:3], ["a"] * 3))
+    np.testing.assert_allclose(tb["height_m"].iloc[3:], hm.predict(t.diameter_cm[3:], ["b"] * 3))
+    b = _biomass(plots, no_h, height_model=hm, n_draws=100, seed=0)
+    assert b.loc[10, "agb_mg_p2_5"] < b.loc[10, "agb_mg"] < b.loc[10, "agb_mg_p97_5"]
+    # E from a raster sampled at the trees (0.25 everywhere)
+    path = tmp_path / "e.tif"
+    with rasterio.open(
+        path, "w", driver="GTiff", width=20, height=20, count=1, dtype="float32", crs=UTM,
+        transform=from_origin(X0 - 100, Y0 + 1000, 60, 60), nodata=-9999,
+    ) as dst:  # fmt: skip
+        dst.write(np.full((1, 20, 20), 0.25, "float32"))
+    with_raster = _biomass(plots, trees, height_column=None, e=str(path), n_draws=0)
+    with_value = _biomass(plots, trees, height_column=None, e=0.25, n_draws=0)
+    np.testing.assert_allclose(with_raster["agb_mg"], with_value["agb_mg"], rtol=1e-6)
+
+
+def test_rollup_by_province_from_parcels():
+    plots = agf.read_plots(agf.datasets.get_path("plots"))
+    parcels = agf.read_parcels(agf.datasets.get_path("parcels"))
+    trees = gpd.read_file(agf.datasets.get_path("tree_inventory"), layer="trees")
+    table = agf.datasets.get_path("wood_density")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = agf.carbon.carbon_rollup(
+            plots, trees, by="province", parcels=parcels, wood_density_table=table, n_draws=0
+        )
+        b = agf.carbon.plot_biomass(plots, trees, wood_density_table=table, n_draws=0)
+    assert r["plot_count"].sum() == len(plots)
+    assert r["agb_mg"].sum() == pytest.approx(b["agb_mg"].sum())
+    with pytest.raises(agf.MissingColumnError, match="province"):
+        agf.carbon.carbon_rollup(plots, trees, by="province", wood_density_table=table)
