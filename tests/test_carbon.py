@@ -530,6 +530,12 @@ def test_map_nodata_and_product_encoding(tmp_path):
     assert out["agb_mg"].iloc[0] == pytest.approx(101 * 0.5 * agf.area_ha(half).iloc[0], rel=1e-6)
     assert np.isnan(out["agb_mg"].iloc[1])
 
+    class OtherNodata:
+        kind, scale, offset, nodata = "biomass_mg_ha", None, None, 0
+
+    with pytest.raises(agf.RasterError, match="rio edit-info --nodata 0"):
+        agf.carbon.biomass_from_map(half, path, product=OtherNodata())
+
     class Cover:
         kind = "tree_cover_pct"
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
+import os
 import warnings
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import rasterio
 
 from ..area import area_ha
 from ..errors import NoDataWarning, RasterError
@@ -20,21 +23,54 @@ __all__ = ["biomass_from_map"]
 BIOMASS_KIND = "biomass_mg_ha"
 
 
-def _linear_encoding(product: Any) -> tuple[float, float]:
-    """Scale and offset of a product description (duck-typed; 1 and 0 without one).
+def _resolve_product(product: Any) -> Any:
+    """Return the product description; names are looked up in ``agroforest_geo.products``."""
+    if not isinstance(product, str):
+        return product
+    try:
+        catalogue = importlib.import_module("agroforest_geo.products")
+    except ImportError:
+        raise ValueError(
+            f"product={product!r}: product names need the products catalogue "
+            "(agroforest_geo.products); pass a product description instead"
+        ) from None
+    return catalogue.get(product)
+
+
+def _raster_nodata(raster: RasterLike, band: int) -> float | None:
+    if isinstance(raster, (str, os.PathLike)):
+        with rasterio.open(raster) as src:
+            return src.nodatavals[band - 1]
+    return raster.nodatavals[band - 1]
+
+
+def _linear_encoding(product: Any, raster: RasterLike, band: int) -> tuple[float, float]:
+    """Scale and offset of a product description (1 and 0 without one).
 
     Integration point for ``agroforest_geo.products``: a product with ``kind``,
-    ``scale``, ``offset`` (value = scale × stored + offset). The raster's own
-    nodata is what the integration masks; a product whose ``nodata`` differs
-    from the file's must be fixed in the file (or the product) first.
+    ``scale``, ``offset`` (value = scale × stored + offset) and ``nodata``. The
+    integration masks the raster's own nodata; a product ``nodata`` the file does
+    not declare stops the call with the fix (declare it in the file).
     """
     if product is None:
         return 1.0, 0.0
-    kind = getattr(product, "kind", BIOMASS_KIND)
+    kind = getattr(product, "kind", None)
     if kind != BIOMASS_KIND:
         raise RasterError(f"product {product!r} is a {kind!r} raster, not {BIOMASS_KIND!r} (Mg/ha)")
-    scale = getattr(product, "scale", 1.0)
-    offset = getattr(product, "offset", 0.0)
+    nodata = getattr(product, "nodata", None)
+    if nodata is not None:
+        declared = _raster_nodata(raster, band)
+        same = declared is not None and (
+            declared == nodata or (np.isnan(declared) and np.isnan(nodata))
+        )
+        if not same:
+            raise RasterError(
+                f"the product's nodata is {nodata} but the raster declares {declared}: declare "
+                f"it in the file (e.g. `rio edit-info --nodata {nodata} FILE`) so those pixels "
+                "are left out"
+            )
+    scale = getattr(product, "scale", None)
+    offset = getattr(product, "offset", None)
     return float(1.0 if scale is None else scale), float(0.0 if offset is None else offset)
 
 
@@ -61,9 +97,10 @@ def biomass_from_map(
         Plots or parcels, any CRS.
     raster : path or rasterio dataset
         Above-ground biomass density, Mg/ha (stored values × scale + offset).
-    product : optional
-        A product description from the products catalogue (``kind`` must be
-        ``"biomass_mg_ha"``; its ``scale`` and ``offset`` are applied).
+    product : product description or str, optional
+        A product of the products catalogue, or its name (``kind`` must be
+        ``"biomass_mg_ha"``; its ``scale`` and ``offset`` are applied; its
+        ``nodata`` must be the raster's).
     band : int
         Band to read.
     carbon_fraction : float
@@ -95,7 +132,7 @@ def biomass_from_map(
     >>> bool(abs(out["agb_mg"].iloc[0] / (100 * out["area_ha"].iloc[0]) - 1) < 1e-6)
     True
     """
-    scale, offset = _linear_encoding(product)
+    scale, offset = _linear_encoding(_resolve_product(product), raster, band)
     with warnings.catch_warnings():  # reported once, below, in terms of biomass
         warnings.simplefilter("ignore", NoDataWarning)
         integ = integrate(polygons, raster, band=band, n_jobs=n_jobs)
