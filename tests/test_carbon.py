@@ -615,3 +615,14 @@ def test_rollup_by_province_from_parcels():
     assert r["agb_mg"].sum() == pytest.approx(b["agb_mg"].sum())
     with pytest.raises(agf.MissingColumnError, match="province"):
         agf.carbon.carbon_rollup(plots, trees, by="province", wood_density_table=table)
+
+
+def test_map_product_by_name_needs_the_catalogue(tmp_path):
+    import importlib.util
+
+    if importlib.util.find_spec("agroforest_geo.products") is not None:
+        pytest.skip("the products catalogue is present: names resolve")
+    path = _constant_raster(tmp_path, 100.0)
+    polys = gpd.GeoDataFrame(geometry=[square(0, 0)], crs=UTM)
+    with pytest.raises(ValueError, match="products catalogue"):
+        agf.carbon.biomass_from_map(polys, path, product="esa_cci_biomass_2020")
