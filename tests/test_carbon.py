@@ -626,3 +626,17 @@ def test_map_product_by_name_needs_the_catalogue(tmp_path):
     polys = gpd.GeoDataFrame(geometry=[square(0, 0)], crs=UTM)
     with pytest.raises(ValueError, match="products catalogue"):
         agf.carbon.biomass_from_map(polys, path, product="esa_cci_biomass_2020")
+
+
+@pytest.mark.parametrize("mean, sd, lo, hi", [(1.0, 1.0, 1.3, np.inf), (5.0, 2.0, 0.0, 6.0)])
+def test_truncated_normal_draws(mean, sd, lo, hi):
+    from scipy.stats import truncnorm
+
+    from agroforest_geo.carbon._montecarlo import _truncnorm
+
+    rng = np.random.default_rng(0)
+    x = _truncnorm(rng, np.full(200_000, mean), np.full(200_000, sd), lo, hi)
+    ref = truncnorm((lo - mean) / sd, (hi - mean) / sd, loc=mean, scale=sd)
+    assert x.min() >= lo and x.max() <= hi
+    assert x.mean() == pytest.approx(ref.mean(), abs=0.01)
+    assert x.std() == pytest.approx(ref.std(), rel=0.01)

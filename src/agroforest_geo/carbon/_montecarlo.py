@@ -39,6 +39,8 @@ from ._height import HeightModel
 _MAX_CELLS = 1_000_000
 _WD_BOUNDS = (0.08, 1.39)
 _H_MIN_M = 1.3
+#: Rounds of redrawing before inverse-CDF sampling of what is still out of bounds.
+_REJECTION_ROUNDS = 4
 
 
 @dataclass
@@ -58,13 +60,33 @@ class TreeInputs:
 def _truncnorm(
     rng: np.random.Generator, mean: np.ndarray, sd: np.ndarray, lo: float, hi: float
 ) -> np.ndarray:
-    """Inverse-CDF draws of N(mean, sd) truncated to (lo, hi), elementwise; sd 0 → mean."""
-    sd_safe = np.where(sd > 0, sd, 1.0)
-    a = ndtr((lo - mean) / sd_safe)
-    b = ndtr((hi - mean) / sd_safe)
-    u = a + (b - a) * rng.random(mean.shape)
-    x = mean + sd_safe * ndtri(np.clip(u, 1e-300, 1 - 1e-16))
-    return np.where(sd > 0, np.clip(x, lo, hi), mean)
+    """Draws of N(mean, sd) truncated to [lo, hi], elementwise; sd 0 → mean.
+
+    Rejection (redraw what falls outside, a few rounds) and, for what is still
+    outside, inverse-CDF sampling: exact truncated normals, fast when the bounds
+    are rarely hit (the usual case), never stuck when they often are.
+    """
+    mean = np.asarray(mean, dtype=float)
+    sd = np.broadcast_to(np.asarray(sd, dtype=float), mean.shape)
+    if not (sd > 0).any():
+        return np.array(mean, dtype=float)
+    x = mean + sd * rng.standard_normal(mean.shape)
+    out = (x < lo) | (x > hi)
+    for _ in range(_REJECTION_ROUNDS):
+        if not out.any():
+            return x
+        idx = np.flatnonzero(out)
+        x.flat[idx] = mean.flat[idx] + sd.flat[idx] * rng.standard_normal(idx.size)
+        out.flat[idx] = (x.flat[idx] < lo) | (x.flat[idx] > hi)
+    idx = np.flatnonzero(out)
+    if idx.size:
+        m, s_ = mean.flat[idx], sd.flat[idx]
+        s_safe = np.where(s_ > 0, s_, 1.0)
+        a, b = ndtr((lo - m) / s_safe), ndtr((hi - m) / s_safe)
+        u = a + (b - a) * rng.random(idx.size)
+        drawn = m + s_safe * ndtri(np.clip(u, 1e-300, 1 - 1e-16))
+        x.flat[idx] = np.where(s_ > 0, np.clip(drawn, lo, hi), np.clip(m, lo, hi))
+    return x
 
 
 def _diameter_sd(d: np.ndarray, error: str | float, rng: np.random.Generator) -> np.ndarray:
