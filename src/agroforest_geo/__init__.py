@@ -43,12 +43,14 @@ from .repair import repair
 from .reporting import report
 from .trees import tree_density, tree_rollup, unassigned_trees
 from .validate import RULES, ValidationReport, validate
+from .workflow import Assessment, run_assessment
 
 __all__ = [
     "RULES",
     "AgroforestGeoError",
     "AgroforestGeoWarning",
     "AllometryDomainWarning",
+    "Assessment",
     "CRSMismatchError",
     "DuplicateIdError",
     "GeometryWarning",
@@ -89,6 +91,7 @@ __all__ = [
     "read_raw",
     "repair",
     "report",
+    "run_assessment",
     "segment_crowns",
     "tree_density",
     "tree_rollup",
