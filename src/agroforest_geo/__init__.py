@@ -12,7 +12,7 @@ Examples
 """
 
 # -- modules added by later work register their public names below --
-from . import datasets, distributed, eudr, mosaic, products, raster
+from . import carbon, datasets, distributed, eudr, mosaic, products, raster
 from ._version import __version__
 from .area import area_ha, area_m2, perimeter_m
 from .cover import class_shares, forest_cover, forest_cover_and_loss, forest_loss
@@ -21,6 +21,7 @@ from .detect import detect_trees, segment_crowns
 from .errors import (
     AgroforestGeoError,
     AgroforestGeoWarning,
+    AllometryDomainWarning,
     CRSMismatchError,
     DuplicateIdError,
     GeometryWarning,
@@ -31,6 +32,8 @@ from .errors import (
     NoDataWarning,
     PartitionError,
     RasterError,
+    TaxonFallbackWarning,
+    UnitError,
     UnreadableInputError,
 )
 from .io import read_layer, read_parcels, read_plots, read_protected_areas, read_raw, write_table
@@ -46,6 +49,7 @@ __all__ = [
     "RULES",
     "AgroforestGeoError",
     "AgroforestGeoWarning",
+    "AllometryDomainWarning",
     "Assessment",
     "CRSMismatchError",
     "DuplicateIdError",
@@ -57,11 +61,14 @@ __all__ = [
     "NoDataWarning",
     "PartitionError",
     "RasterError",
+    "TaxonFallbackWarning",
+    "UnitError",
     "UnreadableInputError",
     "ValidationReport",
     "__version__",
     "area_ha",
     "area_m2",
+    "carbon",
     "class_shares",
     "containment",
     "datasets",
