@@ -21,6 +21,7 @@ from .detect import detect_trees, segment_crowns
 from .errors import (
     AgroforestGeoError,
     AgroforestGeoWarning,
+    AmbiguousColumnError,
     CRSMismatchError,
     DuplicateIdError,
     GeometryWarning,
@@ -45,6 +46,7 @@ __all__ = [
     "RULES",
     "AgroforestGeoError",
     "AgroforestGeoWarning",
+    "AmbiguousColumnError",
     "CRSMismatchError",
     "DuplicateIdError",
     "GeometryWarning",

@@ -11,6 +11,7 @@ from __future__ import annotations
 __all__ = [
     "AgroforestGeoError",
     "AgroforestGeoWarning",
+    "AmbiguousColumnError",
     "CRSMismatchError",
     "DuplicateIdError",
     "GeometryWarning",
@@ -26,7 +27,13 @@ __all__ = [
 
 
 class AgroforestGeoError(Exception):
-    """Base class of every error raised by agroforest_geo."""
+    """Base class of every error raised by agroforest_geo.
+
+    ``cli_message``, when set, is the same message worded for the command line
+    (``--id-column codigo`` where the Python message says ``id_column='codigo'``).
+    """
+
+    cli_message: str | None = None
 
 
 class MissingCRSError(AgroforestGeoError, ValueError):
@@ -42,6 +49,10 @@ class MissingColumnError(AgroforestGeoError, KeyError):
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0]) if self.args else ""
+
+
+class AmbiguousColumnError(AgroforestGeoError, ValueError):
+    """Several columns could be the one a reader needs; it does not guess which."""
 
 
 class DuplicateIdError(AgroforestGeoError, ValueError):
