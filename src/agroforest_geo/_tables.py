@@ -51,7 +51,7 @@ from shapely.geometry import shape
 from ._names import COORDINATE_ALIASES, ambiguous, find_aliases, normalise_name
 from .errors import MissingColumnError, MissingCRSError, UnreadableInputError
 
-__all__ = ["TABLE_SUFFIXES", "escape_formulas", "parse_numbers", "read_table"]
+__all__ = ["TABLE_SUFFIXES", "escape_formulas", "parse_numbers", "read_table", "table_columns"]
 
 log = logging.getLogger("agroforest_geo.io")
 
@@ -96,18 +96,19 @@ def _sniff_separator(text: str, path: Path) -> str:
     return sep
 
 
-def _load_csv(path: Path) -> pd.DataFrame:
+def _load_csv(path: Path, nrows: int | None = None) -> pd.DataFrame:
     text = _decode(path)
     sep = _sniff_separator(text, path)
     try:
         return pd.read_csv(
-            io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""]
-        )
+            io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""],
+            nrows=nrows,
+        )  # fmt: skip
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise UnreadableInputError(f"cannot read {path} as a table: {exc}") from exc
 
 
-def _load_excel(path: Path, sheet: str | int | None) -> pd.DataFrame:
+def _load_excel(path: Path, sheet: str | int | None, nrows: int | None = None) -> pd.DataFrame:
     try:
         import openpyxl
     except ImportError as exc:  # pragma: no cover - a core dependency
@@ -117,7 +118,7 @@ def _load_excel(path: Path, sheet: str | int | None) -> pd.DataFrame:
     try:
         return pd.read_excel(
             path, sheet_name=0 if sheet is None else sheet, dtype=str,
-            keep_default_na=False, na_values=[""],
+            keep_default_na=False, na_values=[""], nrows=nrows,
         )  # fmt: skip
     except ValueError as exc:  # unknown sheet
         import openpyxl
@@ -129,6 +130,13 @@ def _load_excel(path: Path, sheet: str | int | None) -> pd.DataFrame:
         ) from exc
     except Exception as exc:  # openpyxl raises many types on a damaged file
         raise UnreadableInputError(f"cannot read {path} as an Excel workbook: {exc}") from exc
+
+
+def table_columns(path: Path, sheet: str | int | None = None) -> list[str]:
+    """Return the column names of a CSV or Excel table (its header only)."""
+    if path.suffix.lower() in {".xlsx", ".xlsm"}:
+        return [str(c) for c in _load_excel(path, sheet, nrows=0).columns]
+    return [str(c) for c in _load_csv(path, nrows=0).columns]
 
 
 def _unescape(df: pd.DataFrame) -> pd.DataFrame:

@@ -20,6 +20,7 @@ __all__ = [
     "MissingCRSError",
     "MissingColumnError",
     "NoDataWarning",
+    "OutputConflictError",
     "PartitionError",
     "RasterError",
     "UnreadableInputError",
@@ -53,6 +54,10 @@ class MissingColumnError(AgroforestGeoError, KeyError):
 
 class AmbiguousColumnError(AgroforestGeoError, ValueError):
     """Several columns could be the one a reader needs; it does not guess which."""
+
+
+class OutputConflictError(AgroforestGeoError, FileExistsError):
+    """An output path is one of the inputs (or another output): writing would lose data."""
 
 
 class DuplicateIdError(AgroforestGeoError, ValueError):

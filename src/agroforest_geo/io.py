@@ -13,6 +13,7 @@ into place).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -23,10 +24,11 @@ from typing import Any, Literal
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+import shapely
 
 from ._atomic import atomic_write
 from ._names import COLUMN_ALIASES, KML_ALIASES, column_fix, find_aliases, resolve_aliases
-from ._tables import TABLE_SUFFIXES, escape_formulas, parse_numbers, read_table
+from ._tables import TABLE_SUFFIXES, escape_formulas, parse_numbers, read_table, table_columns
 from .crs import norm_crs
 from .errors import (
     CRSMismatchError,
@@ -42,6 +44,8 @@ __all__ = [
     "COLUMN_ALIASES",
     "LAYER_SCHEMAS",
     "LayerSchema",
+    "column_names",
+    "concat_layers",
     "read_layer",
     "read_parcels",
     "read_plots",
@@ -133,7 +137,41 @@ def read_raw(
     if kind is not None:
         return _map_columns(gdf, kind, id_column, columns, path.suffix.lower())
     renames = _explicit_renames(gdf, columns, kind="", id_column=None, target_id=None)
-    return _renamed(gdf, renames, {}, "layer")
+    out = _renamed(gdf, renames, {}, "layer")
+    if id_column is not None and id_column not in out.columns:
+        have = [c for c in out.columns if c != out.geometry.name]
+        exc = MissingColumnError(
+            f"id_column {id_column!r} is not a column of the layer; its columns are {have}"
+        )
+        exc.cli_message = (
+            f"--id-column {id_column}: not a column of the layer; its columns are {have}"
+        )
+        raise exc
+    return out
+
+
+def column_names(source: PathLike, *, layer: str | int | None = None) -> list[str]:
+    """Return the attribute column names of a file without reading its features.
+
+    Examples
+    --------
+    >>> import agroforest_geo as agf
+    >>> column_names(agf.datasets.get_path("protected_areas"))
+    ['area_id', 'name', 'category', 'designated_year']
+    """
+    path = Path(source)
+    suffix = path.suffix.lower()
+    if suffix in TABLE_SUFFIXES:
+        return table_columns(path, layer)
+    if suffix in {".parquet", ".geoparquet"}:
+        import pyarrow.parquet as pq
+
+        schema = pq.read_schema(path)
+        geo = json.loads((schema.metadata or {}).get(b"geo", b"{}"))
+        skip = {*geo.get("columns", {}), "__index_level_0__"}
+        return [n for n in schema.names if n not in skip]
+    info = pyogrio.read_info(path, layer=layer)
+    return [str(f) for f in info["fields"]]
 
 
 def _read_path(
@@ -310,7 +348,10 @@ def _explicit_renames(
     if missing:
         what = f"the {kind} layer" if kind else "the layer"
         exc = MissingColumnError(f"column(s) {missing} not found in {what}; its columns are {have}")
-        exc.cli_message = str(exc)
+        if id_column in missing:
+            exc.cli_message = (
+                f"--id-column {id_column}: not a column of {what}; its columns are {have}"
+            )
         raise exc
     return renames
 
@@ -589,7 +630,9 @@ def write_table(table: pd.DataFrame, path: PathLike) -> Path:
         if suffix == ".csv":
             out = pd.DataFrame(table).copy()
             if is_geo:
-                out[table.geometry.name] = table.geometry.to_wkt()
+                out[table.geometry.name] = shapely.to_wkt(
+                    table.geometry.values, rounding_precision=-1
+                )
             escape_formulas(out).to_csv(tmp, index=False)
         elif suffix in {".parquet", ".geoparquet"}:
             table.to_parquet(tmp)
