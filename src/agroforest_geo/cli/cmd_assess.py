@@ -23,6 +23,14 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from ._options import (
+    add_input_options,
+    add_overwrite_option,
+    check_outputs,
+    read_input,
+    unused_columns,
+)
+
 __all__ = ["register"]
 
 log = logging.getLogger(__name__)
@@ -40,7 +48,14 @@ def register(subparsers: Any) -> None:
     p.add_argument("parcels", metavar="PARCELS", help="parcels layer (GeoPackage, GeoJSON, ...)")
     p.add_argument("--cover", metavar="RASTER", help="tree-cover percent raster (e.g. 2000)")
     p.add_argument("--loss", metavar="RASTER", help="loss-year raster (Hansen encoding)")
-    p.add_argument("--protected", metavar="LAYER", help="protected / REDD+ areas layer")
+    p.add_argument(
+        "--protected",
+        metavar="LAYER",
+        nargs="+",
+        action="extend",
+        help="protected / REDD+ areas layer(s): several files (or --protected given several "
+        "times) are read as one layer with a source_file column",
+    )
     p.add_argument("--plots", metavar="LAYER", help="agroforestry plots layer")
     p.add_argument("--trees", metavar="POINTS", help="tree inventory points")
     p.add_argument(
@@ -79,7 +94,18 @@ def register(subparsers: Any) -> None:
         help="assess on a local Dask cluster of N worker processes (needs agroforest-geo[dask]); "
         "0 (default) runs in this process",
     )
+    add_input_options(p)
+    add_overwrite_option(p)
     p.set_defaults(func=_run_assess)
+
+
+_OUTPUT_NAMES = (
+    "report.html",
+    "assessment.csv",
+    "assessment.gpkg",
+    "eudr_geolocation.geojson",
+    "validation_findings.csv",
+)
 
 
 def _rule_overrides(items: list[str]) -> dict[str, float]:
@@ -101,12 +127,14 @@ def _run_assess(args: argparse.Namespace) -> int:
     from .. import eudr
     from ..declared import declared_vs_measured
     from ..eudr.rules import resolve_rules
-    from ..io import read_parcels, read_plots, read_protected_areas, read_raw, write_table
+    from ..io import read_parcels, read_plots, read_raw, write_table
     from ..repair import repair
     from ..reporting import report
     from ..validate import validate
 
     outdir = Path(args.output_dir)
+    inputs = [args.parcels, args.cover, args.loss, *(args.protected or []), args.plots, args.trees]
+    check_outputs(inputs, [outdir / n for n in _OUTPUT_NAMES], overwrite=args.overwrite)
     outdir.mkdir(parents=True, exist_ok=True)
     try:
         rules = _rule_overrides(args.rule)
@@ -117,22 +145,25 @@ def _run_assess(args: argparse.Namespace) -> int:
         return 2
 
     log.info("reading and validating the inputs")
-    raw = read_parcels(args.parcels)
+    raw = read_input(read_parcels, args.parcels, args, main=True)
     parcels, parcel_report = repair(raw, kind="parcels")
     validation: dict[str, Any] = {"parcels": parcel_report}
     protected = plots = trees = None
     if args.protected:
-        protected = read_protected_areas(args.protected)
+        from .cmd_overlap import read_protected_files
+
+        protected = read_protected_files(args.protected, args)
         validation["protected_areas"] = validate(protected, kind="protected_areas")
         if parcels.crs is not None and not protected.crs.equals(parcels.crs):
             protected = protected.to_crs(parcels.crs)
     if args.plots:
-        plots = read_plots(args.plots)
+        plots = read_input(read_plots, args.plots, args)
         validation["plots"] = validate(plots, kind="plots")
         if parcels.crs is not None and not plots.crs.equals(parcels.crs):
             plots = plots.to_crs(parcels.crs)
     if args.trees:
-        trees = read_raw(args.trees)
+        trees = read_input(read_raw, args.trees, args)
+    unused_columns(args)
 
     tree_table = None
     if plots is not None:
@@ -209,14 +240,14 @@ def _run_assess(args: argparse.Namespace) -> int:
         "parcels": args.parcels,
         "cover": args.cover,
         "loss": args.loss,
-        "protected": args.protected,
+        "protected": ", ".join(args.protected) if args.protected else None,
         "plots": args.plots,
         "trees": args.trees,
     }
     parameters = {
         f"--{k.replace('_', '-')}": v
         for k, v in vars(args).items()
-        if k not in {"func", "command", "verbose"} and v not in (None, [])
+        if k not in {"func", "command", "verbose", "_columns_used"} and v not in (None, [], {})
     }
     parameters["rule overrides"] = rules or "none"
     path = report(
