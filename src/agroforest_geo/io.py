@@ -501,9 +501,11 @@ def read_parcels(
 
     A cooperative's spreadsheet of GPS points (``;``, decimal commas, Spanish names):
 
-    >>> pts = agf.read_parcels(agf.datasets.get_path("field_points_es"))
+    >>> pts = agf.read_parcels(agf.datasets.get_path("gps_points_es"))
     >>> pts["parcel_id"].iloc[0], pts.attrs["column_mapping"]["codigo"]
-    ('000101', 'parcel_id')
+    ('000006', 'parcel_id')
+    >>> float(pts["declared_area_ha"].iloc[0]), pts.geometry.iloc[0].x
+    (3.65, -76.733724)
     """
     return read_layer(source, "parcels", layer=layer, id_column=id_column, columns=columns, crs=crs)
 
