@@ -49,6 +49,7 @@ import shapely
 from shapely.geometry import shape
 
 from ._names import COORDINATE_ALIASES, ambiguous, find_aliases, normalise_name
+from .crs import norm_crs
 from .errors import MissingColumnError, MissingCRSError, UnreadableInputError
 
 __all__ = ["TABLE_SUFFIXES", "escape_formulas", "parse_numbers", "read_table", "table_columns"]
@@ -472,6 +473,12 @@ def _from_pair(
     ok = np.isfinite(x) & np.isfinite(y)
     geoms = np.full(len(df), None, dtype=object)
     geoms[ok] = shapely.points(x[ok], y[ok])
+    given = norm_crs(crs) if crs is not None else None
+    if given is not None and family == "degrees" and given.is_projected:
+        raise UnreadableInputError(
+            f"columns {cx!r}/{cy!r} are longitude/latitude but the CRS given ({crs}) is "
+            "projected; give a geographic CRS (or none: EPSG:4326), or name the columns x/y"
+        )
     if crs is None:
         if family == "projected":
             raise _need_crs(f"columns {cx!r}/{cy!r} hold projected coordinates (metres)")

@@ -441,7 +441,8 @@ def _require_columns(gdf: gpd.GeoDataFrame, kind: str, schema: LayerSchema) -> N
         return
     have = [c for c in gdf.columns if c != gdf.geometry.name]
     target = absent[0]
-    example = have[0] if have else "YOUR_COLUMN"
+    # a layer with a single attribute column: that one; else a placeholder, not a guess
+    example = have[0] if len(have) == 1 else "COLUMN"
     api, cli = column_fix(target, example, id_column=schema.id_column)
     head = f"the {kind} layer lacks required column(s) {absent}; its columns are {have}. "
     exc = MissingColumnError(head + f"Map yours, e.g. {api}")

@@ -240,10 +240,11 @@ def _run_assess(args: argparse.Namespace) -> int:
         "parcels": args.parcels,
         "cover": args.cover,
         "loss": args.loss,
-        "protected": ", ".join(args.protected) if args.protected else None,
         "plots": args.plots,
         "trees": args.trees,
     }
+    for k, pth in enumerate(args.protected or []):
+        inputs["protected" if k == 0 else f"protected {k + 1}"] = pth
     parameters = {
         f"--{k.replace('_', '-')}": v
         for k, v in vars(args).items()
