@@ -512,7 +512,9 @@ def escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
         text = s.astype("string")
         starts = text.str.slice(0, 1).isin(list(_FORMULA_START)).fillna(False).astype(bool)
         number = text.str.fullmatch(r"[+-]?\d+([.,]\d+)?([eE][+-]?\d+)?").fillna(False)
-        hit = starts & ~number.astype(bool) & s.map(lambda v: isinstance(v, str)).astype(bool)
+        lone = text.isin(["-", "+"]).fillna(False).astype(bool)  # a dash for "none" is harmless
+        is_text = s.map(lambda v: isinstance(v, str)).astype(bool)
+        hit = starts & ~number.astype(bool) & ~lone & is_text
         if hit.any():
             out[col] = s.where(~hit, "'" + text)
     return out
