@@ -133,8 +133,8 @@ def _run_assess(args: argparse.Namespace) -> int:
     from ..validate import validate
 
     outdir = Path(args.output_dir)
-    inputs = [args.parcels, args.cover, args.loss, *(args.protected or []), args.plots, args.trees]
-    check_outputs(inputs, [outdir / n for n in _OUTPUT_NAMES], overwrite=args.overwrite)
+    paths = [args.parcels, args.cover, args.loss, *(args.protected or []), args.plots, args.trees]
+    check_outputs(paths, [outdir / n for n in _OUTPUT_NAMES], overwrite=args.overwrite)
     outdir.mkdir(parents=True, exist_ok=True)
     try:
         rules = _rule_overrides(args.rule)
