@@ -584,10 +584,15 @@ def concat_layers(layers: list[gpd.GeoDataFrame], sources: list[Any]) -> gpd.Geo
     first = layers[0].crs
     for name, gdf in zip(names[1:], layers[1:], strict=True):
         if gdf.crs != first:
-            raise CRSMismatchError(
+            exc = CRSMismatchError(
                 f"{names[0]} is in {first}, {name} in {gdf.crs}; reproject one "
                 "(gdf.to_crs) so that all share a CRS"
             )
+            exc.cli_message = (
+                f"{names[0]} is in {first}, {name} in {gdf.crs}; reproject one so that all "
+                f"share a CRS, e.g. ogr2ogr -t_srs {first} reprojected.gpkg {name}"
+            )
+            raise exc
     parts = [gdf.assign(**{SOURCE_COLUMN: name}) for name, gdf in zip(names, layers, strict=True)]
     out = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=first)
     mapping: dict[str, str] = {}
