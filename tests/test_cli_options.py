@@ -177,3 +177,13 @@ def test_real_files_on_the_command_line(shared_data, tmp_path, capsys):
     assert main(["protected", whisp, *anp, "--id-column", "user_id", "-o", str(out)]) == 0
     table = pd.read_csv(out, dtype=str)
     assert len(table) == 50 and table["parcel_id"].iloc[0] == "1"
+
+
+def test_a_layer_without_crs_on_the_command_line(tmp_path, capsys):
+    shp = tmp_path / "sin_prj.shp"
+    gdf = gpd.GeoDataFrame({"parcel_id": ["a"]}, geometry=[SQUARE], crs=None)
+    gdf.to_file(shp)
+    assert main(["forest-cover", str(shp), SAMPLE["treecover"]]) == 2
+    err = capsys.readouterr().err
+    assert "--crs EPSG:4326" in err and "set_crs" not in err
+    assert main(["forest-cover", str(shp), SAMPLE["treecover"], "--crs", "EPSG:4326"]) == 0

@@ -119,7 +119,8 @@ def read_raw(
     """Read any vector file as stored: no required columns, no CRS requirement.
 
     For inspection and validation of files that :func:`read_layer` would refuse
-    (no CRS, missing columns). Tables (CSV, Excel) are read as
+    (no CRS, missing columns); ``crs`` is assigned to a layer that has none.
+    Tables (CSV, Excel) are read as
     :func:`read_layer` reads them. With ``kind``, the columns are mapped to the
     data model as :func:`read_layer` maps them (``id_column``, ``columns`` and the
     common names of :data:`COLUMN_ALIASES`), without refusing what is missing;
@@ -134,6 +135,8 @@ def read_raw(
     """
     path = Path(source)
     gdf = _read_path(path, layer, crs, columns, kind or "")
+    if gdf.crs is None and crs is not None:
+        gdf = gdf.set_crs(norm_crs(crs))
     if kind is not None:
         return _map_columns(gdf, kind, id_column, columns, path.suffix.lower())
     renames = _explicit_renames(gdf, columns, kind="", id_column=None, target_id=None)
