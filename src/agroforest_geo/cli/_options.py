@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import pyogrio
 
 from .._atomic import same_file
-from ..errors import MissingColumnError, OutputConflictError
+from ..errors import AgroforestGeoError, MissingColumnError, OutputConflictError
 from ..io import column_names
 
 __all__ = [
@@ -157,7 +158,10 @@ def _present(
     if not columns or not Path(path).exists():
         return dict(columns)
     layer = getattr(args, "layer", None) if main else None
-    have = set(column_names(path, layer=layer))
+    try:
+        have = set(column_names(path, layer=layer))
+    except (AgroforestGeoError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
+        return dict(columns)  # the reader itself says what is wrong with the file
     return {k: v for k, v in columns.items() if k in have}
 
 
