@@ -42,12 +42,14 @@ from .repair import repair
 from .reporting import report
 from .trees import tree_density, tree_rollup, unassigned_trees
 from .validate import RULES, ValidationReport, validate
+from .workflow import Assessment, run_assessment
 
 __all__ = [
     "RULES",
     "AgroforestGeoError",
     "AgroforestGeoWarning",
     "AmbiguousColumnError",
+    "Assessment",
     "CRSMismatchError",
     "DuplicateIdError",
     "GeometryWarning",
@@ -86,6 +88,7 @@ __all__ = [
     "read_raw",
     "repair",
     "report",
+    "run_assessment",
     "segment_crowns",
     "tree_density",
     "tree_rollup",

@@ -31,6 +31,7 @@ from ._names import COLUMN_ALIASES, KML_ALIASES, column_fix, find_aliases, resol
 from ._tables import TABLE_SUFFIXES, escape_formulas, parse_numbers, read_table, table_columns
 from .crs import norm_crs
 from .errors import (
+    AgroforestGeoError,
     CRSMismatchError,
     InputNotFoundError,
     MissingColumnError,
@@ -296,6 +297,8 @@ def read_layer(
     if kind not in LAYER_SCHEMAS:
         raise ValueError(f"kind must be one of {sorted(LAYER_SCHEMAS)}, got {kind!r}")
     schema = LAYER_SCHEMAS[kind]
+    if id_column == schema.id_column:
+        id_column = None  # the model's own name: found as such, or under a common name
     suffix = ""
     if isinstance(source, gpd.GeoDataFrame):
         gdf = source.copy()
@@ -564,10 +567,28 @@ def read_protected_areas(
     }  # fmt: skip
     if isinstance(source, (str, os.PathLike, gpd.GeoDataFrame)):
         return read_layer(source, "protected_areas", **options)
+    sources = list(source)
+    wanted = dict(columns or {})
+    layers, used = [], set()
+    for s in sources:
+        # a rename applies to the files that have its column; each must fit one of them
+        have = s.columns if isinstance(s, gpd.GeoDataFrame) else _columns_or_none(s, layer)
+        mine = wanted if have is None else {k: v for k, v in wanted.items() if k in have}
+        used |= set(mine)
+        layers.append(read_layer(s, "protected_areas", **{**options, "columns": mine or None}))
+    unused = [k for k in wanted if k not in used]
+    if unused:
+        raise MissingColumnError(f"column(s) {unused} not found in any of the protected-area files")
     return concat_layers(
-        [read_layer(s, "protected_areas", **options) for s in source],
-        [s if isinstance(s, gpd.GeoDataFrame) else Path(s) for s in source],
+        layers, [s if isinstance(s, gpd.GeoDataFrame) else Path(s) for s in sources]
     )
+
+
+def _columns_or_none(source: PathLike, layer: str | int | None) -> list[str] | None:
+    try:
+        return column_names(source, layer=layer)
+    except (AgroforestGeoError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
+        return None  # the reader says what is wrong with the file
 
 
 def concat_layers(layers: list[gpd.GeoDataFrame], sources: list[Any]) -> gpd.GeoDataFrame:

@@ -30,6 +30,7 @@ __all__ = [
     "check_outputs",
     "parse_columns",
     "read_input",
+    "reader_options",
     "unused_columns",
 ]
 
@@ -127,29 +128,39 @@ class _ColumnsAction(argparse.Action):
         setattr(namespace, self.dest, current)
 
 
+def reader_options(
+    path: str | list[str], args: argparse.Namespace, *, main: bool = False
+) -> dict[str, Any]:
+    """Return the reader keywords of one input (or one list of inputs) from the shared options.
+
+    ``--id-column`` and ``--layer`` apply to the main layer only; ``--columns``
+    entries whose ``OLD`` column the file(s) lack are left to the other inputs
+    (:func:`unused_columns` then checks that each was used somewhere).
+    """
+    paths = [path] if isinstance(path, str) else list(path)
+    wanted = dict(getattr(args, "columns", {}) or {})
+    columns: dict[str, str] = {}
+    for p in paths:
+        columns.update(_present(p, wanted, main=main, args=args))
+    options: dict[str, Any] = {"columns": columns or None, "crs": getattr(args, "crs", None)}
+    if main:
+        options["layer"] = getattr(args, "layer", None)
+        options["id_column"] = getattr(args, "id_column", None)
+    used = set(getattr(args, "_columns_used", set()))
+    args._columns_used = used | set(columns)
+    return options
+
+
 def read_input(
     reader: Callable[..., gpd.GeoDataFrame],
-    path: str,
+    path: str | list[str],
     args: argparse.Namespace,
     *,
     main: bool = False,
     **extra: Any,
 ) -> gpd.GeoDataFrame:
-    """Read one input layer with the shared options.
-
-    ``--id-column`` and ``--layer`` apply to the main layer only; ``--columns``
-    entries whose ``OLD`` column this file lacks are left to the other inputs.
-    """
-    columns = _present(path, getattr(args, "columns", {}) or {}, main=main, args=args)
-    options: dict[str, Any] = {"columns": columns or None, "crs": getattr(args, "crs", None)}
-    if main:
-        options["layer"] = getattr(args, "layer", None)
-        options["id_column"] = getattr(args, "id_column", None)
-    gdf = reader(path, **options, **extra)
-    used = set(getattr(args, "_columns_used", set()))
-    used.update(columns)
-    args._columns_used = used
-    return gdf
+    """Read one input layer (or a list of protected-area files) with the shared options."""
+    return reader(path, **reader_options(path, args, main=main), **extra)
 
 
 def _present(

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import geopandas as gpd
 
 from ..errors import MissingColumnError
-from ..io import concat_layers, read_layer, read_parcels, read_plots, read_protected_areas
+from ..io import read_layer, read_parcels, read_plots, read_protected_areas
 from ..overlap import containment, overlaps
 from ..protected import protected_overlap
 from ._common import add_output_argument, emit, with_input_columns
@@ -37,8 +36,7 @@ def _read_any(path: str, args: argparse.Namespace) -> gpd.GeoDataFrame:
 
 def read_protected_files(paths: list[str], args: argparse.Namespace) -> gpd.GeoDataFrame:
     """Read one or several protected-areas files alike (several: with ``source_file``)."""
-    layers = [read_input(read_protected_areas, p, args) for p in paths]
-    return layers[0] if len(layers) == 1 else concat_layers(layers, [Path(p) for p in paths])
+    return read_input(read_protected_areas, paths[0] if len(paths) == 1 else paths, args)
 
 
 def _run_overlaps(args: argparse.Namespace) -> int:
