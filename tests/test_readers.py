@@ -402,3 +402,9 @@ def test_real_sernanp_and_whisp(shared_data):
         agf.read_parcels(whisp)
     plots = agf.read_parcels(whisp, id_column="user_id")
     assert plots["parcel_id"].tolist()[:3] == ["1", "2", "3"] and len(plots) == 50
+
+
+def test_naming_the_model_id_still_finds_its_common_names():
+    # run_assessment passes id_column="parcel_id" by default: codigo must still be found
+    gdf = gpd.GeoDataFrame({"codigo": ["0042"]}, geometry=[SQUARE], crs=4326)
+    assert agf.read_parcels(gdf, id_column="parcel_id")["parcel_id"].tolist() == ["0042"]
