@@ -17,7 +17,6 @@ import json
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,8 +26,17 @@ import pyogrio
 import shapely
 
 from ._atomic import atomic_write
-from ._names import COLUMN_ALIASES, KML_ALIASES, column_fix, find_aliases, resolve_aliases
-from ._tables import TABLE_SUFFIXES, escape_formulas, parse_numbers, read_table, table_columns
+from ._mapping import (
+    LAYER_SCHEMAS,
+    LayerSchema,
+    explicit_renames,
+    generated_area_ids,
+    map_columns,
+    renamed,
+    require_columns,
+)
+from ._names import COLUMN_ALIASES
+from ._tables import TABLE_SUFFIXES, escape_formulas, read_table, table_columns
 from .crs import norm_crs
 from .errors import (
     AgroforestGeoError,
@@ -59,51 +67,6 @@ PathLike = str | os.PathLike[str]
 LayerKind = Literal["parcels", "plots", "protected_areas"]
 
 
-@dataclass(frozen=True)
-class LayerSchema:
-    """Columns of one kind of layer: the id, the other required and the optional ones."""
-
-    kind: str
-    id_column: str
-    required: tuple[str, ...]
-    optional: tuple[str, ...]
-    geometry_types: tuple[str, ...]
-
-
-#: The data model. Later modules rely on these names.
-LAYER_SCHEMAS: dict[str, LayerSchema] = {
-    "parcels": LayerSchema(
-        "parcels",
-        "parcel_id",
-        (),
-        ("member_id", "province", "district", "declared_area_ha", "crop"),
-        ("Polygon", "MultiPolygon"),
-    ),
-    "plots": LayerSchema(
-        "plots",
-        "plot_id",
-        ("parcel_id", "system"),
-        ("planting_year", "trees_planted", "species"),
-        ("Polygon", "MultiPolygon", "Point"),
-    ),
-    "protected_areas": LayerSchema(
-        "protected_areas",
-        "area_id",
-        ("name", "category"),
-        ("designated_year",),
-        ("Polygon", "MultiPolygon"),
-    ),
-}
-
-_STRING_COLUMNS = {"parcel_id", "plot_id", "area_id", "member_id"}
-#: schema columns that are numbers; every other attribute read from a table stays text
-_NUMBER_COLUMNS: dict[str, str] = {
-    "declared_area_ha": "float",
-    "planting_year": "int",
-    "trees_planted": "int",
-    "designated_year": "int",
-}
-_KML_SUFFIXES = {".kml", ".kmz"}
 #: the column naming the file of each feature when several layers are read as one
 SOURCE_COLUMN = "source_file"
 
@@ -139,9 +102,9 @@ def read_raw(
     if gdf.crs is None and crs is not None:
         gdf = gdf.set_crs(norm_crs(crs))
     if kind is not None:
-        return _map_columns(gdf, kind, id_column, columns, path.suffix.lower())
-    renames = _explicit_renames(gdf, columns, kind="", id_column=None, target_id=None)
-    out = _renamed(gdf, renames, {}, "layer")
+        return map_columns(gdf, kind, id_column, columns, path.suffix.lower())
+    renames = explicit_renames(gdf, columns, kind="", id_column=None, target_id=None)
+    out = renamed(gdf, renames, {}, "layer")
     if id_column is not None and id_column not in out.columns:
         have = [c for c in out.columns if c != out.geometry.name]
         exc = MissingColumnError(
@@ -316,9 +279,9 @@ def read_layer(
         if gdf.crs is None and crs is not None:
             gdf = gdf.set_crs(norm_crs(crs))
         if kind == "protected_areas":
-            gdf = _generated_area_ids(gdf, path, id_column, columns)
-    gdf = _map_columns(gdf, kind, id_column, columns, suffix)
-    _require_columns(gdf, kind, schema)
+            gdf = generated_area_ids(gdf, path, id_column, columns)
+    gdf = map_columns(gdf, kind, id_column, columns, suffix)
+    require_columns(gdf, kind, schema)
     if gdf.crs is None:
         exc = MissingCRSError(
             f"the {kind} layer has no CRS; pass crs='EPSG:4326' (longitude/latitude) or the "
@@ -330,159 +293,6 @@ def read_layer(
         )
         raise exc
     return gdf
-
-
-def _explicit_renames(
-    gdf: gpd.GeoDataFrame,
-    columns: Mapping[str, str] | None,
-    *,
-    kind: str,
-    id_column: str | None,
-    target_id: str | None,
-) -> dict[str, str]:
-    """Return the renames asked for, checked against the columns (geometry picks excluded)."""
-    renames = {
-        k: v for k, v in dict(columns or {}).items() if k in gdf.columns or v not in _GEOM_TARGETS
-    }
-    renames = {k: v for k, v in renames.items() if k != v}
-    if id_column is not None and target_id is not None and id_column != target_id:
-        renames[id_column] = target_id
-    have = [c for c in gdf.columns if c != gdf.geometry.name]
-    missing = [c for c in renames if c not in gdf.columns]
-    if id_column is not None and id_column not in gdf.columns and id_column != target_id:
-        missing = [id_column, *[m for m in missing if m != id_column]]
-    if missing:
-        what = f"the {kind} layer" if kind else "the layer"
-        exc = MissingColumnError(f"column(s) {missing} not found in {what}; its columns are {have}")
-        if id_column in missing:
-            exc.cli_message = (
-                f"--id-column {id_column}: not a column of {what}; its columns are {have}"
-            )
-        raise exc
-    return renames
-
-
-_GEOM_TARGETS = {"geometry", "x", "y", "lon", "lat", "longitude", "latitude"}
-
-
-def _map_columns(
-    gdf: gpd.GeoDataFrame,
-    kind: str,
-    id_column: str | None,
-    columns: Mapping[str, str] | None,
-    suffix: str,
-) -> gpd.GeoDataFrame:
-    schema = LAYER_SCHEMAS[kind]
-    renames = _explicit_renames(
-        gdf, columns, kind=kind, id_column=id_column, target_id=schema.id_column
-    )
-    table = dict(COLUMN_ALIASES[kind])
-    if suffix in _KML_SUFFIXES:
-        for target, extra in KML_ALIASES.get(kind, {}).items():
-            table[target] = (*table.get(target, ()), *extra)
-    left = [c for c in gdf.columns if c not in renames and c != gdf.geometry.name]
-    skip = set(renames.values()) | {t for t in table if t in gdf.columns}
-    if id_column is not None:
-        skip.add(schema.id_column)
-    found = resolve_aliases(left, table, kind=kind, id_column=schema.id_column, skip=skip)
-    clash = sorted(set(found.values()) & set(renames.values()))
-    if clash:  # pragma: no cover - skip prevents it
-        raise MissingColumnError(f"columns {clash} mapped twice")
-    return _renamed(gdf, renames, found, kind)
-
-
-def _renamed(
-    gdf: gpd.GeoDataFrame, explicit: dict[str, str], found: dict[str, str], kind: str
-) -> gpd.GeoDataFrame:
-    mapping = dict(gdf.attrs.get("column_mapping", {}))
-    renames = {**explicit, **found}
-    targets = list(renames.values())
-    dup = sorted(
-        {t for t in targets if targets.count(t) > 1 or (t in gdf.columns and t not in renames)}
-    )
-    if dup:
-        raise MissingColumnError(
-            f"cannot rename to {dup}: the {kind} layer already has such a column "
-            f"(or two columns are renamed to it); columns: {list(gdf.columns)}"
-        )
-    out = gdf.rename(columns=renames)
-    if found:
-        log.info(
-            "%s: recognised %s",
-            kind,
-            ", ".join(f"{src!r} as {dst!r}" for src, dst in found.items()),
-        )
-    mapping.update(renames)
-    out = _typed(out)
-    out.attrs["column_mapping"] = mapping
-    return out
-
-
-def _typed(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Ids as text; the schema's number columns as numbers (tables hold text)."""
-    for col in sorted(_STRING_COLUMNS & set(gdf.columns)):
-        gdf[col] = _as_id_strings(gdf[col])
-    for col, kind in _NUMBER_COLUMNS.items():
-        if col not in gdf.columns or pd.api.types.is_numeric_dtype(gdf[col]):
-            continue
-        values = parse_numbers(gdf[col], col)
-        if kind == "int":
-            whole = values.dropna()
-            if not (whole % 1 == 0).all():
-                bad = whole[whole % 1 != 0]
-                raise UnreadableInputError(
-                    f"column {col!r} must hold whole numbers; row {bad.index[0]} has "
-                    f"{gdf[col][bad.index[0]]!r} (thousands are written without separators)"
-                )
-            gdf[col] = values.astype("Int64") if values.isna().any() else values.astype("int64")
-        else:
-            gdf[col] = values
-    return gdf
-
-
-def _require_columns(gdf: gpd.GeoDataFrame, kind: str, schema: LayerSchema) -> None:
-    needed = (schema.id_column, *schema.required)
-    absent = [c for c in needed if c not in gdf.columns]
-    if not absent:
-        return
-    have = [c for c in gdf.columns if c != gdf.geometry.name]
-    target = absent[0]
-    # a layer with a single attribute column: that one; else a placeholder, not a guess
-    example = have[0] if len(have) == 1 else "COLUMN"
-    api, cli = column_fix(target, example, id_column=schema.id_column)
-    head = f"the {kind} layer lacks required column(s) {absent}; its columns are {have}. "
-    exc = MissingColumnError(head + f"Map yours, e.g. {api}")
-    exc.cli_message = head + f"Map yours, e.g. {cli}"
-    raise exc
-
-
-def _generated_area_ids(
-    gdf: gpd.GeoDataFrame, path: Path, id_column: str | None, columns: Mapping[str, str] | None
-) -> gpd.GeoDataFrame:
-    """Give ``area_id`` to a protected-areas file that has no id column at all."""
-    if id_column is not None or "area_id" in dict(columns or {}).values():
-        return gdf
-    if "area_id" in gdf.columns:
-        return gdf
-    aliases = COLUMN_ALIASES["protected_areas"]["area_id"]
-    if find_aliases(gdf.columns, aliases):
-        return gdf
-    out = gdf.copy()
-    out["area_id"] = [f"{path.stem}-{k + 1}" for k in range(len(out))]
-    out.attrs["column_mapping"] = {
-        **gdf.attrs.get("column_mapping", {}),
-        "(file name, row)": "area_id",
-    }
-    log.info("%s: no id column; area_id made from the file name and row number", path.name)
-    return out
-
-
-def _as_id_strings(s: pd.Series) -> pd.Series:
-    """Ids as strings, kept as given; integers stored as floats lose their '.0'."""
-    if pd.api.types.is_float_dtype(s) and (s.dropna() % 1 == 0).all():
-        s = s.astype("Int64")
-    out = s.astype("string")
-    return out.astype(object).where(out.notna(), None)
 
 
 def read_parcels(
