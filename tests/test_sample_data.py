@@ -339,3 +339,13 @@ def test_generator_is_deterministic(tmp_path):
     assert json.loads((tmp_path / "truth.json").read_text(encoding="utf-8")) == json.loads(
         (SAMPLE / "truth.json").read_text(encoding="utf-8")
     )
+
+
+def test_field_exports_are_reproducible(tmp_path):
+    script = SCRIPT.with_name("make_field_exports.py")
+    subprocess.run(
+        [sys.executable, str(script), "--out", str(tmp_path)], check=True, capture_output=True
+    )
+    for name in ("gps_points_es", "terratrac_farms"):
+        fname = Path(datasets.get_path(name)).name
+        assert (tmp_path / fname).read_bytes() == (SAMPLE / fname).read_bytes(), name
