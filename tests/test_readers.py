@@ -408,3 +408,12 @@ def test_naming_the_model_id_still_finds_its_common_names():
     # run_assessment passes id_column="parcel_id" by default: codigo must still be found
     gdf = gpd.GeoDataFrame({"codigo": ["0042"]}, geometry=[SQUARE], crs=4326)
     assert agf.read_parcels(gdf, id_column="parcel_id")["parcel_id"].tolist() == ["0042"]
+
+
+def test_text_that_only_looks_like_geometry_is_an_attribute(tmp_path):
+    path = write(
+        tmp_path / "p.csv", "parcel_id,lon,lat,nota,tel\nP1,-76.7,-7.2,POINT of sale,942 123\n"
+    )
+    out = agf.read_parcels(path)
+    assert out.geometry.iloc[0].equals(shapely.Point(-76.7, -7.2))
+    assert out[["nota", "tel"]].iloc[0].tolist() == ["POINT of sale", "942 123"]

@@ -222,9 +222,19 @@ def _text_format(values: pd.Series) -> str | None:
         return "geojson"
     if t.str.match(r"^\[\s*(\[\s*)+[+-]?\d|^\[\s*\]$").all() and t.str.match(r"^\[\s*\[").any():
         return "terratrac"
-    if t.str.match(_ODK).all():
+    if t.str.match(_ODK).all() and _odk_in_range(t):
         return "odk"
     return None
+
+
+def _odk_in_range(t: pd.Series) -> bool:
+    # "942 123" (a phone number) matches the pattern; ODK latitudes and longitudes do not
+    # leave ±90 / ±180
+    pairs = t.str.split(";").explode().str.split().dropna()
+    pairs = pairs[pairs.str.len() >= 2]
+    lat = pd.to_numeric(pairs.str[0], errors="coerce")
+    lon = pd.to_numeric(pairs.str[1], errors="coerce")
+    return bool(len(pairs)) and bool(((lat.abs() <= 90) & (lon.abs() <= 180)).all())
 
 
 def _odk_geometry(text: str) -> Any:
@@ -291,6 +301,19 @@ def _parse_column(values: pd.Series, column: str, fmt: str) -> np.ndarray:
     return out
 
 
+def _none_parse(values: pd.Series, fmt: str) -> bool:
+    """Whether not one value of a column reads as a geometry of format ``fmt``."""
+    text = values.dropna().astype(str).str.strip()
+    text = text[text != ""]
+    for k in range(len(text)):
+        try:
+            _parse_column(text.iloc[k : k + 1], "", fmt)
+            return False
+        except UnreadableInputError:
+            continue
+    return True
+
+
 def _geometry_columns(df: pd.DataFrame, chosen: str | None) -> list[_GeomColumn]:
     names = [chosen] if chosen is not None else list(df.columns)
     found = []
@@ -305,7 +328,14 @@ def _geometry_columns(df: pd.DataFrame, chosen: str | None) -> list[_GeomColumn]
                     "[[lon, lat], ...] or ODK 'lat lon alt acc;...')"
                 )
             continue
-        geoms = _parse_column(df[col], col, fmt)
+        try:
+            geoms = _parse_column(df[col], col, fmt)
+        except UnreadableInputError:
+            if chosen is not None or _none_parse(df[col], fmt):
+                if chosen is not None:
+                    raise
+                continue  # text that only looks like geometry ("POINT of sale ..."): an attribute
+            raise
         types = shapely.get_type_id(geoms[geoms != None])  # noqa: E711
         polygonal = bool(np.isin(types, (1, 2, 3, 5, 6)).any()) or fmt == "terratrac"
         found.append(_GeomColumn(str(col), fmt, geoms, polygonal))
