@@ -417,3 +417,15 @@ def test_text_that_only_looks_like_geometry_is_an_attribute(tmp_path):
     out = agf.read_parcels(path)
     assert out.geometry.iloc[0].equals(shapely.Point(-76.7, -7.2))
     assert out[["nota", "tel"]].iloc[0].tolist() == ["POINT of sale", "942 123"]
+
+
+def test_alias_table_is_consistent():
+    from agroforest_geo._names import COLUMN_ALIASES, COORDINATE_ALIASES, normalise_name
+
+    for kind, table in COLUMN_ALIASES.items():
+        names = [a for aliases in table.values() for a in aliases]
+        assert len(names) == len(set(names)), kind  # one column per name within a kind
+        assert all(normalise_name(a) == a for a in names), kind
+        assert not set(names) & set(table), kind  # no alias is another column's own name
+    coords = [a for aliases in COORDINATE_ALIASES.values() for a in aliases]
+    assert len(coords) == len(set(coords))
