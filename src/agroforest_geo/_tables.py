@@ -230,11 +230,9 @@ def _text_format(values: pd.Series) -> str | None:
 def _odk_in_range(t: pd.Series) -> bool:
     # "942 123" (a phone number) matches the pattern; ODK latitudes and longitudes do not
     # leave ±90 / ±180
-    pairs = t.str.split(";").explode().str.split().dropna()
-    pairs = pairs[pairs.str.len() >= 2]
-    lat = pd.to_numeric(pairs.str[0], errors="coerce")
-    lon = pd.to_numeric(pairs.str[1], errors="coerce")
-    return bool(len(pairs)) and bool(((lat.abs() <= 90) & (lon.abs() <= 180)).all())
+    pairs = [p.split() for v in t for p in str(v).split(";")]
+    xy = [(float(p[0]), float(p[1])) for p in pairs if len(p) >= 2]
+    return bool(xy) and all(abs(lat) <= 90 and abs(lon) <= 180 for lat, lon in xy)
 
 
 def _odk_geometry(text: str) -> Any:
