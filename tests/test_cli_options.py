@@ -187,3 +187,17 @@ def test_a_layer_without_crs_on_the_command_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--crs EPSG:4326" in err and "set_crs" not in err
     assert main(["forest-cover", str(shp), SAMPLE["treecover"], "--crs", "EPSG:4326"]) == 0
+
+
+def test_layer_picks_a_workbook_sheet(tmp_path):
+    book = tmp_path / "socios.xlsx"
+    with pd.ExcelWriter(book, engine="openpyxl") as xl:
+        pd.DataFrame({"notas": ["x"]}).to_excel(xl, sheet_name="leeme", index=False)
+        pd.DataFrame({"codigo": ["00077"], "Longitud": [-76.7095], "Latitud": [-7.1795]}).to_excel(
+            xl, sheet_name="parcelas", index=False
+        )
+    out = tmp_path / "area.csv"
+    assert (
+        main(["area", str(book), "--kind", "parcels", "--layer", "parcelas", "-o", str(out)]) == 0
+    )
+    assert pd.read_csv(out, dtype=str)["parcel_id"].tolist() == ["00077"]
