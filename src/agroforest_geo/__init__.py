@@ -12,7 +12,7 @@ Examples
 """
 
 # -- modules added by later work register their public names below --
-from . import datasets, distributed, eudr, mosaic, raster
+from . import carbon, datasets, distributed, eudr, mosaic, products, raster
 from ._version import __version__
 from .area import area_ha, area_m2, perimeter_m
 from .cover import class_shares, forest_cover, forest_cover_and_loss, forest_loss
@@ -21,6 +21,8 @@ from .detect import detect_trees, segment_crowns
 from .errors import (
     AgroforestGeoError,
     AgroforestGeoWarning,
+    AllometryDomainWarning,
+    AmbiguousColumnError,
     CRSMismatchError,
     DuplicateIdError,
     GeometryWarning,
@@ -29,9 +31,12 @@ from .errors import (
     MissingColumnError,
     MissingCRSError,
     NoDataWarning,
+    OutputConflictError,
     PartitionError,
     RasterError,
+    TaxonFallbackWarning,
     UndeclaredVerbError,
+    UnitError,
     UnreadableInputError,
 )
 from .io import read_layer, read_parcels, read_plots, read_protected_areas, read_raw, write_table
@@ -47,6 +52,8 @@ __all__ = [
     "RULES",
     "AgroforestGeoError",
     "AgroforestGeoWarning",
+    "AllometryDomainWarning",
+    "AmbiguousColumnError",
     "Assessment",
     "CRSMismatchError",
     "DuplicateIdError",
@@ -56,14 +63,18 @@ __all__ = [
     "MissingCRSError",
     "MissingColumnError",
     "NoDataWarning",
+    "OutputConflictError",
     "PartitionError",
     "RasterError",
+    "TaxonFallbackWarning",
     "UndeclaredVerbError",
+    "UnitError",
     "UnreadableInputError",
     "ValidationReport",
     "__version__",
     "area_ha",
     "area_m2",
+    "carbon",
     "class_shares",
     "containment",
     "datasets",
@@ -77,6 +88,7 @@ __all__ = [
     "mosaic",
     "overlaps",
     "perimeter_m",
+    "products",
     "protected_overlap",
     "raster",
     "read_layer",

@@ -37,6 +37,7 @@ import pyproj
 import rasterio
 from affine import Affine
 
+from ._atomic import atomic_write
 from .errors import RasterError
 
 __all__ = ["RasterInput", "as_raster", "build_vrt", "split_raster"]
@@ -280,8 +281,8 @@ def build_vrt(tiles: RasterInput, path: str | Path | None = None) -> Path:
         digest = hashlib.sha1(xml.encode()).hexdigest()[:16]
         path = Path(tempfile.gettempdir()) / f"agroforest_geo-mosaic-{digest}.vrt"
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(xml, encoding="utf-8")
+    with atomic_write(out) as tmp:
+        tmp.write_text(xml, encoding="utf-8")
     return out
 
 
@@ -377,7 +378,7 @@ def split_raster(
                     transform=src.window_transform(win),
                 )
                 path = out / f"{src_path.stem}_r{j}_c{i}.tif"
-                with rasterio.open(path, "w", **profile) as dst:
+                with atomic_write(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
                     dst.write(data)
                 paths.append(path)
     return paths

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from .._version import __version__
 from ..errors import AgroforestGeoError
+from ._options import add_verbose_option
 
 __all__ = ["build_parser", "main"]
 
@@ -36,12 +37,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Parcel, agroforestry-plot and forest-cover analysis with exact hectares.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    add_verbose_option(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if info.name.startswith("cmd_"):
             module = importlib.import_module(f"{__name__}.{info.name}")
             module.register(sub)
+    for subparser in sub.choices.values():  # -v after the subcommand too
+        add_verbose_option(subparser, after_command=True)
     return parser
 
 
@@ -74,8 +77,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except (AgroforestGeoError, ValueError) as exc:
         # input errors (AgroforestGeoError) and bad option values (ValueError, e.g. a
-        # threshold outside 0-100) are the user's to fix: a message, not a traceback
-        print(f"agroforest-geo {args.command}: error: {exc}", file=sys.stderr)
+        # threshold outside 0-100) are the user's to fix: a message, not a traceback,
+        # worded with the command line's options where the library's differ
+        message = getattr(exc, "cli_message", None) or exc
+        print(f"agroforest-geo {args.command}: error: {message}", file=sys.stderr)
         return 2
     finally:
         warnings.formatwarning = previous_format

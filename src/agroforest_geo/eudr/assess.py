@@ -73,6 +73,8 @@ class _Sources:
     trees: Any = None
     plots: gpd.GeoDataFrame | None = None
     pairs: gpd.GeoDataFrame | None = None
+    cover_product: Any = None
+    loss_product: Any = None
     protected_options: Mapping[str, Any] = field(default_factory=dict)
     raster_options: Mapping[str, Any] = field(default_factory=dict)
 
@@ -97,7 +99,7 @@ def collect_evidence(
     *,
     cutoff: dt.date,
     thresholds: Mapping[str, float],
-    cover_year: int,
+    cover_year: int | None,
     id_column: str | None,
 ) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
     """Every evidence column of every source, and the parcel-overlap pairs."""
@@ -111,6 +113,8 @@ def collect_evidence(
         cutoff=cutoff,
         threshold=thresholds["cover_threshold_pct"],
         cover_year=cover_year,
+        cover_product=sources.cover_product,
+        loss_product=sources.loss_product,
         area_ha=area["area_ha"],
         ok=ok,
         verb_options=sources.raster_options,
@@ -211,7 +215,9 @@ def assess(
     plots: gpd.GeoDataFrame | None = None,
     cutoff: str | dt.date | pd.Timestamp = "2020-12-31",
     rules: Mapping[str, float] | Sequence[Rule] | None = None,
-    cover_year: int = 2000,
+    cover_year: int | None = None,
+    cover_product: Any = None,
+    loss_product: Any = None,
     id_column: str | None = "parcel_id",
     validation: Any = None,
     protected_options: Mapping[str, Any] | None = None,
@@ -271,9 +277,14 @@ def assess(
         Threshold overrides by parameter name, e.g. ``{"loss_after_cutoff_min_ha": 0.1}``,
         or a full replacement rule table (see :func:`~agroforest_geo.eudr.rules.resolve_rules`);
         a rule may read any evidence column.
-    cover_year : int
-        Year of the cover raster. Forest at the cut-off is estimated as forest
-        in ``cover_year`` minus the loss of the years after it up to the cut-off.
+    cover_year : int, optional
+        Year of the cover raster (default: the cover product's reference year, else
+        2000). Forest at the cut-off is estimated as forest in ``cover_year`` minus
+        the loss of the years after it up to the cut-off.
+    cover_product, loss_product : Product or str, optional
+        What the rasters hold (:mod:`agroforest_geo.products`), e.g.
+        ``cover_product="jrc_gfc2020"`` for the JRC 2020 forest mask (forest on the
+        cut-off date directly; loss counts only on its forest pixels).
     id_column : str or None
         Parcel id column (copied to the result; used to name overlapping parcels).
     validation : ValidationReport, optional
@@ -318,6 +329,8 @@ def assess(
         protected=protected,
         trees=trees,
         plots=plots,
+        cover_product=cover_product,
+        loss_product=loss_product,
         protected_options=dict(protected_options or {}),
         raster_options=dict(raster_options or {}),
     )
