@@ -123,3 +123,28 @@ def screen(
             stacklevel=stacklevel,
         )
     return bad_xy | (bad if invalid == "nan" else np.zeros(arr.size, dtype=bool))
+
+
+def measurable(gdf: Any, *, invalid: str, name: str = "layer") -> tuple[Any, np.ndarray, Any]:
+    """Return a copy of a layer ready to measure, the rows to give NaN, the point hectares.
+
+    Screened rows (see :func:`screen`) get a missing geometry and point plots the
+    geodesic circle of their declared area (:mod:`agroforest_geo._points`). The
+    third item is a ``point_buffer_ha`` Series on the layer's index, or None
+    when the layer has no point.
+    """
+    import pandas as pd
+
+    from ._points import point_areas_ha, points_as_circles
+
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    nan = screen(geoms, gdf.index, invalid=invalid, name=name, stacklevel=4)
+    geoms = np.where(nan, None, geoms)
+    geoms, buffer_ha = points_as_circles(geoms, gdf.crs, point_areas_ha(gdf, geoms.size))
+    if not nan.any() and not np.isfinite(buffer_ha).any():
+        return gdf, nan, None
+    out = gdf.copy()
+    out[gdf.geometry.name] = type(gdf.geometry)(geoms, index=gdf.index, crs=gdf.crs).values
+    if not np.isfinite(buffer_ha).any():
+        return out, nan, None
+    return out, nan, pd.Series(buffer_ha, index=gdf.index, name="point_buffer_ha")

@@ -24,8 +24,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ._screen import InvalidPolicy
 from .errors import RasterError
-from .inputs import RasterLike, _open_all, _prepare
+from .inputs import RasterLike, _open_all, _prepare, with_point_buffer
 from .raster import (
     Method,
     PixelPieces,
@@ -257,6 +258,7 @@ def forest_cover(
     method: Method = "exact",
     progress: bool | None = None,
     n_jobs: int = 1,
+    invalid: InvalidPolicy = "warn",
 ) -> pd.DataFrame:
     """Forest area, share and mean canopy cover of each polygon.
 
@@ -292,6 +294,13 @@ def forest_cover(
         (open in-memory datasets fall back to one process, with a warning) and
         costs ~200 MB. Scripts using it on macOS/Windows need an
         ``if __name__ == "__main__":`` guard.
+    invalid : {"warn", "nan", "raise"}, default "warn"
+        Invalid polygons (bow-tie, overlapping parts, hole outside its shell):
+        measured as stored with a :class:`~agroforest_geo.errors.GeometryWarning`
+        naming the rows, NaN, or :class:`~agroforest_geo.errors.InvalidGeometryError`.
+        Rows with a NaN or infinite vertex are always NaN (with a warning). Point
+        plots are measured as geodesic circles of their declared area (4 ha by
+        default) and flagged in a ``point_buffer_ha`` column.
 
     Returns
     -------
@@ -327,7 +336,7 @@ def forest_cover(
     n = len(polygons)
     with ExitStack() as stack:
         srcs, bands, grid = _open_all({"raster": raster}, {"raster": band}, stack)
-        prepared = _prepare(polygons, grid)
+        prepared = _prepare(polygons, grid, invalid=invalid)
         plan = _plan(prepared, grid, None, len(srcs))
         reducer = _CoverSums("raster", t, fv)
         sums = _reduce(plan, srcs, bands, method, reducer, progress, n_jobs)
@@ -337,7 +346,7 @@ def forest_cover(
     cols.update(forest_cols)
     out = pd.DataFrame(cols, index=polygons.index)
     out.loc[prepared.empty, :] = np.nan
-    return out
+    return with_point_buffer(out, prepared)
 
 
 def class_shares(
@@ -348,6 +357,7 @@ def class_shares(
     method: Method = "exact",
     progress: bool | None = None,
     n_jobs: int = 1,
+    invalid: InvalidPolicy = "warn",
 ) -> pd.DataFrame:
     """Share of every class of a categorical raster in each polygon (wide table).
 
@@ -363,6 +373,13 @@ def class_shares(
     progress : bool, optional
     n_jobs : int, default 1
         Worker processes (``-1``: all cores); see :func:`forest_cover`.
+    invalid : {"warn", "nan", "raise"}, default "warn"
+        Invalid polygons (bow-tie, overlapping parts, hole outside its shell):
+        measured as stored with a :class:`~agroforest_geo.errors.GeometryWarning`
+        naming the rows, NaN, or :class:`~agroforest_geo.errors.InvalidGeometryError`.
+        Rows with a NaN or infinite vertex are always NaN (with a warning). Point
+        plots are measured as geodesic circles of their declared area (4 ha by
+        default) and flagged in a ``point_buffer_ha`` column.
 
     Returns
     -------
@@ -382,7 +399,7 @@ def class_shares(
     n = len(polygons)
     with ExitStack() as stack:
         srcs, bands, grid = _open_all({"raster": raster}, {"raster": band}, stack)
-        prepared = _prepare(polygons, grid)
+        prepared = _prepare(polygons, grid, invalid=invalid)
         plan = _plan(prepared, grid, None, len(srcs))
         sums = _reduce(plan, srcs, bands, method, _ClassSums("raster"), progress, n_jobs)
     valid = sums.get("valid", np.zeros(n))
@@ -394,7 +411,7 @@ def class_shares(
             cols[f"share_{c}"] = np.where(valid > 0, sums[("class", c)] / valid, np.nan)
     out = pd.DataFrame(cols, index=polygons.index)
     out.loc[prepared.empty, :] = np.nan
-    return out
+    return with_point_buffer(out, prepared)
 
 
 def _cutoff_date(cutoff: str | _dt.date | int) -> _dt.date:
@@ -429,6 +446,7 @@ def forest_loss(
     method: Method = "exact",
     progress: bool | None = None,
     n_jobs: int = 1,
+    invalid: InvalidPolicy = "warn",
 ) -> pd.DataFrame:
     """Forest loss per polygon and year from a loss-year raster (Hansen encoding).
 
@@ -464,6 +482,13 @@ def forest_loss(
     progress : bool, optional
     n_jobs : int, default 1
         Worker processes (``-1``: all cores); see :func:`forest_cover`.
+    invalid : {"warn", "nan", "raise"}, default "warn"
+        Invalid polygons (bow-tie, overlapping parts, hole outside its shell):
+        measured as stored with a :class:`~agroforest_geo.errors.GeometryWarning`
+        naming the rows, NaN, or :class:`~agroforest_geo.errors.InvalidGeometryError`.
+        Rows with a NaN or infinite vertex are always NaN (with a warning). Point
+        plots are measured as geodesic circles of their declared area (4 ha by
+        default) and flagged in a ``point_buffer_ha`` column.
 
     Returns
     -------
@@ -497,7 +522,7 @@ def forest_loss(
         bands["cover"] = cover_band
     with ExitStack() as stack:
         srcs, bands_d, grid = _open_all(rasters, bands, stack)
-        prepared = _prepare(polygons, grid)
+        prepared = _prepare(polygons, grid, invalid=invalid)
         plan = _plan(prepared, grid, None, len(srcs))
         reducer = _LossSums("loss", None if cover is None else "cover", t)
         sums = _reduce(plan, srcs, bands_d, method, reducer, progress, n_jobs)
@@ -505,7 +530,8 @@ def forest_loss(
     _warn_no_data(valid, prepared, "loss-year")
     cols: dict[str, Any] = _base_columns(polygons.index, prepared.area_m2, valid)
     cols.update(_loss_columns(sums, n, base_year, cut))
-    return _nan_where_empty(pd.DataFrame(cols, index=polygons.index), prepared.empty)
+    out = _nan_where_empty(pd.DataFrame(cols, index=polygons.index), prepared.empty)
+    return with_point_buffer(out, prepared)
 
 
 def forest_cover_and_loss(
@@ -521,6 +547,7 @@ def forest_cover_and_loss(
     method: Method = "exact",
     progress: bool | None = None,
     n_jobs: int = 1,
+    invalid: InvalidPolicy = "warn",
 ) -> pd.DataFrame:
     """Forest cover and forest loss of each polygon in one pass over both rasters.
 
@@ -548,6 +575,13 @@ def forest_cover_and_loss(
     progress : bool, optional
     n_jobs : int, default 1
         Worker processes (``-1``: all cores); see :func:`forest_cover`.
+    invalid : {"warn", "nan", "raise"}, default "warn"
+        Invalid polygons (bow-tie, overlapping parts, hole outside its shell):
+        measured as stored with a :class:`~agroforest_geo.errors.GeometryWarning`
+        naming the rows, NaN, or :class:`~agroforest_geo.errors.InvalidGeometryError`.
+        Rows with a NaN or infinite vertex are always NaN (with a warning). Point
+        plots are measured as geodesic circles of their declared area (4 ha by
+        default) and flagged in a ``point_buffer_ha`` column.
 
     Returns
     -------
@@ -582,7 +616,7 @@ def forest_cover_and_loss(
         srcs, bands, grid = _open_all(
             {"cover": cover, "loss": lossyear}, {"cover": cover_band, "loss": loss_band}, stack
         )
-        prepared = _prepare(polygons, grid)
+        prepared = _prepare(polygons, grid, invalid=invalid)
         plan = _plan(prepared, grid, None, len(srcs))
         reducer = _BothSums(_CoverSums("cover", t), _LossSums("loss", "cover", t))
         sums = _reduce(plan, srcs, bands, method, reducer, progress, n_jobs)
@@ -598,4 +632,5 @@ def forest_cover_and_loss(
         "valid_share"
     ]
     cols.update(_loss_columns(loss_sums, n, base_year, cut))
-    return _nan_where_empty(pd.DataFrame(cols, index=polygons.index), prepared.empty)
+    out = _nan_where_empty(pd.DataFrame(cols, index=polygons.index), prepared.empty)
+    return with_point_buffer(out, prepared)

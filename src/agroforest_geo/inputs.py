@@ -22,12 +22,15 @@ from typing import Any, Union
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyproj
 import rasterio
 import shapely
 from affine import Affine
 from rasterio.io import DatasetReader
 
+from ._points import point_areas_ha, points_as_circles
+from ._screen import screen
 from .area import geodesic_area_m2
 from .crs import require_crs, transform_geoms
 from .errors import (
@@ -222,6 +225,7 @@ class _Prepared:
     geoms: np.ndarray  # in the raster CRS; None where missing/empty
     area_m2: np.ndarray  # exact ellipsoidal polygon area; NaN where missing/empty
     empty: np.ndarray  # bool
+    point_buffer_ha: np.ndarray | None = None  # hectares of point plots' circles; NaN elsewhere
 
 
 def _none_where(mask: np.ndarray, geoms: np.ndarray) -> np.ndarray:
@@ -230,11 +234,37 @@ def _none_where(mask: np.ndarray, geoms: np.ndarray) -> np.ndarray:
     return out
 
 
+def _measurable(
+    polygons: gpd.GeoDataFrame | gpd.GeoSeries,
+    geoms: np.ndarray,
+    crs: pyproj.CRS,
+    invalid: str,
+    name: str,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Geometries safe to measure: screened rows None, point plots as circles of their area."""
+    nan = screen(geoms, polygons.index, invalid=invalid, name=name, stacklevel=5)
+    geoms = _none_where(nan, geoms)
+    geoms, buffer_ha = points_as_circles(geoms, crs, point_areas_ha(polygons, geoms.size))
+    return geoms, (buffer_ha if np.isfinite(buffer_ha).any() else None)
+
+
+def with_point_buffer(out: pd.DataFrame, prepared: _Prepared) -> pd.DataFrame:
+    """Add the ``point_buffer_ha`` column (hectares a point plot stood for) if any."""
+    if prepared.point_buffer_ha is not None:
+        out["point_buffer_ha"] = prepared.point_buffer_ha
+    return out
+
+
 def _prepare(
-    polygons: gpd.GeoDataFrame | gpd.GeoSeries, grid: _Grid, name: str = "polygons"
+    polygons: gpd.GeoDataFrame | gpd.GeoSeries,
+    grid: _Grid,
+    name: str = "polygons",
+    *,
+    invalid: str = "warn",
 ) -> _Prepared:
     crs = require_crs(polygons, name)
     geoms = _polygon_array(polygons, name)
+    geoms, buffer_ha = _measurable(polygons, geoms, crs, invalid, name)
     missing = shapely.is_missing(geoms)
     empty = missing | shapely.is_empty(_none_where(missing, geoms))
     types = shapely.get_type_id(geoms)
@@ -268,7 +298,7 @@ def _prepare(
                 f"{name} cannot be transformed to the raster's CRS {grid.crs.name}; "
                 "some coordinates fall outside its domain. Check the CRS of both inputs."
             )
-    return _Prepared(len(geoms), geoms, area, empty)
+    return _Prepared(len(geoms), geoms, area, empty, buffer_ha)
 
 
 #: GDAL block cache while reading (MB). Every block is read once, in window order, so a

@@ -64,9 +64,18 @@ import pandas as pd
 import rasterio
 from rasterio.io import DatasetReader
 
+from ._screen import InvalidPolicy
 from .cellarea import _CellArea, cell_area_m2
 from .errors import NoDataWarning
-from .inputs import RasterLike, _Grid, _open_all, _prepare, _Prepared, bounded_block_cache
+from .inputs import (
+    RasterLike,
+    _Grid,
+    _open_all,
+    _prepare,
+    _Prepared,
+    bounded_block_cache,
+    with_point_buffer,
+)
 from .pixelpieces import (
     Method,
     PixelPieces,
@@ -394,6 +403,7 @@ def integrate(
     *,
     band: int = 1,
     n_jobs: int = 1,
+    invalid: InvalidPolicy = "warn",
 ) -> pd.DataFrame:
     """Integrate a raster over each polygon: Σ value × covered ellipsoidal m².
 
@@ -410,6 +420,8 @@ def integrate(
         Band to read (1-based).
     n_jobs : int, default 1
         Worker processes (-1: all cores); see :func:`agroforest_geo.forest_cover`.
+    invalid : {"warn", "nan", "raise"}, default "warn"
+        Invalid polygons: see :func:`agroforest_geo.forest_cover` (point plots too).
 
     Returns
     -------
@@ -432,7 +444,7 @@ def integrate(
     n = len(polygons)
     with ExitStack() as stack:
         srcs, bands_d, grid = _open_all({"value": raster}, {"value": band}, stack)
-        prepared = _prepare(polygons, grid)
+        prepared = _prepare(polygons, grid, invalid=invalid)
         plan = _plan(prepared, grid)
         sums = _reduce(plan, srcs, bands_d, "exact", _IntegrateReducer(), None, n_jobs)
     zeros = np.zeros(n)
@@ -441,4 +453,4 @@ def integrate(
     nod = _nodata_m2(prepared.area_m2, vm)
     out = pd.DataFrame({"value_x_m2": vx, "valid_m2": vm, "nodata_m2": nod}, index=polygons.index)
     out.loc[prepared.empty, :] = np.nan
-    return out
+    return with_point_buffer(out, prepared)
