@@ -18,7 +18,14 @@ import shapely
 
 from .errors import GeometryWarning, InvalidGeometryError
 
-__all__ = ["InvalidPolicy", "check_policy", "nonfinite", "screen"]
+__all__ = [
+    "InvalidPolicy",
+    "check_policy",
+    "measurable",
+    "nonfinite",
+    "screen",
+    "warn_nonfinite",
+]
 
 #: What a measuring verb does with invalid geometries: ``"warn"`` measures them
 #: as stored and emits a :class:`~agroforest_geo.errors.GeometryWarning` naming
@@ -61,6 +68,21 @@ def nonfinite(geoms: Any) -> np.ndarray:
     return out
 
 
+def warn_nonfinite(
+    geoms: np.ndarray, labels: Sequence[Any], *, name: str = "layer", stacklevel: int = 3
+) -> np.ndarray:
+    """Rows with a NaN or infinite vertex, with a :class:`GeometryWarning` naming them."""
+    bad = nonfinite(geoms)
+    if bad.any():
+        warnings.warn(
+            f"{int(bad.sum())} {name} row(s) have NaN or infinite coordinates; their "
+            f"results are NaN (rows {_labels(labels, bad)}). Fix or drop those vertices.",
+            GeometryWarning,
+            stacklevel=stacklevel + 1,
+        )
+    return bad
+
+
 def _labels(labels: Sequence[Any], mask: np.ndarray) -> str:
     rows = [str(labels[i]) for i in np.flatnonzero(mask)[:_MAX_LISTED]]
     more = mask.sum() - len(rows)
@@ -93,14 +115,7 @@ def screen(
     """
     check_policy(invalid)
     arr = np.asarray(geoms, dtype=object)
-    bad_xy = nonfinite(arr)
-    if bad_xy.any():
-        warnings.warn(
-            f"{int(bad_xy.sum())} {name} row(s) have NaN or infinite coordinates; their "
-            f"results are NaN (rows {_labels(labels, bad_xy)}). Fix or drop those vertices.",
-            GeometryWarning,
-            stacklevel=stacklevel,
-        )
+    bad_xy = warn_nonfinite(arr, labels, name=name, stacklevel=stacklevel + 1)
     rest = arr.copy()
     rest[bad_xy] = None
     present = ~shapely.is_missing(rest)
