@@ -19,6 +19,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from ._antimeridian import cut_layer_at_antimeridian
 from .crs import norm_crs
 from .errors import InputNotFoundError, MissingColumnError, MissingCRSError, UnreadableInputError
 
@@ -55,7 +56,7 @@ LAYER_SCHEMAS: dict[str, LayerSchema] = {
         "parcel_id",
         (),
         ("member_id", "province", "district", "declared_area_ha", "crop"),
-        ("Polygon", "MultiPolygon"),
+        ("Polygon", "MultiPolygon", "Point"),  # a point: a plot of up to 4 ha (EUDR)
     ),
     "plots": LayerSchema(
         "plots",
@@ -234,7 +235,7 @@ def read_layer(
         gdf[col] = _as_id_strings(gdf[col])
     if kind == "plots" and "parcel_id" in gdf.columns:
         gdf["parcel_id"] = _as_id_strings(gdf["parcel_id"])
-    return gdf
+    return cut_layer_at_antimeridian(gdf)
 
 
 def _as_id_strings(s: pd.Series) -> pd.Series:
