@@ -29,6 +29,7 @@ import shapely
 from affine import Affine
 from rasterio.io import DatasetReader
 
+from ._network import check_source, is_remote, raster_env
 from ._points import point_areas_ha, points_as_circles
 from ._screen import screen
 from .area import geodesic_area_m2
@@ -77,9 +78,15 @@ def _open(raster: RasterLike, stack: ExitStack) -> DatasetReader:
             raise RasterError(f"raster {raster.name} is closed; open it again or pass its path")
         return raster
     if isinstance(raster, (str, Path)):
+        if is_remote(raster):  # allowed only with allow_network(); rasterio reads the URL
+            check_source(raster, what="raster")
+            stack.enter_context(raster_env())
+            return stack.enter_context(rasterio.open(raster))
         path = Path(raster)
         if not path.exists():
             raise RasterError(f"raster {path} does not exist; check the path")
+        check_source(path, what="raster")  # a VRT may only read local files
+        stack.enter_context(raster_env())  # no network request while it is read
         try:
             return stack.enter_context(rasterio.open(path))
         except rasterio.errors.RasterioIOError as exc:

@@ -20,6 +20,7 @@ import pandas as pd
 import pyogrio
 
 from ._antimeridian import cut_layer_at_antimeridian
+from ._network import check_source, is_remote, vector_env
 from .crs import norm_crs
 from .errors import InputNotFoundError, MissingColumnError, MissingCRSError, UnreadableInputError
 
@@ -80,13 +81,17 @@ _STRING_COLUMNS = {"parcel_id", "plot_id", "area_id", "member_id"}
 
 
 def read_raw(
-    source: PathLike, *, layer: str | int | None = None, crs: Any = None
+    source: PathLike,
+    *,
+    layer: str | int | None = None,
+    crs: Any = None,
+    allow_network: bool | None = None,
 ) -> gpd.GeoDataFrame:
     """Read any vector file as stored: no schema, no CRS requirement.
 
     For inspection and validation of files that :func:`read_layer` would refuse
     (no CRS, missing columns). CSV with longitude/latitude gives points (EPSG:4326
-    unless ``crs`` is given).
+    unless ``crs`` is given). ``allow_network`` as for :func:`read_layer`.
 
     Examples
     --------
@@ -95,10 +100,21 @@ def read_raw(
     >>> "defect" in raw.columns
     True
     """
-    return _read_path(Path(source), layer, crs)
+    return _read_path(_as_path(source), layer, crs, allow_network)
 
 
-def _read_path(path: Path, layer: str | int | None, crs: Any) -> gpd.GeoDataFrame:
+def _as_path(source: PathLike) -> Path | str:
+    """Return a local path as ``Path``, a network path as text (``Path`` folds ``//``)."""
+    return source if isinstance(source, str) and is_remote(source) else Path(source)
+
+
+def _read_path(
+    path: Path | str, layer: str | int | None, crs: Any, allow_network: bool | None = None
+) -> gpd.GeoDataFrame:
+    check_source(path, what="input", allow=allow_network)  # network paths, VRT sources
+    if isinstance(path, str):  # a network path, allowed
+        with vector_env(allow_network):
+            return gpd.read_file(path, layer=layer, engine="pyogrio")
     if not path.exists():
         raise InputNotFoundError(
             f"{path} does not exist; check the path (relative to {Path.cwd()})"
@@ -114,7 +130,8 @@ def _read_path(path: Path, layer: str | int | None, crs: Any) -> gpd.GeoDataFram
     if suffix in {".csv", ".txt"}:
         return _read_csv(path, crs)
     try:
-        return gpd.read_file(path, layer=layer, engine="pyogrio")
+        with vector_env(allow_network):
+            return gpd.read_file(path, layer=layer, engine="pyogrio")
     except pyogrio.errors.DataLayerError as exc:
         try:
             layers = [name for name, _ in pyogrio.list_layers(path)]
@@ -156,6 +173,7 @@ def read_layer(
     id_column: str | None = None,
     columns: Mapping[str, str] | None = None,
     crs: Any = None,
+    allow_network: bool | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a parcels, plots or protected-areas layer and normalise its columns.
 
@@ -175,6 +193,12 @@ def read_layer(
     crs : CRS-like, optional
         CRS to assign when the source has none (CSV defaults to EPSG:4326).
         It never reprojects: use ``gdf.to_crs`` for that.
+    allow_network : bool, optional
+        Network access is off by default (inputs are untrusted): network paths
+        (``https://``, ``/vsicurl/`` ...) are refused and GDAL makes no request
+        of its own (e.g. for a GeoJSON whose CRS is a link). ``True`` allows it;
+        None follows :func:`agroforest_geo.allow_network` (off unless inside it).
+        A VRT input may only read existing local files. See the Security page.
 
     Returns
     -------
@@ -204,7 +228,7 @@ def read_layer(
             "gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df.lon, df.lat), crs=4326)"
         )
     else:
-        gdf = _read_path(Path(source), layer, crs)
+        gdf = _read_path(_as_path(source), layer, crs, allow_network)
         if gdf.crs is None and crs is not None:
             gdf = gdf.set_crs(norm_crs(crs))
     renames = dict(columns or {})
@@ -253,6 +277,7 @@ def read_parcels(
     id_column: str = "parcel_id",
     columns: Mapping[str, str] | None = None,
     crs: Any = None,
+    allow_network: bool | None = None,
 ) -> gpd.GeoDataFrame:
     """Read member parcels: ``parcel_id`` and optional ``member_id``, ``province``, ...
 
@@ -266,7 +291,15 @@ def read_parcels(
     >>> parcels["parcel_id"].is_unique, parcels.crs.to_epsg()
     (True, 4326)
     """
-    return read_layer(source, "parcels", layer=layer, id_column=id_column, columns=columns, crs=crs)
+    return read_layer(
+        source,
+        "parcels",
+        layer=layer,
+        id_column=id_column,
+        columns=columns,
+        crs=crs,
+        allow_network=allow_network,
+    )
 
 
 def read_plots(
@@ -276,6 +309,7 @@ def read_plots(
     id_column: str = "plot_id",
     columns: Mapping[str, str] | None = None,
     crs: Any = None,
+    allow_network: bool | None = None,
 ) -> gpd.GeoDataFrame:
     """Read agroforestry plots: ``plot_id``, parent ``parcel_id``, ``system``, ...
 
@@ -288,7 +322,15 @@ def read_plots(
     >>> sorted(plots["system"].unique())[:2]
     ['cocoa_agroforestry', 'forest_reserve']
     """
-    return read_layer(source, "plots", layer=layer, id_column=id_column, columns=columns, crs=crs)
+    return read_layer(
+        source,
+        "plots",
+        layer=layer,
+        id_column=id_column,
+        columns=columns,
+        crs=crs,
+        allow_network=allow_network,
+    )
 
 
 def read_protected_areas(
@@ -298,6 +340,7 @@ def read_protected_areas(
     id_column: str = "area_id",
     columns: Mapping[str, str] | None = None,
     crs: Any = None,
+    allow_network: bool | None = None,
 ) -> gpd.GeoDataFrame:
     """Read protected / REDD+ areas: ``area_id``, ``name``, ``category``, ...
 
@@ -309,7 +352,13 @@ def read_protected_areas(
     True
     """
     return read_layer(
-        source, "protected_areas", layer=layer, id_column=id_column, columns=columns, crs=crs
+        source,
+        "protected_areas",
+        layer=layer,
+        id_column=id_column,
+        columns=columns,
+        crs=crs,
+        allow_network=allow_network,
     )
 
 

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .._network import check_source, raster_env, vector_env
 from .._version import __version__
 from ..errors import MissingColumnError
 from ._assets import CSP, CSS, JS, STATUS_COLOURS
@@ -79,10 +80,12 @@ def _crs_of(path: Path) -> str:
 
     wkt: Any = None
     try:
-        wkt = pyogrio.read_info(path).get("crs")
+        check_source(path, what="input")
+        with vector_env():
+            wkt = pyogrio.read_info(path).get("crs")
     except pyogrio.errors.DataSourceError:  # not a vector file: try it as a raster
         try:
-            with rasterio.open(path) as src:
+            with raster_env(), rasterio.open(path) as src:
                 wkt = src.crs
         except RasterioIOError:
             return ""

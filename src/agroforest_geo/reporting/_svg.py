@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .._network import check_source, raster_env
 from ..crs import utm_crs_for
 from ..errors import NoDataWarning
 from ._assets import STATUS_COLOURS
@@ -80,7 +81,8 @@ def loss_after_cutoff_shapes(
     from rasterio.windows import from_bounds
 
     last_before = cutoff.year if (cutoff.month, cutoff.day) == (12, 31) else cutoff.year - 1
-    with rasterio.open(lossyear) as src:
+    check_source(lossyear, what="loss raster")
+    with raster_env(), rasterio.open(lossyear) as src:
         if src.crs is None:
             return gpd.GeoSeries([], crs="EPSG:4326")
         b = transform_bounds("EPSG:4326", src.crs, *bounds_ll)
