@@ -16,8 +16,8 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from .._version import __version__
 from .._network import allow_network
+from .._version import __version__
 from ..errors import AgroforestGeoError
 
 __all__ = ["build_parser", "main"]
