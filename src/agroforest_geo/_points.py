@@ -34,13 +34,16 @@ __all__ = [
     "CIRCLE_VERTICES",
     "DEFAULT_POINT_AREA_HA",
     "POINT_AREA_COLUMN",
+    "POINT_MAX_HA",
     "is_point",
     "point_areas_ha",
     "points_as_circles",
 ]
 
-#: Hectares a point without a declared area stands for (the EU's largest point plot).
-DEFAULT_POINT_AREA_HA = 4.0
+#: The largest plot the EU lets one give as a point (hectares; EUDR Art. 2(28)).
+POINT_MAX_HA = 4.0
+#: Hectares a point without a declared area stands for: the largest a point may be.
+DEFAULT_POINT_AREA_HA = POINT_MAX_HA
 #: The column read for a point's declared area (hectares), as in ``declared_vs_measured``.
 POINT_AREA_COLUMN = "declared_area_ha"
 #: Vertices of the polygon standing for a point's circle.
@@ -141,3 +144,24 @@ def points_as_circles(
     arr[pts] = shapely.polygons(rings)
     buffer_ha[pts] = area_ha
     return arr, buffer_ha
+
+
+def point_buffer_column(gdf: Any) -> pd.Series | None:
+    """Return the ``point_buffer_ha`` column of a layer: hectares each point stands for.
+
+    None when the layer has no point; NaN on the rows that are not points.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> gdf = gpd.GeoDataFrame({"declared_area_ha": [1.5, None]},
+    ...     geometry=[shapely.Point(-76.5, -7.2), shapely.box(0, 0, 1, 1)], crs=4326)
+    >>> point_buffer_column(gdf).tolist()
+    [1.5, nan]
+    """
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    pts = is_point(geoms)
+    if not pts.any():
+        return None
+    out = np.where(pts, point_areas_ha(gdf, geoms.size), np.nan)
+    return pd.Series(out, index=gdf.index, name="point_buffer_ha")

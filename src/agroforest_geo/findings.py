@@ -70,6 +70,12 @@ RULES: Mapping[str, Rule] = MappingProxyType(
             "GEOS would take it as a band around the Earth",
             "read it with read_parcels / read_layer or repair() (cut at ±180°, RFC 7946 §3.1.9)",
         ),
+        "point_over_4_ha": Rule(
+            "error",
+            "a point parcel declares more than 4 ha: the EU allows points only for plots "
+            "of up to 4 ha",
+            "digitize the plot's polygon (or correct declared_area_ha)",
+        ),
         "too_few_vertices": Rule(
             "error",
             "a polygon ring has fewer than 3 distinct vertices",

@@ -24,6 +24,7 @@ import shapely
 
 from ._antimeridian import crosses_antimeridian
 from ._countries import COUNTRY_BOUNDS
+from ._points import POINT_MAX_HA, is_point, point_areas_ha
 from ._screen import nonfinite
 from .area import geodesic_area_m2, perimeter_m
 from .crs import _crs_label, norm_crs
@@ -430,6 +431,16 @@ def validate(
                 f"{_TYPE_NAMES[type_id[p]]} not allowed in a {kind} layer (allowed: "
                 f"{', '.join(allowed)}); "
                 + (fix if type_id[p] == 7 else "digitize it as one of the allowed types")
+            ),
+        )
+    if kind == "parcels":
+        point_ha = np.where(is_point(geoms), point_areas_ha(gdf, geoms.size), np.nan)
+        add(
+            point_ha > POINT_MAX_HA,
+            "point_over_4_ha",
+            lambda p: (
+                f"a point standing for {point_ha[p]:g} ha (declared_area_ha); the EU allows "
+                f"points only up to {POINT_MAX_HA:g} ha: digitize the plot's polygon"
             ),
         )
     # -- validity -----------------------------------------------------------------------

@@ -21,6 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from .._points import point_buffer_column
 from ..area import area_ha
 from ..crs import require_crs
 from ..errors import MissingColumnError
@@ -507,6 +508,9 @@ def assess(
     for c in EVIDENCE_COLUMNS:
         out[c] = ev[c]
     out["overlapping_parcels"] = ov["overlapping_parcels"]
+    buffer = point_buffer_column(parcels)  # point plots: measured as circles of this area
+    if buffer is not None:
+        out["point_buffer_ha"] = buffer
     # what the protected-area evidence was: which areas, of which category, how far
     for c in _PROTECTED_DETAIL:
         if prot is not None and c in prot.columns:

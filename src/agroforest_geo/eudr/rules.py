@@ -70,6 +70,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from .._countries import COUNTRY_BOUNDS
+from .._points import POINT_MAX_HA
 
 __all__ = [
     "COUNTRY_BOUNDS",
@@ -360,7 +361,7 @@ GEOJSON_RULES: tuple[GeoJSONRule, ...] = (
 #: Numeric limits of the EU GeoJSON rules.
 GEOJSON_LIMITS: dict[str, float] = {
     "max_decimals": 6,
-    "point_max_ha": 4.0,
+    "point_max_ha": POINT_MAX_HA,
     "max_bytes": 25 * 1024 * 1024,
 }
 
