@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pyproj
 import shapely
+from shapely.geometry.polygon import orient
 
 __all__ = ["crosses_antimeridian", "cut_antimeridian", "cut_layer_at_antimeridian"]
 
@@ -89,7 +90,7 @@ def cut_antimeridian(geoms: Any, crs: Any) -> np.ndarray:
             shapely.clip_by_rect(shifted, 180.0, -90.0, 360.0, 90.0), lambda xy: xy - [360.0, 0.0]
         )
         parts = [
-            p
+            orient(p, 1.0)  # exterior counter-clockwise, as RFC 7946 wants
             for g in (east, west)
             for p in shapely.get_parts(g)
             if shapely.get_type_id(p) == 3 and not p.is_empty
