@@ -174,6 +174,7 @@ def write_checkpoint(directory: Path, p: int, result: Any, meta: dict[str, Any])
     A result that is neither a table nor plain JSON is not stored (it is recomputed).
     """
     paths = _result_paths(directory, p)
+    extra: dict[str, Any] = {}
     if isinstance(result, gpd.GeoDataFrame):
         kind = "geoparquet"
         _write_table(paths[kind], result)
@@ -188,7 +189,8 @@ def write_checkpoint(directory: Path, p: int, result: Any, meta: dict[str, Any])
         first, findings = result
         if isinstance(first, pd.Index):
             kind = "report"
-            _write_table(paths["index"], pd.DataFrame(index=first))
+            extra["index_name"] = first.name
+            _write_table(paths["index"], pd.DataFrame({"index": first.to_numpy(dtype=object)}))
         else:
             kind = "repair"
             _write_table(paths["rows"], first)
@@ -200,7 +202,7 @@ def write_checkpoint(directory: Path, p: int, result: Any, meta: dict[str, Any])
             return  # not storable without pickle: recomputed on the next run
         kind = "json"
         _atomic(paths[kind], lambda t: t.write_text(text, encoding="utf-8"))
-    body = json.dumps({**meta, "kind": kind})
+    body = json.dumps({**meta, "kind": kind, **extra})
     _atomic(paths["meta"], lambda t: t.write_text(body, encoding="utf-8"))
 
 
@@ -218,6 +220,7 @@ def read_checkpoint(directory: Path, p: int, meta: dict[str, Any]) -> Any | None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise AgroforestGeoError(f"checkpoint {paths['meta']} is unreadable ({exc})") from exc
     kind = stored.pop("kind", None) if isinstance(stored, dict) else None
+    index_name = stored.pop("index_name", None) if isinstance(stored, dict) else None
     if stored != json.loads(json.dumps(meta)):
         what = sorted(k for k in set(stored) | set(meta) if stored.get(k) != meta.get(k))
         raise AgroforestGeoError(
@@ -238,7 +241,9 @@ def read_checkpoint(directory: Path, p: int, meta: dict[str, Any]) -> Any | None
         col = frame.columns[0]
         return frame[col].rename(None if col == _UNNAMED else col)
     if kind == "report":
-        return pd.read_parquet(paths["index"]).index, pd.read_parquet(paths["findings"])
+        labels = pd.read_parquet(paths["index"])["index"]
+        index = pd.Index(labels.to_numpy(dtype=object), name=index_name)
+        return index.infer_objects(), pd.read_parquet(paths["findings"])
     if kind == "repair":
         return gpd.read_parquet(paths["rows"]), pd.read_parquet(paths["findings"])
     if kind == "json":
