@@ -20,6 +20,7 @@ from .errors import GeometryWarning, InvalidGeometryError
 
 __all__ = [
     "InvalidPolicy",
+    "blank",
     "check_policy",
     "measurable",
     "nonfinite",
@@ -34,6 +35,13 @@ __all__ = [
 InvalidPolicy = Literal["warn", "nan", "raise"]
 _POLICIES: tuple[str, ...] = get_args(InvalidPolicy)
 _MAX_LISTED = 10
+
+
+def blank(geoms: Any, mask: Any) -> np.ndarray:
+    """Return a copy of the geometries with None where ``mask`` is True."""
+    out = np.array(geoms, dtype=object, copy=True)
+    out[np.asarray(mask, dtype=bool)] = None
+    return out
 
 
 def check_policy(invalid: Any) -> str:
@@ -154,7 +162,7 @@ def measurable(gdf: Any, *, invalid: str, name: str = "layer") -> tuple[Any, np.
 
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     nan = screen(geoms, gdf.index, invalid=invalid, name=name, stacklevel=4)
-    geoms = np.where(nan, None, geoms)
+    geoms = blank(geoms, nan)
     geoms, buffer_ha = points_as_circles(geoms, gdf.crs, point_areas_ha(gdf, geoms.size))
     if not nan.any() and not np.isfinite(buffer_ha).any():
         return gdf, nan, None

@@ -35,7 +35,7 @@ import pyproj
 import shapely
 
 from ._points import point_areas_ha, points_as_circles
-from ._screen import InvalidPolicy, check_policy, screen
+from ._screen import InvalidPolicy, blank, check_policy, screen
 from .crs import geodetic_crs, require_crs
 from .errors import GeometryWarning
 
@@ -336,7 +336,7 @@ def _areas(gdf: gpd.GeoDataFrame | gpd.GeoSeries, invalid: str) -> pd.Series:
     check_policy(invalid)
     geoms = np.asarray(gs.values, dtype=object)
     nan = screen(geoms, gs.index, invalid=invalid, name="gdf", stacklevel=4)
-    geoms = np.where(nan, None, geoms)
+    geoms = blank(geoms, nan)
     geoms, buffer_ha = points_as_circles(geoms, crs, point_areas_ha(gdf, geoms.size))
     out = geodesic_area_m2(geoms, crs)
     out[nan] = np.nan
@@ -441,7 +441,7 @@ def perimeter_m(
     crs = require_crs(gs, "gdf")
     arr = np.asarray(gs.values, dtype=object)
     nan = screen(arr, gs.index, invalid=invalid, name="gdf")
-    arr = np.where(nan, None, arr)
+    arr = blank(arr, nan)
     out = np.zeros(arr.size, dtype=float)
     out[shapely.is_missing(arr)] = np.nan
     xy, part_idx, owner, _ = _polygon_rings(arr)

@@ -18,7 +18,7 @@ import shapely
 from shapely.geometry.polygon import orient as _orient_one
 
 from ._antimeridian import crosses_antimeridian, cut_antimeridian
-from ._screen import nonfinite
+from ._screen import blank, nonfinite
 from .area import geodesic_area_m2
 from .io import LAYER_SCHEMAS
 from .validate import (
@@ -271,7 +271,7 @@ def repair(
         geoms[idx] = np.where(turned, oriented, cur)
 
     # 6. polygons across the antimeridian: cut at ±180° (RFC 7946 §3.1.9)
-    across = np.flatnonzero(crosses_antimeridian(np.where(blocked, None, geoms), gdf.crs))
+    across = np.flatnonzero(crosses_antimeridian(blank(geoms, blocked), gdf.crs))
     if across.size:
         geoms[across] = cut_antimeridian(geoms[across], gdf.crs)
         changes += [(int(p), "cut_at_antimeridian", "cut at ±180° into parts") for p in across]

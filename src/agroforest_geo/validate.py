@@ -25,6 +25,7 @@ import shapely
 from ._antimeridian import crosses_antimeridian
 from ._countries import COUNTRY_BOUNDS
 from ._points import POINT_MAX_HA, is_point, point_areas_ha
+from ._screen import blank as blanked
 from ._screen import nonfinite
 from .area import geodesic_area_m2, perimeter_m
 from .crs import _crs_label, norm_crs
@@ -414,7 +415,7 @@ def validate(
         "the row",
     )
     present &= ~bad_xy
-    geoms = np.where(bad_xy, None, geoms)  # never handed to GEOS
+    geoms = blanked(geoms, bad_xy)  # never handed to GEOS
     type_id = shapely.get_type_id(geoms)
     if kind is not None:
         allowed = LAYER_SCHEMAS[kind].geometry_types
@@ -452,7 +453,7 @@ def validate(
         add(invalid, "invalid_geometry", lambda p: _invalid_message(geoms[p], reason_of[p]))
     polygonal = present & np.isin(type_id, (3, 6))
     add(
-        crosses_antimeridian(np.where(polygonal & valid, geoms, None), crs),
+        crosses_antimeridian(blanked(geoms, ~(polygonal & valid)), crs),
         "crosses_antimeridian",
         "the polygon spans more than 180° of longitude: it crosses the antimeridian; "
         "read_parcels / read_layer and repair() cut it at ±180° (RFC 7946 §3.1.9)",
