@@ -163,7 +163,8 @@ _FUZZ = textwrap.dedent(
             geoms[0] = shapely.Point(-76.7, -7.2)
         for r in rows:
             xy = shapely.get_coordinates(geoms[r])
-            xy[1 + vertex % (len(xy) - 2), axis] = bad  # not the closing vertex: rings stay rings
+            # not the closing vertex (rings stay rings); a point has one
+            xy[0 if len(xy) < 3 else 1 + vertex % (len(xy) - 2), axis] = bad
             geoms[r] = shapely.set_coordinates(geoms[r], xy)
         g = BASE.assign(geometry=geoms)
         with warnings.catch_warnings():
