@@ -163,6 +163,7 @@ def test_no_row_dropped_index_columns_crs_kept_and_input_untouched():
     assert left == {
         "null_geometry",
         "empty_geometry",
+        "point_over_4_ha",
         "projected_as_degrees",
         "duplicate_id",
     }

@@ -327,7 +327,8 @@ def test_messy_sample_defects_are_found():
         "sliver": {"sliver"},
         "tiny_polygon": {"tiny_area"},
         "swapped_lonlat": {"swapped_lonlat"},
-        "point_geometry": set(),  # a point parcel: a plot of up to 4 ha (EUDR), valid
+        # a point parcel is valid for a plot of up to 4 ha (EUDR); this one declares more
+        "point_geometry": {"point_over_4_ha"},
         "duplicate_id": {"duplicate_id"},
         "utm_coordinates": {"projected_as_degrees"},
         "hole_outside_shell": {"invalid_geometry"},

@@ -184,7 +184,8 @@ class ValidationReport:
     Examples
     --------
     >>> import geopandas as gpd, shapely
-    >>> gdf = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1), None], crs=32718)
+    >>> sq = shapely.box(500_000, 9_200_000, 500_001, 9_200_001)  # 1 m², UTM 18S
+    >>> gdf = gpd.GeoDataFrame(geometry=[sq, None], crs=32718)
     >>> from agroforest_geo import validate
     >>> report = validate(gdf, min_area_m2=0)
     >>> report.ok
