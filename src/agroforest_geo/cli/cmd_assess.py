@@ -177,7 +177,13 @@ def _run_assess(args: argparse.Namespace) -> int:
     outputs["table (GeoPackage)"] = write_table(geo, outdir / "assessment.gpkg")
 
     exportable = parcels[result["status"].astype(str) != "invalid_geometry"]
-    if args.producer_name_column in parcels.columns:
+    if args.producer_name_column in parcels.columns and not len(exportable):
+        log.error(
+            "EU GeoJSON not written: none of the %d parcels can be exported (all have invalid "
+            "geometry; see validation_findings.csv)",
+            len(parcels),
+        )
+    elif args.producer_name_column in parcels.columns:
         place = args.production_place_column
         paths = eudr.to_geojson(
             exportable,

@@ -60,8 +60,8 @@ _SEVERITY = {r.code: r.severity for r in GEOJSON_RULES}
 _DEFAULT_MAX_BYTES = int(GEOJSON_LIMITS["max_bytes"])
 _DEFAULT_POINT_MAX_HA = float(GEOJSON_LIMITS["point_max_ha"])
 #: Files larger than this are not parsed by :func:`check_geojson` (parsing holds the whole
-#: document in memory, ~15x its size); they get ``file_too_large`` and should be split.
-READ_LIMIT_BYTES = 64 * 1024 * 1024
+#: document in memory, ~13x its size); they get ``file_too_large`` and should be split.
+READ_LIMIT_BYTES = 32 * 1024 * 1024
 
 
 # ----------------------------------------------------------------------------------------
@@ -556,7 +556,8 @@ def check_geojson(
     Malformed input is reported, never raised: invalid JSON (including ``NaN``
     literals and nesting too deep to parse), rings that are not lists of
     positions, non-finite coordinates. Files over :data:`READ_LIMIT_BYTES`
-    (64 MiB) are not parsed (memory): they get ``file_too_large``.
+    (32 MiB; parsing takes ~13x the file size in memory) are not parsed: they get
+    ``file_too_large``.
 
     Returns
     -------
