@@ -65,6 +65,12 @@ def nonfinite(geoms: Any) -> np.ndarray:
     out = np.zeros(arr.size, dtype=bool)
     if arr.size == 0:
         return out
+    xy = shapely.get_coordinates(arr)  # x and y: what every measure uses
+    if np.isfinite(xy).all():  # the common case: one pass, no index
+        return out
+    xy, owner = shapely.get_coordinates(arr, return_index=True)
+    out[np.unique(owner[~np.isfinite(xy).all(axis=1)])] = True
+    return out
     xy, owner = shapely.get_coordinates(arr, include_z=True, return_index=True)
     if xy.size:
         bad = ~np.isfinite(xy).all(axis=1)
