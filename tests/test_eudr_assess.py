@@ -216,8 +216,10 @@ def test_loss_year_columns_and_cutoff_forms():
     assert r2.loc[0, "loss_after_cutoff_ha"] == pytest.approx(0.7)
     assert r2.attrs["cutoff"] == "2020-06-30"
     table = evidence(p, loss_after_cutoff_ha=[0.6], loss_in_cutoff_year_ha=[0.1])
+    # a precomputed loss_after_cutoff_ha is taken as computed (forest_loss applies the same
+    # one rule: the straddling year is already in it); years are only re-read from loss_ha_<year>
     r4 = assess(p, cover=cover, loss=table, cutoff="2020-06-30")
-    assert r4.loc[0, "loss_after_cutoff_ha"] == pytest.approx(0.7)
+    assert r4.loc[0, "loss_after_cutoff_ha"] == pytest.approx(0.6)
     r5 = assess(p, cover=cover, loss=table)  # 31 December: the 2020 loss is before
     assert r5.loc[0, "loss_after_cutoff_ha"] == pytest.approx(0.6)
     r3 = assess(p, cover=cover, loss=loss, cutoff=pd.Timestamp("2021-12-31"))
@@ -228,8 +230,10 @@ def test_loss_year_columns_and_cutoff_forms():
 def test_ambiguous_or_bad_cutoff_raises(bad):
     with pytest.raises(ValueError, match="cutoff"):
         parse_cutoff(bad)
+    with pytest.raises(ValueError, match="not a year"):
+        parse_cutoff(20201231)
     with pytest.raises(TypeError):
-        parse_cutoff(20201231)  # type: ignore[arg-type]
+        parse_cutoff(2020.5)
 
 
 def test_precomputed_tables_must_share_the_index():

@@ -12,7 +12,7 @@ Examples
 """
 
 # -- modules added by later work register their public names below --
-from . import datasets, distributed, eudr, mosaic, raster
+from . import carbon, datasets, distributed, eudr, mosaic, products, raster
 from ._network import allow_network
 from ._version import __version__
 from .area import area_ha, area_m2, perimeter_m
@@ -22,6 +22,7 @@ from .detect import detect_trees, segment_crowns
 from .errors import (
     AgroforestGeoError,
     AgroforestGeoWarning,
+    AllometryDomainWarning,
     CRSMismatchError,
     DuplicateIdError,
     GeometryWarning,
@@ -32,6 +33,8 @@ from .errors import (
     NoDataWarning,
     PartitionError,
     RasterError,
+    TaxonFallbackWarning,
+    UnitError,
     UnreadableInputError,
 )
 from .io import read_layer, read_parcels, read_plots, read_protected_areas, read_raw, write_table
@@ -41,11 +44,14 @@ from .repair import repair
 from .reporting import report
 from .trees import tree_density, tree_rollup, unassigned_trees
 from .validate import RULES, ValidationReport, validate
+from .workflow import Assessment, run_assessment
 
 __all__ = [
     "RULES",
     "AgroforestGeoError",
     "AgroforestGeoWarning",
+    "AllometryDomainWarning",
+    "Assessment",
     "CRSMismatchError",
     "DuplicateIdError",
     "GeometryWarning",
@@ -56,12 +62,15 @@ __all__ = [
     "NoDataWarning",
     "PartitionError",
     "RasterError",
+    "TaxonFallbackWarning",
+    "UnitError",
     "UnreadableInputError",
     "ValidationReport",
     "__version__",
     "allow_network",
     "area_ha",
     "area_m2",
+    "carbon",
     "class_shares",
     "containment",
     "datasets",
@@ -75,6 +84,7 @@ __all__ = [
     "mosaic",
     "overlaps",
     "perimeter_m",
+    "products",
     "protected_overlap",
     "raster",
     "read_layer",
@@ -84,6 +94,7 @@ __all__ = [
     "read_raw",
     "repair",
     "report",
+    "run_assessment",
     "segment_crowns",
     "tree_density",
     "tree_rollup",

@@ -72,7 +72,9 @@ def parse_cutoff(cutoff: Any) -> dt.date:
     if isinstance(cutoff, int | np.integer):
         year = int(cutoff)
         if not 1 <= year <= 9999:
-            raise ValueError(f"cutoff year {year} is out of range")
+            raise ValueError(
+                f"cutoff {year} is not a year; write the date as an ISO string, e.g. '2020-12-31'"
+            )
         return dt.date(year, 12, 31)
     if isinstance(cutoff, float | np.floating):
         if np.isnan(cutoff):

@@ -23,6 +23,7 @@ _FILES: dict[str, str] = {
     "lossyear": "lossyear.tif",
     "chm": "chm.tif",
     "tree_inventory": "tree_inventory.gpkg",
+    "wood_density": "wood_density.csv",
 }
 
 

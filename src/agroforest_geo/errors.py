@@ -11,6 +11,7 @@ from __future__ import annotations
 __all__ = [
     "AgroforestGeoError",
     "AgroforestGeoWarning",
+    "AllometryDomainWarning",
     "CRSMismatchError",
     "DuplicateIdError",
     "GeometryWarning",
@@ -21,6 +22,8 @@ __all__ = [
     "NoDataWarning",
     "PartitionError",
     "RasterError",
+    "TaxonFallbackWarning",
+    "UnitError",
     "UnreadableInputError",
 ]
 
@@ -68,6 +71,10 @@ class PartitionError(AgroforestGeoError, RuntimeError):
     """A partition of a distributed run failed (e.g. its worker ran out of memory)."""
 
 
+class UnitError(AgroforestGeoError, ValueError):
+    """Measurements are outside any plausible range for their unit (e.g. diameters in mm)."""
+
+
 class AgroforestGeoWarning(UserWarning):
     """Base class of every warning emitted by agroforest_geo."""
 
@@ -78,3 +85,11 @@ class NoDataWarning(AgroforestGeoWarning):
 
 class GeometryWarning(AgroforestGeoWarning):
     """Some geometries were flagged (empty, invalid, suspicious coordinates)."""
+
+
+class AllometryDomainWarning(AgroforestGeoWarning):
+    """Some trees are outside the size range an allometric model was calibrated on."""
+
+
+class TaxonFallbackWarning(AgroforestGeoWarning):
+    """Some taxa were not found at species level and took a genus, family or stand value."""

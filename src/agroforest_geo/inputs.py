@@ -116,13 +116,43 @@ def _grid_of(src: DatasetReader, name: str) -> _Grid:
     return _Grid(pyproj.CRS.from_user_input(src.crs), t, src.width, src.height)
 
 
+def _band_list(src: DatasetReader, k: int = 12) -> str:
+    descs = src.descriptions or (None,) * src.count
+    items = [f"{i} {d!r}" if d else f"{i} (no description)" for i, d in enumerate(descs, 1)]
+    more = f" … ({src.count} bands)" if len(items) > k else ""
+    return ", ".join(items[:k]) + more
+
+
+def _resolve_band(src: DatasetReader, band: int | str | None, name: str) -> int:
+    """Return the 1-based band to read: a number, a band description, or None (the only band)."""
+    if band is None:
+        if src.count == 1:
+            return 1
+        raise RasterError(
+            f"raster {name!r} ({src.name}) has {src.count} bands; say which one to read with "
+            f"band= its number or description: {_band_list(src)}"
+        )
+    if isinstance(band, str):
+        descs = [(d or "").strip().lower() for d in (src.descriptions or (None,) * src.count)]
+        if band.strip().lower() in descs:
+            return descs.index(band.strip().lower()) + 1
+        if src.count == 1 and not descs[0]:
+            return 1  # a single band without a description can only be the one asked for
+        raise RasterError(
+            f"raster {name!r} ({src.name}) has no band described {band!r}; its bands are "
+            f"{_band_list(src)}. Pass band= a number or one of these descriptions."
+        )
+    _check_band(src, band, name)
+    return int(band)
+
+
 def _check_band(src: DatasetReader, band: int, name: str) -> None:
     if not isinstance(band, (int, np.integer)) or isinstance(band, bool):
-        raise TypeError(f"band must be an int, got {band!r}")
+        raise TypeError(f"band must be an int, a band description or None, got {band!r}")
     if band < 1 or band > src.count:
         raise RasterError(
             f"raster {name!r} ({src.name}) has {src.count} band(s); band={band} does not exist. "
-            f"Pass band=1..{src.count}."
+            f"Pass band=1..{src.count}: {_band_list(src)}."
         )
 
 
@@ -148,16 +178,19 @@ def _has_no_nodata(src: DatasetReader, band: int) -> bool:
 
 
 def _open_all(
-    rasters: Mapping[str, RasterLike], bands: Mapping[str, int] | None, stack: ExitStack
+    rasters: Mapping[str, RasterLike],
+    bands: Mapping[str, int | str | None] | None,
+    stack: ExitStack,
 ) -> tuple[dict[str, DatasetReader], dict[str, int], _Grid]:
     if not rasters:
         raise ValueError("rasters must name at least one raster, e.g. {'cover': path}")
     srcs = {name: _open(r, stack) for name, r in rasters.items()}
-    bands_d = {name: int((bands or {}).get(name, 1)) for name in srcs}
+    bands_d = {
+        name: _resolve_band(src, (bands or {}).get(name, 1), name) for name, src in srcs.items()
+    }
     first = next(iter(srcs))
     grid = _grid_of(srcs[first], first)
     for name, src in srcs.items():
-        _check_band(src, bands_d[name], name)
         if name != first:
             _same_grid(grid, _grid_of(src, name), first, name)
         if _has_no_nodata(src, bands_d[name]):

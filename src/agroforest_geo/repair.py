@@ -280,7 +280,8 @@ def repair(
     out = gdf.copy()
     gname = gdf.geometry.name
     out[gname] = gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs).values
-    after = validate(out, **options)  # type: ignore[arg-type]
+    # nothing changed: the layer's findings are those already found (no second validation)
+    after = validate(out, **options) if changes else before  # type: ignore[arg-type]
     change_frame = make_findings(gdf.index, ids, changes)
     if change_frame.empty:
         findings = after.findings

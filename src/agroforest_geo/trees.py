@@ -49,12 +49,19 @@ from .errors import (
     NoDataWarning,
 )
 from .io import read_raw
+from .products import Product
 
 __all__ = ["tree_density", "tree_rollup", "unassigned_trees"]
 
 Overlap: TypeAlias = Literal["all", "first"]
 
 _OVERLAPS = ("all", "first")
+
+#: What a density raster holds without a product: trees per hectare, never negative.
+_DENSITY = Product(
+    name="trees per hectare (no product given)", kind="trees_per_ha", unit="trees/ha",
+    valid_range=(0.0, float("inf")),
+)  # fmt: skip
 
 
 def _read_points(trees: gpd.GeoDataFrame | str | os.PathLike[str]) -> gpd.GeoDataFrame:
@@ -168,6 +175,7 @@ def tree_density(
     species_column: str | None = None,
     chm: ChmInput | None = None,
     density_raster: ChmInput | None = None,
+    product: Product | str | None = None,
     overlap: Overlap = "all",
     min_height: float = 2.0,
     window: str | WindowFunction = "popescu_wynne",
@@ -202,6 +210,11 @@ def tree_density(
     density_raster : path or rasterio dataset, optional
         A trees-per-hectare raster, integrated over each plot with exact partial
         pixels (:func:`agroforest_geo.raster.integrate`): counts are fractional.
+        The band's scale/offset are applied; negative densities raise.
+    product : Product or str, optional
+        What ``density_raster`` holds: a ``trees_per_ha``
+        :class:`~agroforest_geo.products.Product` (band, nodata, scale/offset,
+        valid range). Only with ``density_raster``.
     overlap : {"all", "first"}
         A tree in overlapping plots counts in all of them, or in the first only.
     min_height, window, ties
@@ -265,6 +278,8 @@ def tree_density(
             "give a source: trees= (inventory points), chm= (canopy height raster), "
             "density_raster= (trees per ha) and/or count_column= (planting records)"
         )
+    if product is not None and density_raster is None:
+        raise ValueError("product= describes density_raster=; pass it with density_raster")
     if species_column is not None and trees is None:
         raise ValueError("species_column needs trees= (an inventory with a species column)")
     require_crs(plots, "plots")
@@ -331,7 +346,7 @@ def tree_density(
         with warnings.catch_warnings():  # reported once, below, in terms of trees
             warnings.simplefilter("ignore", NoDataWarning)
             warnings.simplefilter("ignore", GeometryWarning)
-            integ = integrate(plots, density_raster)
+            integ = integrate(plots, density_raster, band=None, product=product or _DENSITY)
         count = (integ["value_x_m2"] / 10_000.0).astype(float)
         covered = _coverage(integ, area)
         source = "density_raster"

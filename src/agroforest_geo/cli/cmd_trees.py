@@ -8,6 +8,7 @@ from ..detect import WINDOW_PRESETS, detect_trees
 from ..io import read_plots
 from ..trees import tree_density
 from ._common import add_output_argument, emit
+from .cmd_cover import _product, add_product_argument
 
 __all__ = ["register"]
 
@@ -19,6 +20,7 @@ def _run_trees(args: argparse.Namespace) -> int:
         trees=args.inventory,
         chm=args.chm,
         density_raster=args.density,
+        product=_product(args.density_product),
         count_column=args.planted_column,
         species_column=args.species_column,
         overlap=args.overlap,
@@ -78,6 +80,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     src.add_argument("--inventory", metavar="POINTS", help="tree points, one per tree")
     src.add_argument("--chm", metavar="RASTER", help="canopy height model in metres")
     src.add_argument("--density", metavar="RASTER", help="trees-per-hectare raster")
+    add_product_argument(p, "--density-product", "the --density raster")
     p.add_argument(
         "--planted-column",
         metavar="COLUMN",

@@ -12,7 +12,9 @@ Examples
 '2025.1'
 """
 
+from . import evidence
 from .assess import EVIDENCE_COLUMNS, assess, parcel_tree_density, parse_cutoff
+from .evidence import EVIDENCE_SCHEMA
 from .geojson import check_geojson, to_geojson
 from .rules import (
     DEFAULT_RULES,
@@ -23,6 +25,7 @@ from .rules import (
     RULES,
     RULES_VERSION,
     STATUS_ORDER,
+    Condition,
     GeoJSONRule,
     Rule,
 )
@@ -31,16 +34,19 @@ __all__ = [
     "DEFAULT_RULES",
     "DEFAULT_THRESHOLDS",
     "EVIDENCE_COLUMNS",
+    "EVIDENCE_SCHEMA",
     "GEOJSON_LIMITS",
     "GEOJSON_RULES",
     "GEOJSON_RULES_VERSION",
     "RULES",
     "RULES_VERSION",
     "STATUS_ORDER",
+    "Condition",
     "GeoJSONRule",
     "Rule",
     "assess",
     "check_geojson",
+    "evidence",
     "parcel_tree_density",
     "parse_cutoff",
     "to_geojson",

@@ -1,31 +1,35 @@
 """Deforestation-free assessment of parcels under the EUDR.
 
-:func:`assess` gathers the evidence for every parcel (tree cover at the
-cut-off, tree-cover loss after it, protected-area and parcel overlaps, tree
-density, geometry validity) into one table on the parcels' index, then applies
-the rule table of :mod:`agroforest_geo.eudr.rules` to decide a ``status`` and
-list the ``reasons``. Evidence can be computed here from rasters and layers, or
-passed in precomputed, as DataFrames on the parcels' index.
+:func:`assess` gathers the evidence of every source for every parcel (see
+:mod:`agroforest_geo.eudr.evidence`: geometry, area, forest at the cut-off and
+loss after it, protected areas, other parcels, trees) into one table on the
+parcels' index, then applies the rule table of :mod:`agroforest_geo.eudr.rules`
+to decide a ``status`` and list the ``reasons``. Evidence can be computed here
+from rasters and layers, or passed in precomputed, as DataFrames on the
+parcels' index. :func:`agroforest_geo.run_assessment` is the whole workflow
+(reading, repair, validation, reprojection, the report) around the same steps.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 import warnings
 from collections.abc import Mapping, Sequence
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from .._cutoff import parse_cutoff
 from .._points import point_buffer_column
-from ..area import area_ha
 from ..crs import require_crs
 from ..errors import MissingColumnError
-from .rules import RULES_VERSION, STATUS_ORDER, Rule, resolve_rules
+from . import evidence as ev_mod
+from ._apply import apply_rules
+from ._sensitivity import verdict_sensitivity
+from .rules import RULES_VERSION, Rule, resolve_rules, rules_table
 
 __all__ = ["EVIDENCE_COLUMNS", "assess", "parcel_tree_density", "parse_cutoff"]
 
@@ -59,239 +63,150 @@ _PROTECTED_DETAIL = (
     "in_buffer_band",
 )
 
-# validation codes that make the geometry unusable for the assessment (id problems do not)
-_NOT_GEOMETRY = {"duplicate_id", "missing_id", "missing_crs", "missing_id_column"}
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_LOSS_YEAR = re.compile(r"^loss_ha_(\d{4})$")
+
+@dataclass(frozen=True)
+class _Sources:
+    """The inputs of the evidence, as given (paths, layers or precomputed tables)."""
+
+    cover: Any = None
+    loss: Any = None
+    protected: Any = None
+    trees: Any = None
+    plots: gpd.GeoDataFrame | None = None
+    pairs: gpd.GeoDataFrame | None = None
+    cover_product: Any = None
+    loss_product: Any = None
+    protected_options: Mapping[str, Any] = field(default_factory=dict)
+    raster_options: Mapping[str, Any] = field(default_factory=dict)
 
 
-def parse_cutoff(cutoff: str | dt.date | pd.Timestamp) -> dt.date:
-    """Normalise a cut-off date: ISO string ``"YYYY-MM-DD"``, ``datetime.date`` or Timestamp.
-
-    Day-first or month-first strings such as ``"31/12/2020"`` are refused:
-    ``"01/02/2021"`` means different days in Lima and in Washington.
-
-    Examples
-    --------
-    >>> parse_cutoff("2020-12-31")
-    datetime.date(2020, 12, 31)
-    >>> import pandas as pd
-    >>> parse_cutoff(pd.Timestamp("2020-12-31 15:00"))
-    datetime.date(2020, 12, 31)
-    >>> parse_cutoff("31/12/2020")
-    Traceback (most recent call last):
-    ...
-    ValueError: cutoff '31/12/2020' is not an ISO date; write it as 'YYYY-MM-DD' ...
-    """
-    if isinstance(cutoff, pd.Timestamp):
-        if pd.isna(cutoff):
-            raise ValueError("cutoff is NaT; give a date such as '2020-12-31'")
-        return cutoff.date()
-    if isinstance(cutoff, dt.datetime):
-        return cutoff.date()
-    if isinstance(cutoff, dt.date):
-        return cutoff
-    if isinstance(cutoff, str):
-        text = cutoff.strip()
-        if _ISO_DATE.match(text):
-            try:
-                return dt.date.fromisoformat(text)
-            except ValueError as exc:
-                raise ValueError(f"cutoff {cutoff!r} is not a valid date: {exc}") from None
-        raise ValueError(
-            f"cutoff {cutoff!r} is not an ISO date; write it as 'YYYY-MM-DD' (e.g. '2020-12-31'), "
-            "or pass a datetime.date or pandas.Timestamp (day/month order is ambiguous)"
-        )
-    raise TypeError(
-        f"cutoff must be an ISO date string 'YYYY-MM-DD', a datetime.date or a pandas.Timestamp, "
-        f"got {type(cutoff).__name__}"
+def _agroforestry(evidence: pd.DataFrame, th: Mapping[str, float]) -> pd.Series:
+    """Tree cover at the cut-off with a tree density in the agroforestry range (NA: unknown)."""
+    share, density = evidence["forest_share_cutoff"], evidence["trees_per_ha"]
+    agro = (
+        (share >= th["agroforestry_min_cover_share"])
+        & (density >= th["agroforestry_min_trees_per_ha"])
+        & (density <= th["agroforestry_max_trees_per_ha"])
     )
-
-
-def _is_table(x: Any) -> bool:
-    """Tell whether ``x`` is a precomputed evidence table (a DataFrame, not a layer)."""
-    return isinstance(x, pd.DataFrame) and not isinstance(x, gpd.GeoDataFrame)
-
-
-def _on_index(table: pd.DataFrame, index: pd.Index, name: str) -> pd.DataFrame:
-    if len(table) and not table.index.isin(index).any():
-        raise ValueError(
-            f"the {name} table shares no index label with the parcels; precomputed evidence must "
-            f"be on the parcels' index (e.g. the result of agf.{name}(parcels, ...))"
-        )
-    if not table.index.is_unique:
-        raise ValueError(f"the {name} table has repeated index labels; give one row per parcel")
-    return table.reindex(index)
-
-
-def _geometry_errors(parcels: gpd.GeoDataFrame, id_column: str | None) -> pd.DataFrame:
-    from ..validate import validate
-
-    report = validate(parcels, kind="parcels", id_column=id_column)
-    f = report.findings
-    f = f[f["position"].notna() & (f["severity"] == "error") & ~f["code"].isin(_NOT_GEOMETRY)]
-    n = np.zeros(len(parcels), dtype=np.int64)
-    text = [""] * len(parcels)
-    for pos, code, msg in zip(f["position"].astype(int), f["code"], f["message"], strict=True):
-        n[pos] += 1
-        item = f"{code}: {msg}"
-        text[pos] = f"{text[pos]} | {item}" if text[pos] else item
-    return pd.DataFrame({"n_geometry_errors": n, "geometry_problem": text}, index=parcels.index)
-
-
-def _cover_evidence(
-    cover: Any, parcels: gpd.GeoDataFrame, ok: np.ndarray, threshold: float
-) -> pd.DataFrame | None:
-    if cover is None:
-        return None
-    if _is_table(cover):
-        return _on_index(cover, parcels.index, "forest_cover")
-    from ..cover import forest_cover
-
-    sub = parcels[ok]
-    res = forest_cover(sub, cover, threshold=threshold) if len(sub) else pd.DataFrame()
-    return pd.DataFrame(res).reindex(parcels.index)
-
-
-def _loss_evidence(
-    loss: Any,
-    cover: Any,
-    parcels: gpd.GeoDataFrame,
-    ok: np.ndarray,
-    threshold: float,
-    cutoff: dt.date,
-) -> pd.DataFrame | None:
-    if loss is None:
-        return None
-    if _is_table(loss):
-        return _on_index(loss, parcels.index, "forest_loss")
-    from ..cover import forest_loss
-
-    sub = parcels[ok]
-    cover_raster = None if (cover is None or _is_table(cover)) else cover
-    if not len(sub):
-        return pd.DataFrame(index=parcels.index)
-    res = forest_loss(sub, loss, cover=cover_raster, threshold=threshold, cutoff=cutoff.isoformat())
-    return pd.DataFrame(res).reindex(parcels.index)
-
-
-def _year_columns(table: pd.DataFrame) -> dict[int, str]:
-    out = {}
-    for c in table.columns:
-        m = _LOSS_YEAR.match(str(c))
-        if m:
-            out[int(m.group(1))] = str(c)
-    return dict(sorted(out.items()))
-
-
-def _protected_evidence(
-    protected: Any, parcels: gpd.GeoDataFrame, ok: np.ndarray
-) -> pd.DataFrame | None:
-    if protected is None:
-        return None
-    if _is_table(protected):
-        return _on_index(protected, parcels.index, "protected_overlap")
-    from ..io import read_protected_areas
-    from ..protected import protected_overlap
-
-    layer = (
-        protected if isinstance(protected, gpd.GeoDataFrame) else read_protected_areas(protected)
-    )
-    sub = parcels[ok]
-    if not len(sub):
-        return pd.DataFrame(index=parcels.index)
-    return pd.DataFrame(protected_overlap(sub, layer)).reindex(parcels.index)
-
-
-def _tree_evidence(trees: Any, parcels: gpd.GeoDataFrame, ok: np.ndarray) -> pd.DataFrame | None:
-    if trees is None:
-        return None
-    if _is_table(trees):
-        return _on_index(trees, parcels.index, "tree_density")
-    from ..io import read_raw
-    from ..trees import tree_density
-
-    if isinstance(trees, gpd.GeoDataFrame):
-        layer = trees
-    elif isinstance(trees, str | Path):
-        layer = read_raw(trees)
-    else:
-        raise TypeError(
-            "trees must be a tree_density result (DataFrame on the parcels' index), a tree "
-            f"inventory GeoDataFrame of points, or a path to one; got {type(trees).__name__}"
-        )
-    if layer.crs is not None and parcels.crs is not None and layer.crs != parcels.crs:
-        layer = layer.to_crs(parcels.crs)  # an inventory of points: exact reprojection
-    sub = parcels[ok]
-    if not len(sub):
-        return pd.DataFrame(index=parcels.index)
-    return pd.DataFrame(tree_density(sub, trees=layer)).reindex(parcels.index)
-
-
-def _parcel_overlap_evidence(
-    parcels: gpd.GeoDataFrame, ok: np.ndarray, id_column: str | None
-) -> pd.DataFrame:
-    """Sum of the pairwise overlaps of each parcel with the other parcels (ha)."""
-    out = pd.DataFrame(
-        {"parcel_overlap_ha": 0.0, "n_parcel_overlaps": 0, "overlapping_parcels": ""},
-        index=parcels.index,
-    )
-    out.loc[~ok, ["parcel_overlap_ha", "n_parcel_overlaps"]] = np.nan
-    sub = parcels[ok]
-    if len(sub) < 2:
-        return out
-    from ..overlap import overlaps
-
-    # positions as ids: the evidence must not depend on the ids being unique
-    pairs = overlaps(sub.assign(_position=np.arange(len(sub))), id_column="_position")
-    pairs = pairs[pairs["overlap_ha"] > 0]
-    if not len(pairs):
-        return out
-    left = pairs["_position_left"].to_numpy(dtype=np.intp)
-    right = pairs["_position_right"].to_numpy(dtype=np.intp)
-    ha = pairs["overlap_ha"].to_numpy(dtype=float)
-    n = len(sub)
-    total = np.bincount(left, weights=ha, minlength=n) + np.bincount(right, weights=ha, minlength=n)
-    count = np.bincount(left, minlength=n) + np.bincount(right, minlength=n)
-    labels = (
-        sub[id_column].astype(str).to_numpy() if id_column else sub.index.astype(str).to_numpy()
-    )
-    names: list[list[str]] = [[] for _ in range(n)]
-    for i, j in zip(left.tolist(), right.tolist(), strict=True):
-        names[i].append(labels[j])
-        names[j].append(labels[i])
-    out.loc[sub.index, "parcel_overlap_ha"] = total
-    out.loc[sub.index, "n_parcel_overlaps"] = count
-    out.loc[sub.index, "overlapping_parcels"] = [",".join(sorted(x)) for x in names]
+    out: pd.Series = agro.astype("boolean")
+    out[~(share.notna() & density.notna())] = pd.NA
     return out
 
 
-def _col(table: pd.DataFrame | None, name: str, index: pd.Index) -> pd.Series:
-    if table is None or name not in table.columns:
-        return pd.Series(np.nan, index=index, dtype=float)
-    return pd.to_numeric(table[name], errors="coerce").astype(float)
+def collect_evidence(
+    parcels: gpd.GeoDataFrame,
+    validation: Any,
+    sources: _Sources,
+    *,
+    cutoff: dt.date,
+    thresholds: Mapping[str, float],
+    cover_year: int | None,
+    id_column: str | None,
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+    """Every evidence column of every source, and the parcel-overlap pairs."""
+    geom = ev_mod.geometry_evidence(parcels, validation)
+    ok = (geom["n_geometry_errors"] == 0).to_numpy()
+    area = ev_mod.area_evidence(parcels, ok=ok)
+    forest = ev_mod.forest_evidence(
+        parcels,
+        cover=sources.cover,
+        loss=sources.loss,
+        cutoff=cutoff,
+        threshold=thresholds["cover_threshold_pct"],
+        cover_year=cover_year,
+        cover_product=sources.cover_product,
+        loss_product=sources.loss_product,
+        area_ha=area["area_ha"],
+        ok=ok,
+        verb_options=sources.raster_options,
+    )
+    if sources.protected is not None:
+        prot = ev_mod.protected_evidence(
+            parcels, sources.protected, ok=ok, **dict(sources.protected_options)
+        )
+    else:
+        prot = pd.DataFrame(index=parcels.index)
+    pairs = sources.pairs
+    if pairs is None:
+        pairs = ev_mod.parcel_overlap_pairs(parcels, ok=ok, id_column=id_column)
+    over = ev_mod.overlap_evidence(parcels, pairs, ok=ok)
+    trees = ev_mod.tree_evidence(
+        parcels, trees=sources.trees, plots=sources.plots, area_ha=area["area_ha"], ok=ok
+    )
+    evidence = pd.concat([area, forest, prot, over, trees, geom], axis=1)
+    for col in ev_mod.EVIDENCE_SCHEMA:  # a source not given: its columns are unknown (NaN)
+        if col.name not in evidence.columns and "<" not in col.name:
+            evidence[col.name] = np.nan
+    evidence["agroforestry_evidence"] = _agroforestry(evidence, thresholds)
+    return evidence, pairs
 
 
-def _fires(rule: Rule, values: pd.Series) -> np.ndarray:
-    if rule.op == "missing":
-        return values.isna().to_numpy()
-    v = pd.to_numeric(values, errors="coerce").astype(float).to_numpy()
-    t = float(rule.threshold)  # type: ignore[arg-type]
-    with np.errstate(invalid="ignore"):
-        res = {
-            ">": v > t,
-            ">=": v >= t,
-            "<": v < t,
-            "<=": v <= t,
-            "==": v == t,
-        }[rule.op]
-    return np.asarray(res & ~np.isnan(v), dtype=bool)
+def result_table(
+    parcels: gpd.GeoDataFrame,
+    evidence: pd.DataFrame,
+    decided: pd.DataFrame,
+    id_column: str | None,
+) -> pd.DataFrame:
+    """Assemble the assessment table: id, status, reasons, fired rules, then the evidence."""
+    out = pd.DataFrame(index=parcels.index)
+    if id_column is not None:
+        out[id_column] = parcels[id_column]
+    out = pd.concat([out, decided], axis=1)
+    for c in EVIDENCE_COLUMNS:
+        out[c] = evidence[c]
+    out["overlapping_parcels"] = evidence["overlapping_parcels"]
+    buffer = point_buffer_column(parcels)  # point plots: measured as circles of this area
+    if buffer is not None:
+        out["point_buffer_ha"] = buffer
+    for c in _PROTECTED_DETAIL:
+        if c in evidence.columns:
+            out[c] = evidence[c]
+    for c in evidence.columns:
+        if c.startswith("loss_ha_"):
+            out[c] = evidence[c]
+    return out
 
 
-def _fmt(v: Any) -> str:
-    if isinstance(v, float | np.floating):
-        return "nan" if np.isnan(v) else f"{float(v):.4g}"
-    return str(v)
+def _check_parcels(parcels: Any, id_column: str | None) -> str | None:
+    if not isinstance(parcels, gpd.GeoDataFrame):
+        raise TypeError(f"parcels must be a GeoDataFrame, got {type(parcels).__name__}")
+    require_crs(parcels, "parcels")
+    if id_column is not None and id_column not in parcels.columns:
+        if id_column != "parcel_id":
+            raise MissingColumnError(
+                f"id_column {id_column!r} is not a column of parcels; its columns are "
+                f"{[c for c in parcels.columns if c != parcels.geometry.name]}; "
+                "pass id_column=None to go without ids"
+            )
+        return None
+    return id_column
+
+
+def decide(
+    parcels: gpd.GeoDataFrame,
+    evidence: pd.DataFrame,
+    rule_set: Sequence[Rule],
+    *,
+    thresholds: Mapping[str, float],
+    cutoff: dt.date,
+    id_column: str | None,
+    custom_rules: bool,
+) -> pd.DataFrame:
+    """Apply the rules to the evidence; the assessment table with its ``attrs``."""
+    decided = apply_rules(evidence, rule_set)
+    sources = {
+        s: [c.name for c in ev_mod.EVIDENCE_SCHEMA if c.source == s]
+        for s in ("forest", "protected", "overlaps", "trees")
+    }
+    sources["forest"] += [c for c in evidence.columns if c.startswith("loss_ha_")]
+    change = verdict_sensitivity(evidence, rule_set, decided["status"], sources=sources)
+    decided["what_would_change"] = change["what_would_change"]
+    out = result_table(parcels, evidence, decided, id_column)
+    out.attrs["rules_version"] = "custom" if custom_rules else RULES_VERSION
+    out.attrs["cutoff"] = cutoff.isoformat()
+    out.attrs["rules"] = rules_table(rule_set)
+    out.attrs["thresholds"] = dict(thresholds)
+    return out
 
 
 def assess(
@@ -301,19 +216,28 @@ def assess(
     loss: Any = None,
     protected: Any = None,
     trees: Any = None,
+    plots: gpd.GeoDataFrame | None = None,
     cutoff: str | dt.date | pd.Timestamp = "2020-12-31",
     rules: Mapping[str, float] | Sequence[Rule] | None = None,
-    cover_year: int = 2000,
+    cover_year: int | None = None,
+    cover_product: Any = None,
+    loss_product: Any = None,
     id_column: str | None = "parcel_id",
+    validation: Any = None,
+    protected_options: Mapping[str, Any] | None = None,
+    raster_options: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Decide for every parcel whether it is deforestation-free since the cut-off.
 
-    The evidence is gathered into columns on the parcels' index, then the
-    rules of :data:`agroforest_geo.eudr.DEFAULT_RULES` (changed by ``rules``)
-    are applied: each rule that fires is listed in ``reasons`` and the parcel
-    gets the most severe status among them (``invalid_geometry`` >
+    The evidence of every source (:mod:`agroforest_geo.eudr.evidence`) is
+    gathered into columns on the parcels' index, then the rules of
+    :data:`agroforest_geo.eudr.DEFAULT_RULES` (changed by ``rules``) are
+    applied: each rule that fires is listed in ``reasons`` and the parcel gets
+    the most severe status among them (``invalid_geometry`` >
     ``deforestation_detected`` > ``needs_review`` > ``deforestation_free``).
-    Every parcel is kept, invalid ones included.
+    Every parcel is kept, invalid ones included. Layers must share the
+    parcels' CRS: nothing is reprojected here (:func:`agroforest_geo.run_assessment`
+    reprojects and records it).
 
     Agroforestry: shade trees over cocoa are not forest under EUDR Art. 2(4)
     (agricultural plantations, agroforestry included, are excluded). The rules
@@ -338,31 +262,48 @@ def assess(
         Loss-year raster (Hansen encoding), or a precomputed
         :func:`agroforest_geo.forest_loss` table on the parcels' index
         (``loss_after_cutoff_ha`` and/or ``loss_ha_<year>`` columns, optional ``valid_share``).
-        With a cover raster, only loss in forest pixels of the year-2000 cover counts.
+        With a cover raster, both are read in one pass and only loss in forest
+        pixels of the cover counts.
     protected : path, GeoDataFrame or DataFrame, optional
         Protected / REDD+ areas layer, or a precomputed
         :func:`agroforest_geo.protected_overlap` table (``protected_ha``, ``protected_share``).
     trees : path, GeoDataFrame or DataFrame, optional
         Tree inventory points, or a precomputed :func:`agroforest_geo.tree_density`
         table (``trees_per_ha``, optional ``tree_count``).
+    plots : GeoDataFrame, optional
+        Agroforestry plots with ``parcel_id``: tree density of each parcel's plots
+        (inventory counts, else ``trees_planted``).
     cutoff : str, datetime.date or pandas.Timestamp
         The cut-off date, ISO ``"YYYY-MM-DD"``; default 31 December 2020 (EUDR).
         Loss data are annual: with a cut-off other than 31 December, the loss of
         the cut-off year counts as *after* it (the conservative reading).
     rules : mapping or sequence of Rule, optional
         Threshold overrides by parameter name, e.g. ``{"loss_after_cutoff_min_ha": 0.1}``,
-        or a full replacement rule table (see :func:`~agroforest_geo.eudr.rules.resolve_rules`).
-    cover_year : int
-        Year of the cover raster. Forest at the cut-off is estimated as forest
-        in ``cover_year`` minus the loss of the years after it up to the cut-off.
+        or a full replacement rule table (see :func:`~agroforest_geo.eudr.rules.resolve_rules`);
+        a rule may read any evidence column.
+    cover_year : int, optional
+        Year of the cover raster (default: the cover product's reference year, else
+        2000). Forest at the cut-off is estimated as forest in ``cover_year`` minus
+        the loss of the years after it up to the cut-off.
+    cover_product, loss_product : Product or str, optional
+        What the rasters hold (:mod:`agroforest_geo.products`), e.g.
+        ``cover_product="jrc_gfc2020"`` for the JRC 2020 forest mask (forest on the
+        cut-off date directly; loss counts only on its forest pixels).
     id_column : str or None
         Parcel id column (copied to the result; used to name overlapping parcels).
+    validation : ValidationReport, optional
+        The validation of these parcels, when already done (else it is run once here).
+    protected_options, raster_options : mapping, optional
+        Keyword options of :func:`~agroforest_geo.protected_overlap` (``buffer_m``,
+        ``max_distance_m`` ...) and of the raster verbs (``method``, ``n_jobs`` ...).
 
     Returns
     -------
     pandas.DataFrame
         On the parcels' index: the id column, ``status``, ``reasons``,
-        ``rules_fired`` (";"-joined codes), the evidence columns of
+        ``rules_fired`` (";"-joined codes), ``what_would_change`` (the smallest
+        change of one threshold, or one source less, that changes the status, in
+        words; empty when none does), the evidence columns of
         :data:`EVIDENCE_COLUMNS`, ``overlapping_parcels`` and ``loss_ha_<year>``
         (when known). ``attrs`` holds ``rules_version``, ``cutoff`` and the rules used.
         Hectares add up across parcels; shares and densities do not.
@@ -379,161 +320,43 @@ def assess(
     >>> result.loc[1, "rules_fired"]
     'deforestation_after_cutoff;loss_after_cutoff'
     """
-    if not isinstance(parcels, gpd.GeoDataFrame):
-        raise TypeError(f"parcels must be a GeoDataFrame, got {type(parcels).__name__}")
-    require_crs(parcels, "parcels")
+    id_column = _check_parcels(parcels, id_column)
     cut = parse_cutoff(cutoff)
     rule_set, th = resolve_rules(rules)
-    if id_column is not None and id_column not in parcels.columns:
-        if id_column != "parcel_id":
-            raise MissingColumnError(
-                f"id_column {id_column!r} is not a column of parcels; its columns are "
-                f"{[c for c in parcels.columns if c != parcels.geometry.name]}; "
-                "pass id_column=None to go without ids"
-            )
-        id_column = None
-    idx = parcels.index
-    geom_err = _geometry_errors(parcels, id_column)
-    ok = (geom_err["n_geometry_errors"] == 0).to_numpy()
+    if validation is None:
+        from ..validate import validate
 
-    ev = pd.DataFrame(index=idx)
-    ev["area_ha"] = area_ha(parcels).where(ok)
-
-    cov = _cover_evidence(cover, parcels, ok, th["cover_threshold_pct"])
-    lss = _loss_evidence(loss, cover, parcels, ok, th["cover_threshold_pct"], cut)
-
-    # --- loss before / after the cut-off -------------------------------------------
-    years = _year_columns(lss) if lss is not None else {}
-    # a loss year equal to the cut-off year counts before the cut-off only when the
-    # cut-off is the year's last day (annual loss products cannot split a year)
-    last_before = cut.year if (cut.month, cut.day) == (12, 31) else cut.year - 1
-    if lss is not None and "loss_after_cutoff_ha" in lss.columns:
-        after = _col(lss, "loss_after_cutoff_ha", idx)
-        if last_before < cut.year and "loss_in_cutoff_year_ha" in lss.columns:
-            # forest_loss leaves the ambiguous cut-off year out; count it (conservative)
-            after = after + _col(lss, "loss_in_cutoff_year_ha", idx).fillna(0.0)
-    elif lss is not None and years:
-        cols = [c for y, c in years.items() if y > last_before]
-        after = lss[cols].sum(axis=1) if cols else pd.Series(0.0, index=idx)
-        after = after.where(lss[list(years.values())].notna().any(axis=1))
-    else:
-        after = _col(lss, "loss_after_cutoff_ha", idx)
-    before_cols = [c for y, c in years.items() if cover_year < y <= last_before]
-    if lss is not None and before_cols:
-        before = lss[before_cols].sum(axis=1, min_count=1).fillna(0.0).astype(float)
-    else:
-        before = pd.Series(0.0, index=idx)
-    loss_valid = _col(lss, "valid_share", idx)
-    after = after.where(~(loss_valid == 0))
-    after = after.where(ok)
-    ev["loss_after_cutoff_ha"] = after
-    ev["loss_after_cutoff_share"] = after / ev["area_ha"]
-    ev["loss_before_cutoff_ha"] = before.where(after.notna())
-    first_after = pd.Series(np.nan, index=idx)
-    if years:
-        for y, c in reversed(years.items()):
-            if y > last_before:
-                hit = pd.to_numeric(lss[c], errors="coerce").fillna(0) > 0  # type: ignore[index]
-                first_after = first_after.mask(hit, float(y))
-    ev["first_loss_year_after_cutoff"] = first_after
-
-    # --- forest at the cut-off -----------------------------------------------------
-    forest_ha = _col(cov, "forest_ha", idx)
-    if cov is not None and "forest_ha" not in cov.columns and "forest_share" in cov.columns:
-        forest_ha = _col(cov, "forest_share", idx) * ev["area_ha"]
-    cover_valid = _col(cov, "valid_share", idx)
-    forest_ha = forest_ha.where(~(cover_valid == 0))
-    forest_cut = (forest_ha - before).clip(lower=0.0).where(ok)
-    ev["forest_ha_cutoff"] = forest_cut
-    ev["forest_share_cutoff"] = (forest_cut / ev["area_ha"]).clip(upper=1.0)
-    ev["mean_cover_pct"] = _col(cov, "mean_cover_pct", idx)
-    valid = pd.concat([cover_valid, loss_valid], axis=1).min(axis=1, skipna=True)
-    ev["valid_share"] = valid.where(ok)
-
-    # --- protected areas, other parcels, trees --------------------------------------
-    prot = _protected_evidence(protected, parcels, ok)
-    ev["protected_ha"] = _col(prot, "protected_ha", idx)
-    ev["protected_share"] = _col(prot, "protected_share", idx)
-    ov = _parcel_overlap_evidence(parcels, ok, id_column)
-    ev["parcel_overlap_ha"] = ov["parcel_overlap_ha"].astype(float)
-    ev["n_parcel_overlaps"] = ov["n_parcel_overlaps"].astype(float)
-    tr = _tree_evidence(trees, parcels, ok)
-    ev["tree_count"] = _col(tr, "tree_count", idx)
-    ev["trees_per_ha"] = _col(tr, "trees_per_ha", idx)
-    if tr is not None and "trees_per_ha" not in tr.columns and "tree_count" in tr.columns:
-        ev["trees_per_ha"] = ev["tree_count"] / ev["area_ha"]
-    known = ev["forest_share_cutoff"].notna() & ev["trees_per_ha"].notna()
-    agro = (
-        (ev["forest_share_cutoff"] >= th["agroforestry_min_cover_share"])
-        & (ev["trees_per_ha"] >= th["agroforestry_min_trees_per_ha"])
-        & (ev["trees_per_ha"] <= th["agroforestry_max_trees_per_ha"])
+        validation = validate(parcels, kind="parcels", id_column=id_column)
+    sources = _Sources(
+        cover=cover,
+        loss=loss,
+        protected=protected,
+        trees=trees,
+        plots=plots,
+        cover_product=cover_product,
+        loss_product=loss_product,
+        protected_options=dict(protected_options or {}),
+        raster_options=dict(raster_options or {}),
     )
-    agro_known: pd.Series = agro.astype("boolean")
-    agro_known[~known] = pd.NA
-    ev["agroforestry_evidence"] = agro_known
-    ev["n_geometry_errors"] = geom_err["n_geometry_errors"]
-    ev["geometry_problem"] = geom_err["geometry_problem"]
-
-    # --- rules ---------------------------------------------------------------------
-    severity = {s: i for i, s in enumerate(STATUS_ORDER)}
-    level = np.zeros(len(idx), dtype=np.int64)
-    fired: list[list[str]] = [[] for _ in range(len(idx))]
-    reasons: list[list[str]] = [[] for _ in range(len(idx))]
-    for rule in rule_set:
-        if rule.column not in ev.columns:
-            raise MissingColumnError(
-                f"rule {rule.code!r} reads column {rule.column!r}, which is not an evidence "
-                f"column; use one of {list(ev.columns)}"
-            )
-        col = ev[rule.column]
-        values = col.astype("Float64") if col.dtype == "boolean" else col
-        mask = _fires(rule, values)
-        for p in np.flatnonzero(mask).tolist():
-            level[p] = max(level[p], severity[rule.status])
-            fired[p].append(rule.code)
-            if rule.code == "invalid_geometry" and ev["geometry_problem"].iloc[p]:
-                detail = str(ev["geometry_problem"].iloc[p])
-            elif rule.op == "missing":
-                detail = f"{rule.column} unknown"
-            else:
-                detail = f"{rule.column}={_fmt(col.iloc[p])} {rule.op} {_fmt(rule.threshold)}"
-            reasons[p].append(f"{rule.code}: {rule.description} ({detail})")
-
-    out = pd.DataFrame(index=idx)
-    if id_column is not None:
-        out[id_column] = parcels[id_column]
-    out["status"] = pd.Categorical([STATUS_ORDER[i] for i in level], categories=list(STATUS_ORDER))
-    out["reasons"] = ["; ".join(r) for r in reasons]
-    out["rules_fired"] = [";".join(f) for f in fired]
-    for c in EVIDENCE_COLUMNS:
-        out[c] = ev[c]
-    out["overlapping_parcels"] = ov["overlapping_parcels"]
-    buffer = point_buffer_column(parcels)  # point plots: measured as circles of this area
-    if buffer is not None:
-        out["point_buffer_ha"] = buffer
-    # what the protected-area evidence was: which areas, of which category, how far
-    for c in _PROTECTED_DETAIL:
-        if prot is not None and c in prot.columns:
-            out[c] = prot[c].reindex(idx)
-    for y, c in years.items():
-        out[f"loss_ha_{y}"] = _col(lss, c, idx)
-    out.attrs["rules_version"] = (
-        RULES_VERSION if rules is None or isinstance(rules, Mapping) else ("custom")
+    evidence, _ = collect_evidence(
+        parcels,
+        validation,
+        sources,
+        cutoff=cut,
+        thresholds=th,
+        cover_year=cover_year,
+        id_column=id_column,
     )
-    out.attrs["cutoff"] = cut.isoformat()
-    out.attrs["rules"] = [
-        {
-            "code": r.code,
-            "status": r.status,
-            "column": r.column,
-            "op": r.op,
-            "threshold": r.threshold,
-            "param": r.param,
-        }
-        for r in rule_set
-    ]
-    out.attrs["thresholds"] = dict(th)
-    return out
+    custom = not (rules is None or isinstance(rules, Mapping))
+    return decide(
+        parcels,
+        evidence,
+        rule_set,
+        thresholds=th,
+        cutoff=cut,
+        id_column=id_column,
+        custom_rules=custom,
+    )
 
 
 def parcel_tree_density(

@@ -83,13 +83,15 @@ __all__ = [
     "RULES",
     "RULES_VERSION",
     "STATUS_ORDER",
+    "Condition",
     "GeoJSONRule",
     "Rule",
     "resolve_rules",
+    "rules_table",
 ]
 
 Status = Literal["deforestation_free", "needs_review", "deforestation_detected", "invalid_geometry"]
-Op = Literal[">", ">=", "<", "<=", "==", "missing"]
+Op = Literal[">", ">=", "<", "<=", "==", "!=", "missing"]
 
 #: Statuses from least to most severe; a parcel gets the most severe status of its fired rules.
 STATUS_ORDER: tuple[str, ...] = (
@@ -99,15 +101,60 @@ STATUS_ORDER: tuple[str, ...] = (
     "invalid_geometry",
 )
 
-_OPS: tuple[str, ...] = (">", ">=", "<", "<=", "==", "missing")
+_OPS: tuple[str, ...] = (">", ">=", "<", "<=", "==", "!=", "missing")
 
 #: Version of :data:`DEFAULT_RULES`; bump it whenever a rule or a default threshold changes.
 RULES_VERSION = "2025.1"
 
 
 @dataclass(frozen=True)
+class Condition:
+    """One comparison of an evidence column: ``column op threshold``.
+
+    Attributes
+    ----------
+    column : str
+        Evidence column (any column of :data:`~agroforest_geo.eudr.evidence.EVIDENCE_SCHEMA`).
+    op : str
+        ``">"``, ``">="``, ``"<"``, ``"<="``, ``"=="``, ``"!="`` or ``"missing"``
+        (the evidence is NaN). A missing value never satisfies a comparison.
+    threshold : float or None
+        Right-hand side (``None`` for ``"missing"``).
+    param : str or None
+        Name under which callers override the threshold (``rules={param: value}``).
+    """
+
+    column: str
+    op: str
+    threshold: float | None = None
+    param: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.op not in _OPS:
+            raise ValueError(
+                f"condition on {self.column!r}: op must be one of {list(_OPS)}, got {self.op!r}"
+            )
+        if (self.op == "missing") != (self.threshold is None):
+            raise ValueError(
+                f"condition on {self.column!r}: op 'missing' takes threshold=None, the others "
+                "a number"
+            )
+
+    def text(self) -> str:
+        """Return the condition in words, e.g. ``"loss_after_cutoff_ha >= 0.5"``."""
+        if self.op == "missing":
+            return f"{self.column} unknown"
+        return f"{self.column} {self.op} {self.threshold:g}"
+
+
+@dataclass(frozen=True)
 class Rule:
-    """One assessment rule: ``column op threshold`` -> ``status``.
+    """One assessment rule: ``column op threshold`` (and further conditions) -> ``status``.
+
+    A rule fires on a parcel when its own comparison holds (if it has one:
+    ``column`` not None), **all** the conditions of ``all_of`` hold and, when
+    ``any_of`` is given, **at least one** of them holds. Combined rules are
+    data too: they live in the versioned rule table like simple ones.
 
     Attributes
     ----------
@@ -115,26 +162,38 @@ class Rule:
         Stable identifier, listed in ``reasons`` when the rule fires.
     status : str
         Status proposed when the rule fires (one of :data:`STATUS_ORDER`).
-    column : str
-        Evidence column of the assessment table the rule reads.
-    op : str
-        ``">"``, ``">="``, ``"<"``, ``"<="``, ``"=="`` or ``"missing"`` (the
-        evidence is NaN: no data). A missing value never fires a comparison.
+    column : str or None
+        Evidence column the rule's own comparison reads (None: conditions only).
+    op : str or None
+        ``">"``, ``">="``, ``"<"``, ``"<="``, ``"=="``, ``"!="`` or ``"missing"``.
     threshold : float or None
         Right-hand side of the comparison (``None`` for ``"missing"``).
     param : str or None
         Name under which callers override the threshold (``rules={param: value}``).
     description : str
         What firing means, in words; shown in ``reasons``.
+    all_of, any_of : tuple of Condition
+        Further conditions, all of which / at least one of which must hold.
+
+    Examples
+    --------
+    >>> r = Rule("near_protected", "needs_review", None, None, None, None,
+    ...          "within 1 km of a protected area with loss",
+    ...          all_of=(Condition("distance_to_protected_m", "<", 1000.0),
+    ...                  Condition("loss_after_cutoff_ha", ">", 0.0)))
+    >>> [c.text() for c in r.conditions()]
+    ['distance_to_protected_m < 1000', 'loss_after_cutoff_ha > 0']
     """
 
     code: str
     status: str
-    column: str
-    op: str
+    column: str | None
+    op: str | None
     threshold: float | None
     param: str | None
     description: str
+    all_of: tuple[Condition, ...] = ()
+    any_of: tuple[Condition, ...] = ()
 
     def __post_init__(self) -> None:
         if self.status not in STATUS_ORDER:
@@ -142,12 +201,31 @@ class Rule:
                 f"rule {self.code!r}: status must be one of {list(STATUS_ORDER)}, "
                 f"got {self.status!r}"
             )
-        if self.op not in _OPS:
-            raise ValueError(f"rule {self.code!r}: op must be one of {list(_OPS)}, got {self.op!r}")
-        if (self.op == "missing") != (self.threshold is None):
-            raise ValueError(
-                f"rule {self.code!r}: op 'missing' takes threshold=None, the others a number"
-            )
+        if self.column is None and not (self.all_of or self.any_of):
+            raise ValueError(f"rule {self.code!r}: give a column or conditions (all_of/any_of)")
+        if self.column is not None:
+            try:
+                Condition(self.column, str(self.op), self.threshold, self.param)
+            except ValueError as exc:
+                raise ValueError(f"rule {self.code!r}: {exc}") from None
+        for c in (*self.all_of, *self.any_of):
+            if not isinstance(c, Condition):
+                raise TypeError(f"rule {self.code!r}: conditions must be Condition, got {c!r}")
+
+    def own_condition(self) -> Condition | None:
+        """Return the rule's own comparison as a :class:`Condition` (None without one)."""
+        if self.column is None:
+            return None
+        return Condition(self.column, str(self.op), self.threshold, self.param)
+
+    def conditions(self) -> tuple[Condition, ...]:
+        """Every condition the rule reads: its own comparison, then ``all_of``, then ``any_of``."""
+        own = self.own_condition()
+        return ((own,) if own else ()) + self.all_of + self.any_of
+
+    def columns(self) -> tuple[str, ...]:
+        """Return the evidence columns the rule reads."""
+        return tuple(dict.fromkeys(c.column for c in self.conditions()))
 
 
 #: The default assessment rules (version :data:`RULES_VERSION`), in the order they are reported.
@@ -284,15 +362,12 @@ def resolve_rules(
     if rules is None:
         return DEFAULT_RULES, thresholds
     if isinstance(rules, Mapping):
-        params = {r.param for r in DEFAULT_RULES if r.param}
+        params = {c.param for r in DEFAULT_RULES for c in r.conditions() if c.param}
         allowed = sorted(params | set(DEFAULT_THRESHOLDS))
         unknown = sorted(set(rules) - set(allowed))
         if unknown:
             raise ValueError(f"unknown rule parameter(s) {unknown}; allowed: {allowed}")
-        out = tuple(
-            replace(r, threshold=float(rules[r.param])) if r.param and r.param in rules else r
-            for r in DEFAULT_RULES
-        )
+        out = tuple(_override(r, rules) for r in DEFAULT_RULES)
         thresholds.update({k: float(v) for k, v in rules.items() if k in DEFAULT_THRESHOLDS})
         return out, thresholds
     seq = tuple(rules)
@@ -303,6 +378,47 @@ def resolve_rules(
             f"got items of type {sorted(set(bad))}"
         )
     return seq, thresholds
+
+
+def _override(rule: Rule, values: Mapping[str, float]) -> Rule:
+    """Return the rule with the thresholds of its conditions replaced by ``values[param]``."""
+
+    def cond(c: Condition) -> Condition:
+        return replace(c, threshold=float(values[c.param])) if c.param and c.param in values else c
+
+    out = rule
+    if rule.param and rule.param in values:
+        out = replace(out, threshold=float(values[rule.param]))
+    return replace(
+        out, all_of=tuple(cond(c) for c in rule.all_of), any_of=tuple(cond(c) for c in rule.any_of)
+    )
+
+
+def rules_table(rules: Sequence[Rule]) -> list[dict[str, object]]:
+    """Return the rules as plain records (for ``attrs``, reports and JSON), conditions as text.
+
+    Examples
+    --------
+    >>> rules_table(DEFAULT_RULES)[1]["conditions"]
+    'loss_after_cutoff_ha >= 0.5'
+    """
+    return [
+        {
+            "code": r.code,
+            "status": r.status,
+            "column": r.column,
+            "op": r.op,
+            "threshold": r.threshold,
+            "param": r.param,
+            "conditions": " and ".join(
+                [c.text() for c in ((r.own_condition(),) if r.column else ()) if c]
+                + [c.text() for c in r.all_of]
+                + ([f"any of ({' or '.join(c.text() for c in r.any_of)})"] if r.any_of else [])
+            ),
+            "description": r.description,
+        }
+        for r in rules
+    ]
 
 
 # --------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import hashlib
 import os
 import platform
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +24,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .._cutoff import parse_cutoff
 from .._network import check_source, raster_env, vector_env
 from .._version import __version__
 from ..errors import MissingColumnError
 from ._assets import CSP, CSS, JS, STATUS_COLOURS
 from ._svg import _esc, declared_chart_svg, loss_after_cutoff_shapes, loss_chart_svg, map_svg
 
-__all__ = ["describe_inputs", "report"]
+__all__ = ["describe_inputs", "report", "report_assessment"]
 
 PathLike = str | os.PathLike[str]
 
@@ -229,61 +231,303 @@ def _conflict_shapes(
     parcels: gpd.GeoDataFrame,
     assessment: pd.DataFrame,
     protected: gpd.GeoDataFrame | None,
-    id_column: str | None,
+    pairs: gpd.GeoDataFrame | None,
 ) -> gpd.GeoDataFrame | None:
-    """Land claimed twice and parcels' parts inside protected areas, for the map."""
-    from ..overlap import overlaps
-
-    status = assessment["status"].astype(str).reindex(parcels.index)
-    usable = parcels[(status != "invalid_geometry").to_numpy()]
-    usable = usable[~(usable.geometry.isna() | usable.geometry.is_empty)]
-    if not len(usable):
-        return None
-    ids = usable[id_column].astype(str) if id_column else usable.index.astype(str).to_series()
-    layer = gpd.GeoDataFrame(
-        {"_label": ids.to_numpy(), "_position": np.arange(len(usable))},
-        geometry=usable.geometry.to_numpy(),
-        crs=usable.crs,
-    )
-    pairs = overlaps(layer, id_column="_position")
-    labels = layer["_label"].to_numpy()
-    shapes = [
-        gpd.GeoDataFrame(
-            {
-                "kind": "parcel overlap",
-                "label": [
-                    f"claimed twice: {labels[i]} and {labels[j]} ({ha:.2f} ha)"
-                    for i, j, ha in zip(
-                        pairs["_position_left"],
-                        pairs["_position_right"],
-                        pairs["overlap_ha"],
-                        strict=True,
-                    )
-                ],
-            },
-            geometry=pairs.geometry.to_numpy(),
-            crs=usable.crs,
+    """Land claimed twice (the assessment's overlap pairs) and parts inside protected areas."""
+    shapes = []
+    if pairs is not None and len(pairs):
+        shapes.append(
+            gpd.GeoDataFrame(
+                {
+                    "kind": "parcel overlap",
+                    "label": [
+                        f"claimed twice: {a} and {b} ({ha:.2f} ha)"
+                        for a, b, ha in zip(
+                            pairs["id_left"], pairs["id_right"], pairs["overlap_ha"], strict=True
+                        )
+                    ],
+                },
+                geometry=pairs.geometry.to_numpy(),
+                crs=pairs.crs,
+            ).to_crs(parcels.crs)
         )
-    ]
     if protected is not None and len(protected) and "protected_ha" in assessment.columns:
-        inside = pd.to_numeric(assessment["protected_ha"], errors="coerce").reindex(usable.index)
-        sel = usable[(inside > 0).to_numpy()]
+        inside = pd.to_numeric(assessment["protected_ha"], errors="coerce").to_numpy() > 0
+        sel = parcels[inside]
         if len(sel):
             union = shapely.union_all(protected.geometry.to_numpy())
-            parts = shapely.intersection(sel.geometry.to_numpy(), union)
-            sel_ids = ids[(inside > 0).to_numpy()].to_numpy()
+            ids = _ids(sel, None if "parcel_id" not in sel.columns else "parcel_id")
             shapes.append(
                 gpd.GeoDataFrame(
                     {
                         "kind": "in protected area",
-                        "label": [f"parcel {i} inside a protected area" for i in sel_ids],
+                        "label": [f"parcel {i} inside a protected area" for i in ids],
                     },
-                    geometry=parts,
-                    crs=usable.crs,
+                    geometry=shapely.intersection(sel.geometry.to_numpy(), union),
+                    crs=parcels.crs,
                 )
             )
+    if not shapes:
+        return None
     out = pd.concat(shapes, ignore_index=True)
-    return gpd.GeoDataFrame(out, geometry="geometry", crs=usable.crs)
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=parcels.crs)
+
+
+def _ids(parcels: gpd.GeoDataFrame, id_column: str | None) -> pd.Series:
+    if id_column:
+        return parcels[id_column].astype(str)
+    return parcels.index.astype(str).to_series(index=parcels.index)
+
+
+@dataclass(frozen=True)
+class _ReportData:
+    """Everything the report draws, computed before: the report computes no evidence."""
+
+    assessment: pd.DataFrame
+    parcels: gpd.GeoDataFrame
+    id_column: str | None
+    cutoff: dt.date
+    protected: gpd.GeoDataFrame | None = None
+    plots: gpd.GeoDataFrame | None = None
+    lossyear: Any = None
+    pairs: gpd.GeoDataFrame | None = None
+    findings: pd.DataFrame | None = None
+    declared: pd.DataFrame | None = None
+    inputs: pd.DataFrame | None = None
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    outputs: Mapping[str, PathLike] = field(default_factory=dict)
+    title: str = "Deforestation-free assessment (EUDR)"
+    max_findings: int = 2000
+
+
+def _summary_html(d: _ReportData, status: pd.Series, systems: pd.Series) -> str:
+    counts = status.value_counts()
+    cards = "".join(
+        f'<div class="card" style="background:{c}"><b>{int(counts.get(s, 0))}</b>'
+        f"{_esc(s.replace('_', ' '))}</div>"
+        for s, c in STATUS_COLOURS.items()
+    )
+    if "area_ha" in d.assessment.columns:
+        area_by = pd.to_numeric(d.assessment["area_ha"], errors="coerce").groupby(status).sum()
+    else:
+        area_by = pd.Series(dtype=float)
+    area_line = ", ".join(f"{s}: {area_by.get(s, 0.0):.2f} ha" for s in STATUS_COLOURS)
+    by_province = (
+        _table(_crosstab(d.parcels["province"], status, "province"), sortable=False)
+        if "province" in d.parcels.columns
+        else '<p class="muted">No province column.</p>'
+    )
+    by_system = _table(_crosstab(systems, status, "system"), sortable=False)
+    return f"""<section id="summary"><h2>Summary</h2><div class="cards">{cards}</div>
+<p class="muted">Area by status: {_esc(area_line)}.</p>
+<h3>By province</h3>{by_province}<h3>By agroforestry system</h3>{by_system}
+<p class="muted">Agroforestry is not forest under EUDR Art. 2(4): tree cover alone never makes a
+parcel non-compliant; loss after the cut-off does (see the rule table below).</p></section>"""
+
+
+def _map_html(d: _ReportData, status: pd.Series) -> str:
+    loss_shapes = None
+    if d.lossyear is not None:
+        bounds_ll = d.parcels.geometry.to_crs("EPSG:4326").total_bounds
+        if np.all(np.isfinite(bounds_ll)):
+            loss_shapes = loss_after_cutoff_shapes(d.lossyear, bounds_ll, d.cutoff)
+    prot = d.protected.to_crs(d.parcels.crs) if d.protected is not None else None
+    usable = (status != "invalid_geometry").to_numpy()
+    conflicts = _conflict_shapes(d.parcels[usable], d.assessment[usable], prot, d.pairs)
+    svg = map_svg(
+        d.parcels,
+        d.assessment,
+        id_column=d.id_column,
+        protected=prot,
+        loss_shapes=loss_shapes,
+        conflicts=conflicts,
+    )
+    counts = status.value_counts()
+    legend = "".join(
+        f'<label><i style="background:{c}"></i>{_esc(s)} ({int(counts.get(s, 0))})</label>'
+        for s, c in STATUS_COLOURS.items()
+    )
+    legend += (
+        '<label><input type="checkbox" checked data-layer="layer-protected"> '
+        '<i style="background:#2c7fb8;opacity:.4"></i>protected / REDD+ areas</label>'
+        '<label><input type="checkbox" checked data-layer="layer-conflicts"> '
+        '<i style="background:#c51b8a"></i>land claimed twice / '
+        '<i style="border:2px dashed #08306b;background:none"></i>inside protected areas</label>'
+        '<label><input type="checkbox" checked data-layer="layer-loss"> '
+        '<i style="background:#b10026"></i>loss after the cut-off</label>'
+    )
+    return f"""<section id="map-section"><h2>Map</h2>
+<div class="mapwrap">{svg}
+<div class="maptools"><button id="zoom-in" title="zoom in">+</button>
+<button id="zoom-out" title="zoom out">&minus;</button>
+<button id="zoom-reset" title="whole area">&#8962;</button></div>
+<div class="legend">{legend}</div></div>
+<p class="muted">Scroll to zoom, drag to pan, hover a parcel for its status and reasons.
+Drawn in {_esc(_utm_label(d.parcels))}.</p></section>"""
+
+
+def _charts_html(d: _ReportData, ids: pd.Series) -> str:
+    loss_chart = loss_chart_svg(d.assessment, d.cutoff)
+    declared = d.declared
+    if declared is not None and {"area_ha", "declared_area_ha"} <= set(declared.columns):
+        declared_chart = declared_chart_svg(declared["area_ha"], declared["declared_area_ha"], ids)
+        n_off = int(declared["declared_off"].sum()) if "declared_off" in declared else 0
+        declared_note = f"{n_off} parcel(s) declared more than 10 % off the measured area (red)."
+    else:
+        declared_chart, declared_note = '<p class="muted">No declared areas.</p>', ""
+    return f"""<section id="loss"><h2>Tree-cover loss per year in the parcels</h2>{loss_chart}
+<p class="muted">Grey: on or before the cut-off; red: after it. Hectares add up across
+parcels.</p></section>
+<section id="declared"><h2>Declared vs measured area</h2>{declared_chart}
+<p class="muted">{_esc(declared_note)} Dashed: &plusmn;10 %.</p></section>"""
+
+
+def _parcel_table_html(d: _ReportData, ids: pd.Series, systems: pd.Series) -> str:
+    table = pd.DataFrame(index=d.parcels.index)
+    table[d.id_column or "parcel"] = ids
+    extra = {"system": systems}
+    declared = d.declared if d.declared is not None else pd.DataFrame(index=d.parcels.index)
+    for c in TABLE_COLUMNS:
+        if c in d.assessment.columns:
+            table[c] = d.assessment[c].astype(str) if c == "status" else d.assessment[c]
+        elif c in extra:
+            table[c] = extra[c]
+        elif c in declared.columns:
+            table[c] = declared[c]
+        elif c in d.parcels.columns and c != d.parcels.geometry.name:
+            table[c] = d.parcels[c]
+    parcel_table = _table(table, row_ids=ids, table_id="parcel-table")
+    return f"""<section id="parcels"><h2>Parcels</h2><p class="muted">Click a header to sort,
+a row to show the parcel on the map.</p><div class="scroll">{parcel_table}</div></section>"""
+
+
+def _validation_html(d: _ReportData) -> str:
+    findings = d.findings
+    if findings is None:
+        body = '<p class="muted">Validation was not run.</p>'
+    elif not len(findings):
+        body = "<p>No validation findings.</p>"
+    else:
+        summary = (
+            findings.groupby(["layer", "code", "severity"]).size().rename("count").reset_index()
+        )
+        shown = findings.head(d.max_findings)
+        more = len(findings) - len(shown)
+        body = (
+            _table(summary, sortable=True)
+            + f'<div class="scroll">{_table(shown, table_id="findings-table")}</div>'
+            + (f'<p class="muted">{more} more findings not listed.</p>' if more > 0 else "")
+        )
+    return f'<section id="validation"><h2>Validation findings of the inputs</h2>{body}</section>'
+
+
+def _provenance_html(d: _ReportData, now: dt.datetime) -> str:
+    inputs_df = d.inputs if d.inputs is not None else pd.DataFrame()
+    params = _parameters(d)
+    params_df = pd.DataFrame(
+        {"parameter": list(params), "value": [str(v) for v in params.values()]}
+    )
+    rules_df = pd.DataFrame(d.assessment.attrs.get("rules", []))
+    outputs_df = pd.DataFrame(
+        {"role": list(d.outputs), "file": [Path(p).name for p in d.outputs.values()]}
+    )
+    none = '<p class="muted">None.</p>'
+    inputs_html = (
+        _table(inputs_df, sortable=False)
+        if len(inputs_df)
+        else '<p class="muted">No input files recorded.</p>'
+    )
+    return f"""<section id="inputs"><h2>Inputs, parameters and versions</h2>
+<h3>Input files</h3>{inputs_html}
+<h3>Parameters</h3>{_table(params_df, sortable=False)}
+<h3>Rule table</h3>{_table(rules_df, sortable=False) if len(rules_df) else ""}
+<h3>Other outputs</h3>{_table(outputs_df, sortable=False) if len(outputs_df) else none}
+<h3>Software</h3>{_table(_versions(), sortable=False)}
+<p class="muted">Generated {now.isoformat()}.</p></section>"""
+
+
+def _parameters(d: _ReportData) -> dict[str, Any]:
+    return {
+        "cut-off date": d.cutoff.isoformat(),
+        "rules version": d.assessment.attrs.get("rules_version", ""),
+        **{f"threshold {k}": v for k, v in d.assessment.attrs.get("thresholds", {}).items()},
+        **{str(k): v for k, v in d.parameters.items()},
+    }
+
+
+def _render(d: _ReportData) -> str:
+    """Render the whole page of the report."""
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    status = d.assessment["status"].astype(str)
+    ids = _ids(d.parcels, d.id_column)
+    systems = _systems(d.parcels, d.plots, d.id_column)
+    rules_version = d.assessment.attrs.get("rules_version", "")
+    body = f"""
+<header><h1>{_esc(d.title)}</h1>
+<p>{len(d.parcels)} parcels &middot; cut-off {d.cutoff.isoformat()} &middot; rules
+{_esc(rules_version)} &middot; agroforest_geo {_esc(__version__)} &middot; {now.isoformat()}</p>
+</header>
+<nav><a href="#summary">Summary</a><a href="#map-section">Map</a><a href="#loss">Loss per year</a>
+<a href="#declared">Declared vs measured</a><a href="#parcels">Parcels</a>
+<a href="#validation">Validation</a><a href="#inputs">Inputs &amp; parameters</a></nav>
+<main>
+{_summary_html(d, status, systems)}
+{_map_html(d, status)}
+{_charts_html(d, ids)}
+{_parcel_table_html(d, ids, systems)}
+{_validation_html(d)}
+{_provenance_html(d, now)}
+</main><div id="tip"></div>
+"""
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_esc(d.title)}</title><style>{CSS}</style></head><body>{body}"
+        f"<script>{JS}</script></body></html>\n"
+    )
+
+
+def _write(page: str, path: PathLike) -> Path:
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(page, encoding="utf-8")
+    os.replace(tmp, out)
+    return out
+
+
+def report_assessment(
+    assessment: Any,
+    path: PathLike,
+    *,
+    outputs: Mapping[str, PathLike] | None = None,
+    title: str = "Deforestation-free assessment (EUDR)",
+) -> Path:
+    """Write the report of an :class:`~agroforest_geo.Assessment`; nothing is recomputed.
+
+    Called by :meth:`agroforest_geo.Assessment.report`. The overlap pairs,
+    validation findings, declared areas and input records are the ones the
+    assessment holds; the loss raster is read only inside the map's window.
+    """
+    declared = assessment.evidence if "declared_area_ha" in assessment.evidence else None
+    data = _ReportData(
+        assessment=assessment.result,
+        parcels=assessment.parcels,
+        id_column=assessment.id_column,
+        cutoff=assessment.cutoff,
+        protected=assessment.protected,
+        plots=assessment.plots,
+        lossyear=assessment.loss_raster,
+        pairs=assessment.overlap_pairs,
+        findings=_findings_frame(assessment.validation) if assessment.validation else None,
+        declared=declared,
+        inputs=assessment.inputs,
+        parameters=assessment.parameters,
+        outputs=dict(outputs or {}),
+        title=title,
+    )
+    return _write(_render(data), path)
 
 
 def report(
@@ -302,8 +546,9 @@ def report(
     title: str = "Deforestation-free assessment (EUDR)",
     id_column: str | None = "parcel_id",
     max_findings: int = 2000,
+    overlap_pairs: gpd.GeoDataFrame | None = None,
 ) -> Path:
-    """Write the self-contained HTML report of an assessment.
+    """Write the self-contained HTML report of an assessment table.
 
     The file opens offline in any browser: styles, scripts and drawings are
     inline (a Content-Security-Policy forbids fetching anything). Sections:
@@ -314,6 +559,12 @@ def report(
     area; the per-parcel table (click a header to sort, a row to show the
     parcel on the map); the validation findings; and the inputs (file names,
     SHA-256, CRS), parameters, rule table, library versions and date.
+
+    With an :class:`~agroforest_geo.Assessment` from
+    :func:`agroforest_geo.run_assessment`, call its ``report(path)`` instead:
+    it draws what the assessment holds and computes nothing again. This
+    function, for a table from :func:`agroforest_geo.eudr.assess`, finds the
+    overlap pairs itself unless ``overlap_pairs`` is given.
 
     Parameters
     ----------
@@ -347,6 +598,8 @@ def report(
         Parcel id column.
     max_findings : int
         At most this many validation findings are listed (all are counted).
+    overlap_pairs : GeoDataFrame, optional
+        :func:`agroforest_geo.eudr.evidence.parcel_overlap_pairs` of the parcels.
 
     Returns
     -------
@@ -365,6 +618,39 @@ def report(
     >>> text.count("data-parcel-id="), "http://" in text.replace("http://www.w3.org", "")
     (5, False)
     """
+    _check_report_inputs(assessment, parcels)
+    if id_column is not None and id_column not in parcels.columns:
+        id_column = None
+    if overlap_pairs is None:
+        from ..eudr.evidence import parcel_overlap_pairs
+
+        usable = (assessment["status"].astype(str) != "invalid_geometry").to_numpy()
+        overlap_pairs = parcel_overlap_pairs(parcels, ok=usable, id_column=id_column)
+    if declared is None and "declared_area_ha" in parcels.columns:
+        from ..declared import declared_vs_measured
+
+        declared = declared_vs_measured(parcels)
+    data = _ReportData(
+        assessment=assessment,
+        parcels=parcels,
+        id_column=id_column,
+        cutoff=parse_cutoff(assessment.attrs.get("cutoff", "2020-12-31")),
+        protected=protected,
+        plots=plots,
+        lossyear=lossyear,
+        pairs=overlap_pairs,
+        findings=None if validation is None else _findings_frame(validation),
+        declared=declared,
+        inputs=describe_inputs(inputs or {}),
+        parameters=dict(parameters or {}),
+        outputs=dict(outputs or {}),
+        title=title,
+        max_findings=max_findings,
+    )
+    return _write(_render(data), path)
+
+
+def _check_report_inputs(assessment: pd.DataFrame, parcels: Any) -> None:
     if not isinstance(parcels, gpd.GeoDataFrame):
         raise TypeError(f"parcels must be a GeoDataFrame, got {type(parcels).__name__}")
     if "status" not in assessment.columns:
@@ -376,186 +662,6 @@ def report(
             "assessment and parcels must share the same index (assess returns results on the "
             "parcels' index); do not reset or filter one of them"
         )
-    if id_column is not None and id_column not in parcels.columns:
-        id_column = None
-    cutoff = dt.date.fromisoformat(str(assessment.attrs.get("cutoff", "2020-12-31")))
-    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-    status = assessment["status"].astype(str)
-    ids = (
-        parcels[id_column].astype(str)
-        if id_column
-        else parcels.index.astype(str).to_series(index=parcels.index)
-    )
-    systems = _systems(parcels, plots, id_column)
-
-    # -- summary ----------------------------------------------------------------------
-    counts = status.value_counts()
-    cards = "".join(
-        f'<div class="card" style="background:{c}"><b>{int(counts.get(s, 0))}</b>'
-        f"{_esc(s.replace('_', ' '))}</div>"
-        for s, c in STATUS_COLOURS.items()
-    )
-    if "area_ha" in assessment.columns:
-        area_by = pd.to_numeric(assessment["area_ha"], errors="coerce").groupby(status).sum()
-    else:
-        area_by = pd.Series(dtype=float)
-    area_line = ", ".join(f"{s}: {area_by.get(s, 0.0):.2f} ha" for s in STATUS_COLOURS)
-    by_province = (
-        _table(_crosstab(parcels["province"], status, "province"), sortable=False)
-        if "province" in parcels.columns
-        else '<p class="muted">No province column.</p>'
-    )
-    by_system = _table(_crosstab(systems, status, "system"), sortable=False)
-
-    # -- map ---------------------------------------------------------------------------
-    loss_shapes = None
-    if lossyear is not None:
-        bounds_ll = parcels.geometry.to_crs("EPSG:4326").total_bounds
-        if np.all(np.isfinite(bounds_ll)):
-            loss_shapes = loss_after_cutoff_shapes(lossyear, bounds_ll, cutoff)
-    prot = protected.to_crs(parcels.crs) if protected is not None else None
-    conflicts = _conflict_shapes(parcels, assessment, prot, id_column)
-    svg = map_svg(
-        parcels,
-        assessment,
-        id_column=id_column,
-        protected=prot,
-        loss_shapes=loss_shapes,
-        conflicts=conflicts,
-    )
-    legend = "".join(
-        f'<label><i style="background:{c}"></i>{_esc(s)} ({int(counts.get(s, 0))})</label>'
-        for s, c in STATUS_COLOURS.items()
-    )
-    legend += (
-        '<label><input type="checkbox" checked data-layer="layer-protected"> '
-        '<i style="background:#2c7fb8;opacity:.4"></i>protected / REDD+ areas</label>'
-        '<label><input type="checkbox" checked data-layer="layer-conflicts"> '
-        '<i style="background:#c51b8a"></i>land claimed twice / '
-        '<i style="border:2px dashed #08306b;background:none"></i>inside protected areas</label>'
-        '<label><input type="checkbox" checked data-layer="layer-loss"> '
-        '<i style="background:#b10026"></i>loss after the cut-off</label>'
-    )
-
-    # -- charts ------------------------------------------------------------------------
-    loss_chart = loss_chart_svg(assessment, cutoff)
-    if declared is None and "declared_area_ha" in parcels.columns:
-        from ..declared import declared_vs_measured
-
-        declared = declared_vs_measured(parcels)
-    if declared is not None and {"area_ha", "declared_area_ha"} <= set(declared.columns):
-        declared_chart = declared_chart_svg(declared["area_ha"], declared["declared_area_ha"], ids)
-        n_off = int(declared["declared_off"].sum()) if "declared_off" in declared else 0
-        declared_note = f"{n_off} parcel(s) declared more than 10 % off the measured area (red)."
-    else:
-        declared_chart, declared_note = '<p class="muted">No declared areas.</p>', ""
-
-    # -- per-parcel table --------------------------------------------------------------
-    table = pd.DataFrame(index=parcels.index)
-    table[id_column or "parcel"] = ids
-    extra = {"system": systems}
-    for c in TABLE_COLUMNS:
-        if c in assessment.columns:
-            table[c] = assessment[c].astype(str) if c == "status" else assessment[c]
-        elif c in extra:
-            table[c] = extra[c]
-        elif c in parcels.columns and c != parcels.geometry.name:
-            table[c] = parcels[c]
-    parcel_table = _table(table, row_ids=ids, table_id="parcel-table")
-
-    # -- validation --------------------------------------------------------------------
-    findings = _findings_frame(validation)
-    if len(findings):
-        summary = (
-            findings.groupby(["layer", "code", "severity"]).size().rename("count").reset_index()
-        )
-        shown = findings.head(max_findings)
-        more = len(findings) - len(shown)
-        validation_html = (
-            _table(summary, sortable=True)
-            + f'<div class="scroll">{_table(shown, table_id="findings-table")}</div>'
-            + (f'<p class="muted">{more} more findings not listed.</p>' if more > 0 else "")
-        )
-    else:
-        validation_html = (
-            "<p>No validation findings.</p>"
-            if validation is not None
-            else '<p class="muted">Validation was not run.</p>'
-        )
-
-    # -- provenance --------------------------------------------------------------------
-    inputs_df = describe_inputs(inputs or {})
-    params = {
-        "cut-off date": cutoff.isoformat(),
-        "rules version": assessment.attrs.get("rules_version", ""),
-        **{f"threshold {k}": v for k, v in assessment.attrs.get("thresholds", {}).items()},
-        **{str(k): v for k, v in (parameters or {}).items()},
-    }
-    params_df = pd.DataFrame(
-        {"parameter": list(params), "value": [str(v) for v in params.values()]}
-    )
-    rules_df = pd.DataFrame(assessment.attrs.get("rules", []))
-    versions = _versions()
-    outputs_df = pd.DataFrame(
-        {"role": list(outputs or {}), "file": [Path(p).name for p in (outputs or {}).values()]}
-    )
-
-    n = len(parcels)
-    body = f"""
-<header><h1>{_esc(title)}</h1>
-<p>{n} parcels &middot; cut-off {cutoff.isoformat()} &middot; rules {_esc(params["rules version"])}
-&middot; agroforest_geo {_esc(__version__)} &middot; {now.isoformat()}</p></header>
-<nav><a href="#summary">Summary</a><a href="#map-section">Map</a><a href="#loss">Loss per year</a>
-<a href="#declared">Declared vs measured</a><a href="#parcels">Parcels</a>
-<a href="#validation">Validation</a><a href="#inputs">Inputs &amp; parameters</a></nav>
-<main>
-<section id="summary"><h2>Summary</h2><div class="cards">{cards}</div>
-<p class="muted">Area by status: {_esc(area_line)}.</p>
-<h3>By province</h3>{by_province}<h3>By agroforestry system</h3>{by_system}
-<p class="muted">Agroforestry is not forest under EUDR Art. 2(4): tree cover alone never makes a
-parcel non-compliant; loss after the cut-off does (see the rule table below).</p></section>
-<section id="map-section"><h2>Map</h2>
-<div class="mapwrap">{svg}
-<div class="maptools"><button id="zoom-in" title="zoom in">+</button>
-<button id="zoom-out" title="zoom out">&minus;</button>
-<button id="zoom-reset" title="whole area">&#8962;</button></div>
-<div class="legend">{legend}</div></div>
-<p class="muted">Scroll to zoom, drag to pan, hover a parcel for its status and reasons.
-Drawn in {_esc(_utm_label(parcels))}.</p></section>
-<section id="loss"><h2>Tree-cover loss per year in the parcels</h2>{loss_chart}
-<p class="muted">Grey: on or before the cut-off; red: after it. Hectares add up across
-parcels.</p></section>
-<section id="declared"><h2>Declared vs measured area</h2>{declared_chart}
-<p class="muted">{_esc(declared_note)} Dashed: &plusmn;10 %.</p></section>
-<section id="parcels"><h2>Parcels</h2><p class="muted">Click a header to sort, a row to
-show the parcel on the map.</p><div class="scroll">{parcel_table}</div></section>
-<section id="validation"><h2>Validation findings of the inputs</h2>{validation_html}</section>
-<section id="inputs"><h2>Inputs, parameters and versions</h2>
-<h3>Input files</h3>{
-        _table(inputs_df, sortable=False)
-        if len(inputs_df)
-        else '<p class="muted">No input files recorded.</p>'
-    }
-<h3>Parameters</h3>{_table(params_df, sortable=False)}
-<h3>Rule table</h3>{_table(rules_df, sortable=False) if len(rules_df) else ""}
-<h3>Other outputs</h3>{
-        _table(outputs_df, sortable=False) if len(outputs_df) else '<p class="muted">None.</p>'
-    }
-<h3>Software</h3>{_table(versions, sortable=False)}
-<p class="muted">Generated {now.isoformat()}.</p></section>
-</main><div id="tip"></div>
-"""
-    page = (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{_esc(title)}</title><style>{CSS}</style></head><body>{body}"
-        f"<script>{JS}</script></body></html>\n"
-    )
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(page, encoding="utf-8")
-    return out
 
 
 def _utm_label(parcels: gpd.GeoDataFrame) -> str:
