@@ -65,7 +65,10 @@ def _frame_digest(df: pd.DataFrame) -> str:
     h = hashlib.sha256()
     geo = df.geometry.name if isinstance(df, gpd.GeoDataFrame) else None
     plain = df.drop(columns=[geo]) if geo else df
-    h.update(pd.util.hash_pandas_object(plain, index=True).to_numpy().tobytes())
+    try:
+        h.update(pd.util.hash_pandas_object(plain, index=True).to_numpy().tobytes())
+    except TypeError:  # unhashable cells (lists, dicts): their text stands for them
+        h.update(plain.astype(str).to_csv().encode())
     h.update(str(list(plain.columns)).encode())
     if geo:
         h.update(_wkb_digest(np.asarray(df.geometry.values, dtype=object)).encode())
