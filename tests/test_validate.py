@@ -188,9 +188,12 @@ def test_swapped_lonlat_by_layer_consensus():
     gdf = layer([*near, swapped], crs=4326, ids=list("abcde"))
     f = validate(gdf).findings
     assert f[["row", "code"]].values.tolist() == [[4, "swapped_lonlat"]]
-    # with fewer than three features there is no consensus, but latitude -76.7° (Antarctica)
-    # is farmed nowhere while -7.2° is: the swapped feature is still found
-    assert _codes(layer([near[0], swapped], crs=4326)) == ["swapped_lonlat"]
+    # with fewer than three features there is no consensus to rely on ...
+    two = layer([near[0], swapped], crs=4326, ids=["a", "b"])
+    assert "swapped_lonlat" not in _codes(two)
+    # ... but in a parcels layer latitude -76.7° (Antarctica) is farmed nowhere while -7.2°
+    # is: the swapped feature is still found
+    assert _codes(two, kind="parcels") == ["swapped_lonlat"]
 
 
 def test_projected_and_geographic_give_same_area_rules():

@@ -48,16 +48,19 @@ def crosses_antimeridian(geoms: Any, crs: Any) -> np.ndarray:
     b = shapely.bounds(arr[poly])
     with np.errstate(invalid="ignore"):
         wide = (b[:, 2] - b[:, 0] > 180.0) & (b[:, 0] >= -180.0) & (b[:, 2] <= 180.0)
-    # a real cut polygon has parts touching ±180 and no edge crossing the map: it has
-    # no edge longer than 180° of longitude, the band has at least one
+    # a cut polygon (or Antarctica, closed along the pole) has parts touching ±180 and no
+    # edge across the map: no edge longer than 180° of longitude; the band has one
     cand = np.flatnonzero(poly)[wide]
     for i in cand.tolist():
         xy, ring = shapely.get_coordinates(
             shapely.get_rings(shapely.get_parts(arr[i])), return_index=True
         )
-        dx = np.abs(np.diff(xy[:, 0]))
-        same = ring[1:] == ring[:-1]
-        out[i] = bool(np.any(dx[same] > 180.0))
+        x0, x1, y0, y1 = xy[:-1, 0], xy[1:, 0], xy[:-1, 1], xy[1:, 1]
+        # an edge from +180 to -180 (the same meridian) or along a pole has no such extent
+        seam = (np.abs(x0) == 180.0) & (np.abs(x1) == 180.0)
+        pole = (np.abs(y0) == 90.0) & (np.abs(y1) == 90.0)
+        long_edge = (np.abs(x1 - x0) > 180.0) & ~seam & ~pole
+        out[i] = bool(np.any(long_edge[ring[1:] == ring[:-1]]))
     return out
 
 

@@ -191,7 +191,7 @@ _FARMED_LAT = (-60.0, 72.0)
 
 
 def _swapped_by_claims(
-    cx: np.ndarray, cy: np.ndarray, ok: np.ndarray, countries: np.ndarray | None
+    cx: np.ndarray, cy: np.ndarray, ok: np.ndarray, countries: np.ndarray | None, farmland: bool
 ) -> np.ndarray:
     """Tell which features fit only once swapped: nowhere farmed, or outside their country.
 
@@ -199,7 +199,7 @@ def _swapped_by_claims(
     the country it claims, but where one can be once x and y are swapped.
     """
     lo, hi = _FARMED_LAT
-    out = ok & ((cy < lo) | (cy > hi)) & (cx >= lo) & (cx <= hi)
+    out = ok & ((cy < lo) | (cy > hi)) & (cx >= lo) & (cx <= hi) & farmland
     if countries is not None:
         for code in pd.unique(countries[ok]):
             box = COUNTRY_BOUNDS.get(str(code).strip().upper()) if isinstance(code, str) else None
@@ -214,14 +214,19 @@ def _swapped_by_claims(
 
 
 def _bounds_checks(
-    geoms: np.ndarray, crs: pyproj.CRS, usable: np.ndarray, countries: np.ndarray | None = None
+    geoms: np.ndarray,
+    crs: pyproj.CRS,
+    usable: np.ndarray,
+    countries: np.ndarray | None = None,
+    farmland: bool = False,
 ) -> dict[str, np.ndarray]:
     """Coordinate plausibility per feature (only rows in ``usable`` are judged).
 
     Besides each feature's own bounds, the whole layer is judged: features are
-    swapped when they lie where no parcel can be or outside the country they
-    claim (``countries``) but fit once swapped, and a projected layer whose
-    coordinates are *all* within ±180/±90 is in degrees.
+    swapped when they lie where no parcel can be (``farmland`` layers: parcels,
+    plots) or outside the country they claim (``countries``) but fit once
+    swapped, and a projected layer whose coordinates are *all* within ±180/±90
+    is in degrees.
     """
     n = geoms.size
     res = {
@@ -252,7 +257,7 @@ def _bounds_checks(
             inside_sw = _inside(cy, cx, aou)
             res["swapped_lonlat"] |= ok & ~inside & inside_sw
             res["outside_area_of_use"] = ok & ~inside & ~inside_sw
-        res["swapped_lonlat"] |= _swapped_by_claims(cx, cy, ok, countries)
+        res["swapped_lonlat"] |= _swapped_by_claims(cx, cy, ok, countries, farmland)
         # layer consensus: features far from where the others are, but there once swapped
         if ok.sum() >= 3:
             mx, my = np.median(cx[ok]), np.median(cy[ok])
@@ -321,10 +326,10 @@ def validate(
         ISO 3166-1 alpha-2 code of the country the layer claims to be in (e.g.
         ``"PE"``); a ``country`` column, where filled, wins per feature. Features
         outside that country that fall inside it once x and y are swapped get
-        ``swapped_lonlat``, as do features lying where nothing is grown (latitude
-        below -60° or above 72°) that fit once swapped: a whole layer swapped
-        (Peru read as latitude -76°) is caught even though each of its features
-        has valid coordinates.
+        ``swapped_lonlat``, as do features of a parcels or plots layer lying
+        where nothing is grown (latitude below -60° or above 72°) that fit once
+        swapped: a whole layer swapped (Peru read as latitude -76°) is caught
+        even though each of its features has valid coordinates.
     min_area_m2 : float
         Polygons whose ellipsoidal area is below this get ``tiny_area``.
     sliver_ratio : float
@@ -470,7 +475,13 @@ def validate(
     # -- coordinates ----------------------------------------------------------------------
     coords_ok = present.copy()
     if crs is not None:
-        bounds = _bounds_checks(geoms, crs, present, _claimed_countries(gdf, country))
+        bounds = _bounds_checks(
+            geoms,
+            crs,
+            present,
+            _claimed_countries(gdf, country),
+            farmland=kind in ("parcels", "plots"),
+        )
         for code in (
             "coords_out_of_range",
             "swapped_lonlat",
