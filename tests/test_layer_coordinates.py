@@ -126,3 +126,25 @@ def test_cut_keeps_other_geometries_and_ignores_projected_layers():
 def test_a_point_plot_next_to_the_antimeridian(lon):
     gdf = gpd.GeoDataFrame({"parcel_id": ["a"]}, geometry=[shapely.Point(lon, -16.0)], crs=4326)
     assert agf.area_ha(gdf).iloc[0] == pytest.approx(4.0, rel=1e-8)
+
+
+def test_real_world_layers_have_no_false_alarms(shared_data):
+    # Natural Earth countries (Fiji and Russia already cut at ±180) and exactextract's
+    # Antarctica (closed along the pole): nothing crosses, nothing is swapped
+    world = agf.read_raw(
+        shared_data / "geopandas" / "naturalearth_lowres" / "naturalearth_lowres.shp"
+    )
+    text = (shared_data / "exactextract" / "antarctica.wkt").read_text()
+    antarctica = shapely.from_wkt(text.replace('"', "").replace("\n", ""))
+    assert not crosses_antimeridian([*world.geometry.values, antarctica], 4326).any()
+    codes = set(agf.validate(world).findings["code"])
+    assert not codes & {"crosses_antimeridian", "swapped_lonlat", "degrees_as_projected"}
+    # the Peruvian districts claiming PE: none swapped; all of them once swapped
+    districts = agf.read_raw(shared_data / "peru-geojson" / "peru_distrital_simple.geojson")
+    assert "swapped_lonlat" not in set(agf.validate(districts, country="PE").findings["code"])
+    swapped = districts.assign(
+        geometry=[_swap(g) if g is not None else None for g in districts.geometry]
+    )
+    f = agf.validate(swapped, country="PE").findings
+    present = int(districts.geometry.notna().sum())
+    assert int((f["code"] == "swapped_lonlat").sum()) == present
