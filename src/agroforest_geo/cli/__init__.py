@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from .._network import allow_network
 from .._version import __version__
 from ..errors import AgroforestGeoError
+from ._options import add_verbose_option
 
 __all__ = ["build_parser", "main"]
 
@@ -37,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Parcel, agroforestry-plot and forest-cover analysis with exact hectares.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    add_verbose_option(parser)
     parser.add_argument(
         "--allow-network",
         action="store_true",
@@ -49,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
         if info.name.startswith("cmd_"):
             module = importlib.import_module(f"{__name__}.{info.name}")
             module.register(sub)
+    for subparser in sub.choices.values():  # -v after the subcommand too
+        add_verbose_option(subparser, after_command=True)
     return parser
 
 
@@ -82,8 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except (AgroforestGeoError, ValueError) as exc:
         # input errors (AgroforestGeoError) and bad option values (ValueError, e.g. a
-        # threshold outside 0-100) are the user's to fix: a message, not a traceback
-        print(f"agroforest-geo {args.command}: error: {exc}", file=sys.stderr)
+        # threshold outside 0-100) are the user's to fix: a message, not a traceback,
+        # worded with the command line's options where the library's differ
+        message = getattr(exc, "cli_message", None) or exc
+        print(f"agroforest-geo {args.command}: error: {message}", file=sys.stderr)
         return 2
     except OSError as exc:
         # a file that cannot be read or written (permissions, full disk, a folder given for
