@@ -229,8 +229,9 @@ def test_bad_inputs(tmp_path, grid3):
     nocrs = write_tif(tmp_path / "c.tif", np.ones((2, 2), "uint8"), from_origin(X0, Y0, 1, 1), None)
     with pytest.raises(RasterError, match="no CRS"):
         integrate(poly, nocrs)
-    with pytest.raises(InvalidGeometryError, match=r"(?i)point"):
-        integrate(gpd.GeoSeries([shapely.Point(X0, Y0)], crs=32718), grid3)
+    # a point plot is the 4 ha circle around it (no longer refused)
+    pt = integrate(gpd.GeoSeries([shapely.Point(X0, Y0)], crs=32718), grid3)
+    assert pt["point_buffer_ha"].tolist() == [4.0]
     with pytest.raises(InvalidGeometryError, match=r"(?i)linestring"):
         integrate(gpd.GeoSeries([shapely.LineString([(X0, Y0), (X0 + 1, Y0)])], crs=32718), grid3)
     # degrees declared as UTM metres, and metres declared as degrees

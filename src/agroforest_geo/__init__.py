@@ -13,6 +13,7 @@ Examples
 
 # -- modules added by later work register their public names below --
 from . import carbon, datasets, distributed, eudr, mosaic, products, raster
+from ._network import allow_network
 from ._version import __version__
 from .area import area_ha, area_m2, perimeter_m
 from .cover import class_shares, forest_cover, forest_cover_and_loss, forest_loss
@@ -72,6 +73,7 @@ __all__ = [
     "UnreadableInputError",
     "ValidationReport",
     "__version__",
+    "allow_network",
     "area_ha",
     "area_m2",
     "carbon",

@@ -51,7 +51,7 @@ LAYER_SCHEMAS: dict[str, LayerSchema] = {
         "parcel_id",
         (),
         ("member_id", "province", "district", "declared_area_ha", "crop"),
-        ("Polygon", "MultiPolygon"),
+        ("Polygon", "MultiPolygon", "Point"),  # a point: a plot of up to 4 ha (EUDR)
     ),
     "plots": LayerSchema(
         "plots",

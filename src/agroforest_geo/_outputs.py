@@ -62,6 +62,13 @@ def _write_geojson(
         )
         return {}
     exportable = parcels[(a.result["status"].astype(str) != "invalid_geometry").to_numpy()]
+    if not len(exportable):  # an empty FeatureCollection would pass for a geolocation file
+        log.error(
+            "EU GeoJSON not written: none of the %d parcels can be exported (all have invalid "
+            "geometry; see the validation findings)",
+            len(parcels),
+        )
+        return {}
     place = production_place_column
     paths = to_geojson(
         exportable,

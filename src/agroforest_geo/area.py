@@ -34,6 +34,8 @@ import pandas as pd
 import pyproj
 import shapely
 
+from ._points import point_areas_ha, points_as_circles
+from ._screen import InvalidPolicy, blank, check_policy, screen
 from .crs import geodetic_crs, require_crs
 from .errors import GeometryWarning
 
@@ -347,10 +349,27 @@ def _area_block_m2(arr: np.ndarray, crs: Any, max_segment_m: float) -> tuple[np.
     return out, 0
 
 
-def area_m2(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> pd.Series:
+def _areas(gdf: gpd.GeoDataFrame | gpd.GeoSeries, invalid: str) -> pd.Series:
+    """m² of every feature: points as circles of their declared area, screened rows NaN."""
+    gs = _geoseries(gdf, "gdf")
+    crs = require_crs(gs, "gdf")
+    check_policy(invalid)
+    geoms = np.asarray(gs.values, dtype=object)
+    nan = screen(geoms, gs.index, invalid=invalid, name="gdf", stacklevel=4)
+    geoms = blank(geoms, nan)
+    geoms, buffer_ha = points_as_circles(geoms, crs, point_areas_ha(gdf, geoms.size))
+    out = geodesic_area_m2(geoms, crs)
+    out[nan] = np.nan
+    res = pd.Series(out, index=gs.index, name="area_m2")
+    if np.isfinite(buffer_ha).any():
+        res.attrs["point_buffer_ha"] = pd.Series(buffer_ha, index=gs.index, name="point_buffer_ha")
+    return res
+
+
+def area_m2(gdf: gpd.GeoDataFrame | gpd.GeoSeries, *, invalid: InvalidPolicy = "warn") -> pd.Series:
     """Ellipsoidal area of every feature, in square metres.
 
-    See :func:`area_ha` (same method, other unit).
+    See :func:`area_ha` (same method, other unit, same options).
 
     Examples
     --------
@@ -359,22 +378,34 @@ def area_m2(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> pd.Series:
     >>> bool((agf.area_m2(parcels) > 0).all())
     True
     """
-    gs = _geoseries(gdf, "gdf")
-    crs = require_crs(gs, "gdf")
-    return pd.Series(geodesic_area_m2(gs.values, crs), index=gs.index, name="area_m2")
+    return _areas(gdf, invalid)
 
 
-def area_ha(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> pd.Series:
+def area_ha(gdf: gpd.GeoDataFrame | gpd.GeoSeries, *, invalid: InvalidPolicy = "warn") -> pd.Series:
     """Compute the true ellipsoidal area of every feature in hectares, whatever the CRS.
 
     Vertices are taken to the ellipsoid of the layer's CRS and edges are
     geodesics, so a layer in EPSG:4326, in UTM or in Web Mercator gives the same
-    hectares. Points and lines have area 0; missing geometries give NaN.
+    hectares. Lines have area 0; missing geometries and geometries with a NaN or
+    infinite coordinate give NaN (the latter with a
+    :class:`~agroforest_geo.errors.GeometryWarning` naming the rows).
+
+    A point stands for a plot of its declared area (EU rules allow points for
+    plots up to 4 ha): its area is that of a geodesic circle of
+    ``declared_area_ha`` hectares, or 4 ha where that column is absent or empty
+    (see the "Point plots" page of the docs). The hectares used are in
+    ``result.attrs["point_buffer_ha"]`` (NaN for the other rows), present only
+    when the layer has points.
 
     Parameters
     ----------
     gdf : GeoDataFrame or GeoSeries
         Layer with a CRS.
+    invalid : {"warn", "nan", "raise"}, keyword-only
+        Invalid geometries (a bow-tie, overlapping parts, a hole outside its
+        shell) have no meaningful area: ``"warn"`` (default) measures them as
+        stored and warns naming the rows, ``"nan"`` gives them NaN (and warns),
+        ``"raise"`` raises :class:`~agroforest_geo.errors.InvalidGeometryError`.
 
     Returns
     -------
@@ -385,6 +416,8 @@ def area_ha(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> pd.Series:
     ------
     MissingCRSError
         If the layer has no CRS.
+    InvalidGeometryError
+        With ``invalid="raise"``, if a geometry is invalid.
 
     Examples
     --------
@@ -395,14 +428,27 @@ def area_ha(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> pd.Series:
     (True, 'area_ha')
     >>> bool(area.between(0.3, 12).all())
     True
+
+    A point plot without a declared area is a 4 ha circle:
+
+    >>> import geopandas as gpd, shapely
+    >>> pt = gpd.GeoSeries([shapely.Point(-76.5, -7.2)], crs=4326)
+    >>> round(float(agf.area_ha(pt).iloc[0]), 6), agf.area_ha(pt).attrs["point_buffer_ha"].tolist()
+    (4.0, [4.0])
     """
-    return (area_m2(gdf) / 10_000.0).rename("area_ha")
+    m2 = _areas(gdf, invalid)
+    out = (m2 / 10_000.0).rename("area_ha")
+    out.attrs = dict(m2.attrs)
+    return out
 
 
-def perimeter_m(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> pd.Series:
+def perimeter_m(
+    gdf: gpd.GeoDataFrame | gpd.GeoSeries, *, invalid: InvalidPolicy = "warn"
+) -> pd.Series:
     """Geodesic perimeter of every polygon (exterior and hole rings), in metres.
 
-    Lines get their geodesic length; points 0; missing geometries NaN.
+    Lines get their geodesic length; points 0; missing geometries and geometries
+    with a NaN or infinite coordinate NaN. ``invalid`` as for :func:`area_ha`.
 
     Examples
     --------
@@ -414,6 +460,8 @@ def perimeter_m(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> pd.Series:
     gs = _geoseries(gdf, "gdf")
     crs = require_crs(gs, "gdf")
     arr = np.asarray(gs.values, dtype=object)
+    nan = screen(arr, gs.index, invalid=invalid, name="gdf")
+    arr = blank(arr, nan)
     out = np.zeros(arr.size, dtype=float)
     out[shapely.is_missing(arr)] = np.nan
     xy, part_idx, owner, _ = _polygon_rings(arr)

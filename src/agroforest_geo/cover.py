@@ -42,7 +42,8 @@ from ._encoding import (
     cover_encoding,
     loss_encoding,
 )
-from .inputs import RasterLike, _open_all, _prepare
+from ._screen import InvalidPolicy
+from .inputs import RasterLike, _open_all, _prepare, with_point_buffer
 from .products import Product
 from .raster import (
     Method,
@@ -100,6 +101,7 @@ def forest_cover(
     method: Method = "exact",
     progress: bool | None = None,
     n_jobs: int = 1,
+    invalid: InvalidPolicy = "warn",
 ) -> pd.DataFrame:
     """Forest area, share and mean canopy cover of each polygon.
 
@@ -152,6 +154,13 @@ def forest_cover(
         (open in-memory datasets fall back to one process, with a warning) and
         costs ~200 MB. Scripts using it on macOS/Windows need an
         ``if __name__ == "__main__":`` guard.
+    invalid : {"warn", "nan", "raise"}, default "warn"
+        Invalid polygons (bow-tie, overlapping parts, hole outside its shell):
+        measured as stored with a :class:`~agroforest_geo.errors.GeometryWarning`
+        naming the rows, NaN, or :class:`~agroforest_geo.errors.InvalidGeometryError`.
+        Rows with a NaN or infinite vertex are always NaN (with a warning). Point
+        plots are measured as geodesic circles of their declared area (4 ha by
+        default) and flagged in a ``point_buffer_ha`` column.
 
     Returns
     -------
@@ -192,7 +201,7 @@ def forest_cover(
             "raster", srcs["raster"], bands["raster"], product,
             threshold=threshold, forest_values=forest_values,
         )  # fmt: skip
-        prepared = _prepare(polygons, grid)
+        prepared = _prepare(polygons, grid, invalid=invalid)
         plan = _plan(prepared, grid, None, len(srcs))
         sums = _reduce(plan, srcs, bands, method, _CoverSums(enc), progress, n_jobs)
     enc.check_totals(sums)
@@ -202,7 +211,7 @@ def forest_cover(
     cols.update(forest_cols)
     out = pd.DataFrame(cols, index=polygons.index)
     out.loc[prepared.empty, :] = np.nan
-    return out
+    return with_point_buffer(out, prepared)
 
 
 def class_shares(
@@ -214,6 +223,7 @@ def class_shares(
     method: Method = "exact",
     progress: bool | None = None,
     n_jobs: int = 1,
+    invalid: InvalidPolicy = "warn",
 ) -> pd.DataFrame:
     """Share of every class of a categorical raster in each polygon (wide table).
 
@@ -233,6 +243,13 @@ def class_shares(
     progress : bool, optional
     n_jobs : int, default 1
         Worker processes (``-1``: all cores); see :func:`forest_cover`.
+    invalid : {"warn", "nan", "raise"}, default "warn"
+        Invalid polygons (bow-tie, overlapping parts, hole outside its shell):
+        measured as stored with a :class:`~agroforest_geo.errors.GeometryWarning`
+        naming the rows, NaN, or :class:`~agroforest_geo.errors.InvalidGeometryError`.
+        Rows with a NaN or infinite vertex are always NaN (with a warning). Point
+        plots are measured as geodesic circles of their declared area (4 ha by
+        default) and flagged in a ``point_buffer_ha`` column.
 
     Returns
     -------
@@ -254,7 +271,7 @@ def class_shares(
     with ExitStack() as stack:
         srcs, bands, grid = _open_all({"raster": raster}, {"raster": band_of(band, product)}, stack)
         enc = class_encoding("raster", srcs["raster"], bands["raster"], product)
-        prepared = _prepare(polygons, grid)
+        prepared = _prepare(polygons, grid, invalid=invalid)
         plan = _plan(prepared, grid, None, len(srcs))
         sums = _reduce(plan, srcs, bands, method, _ClassSums(enc), progress, n_jobs)
     valid = sums.get("valid", np.zeros(n))
@@ -266,7 +283,7 @@ def class_shares(
             cols[f"share_{c}"] = np.where(valid > 0, sums[("class", c)] / valid, np.nan)
     out = pd.DataFrame(cols, index=polygons.index)
     out.loc[prepared.empty, :] = np.nan
-    return out
+    return with_point_buffer(out, prepared)
 
 
 def _loss_rasters(
@@ -295,6 +312,7 @@ def forest_loss(
     method: Method = "exact",
     progress: bool | None = None,
     n_jobs: int = 1,
+    invalid: InvalidPolicy = "warn",
 ) -> pd.DataFrame:
     """Forest loss per polygon and year from a loss-year raster (Hansen encoding).
 
@@ -340,6 +358,13 @@ def forest_loss(
     progress : bool, optional
     n_jobs : int, default 1
         Worker processes (``-1``: all cores); see :func:`forest_cover`.
+    invalid : {"warn", "nan", "raise"}, default "warn"
+        Invalid polygons (bow-tie, overlapping parts, hole outside its shell):
+        measured as stored with a :class:`~agroforest_geo.errors.GeometryWarning`
+        naming the rows, NaN, or :class:`~agroforest_geo.errors.InvalidGeometryError`.
+        Rows with a NaN or infinite vertex are always NaN (with a warning). Point
+        plots are measured as geodesic circles of their declared area (4 ha by
+        default) and flagged in a ``point_buffer_ha`` column.
 
     Returns
     -------
@@ -378,7 +403,7 @@ def forest_loss(
             cov = cover_encoding(
                 "cover", srcs["cover"], bands["cover"], cover_product, threshold=threshold
             )
-        prepared = _prepare(polygons, grid)
+        prepared = _prepare(polygons, grid, invalid=invalid)
         plan = _plan(prepared, grid, None, len(srcs))
         sums = _reduce(plan, srcs, bands, method, _LossSums(loss, cov), progress, n_jobs)
     if cov is not None:
@@ -387,7 +412,8 @@ def forest_loss(
     _warn_no_data(valid, prepared, "loss-year")
     cols: dict[str, Any] = _base_columns(polygons.index, prepared.area_m2, valid)
     cols.update(_loss_columns(sums, n, loss.base_year, cut))
-    return _nan_where_empty(pd.DataFrame(cols, index=polygons.index), prepared.empty)
+    out = _nan_where_empty(pd.DataFrame(cols, index=polygons.index), prepared.empty)
+    return with_point_buffer(out, prepared)
 
 
 def forest_cover_and_loss(
@@ -405,6 +431,7 @@ def forest_cover_and_loss(
     method: Method = "exact",
     progress: bool | None = None,
     n_jobs: int = 1,
+    invalid: InvalidPolicy = "warn",
 ) -> pd.DataFrame:
     """Forest cover and forest loss of each polygon in one pass over both rasters.
 
@@ -436,6 +463,13 @@ def forest_cover_and_loss(
     progress : bool, optional
     n_jobs : int, default 1
         Worker processes (``-1``: all cores); see :func:`forest_cover`.
+    invalid : {"warn", "nan", "raise"}, default "warn"
+        Invalid polygons (bow-tie, overlapping parts, hole outside its shell):
+        measured as stored with a :class:`~agroforest_geo.errors.GeometryWarning`
+        naming the rows, NaN, or :class:`~agroforest_geo.errors.InvalidGeometryError`.
+        Rows with a NaN or infinite vertex are always NaN (with a warning). Point
+        plots are measured as geodesic circles of their declared area (4 ha by
+        default) and flagged in a ``point_buffer_ha`` column.
 
     Returns
     -------
@@ -475,7 +509,7 @@ def forest_cover_and_loss(
             "cover", srcs["cover"], bands["cover"], cover_product, threshold=threshold
         )
         loss = loss_encoding("loss", srcs["loss"], bands["loss"], loss_product, base_year=base_year)
-        prepared = _prepare(polygons, grid)
+        prepared = _prepare(polygons, grid, invalid=invalid)
         plan = _plan(prepared, grid, None, len(srcs))
         reducer = _BothSums(_CoverSums(cov), _LossSums(loss, cov))
         sums = _reduce(plan, srcs, bands, method, reducer, progress, n_jobs)
@@ -492,4 +526,5 @@ def forest_cover_and_loss(
         "valid_share"
     ]
     cols.update(_loss_columns(loss_sums, n, loss.base_year, cut))
-    return _nan_where_empty(pd.DataFrame(cols, index=polygons.index), prepared.empty)
+    out = _nan_where_empty(pd.DataFrame(cols, index=polygons.index), prepared.empty)
+    return with_point_buffer(out, prepared)

@@ -25,6 +25,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from ._antimeridian import cut_layer_at_antimeridian
 from ._atomic import atomic_write
 from ._mapping import (
     LAYER_SCHEMAS,
@@ -36,6 +37,8 @@ from ._mapping import (
     require_columns,
 )
 from ._names import COLUMN_ALIASES
+from ._network import allow_network as network_policy
+from ._network import check_source, is_remote, vector_env
 from ._tables import TABLE_SUFFIXES, escape_formulas, read_table, table_columns
 from .crs import norm_crs
 from .errors import (
@@ -79,6 +82,7 @@ def read_raw(
     kind: LayerKind | None = None,
     id_column: str | None = None,
     columns: Mapping[str, str] | None = None,
+    allow_network: bool | None = None,
 ) -> gpd.GeoDataFrame:
     """Read any vector file as stored: no required columns, no CRS requirement.
 
@@ -88,7 +92,7 @@ def read_raw(
     :func:`read_layer` reads them. With ``kind``, the columns are mapped to the
     data model as :func:`read_layer` maps them (``id_column``, ``columns`` and the
     common names of :data:`COLUMN_ALIASES`), without refusing what is missing;
-    without it only ``columns`` renames.
+    without it only ``columns`` renames. ``allow_network`` as for :func:`read_layer`.
 
     Examples
     --------
@@ -97,8 +101,12 @@ def read_raw(
     >>> "defect" in raw.columns
     True
     """
+    if allow_network is not None:
+        with network_policy(allow_network):
+            options = {"layer": layer, "crs": crs, "id_column": id_column, "columns": columns}
+            return read_raw(source, kind=kind, **options)
     path = Path(source)
-    gdf = _read_path(path, layer, crs, columns, kind or "")
+    gdf = _read_path(_as_path(source), layer, crs, columns, kind or "")
     if gdf.crs is None and crs is not None:
         gdf = gdf.set_crs(norm_crs(crs))
     if kind is not None:
@@ -141,13 +149,22 @@ def column_names(source: PathLike, *, layer: str | int | None = None) -> list[st
     return [str(f) for f in info["fields"]]
 
 
+def _as_path(source: PathLike) -> Path | str:
+    """Return a local path as ``Path``, a network path as text (``Path`` folds ``//``)."""
+    return source if isinstance(source, str) and is_remote(source) else Path(source)
+
+
 def _read_path(
-    path: Path,
+    path: Path | str,
     layer: str | int | None,
     crs: Any,
     columns: Mapping[str, str] | None = None,
     kind: str = "",
 ) -> gpd.GeoDataFrame:
+    check_source(path, what="input")  # network paths while network access is off, VRTs
+    if isinstance(path, str):  # a network path, allowed
+        with vector_env():
+            return gpd.read_file(path, layer=layer, engine="pyogrio")
     if not path.exists():
         raise InputNotFoundError(
             f"{path} does not exist; check the path (relative to {Path.cwd()})"
@@ -167,7 +184,8 @@ def _read_path(
             f"{path.name} is an old Excel (.xls) workbook; save it as .xlsx or .csv"
         )
     try:
-        return gpd.read_file(path, layer=layer, engine="pyogrio")
+        with vector_env():  # no request of GDAL's own (e.g. a GeoJSON's linked CRS)
+            return gpd.read_file(path, layer=layer, engine="pyogrio")
     except pyogrio.errors.DataLayerError as exc:
         try:
             layers = [name for name, _ in pyogrio.list_layers(path)]
@@ -198,6 +216,7 @@ def read_layer(
     id_column: str | None = None,
     columns: Mapping[str, str] | None = None,
     crs: Any = None,
+    allow_network: bool | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a parcels, plots or protected-areas layer and normalise its columns.
 
@@ -227,6 +246,13 @@ def read_layer(
     crs : CRS-like, optional
         CRS to assign when the source has none; required for projected coordinates
         in a table (``Este``/``Norte``). It never reprojects: use ``gdf.to_crs`` for that.
+    allow_network : bool, optional
+        Network access is off by default (inputs are untrusted): network paths
+        (``https://``, ``/vsicurl/`` ...) are refused and GDAL makes no request
+        of its own (e.g. for a GeoJSON whose CRS is a link). ``True`` allows it;
+        None follows :func:`agroforest_geo.allow_network` (off unless inside it).
+        A VRT input may only read existing local files. See the Security page.
+        Polygons across the antimeridian are cut at ±180° (RFC 7946 §3.1.9).
 
     Returns
     -------
@@ -259,6 +285,10 @@ def read_layer(
     """
     if kind not in LAYER_SCHEMAS:
         raise ValueError(f"kind must be one of {sorted(LAYER_SCHEMAS)}, got {kind!r}")
+    if allow_network is not None:
+        with network_policy(allow_network):
+            options = {"layer": layer, "id_column": id_column, "columns": columns, "crs": crs}
+            return read_layer(source, kind, **options)
     schema = LAYER_SCHEMAS[kind]
     if id_column == schema.id_column:
         id_column = None  # the model's own name: found as such, or under a common name
@@ -275,7 +305,7 @@ def read_layer(
     else:
         path = Path(source)
         suffix = path.suffix.lower()
-        gdf = _read_path(path, layer, crs, columns, kind)
+        gdf = _read_path(_as_path(source), layer, crs, columns, kind)
         if gdf.crs is None and crs is not None:
             gdf = gdf.set_crs(norm_crs(crs))
         if kind == "protected_areas":
@@ -292,7 +322,7 @@ def read_layer(
             "EPSG code of its projection, or fix the file (a Shapefile needs its .prj)"
         )
         raise exc
-    return gdf
+    return cut_layer_at_antimeridian(gdf)
 
 
 def read_parcels(
@@ -302,6 +332,7 @@ def read_parcels(
     id_column: str | None = None,
     columns: Mapping[str, str] | None = None,
     crs: Any = None,
+    allow_network: bool | None = None,
 ) -> gpd.GeoDataFrame:
     """Read member parcels: ``parcel_id`` and optional ``member_id``, ``province``, ...
 
@@ -324,7 +355,8 @@ def read_parcels(
     >>> float(pts["declared_area_ha"].iloc[0]), pts.geometry.iloc[0].x
     (3.65, -76.733724)
     """
-    return read_layer(source, "parcels", layer=layer, id_column=id_column, columns=columns, crs=crs)
+    options = {"layer": layer, "id_column": id_column, "columns": columns, "crs": crs}
+    return read_layer(source, "parcels", allow_network=allow_network, **options)
 
 
 def read_plots(
@@ -334,6 +366,7 @@ def read_plots(
     id_column: str | None = None,
     columns: Mapping[str, str] | None = None,
     crs: Any = None,
+    allow_network: bool | None = None,
 ) -> gpd.GeoDataFrame:
     """Read agroforestry plots: ``plot_id``, parent ``parcel_id``, ``system``, ...
 
@@ -346,7 +379,8 @@ def read_plots(
     >>> sorted(plots["system"].unique())[:2]
     ['cocoa_agroforestry', 'forest_reserve']
     """
-    return read_layer(source, "plots", layer=layer, id_column=id_column, columns=columns, crs=crs)
+    options = {"layer": layer, "id_column": id_column, "columns": columns, "crs": crs}
+    return read_layer(source, "plots", allow_network=allow_network, **options)
 
 
 def read_protected_areas(
@@ -356,6 +390,7 @@ def read_protected_areas(
     id_column: str | None = None,
     columns: Mapping[str, str] | None = None,
     crs: Any = None,
+    allow_network: bool | None = None,
 ) -> gpd.GeoDataFrame:
     """Read protected / REDD+ areas: ``area_id``, ``name``, ``category``, ...
 
@@ -374,6 +409,7 @@ def read_protected_areas(
     """
     options: dict[str, Any] = {
         "layer": layer, "id_column": id_column, "columns": columns, "crs": crs,
+        "allow_network": allow_network,
     }  # fmt: skip
     if isinstance(source, (str, os.PathLike, gpd.GeoDataFrame)):
         return read_layer(source, "protected_areas", **options)

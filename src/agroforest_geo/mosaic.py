@@ -38,6 +38,7 @@ import rasterio
 from affine import Affine
 
 from ._atomic import atomic_write
+from ._network import check_source, raster_env
 from .errors import RasterError
 
 __all__ = ["RasterInput", "as_raster", "build_vrt", "split_raster"]
@@ -109,8 +110,9 @@ def _expand(tiles: RasterInput) -> list[str]:
 
 
 def _describe(path: str) -> _Tile:
+    check_source(path, what="raster tile")  # network tiles need allow_network()
     try:
-        with rasterio.open(path) as src:
+        with raster_env(), rasterio.open(path) as src:
             if src.crs is None:
                 raise RasterError(
                     f"raster tile {path} has no CRS; set it, e.g. `rio edit-info --crs EPSG:4326`"

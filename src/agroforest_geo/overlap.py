@@ -29,6 +29,8 @@ import pandas as pd
 import pyproj
 import shapely
 
+from ._points import point_areas_ha, points_as_circles
+from ._screen import screen, warn_nonfinite
 from .area import geodesic_area_m2
 from .crs import require_crs, same_crs
 from .errors import DuplicateIdError, GeometryWarning, InvalidGeometryError, MissingColumnError
@@ -38,7 +40,7 @@ __all__ = ["containment", "overlaps"]
 
 logger = logging.getLogger(__name__)
 
-InvalidOption = Literal["raise", "repair"]
+InvalidOption = Literal["raise", "repair", "nan"]
 Relation = Literal["partial", "contains", "within", "duplicate"]
 
 #: id columns looked for, in this order, when ``id_column`` is not given
@@ -53,7 +55,9 @@ class _Layer(NamedTuple):
     id_name: str
     ids: np.ndarray  # object array of ids, one per row
     geoms: np.ndarray  # object array; None where empty or missing
-    empty: np.ndarray  # bool: empty or missing geometry
+    empty: np.ndarray  # bool: empty or missing geometry (screened rows included)
+    nan: np.ndarray | None = None  # bool: rows whose results are NaN (bad coordinates, invalid)
+    point_buffer_ha: np.ndarray | None = None  # hectares of point plots' circles, NaN elsewhere
 
 
 # ---------------------------------------------------------------- input checks
@@ -80,8 +84,15 @@ def _prepare(
     name: str,
     id_column: str | None,
     invalid: str,
+    *,
+    circles: bool = False,
 ) -> _Layer:
-    """Check one input layer once: type, CRS, unique ids, validity; flag empties."""
+    """Check one input layer once: type, CRS, unique ids, validity; flag empties.
+
+    Rows with a NaN or infinite vertex (and, with ``invalid="nan"``, invalid rows)
+    take part in nothing and are warned about; with ``circles`` point plots become
+    the geodesic circles of their declared area.
+    """
     if not isinstance(gdf, gpd.GeoDataFrame):
         raise TypeError(
             f"{name} must be a GeoDataFrame, got {type(gdf).__name__}; read it with "
@@ -108,6 +119,11 @@ def _prepare(
             "(or pass another id column)."
         )
     geoms = np.asarray(gdf.geometry.array, dtype=object)
+    if invalid == "nan":
+        nan = screen(geoms, ids, invalid="nan", name=name, stacklevel=4)
+    else:  # invalid rows are raised or repaired below
+        nan = warn_nonfinite(geoms, ids, name=name, stacklevel=4)
+    geoms = _only(geoms, ~nan)
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     bad = ~empty & ~shapely.is_valid(geoms)
     if bad.any():
@@ -121,7 +137,7 @@ def _prepare(
                 f"{' ...' if bad.sum() > _MAX_LISTED else ''}). Repair them first "
                 "(agf.repair) or pass invalid='repair'."
             )
-        geoms = _repaired(gdf, name, id_name if id_name in gdf.columns else None)
+        geoms = _only(_repaired(gdf, name, id_name if id_name in gdf.columns else None), ~nan)
         empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
         still = ~empty & ~shapely.is_valid(geoms)
         if still.any():
@@ -129,15 +145,22 @@ def _prepare(
                 f"{name}: repair left {int(still.sum())} invalid geometries "
                 f"({id_name}: {_listed(ids[still])}); fix them by hand."
             )
-    if empty.any():
+    plain_empty = empty & ~nan
+    if plain_empty.any():
         warnings.warn(
-            f"{int(empty.sum())} feature(s) of {name} have an empty or missing geometry and "
-            f"take part in no overlap ({id_name}: {_listed(ids[empty])}); fix or drop them.",
+            f"{int(plain_empty.sum())} feature(s) of {name} have an empty or missing geometry "
+            f"and take part in no overlap ({id_name}: {_listed(ids[plain_empty])}); fix or "
+            "drop them.",
             GeometryWarning,
             stacklevel=3,
         )
     geoms = _only(geoms, ~empty)
-    return _Layer(name, crs, id_name, ids, geoms, empty)
+    buffer_ha = None
+    if circles:
+        geoms, buffer_ha = points_as_circles(geoms, crs, point_areas_ha(gdf, geoms.size))
+        if not np.isfinite(buffer_ha).any():
+            buffer_ha = None
+    return _Layer(name, crs, id_name, ids, geoms, empty, nan, buffer_ha)
 
 
 def _repaired(gdf: gpd.GeoDataFrame, name: str, id_name: str | None) -> np.ndarray:
@@ -222,7 +245,7 @@ def overlaps(
     Parameters
     ----------
     layer : GeoDataFrame
-        Polygons with a CRS (points and lines never overlap anything).
+        Polygons (or point plots) with a CRS (lines never overlap anything).
     other : GeoDataFrame, optional
         A second layer in the same CRS.
     min_overlap_m2 : float, keyword-only
@@ -232,9 +255,14 @@ def overlaps(
     id_column, other_id_column : str, optional
         Id columns; by default the first of ``plot_id``, ``area_id``,
         ``parcel_id`` present, else the index. Ids must be unique.
-    invalid : {"raise", "repair"}, keyword-only
+    invalid : {"raise", "repair", "nan"}, keyword-only
         Invalid geometries raise :class:`InvalidGeometryError` listing their ids,
-        or are repaired with :func:`agroforest_geo.repair`.
+        are repaired with :func:`agroforest_geo.repair`, or (``"nan"``) take part
+        in no pair, with a :class:`GeometryWarning` naming them. Features with a
+        NaN or infinite vertex always take part in no pair (and are warned about).
+        Point plots stand for the geodesic circle of their declared area
+        (``declared_area_ha``, else 4 ha); the pairs then get
+        ``point_buffer_ha_left`` / ``point_buffer_ha_right`` columns.
 
     Returns
     -------
@@ -286,12 +314,12 @@ def overlaps(
     """
     _check_option(invalid, "invalid", get_args(InvalidOption))
     min_m2 = _check_nonneg(min_overlap_m2, "min_overlap_m2")
-    left = _prepare(layer, "layer", id_column, invalid)
+    left = _prepare(layer, "layer", id_column, invalid, circles=True)
     if other is None:
         right = left
     else:
         same_crs(layer, other, "layer", "other")
-        right = _prepare(other, "other", other_id_column, invalid)
+        right = _prepare(other, "other", other_id_column, invalid, circles=True)
     crs = left.crs
 
     lg = _polygons_only(left.geoms)
@@ -343,6 +371,9 @@ def overlaps(
         geometry=gpd.GeoSeries(inter, crs=crs),
         crs=crs,
     )
+    for side, lay, pos in (("left", left, li), ("right", right, ri)):
+        if lay.point_buffer_ha is not None:
+            out[f"point_buffer_ha_{side}"] = lay.point_buffer_ha[pos]
     out.attrs["n_below_min_overlap"] = n_small
     return out
 
@@ -375,8 +406,9 @@ def containment(
         Column of ``plots`` with the declared parent parcel id.
     id_column, parcel_id_column : str, optional
         Id columns (default: ``plot_id`` / ``parcel_id`` when present, else the index).
-    invalid : {"raise", "repair"}, keyword-only
-        Invalid geometries raise :class:`InvalidGeometryError` or are repaired.
+    invalid : {"raise", "repair", "nan"}, keyword-only
+        Invalid geometries raise :class:`InvalidGeometryError`, are repaired, or
+        (``"nan"``) get NaN shares with a :class:`GeometryWarning`.
 
     Returns
     -------

@@ -65,9 +65,18 @@ import rasterio
 from rasterio.io import DatasetReader
 
 from ._encoding import _Encoding, band_of, density_encoding, is_stat, plain_encoding
+from ._screen import InvalidPolicy
 from .cellarea import _CellArea, cell_area_m2
 from .errors import NoDataWarning
-from .inputs import RasterLike, _Grid, _open_all, _prepare, _Prepared, bounded_block_cache
+from .inputs import (
+    RasterLike,
+    _Grid,
+    _open_all,
+    _prepare,
+    _Prepared,
+    bounded_block_cache,
+    with_point_buffer,
+)
 from .pixelpieces import (
     Method,
     PixelPieces,
@@ -423,6 +432,7 @@ def integrate(
     band: int | str | None = 1,
     product: Product | str | None = None,
     n_jobs: int = 1,
+    invalid: InvalidPolicy = "warn",
 ) -> pd.DataFrame:
     """Integrate a raster over each polygon: Σ value × covered ellipsoidal m².
 
@@ -446,6 +456,8 @@ def integrate(
         are, scale/offset of the band applied.
     n_jobs : int, default 1
         Worker processes (-1: all cores); see :func:`agroforest_geo.forest_cover`.
+    invalid : {"warn", "nan", "raise"}, default "warn"
+        Invalid polygons: see :func:`agroforest_geo.forest_cover` (point plots too).
 
     Returns
     -------
@@ -474,7 +486,7 @@ def integrate(
             )
         else:
             enc = plain_encoding("value", srcs["value"], bands_d["value"])
-        prepared = _prepare(polygons, grid)
+        prepared = _prepare(polygons, grid, invalid=invalid)
         plan = _plan(prepared, grid)
         sums = _reduce(plan, srcs, bands_d, "exact", _IntegrateReducer(enc), None, n_jobs)
     zeros = np.zeros(n)
@@ -483,4 +495,4 @@ def integrate(
     nod = _nodata_m2(prepared.area_m2, vm)
     out = pd.DataFrame({"value_x_m2": vx, "valid_m2": vm, "nodata_m2": nod}, index=polygons.index)
     out.loc[prepared.empty, :] = np.nan
-    return out
+    return with_point_buffer(out, prepared)

@@ -16,6 +16,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
+from .._network import allow_network
 from .._version import __version__
 from ..errors import AgroforestGeoError
 from ._options import add_verbose_option
@@ -38,6 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     add_verbose_option(parser)
+    parser.add_argument(
+        "--allow-network",
+        action="store_true",
+        help="let inputs be read from the network (URLs, /vsicurl/, GDAL's own requests); "
+        "off by default: inputs are untrusted",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if info.name.startswith("cmd_"):
@@ -69,7 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous_format = warnings.formatwarning
     warnings.formatwarning = _format_warning
     try:
-        return int(args.func(args) or 0)
+        with allow_network(bool(getattr(args, "allow_network", False))):
+            return int(args.func(args) or 0)
     except BrokenPipeError:
         # the reader went away (e.g. `| head`): stop quietly, as Unix tools do
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -82,8 +90,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = getattr(exc, "cli_message", None) or exc
         print(f"agroforest-geo {args.command}: error: {message}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        # a file that cannot be read or written (permissions, full disk, a folder given for
+        # a file): one line naming it, not a traceback
+        print(f"agroforest-geo {args.command}: error: {_os_error_message(exc)}", file=sys.stderr)
+        return 2
     finally:
         warnings.formatwarning = previous_format
+
+
+def _os_error_message(exc: OSError) -> str:
+    """One line for an operating-system error: what failed, on which file, and why."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
+    return f"{reason}: {where}" if where else reason
 
 
 def _format_warning(

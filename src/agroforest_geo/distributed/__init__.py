@@ -47,9 +47,13 @@ are compact tables (numbers, short text); only ``overlaps`` returns geometries.
 
 Long runs
 ---------
-``checkpoint_dir`` stores each finished partition (Parquet/GeoParquet, or a
-pickle for reports); a run stopped and started again with the same arguments
-skips them. Tasks are retried (``retries``), a worker killed (e.g. out of
+``checkpoint_dir`` stores each finished partition (Parquet/GeoParquet and
+JSON, never a pickle); a run stopped and started again with the same arguments
+skips them. Each checkpoint records a digest of the arguments, of the raster
+inputs (size and modification time, the sources of a VRT included) and of its
+partition's geometries and attributes; a run that differs in any of them raises
+:class:`~agroforest_geo.errors.AgroforestGeoError` instead of returning stale
+results. Tasks are retried (``retries``), a worker killed (e.g. out of
 memory) raises :class:`~agroforest_geo.errors.AgroforestGeoError` naming the
 partition. Without a ``client`` a ``LocalCluster`` is started and closed.
 
@@ -60,7 +64,6 @@ only when a cluster is used.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import math
 import warnings
@@ -72,9 +75,9 @@ import geopandas as gpd
 import numpy as np
 
 from .._verbs import VerbSpec, verb
-from ..errors import AgroforestGeoError, UndeclaredVerbError
+from ..errors import UndeclaredVerbError
 from ..mosaic import as_raster
-from . import _tasks
+from . import _checkpoint, _tasks
 from ._combine import combine
 from ._executor import Executor
 from ._plan import (
@@ -470,8 +473,9 @@ def run(
     memory_limit : str or float
         Memory per worker of the default local cluster, e.g. ``"4GiB"``.
     checkpoint_dir : path, optional
-        Keep each finished partition there; a new run with the same arguments
-        skips them. It must be reachable by every worker.
+        Keep each finished partition there (Parquet/JSON); a new run with the
+        same arguments, rasters and geometries skips them, and one that differs
+        in any of them raises. It must be reachable by every worker.
     retries : int
         Times a failed partition is run again before the error is raised.
     show_progress : bool, optional
@@ -570,7 +574,7 @@ def run(
             layer = own_layer = _distribute(layer._data, ex, None, kind, partition_by, bound)
         elif layer is None:
             layer = own_layer = _distribute(data, ex, npartitions, kind, partition_by, bound)
-        return _run_layer(func, layer, kind, spec.tables, kw, ex, ckpt, show_progress)
+        return _run_layer(func, layer, kind, spec, kw, ex, ckpt, show_progress)
     finally:
         if own_layer is not None:
             own_layer.release()
@@ -609,47 +613,59 @@ def _fingerprint(plan: Plan) -> str:
     return h.hexdigest()
 
 
-def _manifest(directory: Path, info: dict[str, Any]) -> None:
-    path = directory / "manifest.json"
-    if path.exists():
-        old = json.loads(path.read_text(encoding="utf-8"))
-        if old != info:
-            raise AgroforestGeoError(
-                f"checkpoint_dir {directory} holds partitions of another run "
-                f"({old.get('function')} on {old.get('n_rows')} rows in "
-                f"{old.get('npartitions')} partitions); pass a new checkpoint_dir or delete it"
-            )
-        return
-    path.write_text(json.dumps(info, indent=1), encoding="utf-8")
+def _checkpoint_metas(
+    func: Callable[..., Any],
+    kind: Kind,
+    layer: DistributedLayer,
+    kw: dict[str, Any],
+    ex: Executor,
+    rasters: tuple[str, ...],
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Return the run's manifest and, per partition, the digests its checkpoint must match."""
+    plan, parts = layer.plan, layer._parts
+    digests = ex.gather([ex.submit(_checkpoint.partition_digest, part) for part in parts])
+    args = _checkpoint.arguments_digest(kw, frozenset(rasters))
+    name = f"{getattr(func, '__module__', '')}.{getattr(func, '__qualname__', func)}"
+    info = {
+        "function": name,
+        "kind": kind,
+        "n_rows": int(sum(plan.sizes)),
+        "npartitions": len(parts),
+        "fingerprint": _fingerprint(plan),
+        "arguments": args,
+        "layer": hashlib.sha256("".join(digests).encode()).hexdigest(),
+    }
+    return info, [{"geometry": d, "arguments": args} for d in digests]
 
 
 def _run_layer(
     func: Callable[..., Any],
     layer: DistributedLayer,
     kind: Kind,
-    tables: tuple[str, ...],
+    spec: VerbSpec,
     kw: dict[str, Any],
     ex: Executor,
     ckpt: Path | None,
     show_progress: bool | None,
 ) -> Any:
+    tables = spec.tables
     layer._ensure_sizes(ex)
     plan, parts = layer.plan, layer._parts
     npart = len(parts)
     n_total = int(sum(plan.sizes))
-    if ckpt is not None:
-        name = f"{getattr(func, '__module__', '')}.{getattr(func, '__qualname__', func)}"
-        info_ck = {"function": name, "kind": kind, "n_rows": n_total, "npartitions": npart}
-        _manifest(ckpt, {**info_ck, "fingerprint": _fingerprint(plan)})
-    shared = {k: ex.share(v) for k, v in kw.items()}
+    metas: list[dict[str, Any] | None] = [None] * npart
     done: dict[int, Any] = {}
     if ckpt is not None:
+        info, metas_ck = _checkpoint_metas(func, kind, layer, kw, ex, tuple(spec.rasters))
+        _checkpoint.check_manifest(ckpt, info)
+        metas = list(metas_ck)
         for p in range(npart):
-            stored = _tasks.read_checkpoint(ckpt, p)
+            stored = _checkpoint.read_checkpoint(ckpt, p, metas_ck[p])
             if stored is not None:
                 done[p] = (stored, [])
         if done:
             logger.info("run: %d of %d partitions read from %s", len(done), npart, ckpt)
+    shared = {k: ex.share(v) for k, v in kw.items()}
     ck = None if ckpt is None else str(ckpt)
     futures: dict[int, Any] = {}
     for p in range(npart):
@@ -661,7 +677,7 @@ def _run_layer(
         else:
             task = (_tasks.rows, parts[p], plan.positions[p])
         futures[p] = ex.submit(
-            _tasks.execute, *task, func, shared, kind, n_total, tables, p=p, ckpt=ck
+            _tasks.execute, *task, func, shared, kind, n_total, tables, p=p, ckpt=ck, meta=metas[p]
         )
     show = n_total >= _PROGRESS_MIN_FEATURES if show_progress is None else bool(show_progress)
     done.update(ex.wait(futures, show=show and bool(futures), sizes=plan.sizes))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import pickle
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +11,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ._checkpoint import write_checkpoint
 from ._plan import Kind, positions
 
 Extent = tuple[float, float, float, float]
@@ -150,60 +149,20 @@ def rows(
     return res
 
 
-# ---------------------------------------------------------------- checkpoints
-def _checkpoint_path(directory: Path, p: int, result: Any) -> Path:
-    if isinstance(result, gpd.GeoDataFrame):
-        return directory / f"part-{p:05d}.geoparquet"
-    if isinstance(result, pd.DataFrame):
-        return directory / f"part-{p:05d}.parquet"
-    if isinstance(result, pd.Series) and not isinstance(result, gpd.GeoSeries):
-        return directory / f"part-{p:05d}.series.parquet"
-    return directory / f"part-{p:05d}.pkl"
-
-
-def write_checkpoint(directory: Path, p: int, result: Any) -> None:
-    """Store one partition's result; atomic, so a killed run never leaves half a file."""
-    path = _checkpoint_path(directory, p, result)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    if path.suffix == ".pkl":
-        with open(tmp, "wb") as fh:
-            pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    elif isinstance(result, pd.Series):
-        name = _UNNAMED if result.name is None else str(result.name)
-        result.to_frame(name=name).to_parquet(tmp)
-    else:
-        result.to_parquet(tmp)
-    os.replace(tmp, path)
-
-
-def read_checkpoint(directory: Path, p: int) -> Any | None:
-    """Read the stored result of partition ``p`` (None when there is none)."""
-    for suffix in (".geoparquet", ".series.parquet", ".parquet", ".pkl"):
-        path = directory / f"part-{p:05d}{suffix}"
-        if not path.exists():
-            continue
-        if suffix == ".pkl":
-            with open(path, "rb") as fh:
-                return pickle.load(fh)
-        if suffix == ".geoparquet":
-            return gpd.read_parquet(path)
-        if suffix == ".series.parquet":
-            frame = pd.read_parquet(path)
-            col = frame.columns[0]
-            return frame[col].rename(None if col == _UNNAMED else col)
-        return pd.read_parquet(path)
-    return None
-
-
+# ---------------------------------------------------------------- running a task
 def execute(
-    task: Callable[..., Any], *args: Any, p: int, ckpt: str | None
+    task: Callable[..., Any],
+    *args: Any,
+    p: int,
+    ckpt: str | None,
+    meta: dict[str, Any] | None = None,
 ) -> tuple[Any, list[tuple[type[Warning], str]]]:
     """Run a task, keep its warnings (re-issued by the client), write its checkpoint."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         res = task(*args)
     if ckpt is not None:
-        write_checkpoint(Path(ckpt), p, res)
+        write_checkpoint(Path(ckpt), p, res, meta or {})
     return res, [(w.category, str(w.message)) for w in caught]
 
 
