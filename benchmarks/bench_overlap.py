@@ -21,7 +21,14 @@ Baselines compute the same ellipsoidal hectares (``geodesic_area_m2``) of their
 pieces. A baseline is skipped when its time extrapolated (linearly, x1.5) from the
 previous size exceeds 2 minutes, or when it was never measured and N > 200 000.
 
+It then times within-layer ``overlaps`` against the by-hand recipe an expert
+would write (``STRtree.query(predicate="intersects")`` + ``shapely.intersection`` +
+planar area, one thread) on a dense layout (200,000 parcels on a 136 m grid,
+~3.9 overlapping pairs per parcel), and ``overlaps`` alone on 1,000,000 parcels of
+the sparse layout; best of 3 runs for each side, with the machine's load.
+
 Usage: ``python benchmarks/bench_overlap.py --sizes 10000 100000 1000000``
+(``--dense 0 --million 0`` skip the last two)
 """
 
 from __future__ import annotations
@@ -29,9 +36,11 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -43,19 +52,23 @@ import shapely
 import agroforest_geo as agf
 from agroforest_geo.area import geodesic_area_m2
 
+sys.path.insert(0, str(Path(__file__).parent))
+from _util import best_of, load_note
+
 LON0, LAT0 = -76.7, -7.2
 SPACING_M = 330.0
+DENSE_SPACING_M = 136.0
 BASELINE_LIMIT_S = 120.0
 
 
-def make_parcels(n: int, seed: int = 0) -> gpd.GeoDataFrame:
+def make_parcels(n: int, seed: int = 0, spacing_m: float = SPACING_M) -> gpd.GeoDataFrame:
     rng = np.random.default_rng(seed)
     side = int(np.ceil(np.sqrt(n)))
     utm = agf.crs.utm_crs_for(LON0, LAT0)
     x0, y0 = pyproj.Transformer.from_crs(4326, utm, always_xy=True).transform(LON0, LAT0)
     i = np.arange(n)
-    cx = x0 + (i % side - side / 2) * SPACING_M + rng.uniform(-40, 40, n)
-    cy = y0 + (i // side - side / 2) * SPACING_M + rng.uniform(-40, 40, n)
+    cx = x0 + (i % side - side / 2) * spacing_m + rng.uniform(-40, 40, n)
+    cy = y0 + (i // side - side / 2) * spacing_m + rng.uniform(-40, 40, n)
     # 1 % near-copies of their neighbour (shifted a little): claimed twice
     dup = rng.random(n) < 0.01
     src = np.maximum(i - 1, 0)
@@ -252,11 +265,48 @@ def run_size(n: int, baseline: Callable[[str, int, Callable[[], Any]], Any]) -> 
             )
 
 
+def recipe_within(parcels: gpd.GeoDataFrame) -> tuple[int, float]:
+    """The by-hand recipe: one indexed query, intersections, planar areas; one thread."""
+    g = parcels.geometry.values
+    li, ri = shapely.STRtree(g).query(g, predicate="intersects")
+    keep = li < ri
+    area = shapely.area(shapely.intersection(g[li[keep]], g[ri[keep]]))
+    return int((area > 0).sum()), float(area.sum())
+
+
+def run_dense(n: int) -> None:
+    parcels = make_parcels(n, spacing_m=DENSE_SPACING_M)
+    print(f"\nwithin-layer overlaps, dense layout: {n:,} parcels on a {DENSE_SPACING_M:.0f} m grid")
+    print(f"  before: {load_note()}")
+    t_ours, pairs = best_of(lambda: agf.overlaps(parcels))
+    t_one, _ = best_of(lambda: agf.overlaps(parcels, n_jobs=1))
+    t_recipe, (n_pairs, _) = best_of(lambda: recipe_within(parcels))
+    print(f"  after:  {load_note()}")
+    print(f"  {'overlaps (all cores)':<40} {t_ours:8.2f} s  {len(pairs):,} pairs")
+    print(f"  {'overlaps(n_jobs=1)':<40} {t_one:8.2f} s")
+    print(
+        f"  {'recipe: query + intersection + area':<40} {t_recipe:8.2f} s  {n_pairs:,} pairs; "
+        f"overlaps is {t_recipe / t_ours:.2f}x faster ({t_recipe / t_one:.2f}x on one thread)"
+    )
+
+
+def run_million(n: int) -> None:
+    parcels = make_parcels(n)
+    print(f"\nwithin-layer overlaps, sparse layout: {n:,} parcels")
+    print(f"  before: {load_note()}")
+    t_ours, pairs = best_of(lambda: agf.overlaps(parcels))
+    print(f"  after:  {load_note()}")
+    print(f"  {'overlaps (all cores)':<40} {t_ours:8.2f} s  {len(pairs):,} pairs (goal < 5 s)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--no-baselines", action="store_true", help="time agroforest_geo only")
+    ap.add_argument("--dense", type=int, default=200_000, help="dense layout size (0: skip)")
+    ap.add_argument("--million", type=int, default=1_000_000, help="sparse size (0: skip)")
     args = ap.parse_args()
+    print(load_note())
     per_item: dict[str, float] = {}  # baseline -> seconds per parcel at the last size
 
     def baseline(name: str, n: int, fn: Callable[[], Any]) -> tuple[float, float] | None:
@@ -275,6 +325,10 @@ def main() -> None:
 
     for n in args.sizes:
         run_size(n, baseline)
+    if args.dense:
+        run_dense(args.dense)
+    if args.million:
+        run_million(args.million)
 
 
 if __name__ == "__main__":

@@ -75,6 +75,10 @@ def test_n_jobs_is_checked():
         agf.overlaps(parcels, n_jobs="2")
 
 
+def _planar(inter: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return inter, shapely.area(inter)
+
+
 def _relation_by_predicates(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The relation from exact predicates on every pair (the method before the shortcut)."""
     rel = np.full(a.size, "partial", dtype=object)
@@ -86,7 +90,7 @@ def _relation_by_predicates(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def test_relations_from_the_intersection_match_exact_predicates_on_every_pair():
     geoms = np.asarray(_dense_layer(600, seed=11).geometry.values)
-    pairs = _pairs.overlapping_pairs(geoms, geoms, within=True, n_jobs=1)
+    pairs = _pairs.overlapping_pairs(geoms, geoms, within=True, n_jobs=1, measure=_planar)
     expected = _relation_by_predicates(geoms[pairs.left], geoms[pairs.right])
     assert (pairs.relation == expected).all()
     assert (pairs.relation != "partial").sum() > 50
@@ -119,7 +123,7 @@ def test_relations_match_exact_predicates_on_random_layouts(rects, nested):
         geoms.append(shapely.affinity.scale(g, 1 - 1e-12, 1 - 1e-12))
         geoms.append(shapely.Polygon(list(g.exterior.coords)[::-1]))
     arr = np.array(geoms, dtype=object)
-    pairs = _pairs.overlapping_pairs(arr, arr, within=True, n_jobs=1)
+    pairs = _pairs.overlapping_pairs(arr, arr, within=True, n_jobs=1, measure=_planar)
     expected = _relation_by_predicates(arr[pairs.left], arr[pairs.right])
     assert (pairs.relation == expected).all()
     # and the pairs are those whose intersection has an area, each unordered pair once

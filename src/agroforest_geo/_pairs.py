@@ -5,11 +5,12 @@ Method
 Candidate pairs are the bounding-box hits of one :class:`shapely.STRtree` query
 (within one layer each unordered pair once: ``left < right``, so no pair is ever
 tested twice). The sorted pairs are cut into contiguous blocks, one per thread;
-each block runs ``intersects``, then ``intersection`` on the pairs that meet, and
-keeps those whose intersection has a positive area. GEOS releases the GIL, so the
-threads run in parallel; each pair is computed once, by one thread, with the same
-calls whatever the number of threads, so the results are identical for any
-``n_jobs``.
+each block runs ``intersects``, then ``intersection`` on the pairs that meet,
+keeps those whose intersection has a positive area and measures them (the
+caller's ``measure``: ellipsoidal m², whose compiled kernel releases the GIL
+too). GEOS releases the GIL, so the threads run in parallel; each pair is
+computed once, by one thread, with the same calls whatever the number of
+threads, so the results are identical for any ``n_jobs``.
 
 The relation comes from the intersection already computed: a pair can only be
 ``within``, ``contains`` or ``duplicate`` when its intersection has (to 1e-9) the
@@ -22,6 +23,7 @@ to rounding (~1e-15), far inside the 1e-9 margin, so no relation changes.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
@@ -36,16 +38,23 @@ MIN_PAIRS_PER_JOB = 2_000
 _WHOLE = 1.0 - 1e-9
 
 
+#: ``measure(intersections) -> (pieces, m2)``: what is kept of each intersection, its area.
+Measure = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
 class Pairs(NamedTuple):
     """Overlapping pairs, sorted by (left, right)."""
 
     left: np.ndarray  # positions in the left array
     right: np.ndarray  # positions in the right array
-    intersection: np.ndarray  # object array: the intersections (may hold lines and points)
+    pieces: np.ndarray  # object array: the intersections, as ``measure`` keeps them
+    m2: np.ndarray  # float: their areas, from ``measure``
     relation: np.ndarray  # object array: "partial", "within", "contains" or "duplicate"
 
 
-def overlapping_pairs(lg: np.ndarray, rg: np.ndarray, *, within: bool, n_jobs: int) -> Pairs:
+def overlapping_pairs(
+    lg: np.ndarray, rg: np.ndarray, *, within: bool, n_jobs: int, measure: Measure
+) -> Pairs:
     """Pairs of ``lg`` x ``rg`` whose intersection has a positive area, and their relations.
 
     Parameters
@@ -56,6 +65,9 @@ def overlapping_pairs(lg: np.ndarray, rg: np.ndarray, *, within: bool, n_jobs: i
         One layer: report each unordered pair once (left before right).
     n_jobs : int
         Threads at most (already resolved: >= 1); fewer when there are few pairs.
+    measure : callable
+        Applied to the intersections of each block, in its thread (it must be
+        thread-safe and depend on each intersection alone).
 
     Returns
     -------
@@ -75,10 +87,10 @@ def overlapping_pairs(lg: np.ndarray, rg: np.ndarray, *, within: bool, n_jobs: i
     cuts = np.linspace(0, li.size, jobs + 1).astype(np.int64)
     blocks = [(li[lo:hi], ri[lo:hi]) for lo, hi in itertools.pairwise(cuts)]
     if jobs == 1:
-        parts = [_block(lg, rg, *blocks[0])]
+        parts = [_block(lg, rg, blocks[0][0], blocks[0][1], measure)]
     else:
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            parts = list(pool.map(lambda blk: _block(lg, rg, *blk), blocks))
+            parts = list(pool.map(lambda blk: _block(lg, rg, blk[0], blk[1], measure), blocks))
     return Pairs(*(np.concatenate(col) for col in zip(*parts, strict=True)))
 
 
@@ -89,8 +101,10 @@ def _unprepared(geoms: np.ndarray) -> np.ndarray:
     return geoms
 
 
-def _block(lg: np.ndarray, rg: np.ndarray, li: np.ndarray, ri: np.ndarray) -> Pairs:
-    """Intersections and relations of one block of candidate pairs."""
+def _block(
+    lg: np.ndarray, rg: np.ndarray, li: np.ndarray, ri: np.ndarray, measure: Measure
+) -> Pairs:
+    """Intersections, their measures and relations for one block of candidate pairs."""
     a, b = lg[li], rg[ri]
     meet = shapely.intersects(a, b)
     li, ri, a, b = li[meet], ri[meet], a[meet], b[meet]
@@ -98,7 +112,8 @@ def _block(lg: np.ndarray, rg: np.ndarray, li: np.ndarray, ri: np.ndarray) -> Pa
     area_i = shapely.area(inter)
     pos = area_i > 0  # edge or corner contact gives a line or a point
     li, ri, a, b, inter, area_i = li[pos], ri[pos], a[pos], b[pos], inter[pos], area_i[pos]
-    return Pairs(li, ri, inter, _relation(a, b, area_i))
+    pieces, m2 = measure(inter)
+    return Pairs(li, ri, pieces, m2, _relation(a, b, area_i))
 
 
 def _relation(a: np.ndarray, b: np.ndarray, area_i: np.ndarray) -> np.ndarray:

@@ -35,6 +35,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import threading
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -151,9 +152,17 @@ def _numba_available() -> bool:
     return True
 
 
-@functools.cache
+_COMPILE_LOCK = threading.Lock()
+
+
 def _compiled() -> tuple[Callable[..., None], Callable[..., None]]:
     """Compile the numba kernels on first use (cached on disk), never at import."""
+    with _COMPILE_LOCK:  # threads calling at once compile once
+        return _compile()
+
+
+@functools.cache
+def _compile() -> tuple[Callable[..., None], Callable[..., None]]:
     import numba
 
     jit = numba.njit(cache=True, nogil=True, fastmath=False, error_model="numpy")

@@ -200,6 +200,12 @@ def _take(ids: np.ndarray, pos: np.ndarray) -> np.ndarray:
     return out
 
 
+def _measured(inter: np.ndarray, crs: pyproj.CRS) -> tuple[np.ndarray, np.ndarray]:
+    """Keep the polygonal parts of intersections; return them and their ellipsoidal m²."""
+    pieces = _polygonal(inter)
+    return pieces, geodesic_area_m2(pieces, crs)
+
+
 def _areas_m2(geoms: np.ndarray, idx: np.ndarray, crs: pyproj.CRS) -> np.ndarray:
     """Ellipsoidal m² of ``geoms[idx]`` computed once per distinct feature."""
     uniq, inv = np.unique(idx, return_inverse=True)
@@ -307,10 +313,10 @@ def overlaps(
 
     lg = _polygons_only(left.geoms)
     rg = lg if other is None else _polygons_only(right.geoms)
-    pairs = overlapping_pairs(lg, rg, within=other is None, n_jobs=jobs)
-    li, ri, relation = pairs.left, pairs.right, pairs.relation
-    inter = _polygonal(pairs.intersection)
-    m2 = geodesic_area_m2(inter, crs)
+    pairs = overlapping_pairs(
+        lg, rg, within=other is None, n_jobs=jobs, measure=lambda g: _measured(g, crs)
+    )
+    li, ri, inter, m2, relation = pairs
     keep = (m2 > 0) & (m2 >= min_m2)
     n_small = int((~keep).sum())
     if n_small:
