@@ -2,15 +2,15 @@
 
 Method
 ------
-Candidate pairs are the bounding-box hits of one :class:`shapely.STRtree` query
-(within one layer each unordered pair once: ``left < right``, so no pair is ever
-tested twice). The sorted pairs are cut into contiguous blocks, one per thread;
-each block runs ``intersects``, then ``intersection`` on the pairs that meet,
-keeps those whose intersection has a positive area and measures them (the
-caller's ``measure``: ellipsoidal m², whose compiled kernel releases the GIL
-too). GEOS releases the GIL, so the threads run in parallel; each pair is
-computed once, by one thread, with the same calls whatever the number of
-threads, so the results are identical for any ``n_jobs``.
+Candidate pairs are the bounding-box hits of one :class:`shapely.STRtree`, queried
+in blocks of the left geometries (within one layer each unordered pair is kept
+once: ``left < right``, so no pair is ever tested twice). The sorted pairs are cut
+into contiguous blocks, one per thread; each block runs ``intersects``, then
+``intersection`` on the pairs that meet, keeps those whose intersection has a
+positive area and measures them (the caller's ``measure``: ellipsoidal m², whose
+compiled kernel releases the GIL too). GEOS releases the GIL, so the threads run
+in parallel; each pair is computed once, by one thread, with the same calls
+whatever the number of threads, so the results are identical for any ``n_jobs``.
 
 The relation comes from the intersection already computed: a pair can only be
 ``within``, ``contains`` or ``duplicate`` when its intersection has (to 1e-9) the
@@ -22,18 +22,20 @@ to rounding (~1e-15), far inside the 1e-9 margin, so no relation changes.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
 import shapely
 
+from ._threads import map_blocks
+
 __all__ = ["Pairs", "overlapping_pairs"]
 
 #: Fewer candidate pairs than this per thread are not worth a thread.
 MIN_PAIRS_PER_JOB = 2_000
+#: Fewer query geometries than this per thread are not worth a thread.
+MIN_QUERIES_PER_JOB = 20_000
 #: An intersection below this share of both features' planar areas is "partial" outright.
 _WHOLE = 1.0 - 1e-9
 
@@ -73,24 +75,30 @@ def overlapping_pairs(
     -------
     Pairs
     """
-    li, ri = shapely.STRtree(rg).query(lg)
+    if n_jobs > 1:
+        # GEOS builds the indexes of prepared geometries lazily: threads never share one
+        lg = _unprepared(lg)
+        rg = lg if within else _unprepared(rg)
+    tree = shapely.STRtree(rg)
+
+    def query(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        qi, ti = tree.query(lg[lo:hi])
+        return qi + lo, ti
+
+    found = map_blocks(query, lg.size, n_jobs=n_jobs, min_per_job=MIN_QUERIES_PER_JOB)
+    li = np.concatenate([f[0] for f in found])
+    ri = np.concatenate([f[1] for f in found])
     if within:
         keep = li < ri
         li, ri = li[keep], ri[keep]
     order = np.lexsort((ri, li))
     li, ri = li[order], ri[order]
-    jobs = max(1, min(int(n_jobs), li.size // MIN_PAIRS_PER_JOB))
-    if jobs > 1:
-        # GEOS builds the indexes of prepared geometries lazily: threads never share one
-        lg = _unprepared(lg)
-        rg = lg if within else _unprepared(rg)
-    cuts = np.linspace(0, li.size, jobs + 1).astype(np.int64)
-    blocks = [(li[lo:hi], ri[lo:hi]) for lo, hi in itertools.pairwise(cuts)]
-    if jobs == 1:
-        parts = [_block(lg, rg, blocks[0][0], blocks[0][1], measure)]
-    else:
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            parts = list(pool.map(lambda blk: _block(lg, rg, blk[0], blk[1], measure), blocks))
+    parts = map_blocks(
+        lambda lo, hi: _block(lg, rg, li[lo:hi], ri[lo:hi], measure),
+        li.size,
+        n_jobs=n_jobs,
+        min_per_job=MIN_PAIRS_PER_JOB,
+    )
     return Pairs(*(np.concatenate(col) for col in zip(*parts, strict=True)))
 
 

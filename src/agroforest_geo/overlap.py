@@ -32,6 +32,7 @@ import pyproj
 import shapely
 
 from ._pairs import overlapping_pairs
+from ._threads import map_blocks
 from .area import geodesic_area_m2
 from .crs import require_crs, same_crs
 from .errors import DuplicateIdError, GeometryWarning, InvalidGeometryError, MissingColumnError
@@ -49,6 +50,8 @@ Relation = Literal["partial", "contains", "within", "duplicate"]
 _ID_CANDIDATES = ("plot_id", "area_id", "parcel_id")
 _POLYGONAL = (3, 6, 7)  # Polygon, MultiPolygon, GeometryCollection (may hold polygons)
 _MAX_LISTED = 10
+#: Fewer rows than this per thread are not worth a thread (validity checks).
+_MIN_ROWS_PER_JOB = 20_000
 
 
 class _Layer(NamedTuple):
@@ -84,8 +87,13 @@ def _prepare(
     name: str,
     id_column: str | None,
     invalid: str,
+    *,
+    n_jobs: int = 1,
 ) -> _Layer:
-    """Check one input layer once: type, CRS, unique ids, validity; flag empties."""
+    """Check one input layer once: type, CRS, unique ids, validity; flag empties.
+
+    Validity is checked on ``n_jobs`` threads (blocks of rows).
+    """
     if not isinstance(gdf, gpd.GeoDataFrame):
         raise TypeError(
             f"{name} must be a GeoDataFrame, got {type(gdf).__name__}; read it with "
@@ -113,7 +121,7 @@ def _prepare(
         )
     geoms = np.asarray(gdf.geometry.array, dtype=object)
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    bad = ~empty & ~shapely.is_valid(geoms)
+    bad = ~empty & ~_is_valid(geoms, n_jobs)
     if bad.any():
         if invalid == "raise":
             reasons = shapely.is_valid_reason(geoms[bad])
@@ -142,6 +150,18 @@ def _prepare(
         )
     geoms = _only(geoms, ~empty)
     return _Layer(name, crs, id_name, ids, geoms, empty)
+
+
+def _is_valid(geoms: np.ndarray, n_jobs: int) -> np.ndarray:
+    """``shapely.is_valid`` on blocks of rows, on up to ``n_jobs`` threads."""
+    return np.concatenate(
+        map_blocks(
+            lambda lo, hi: shapely.is_valid(geoms[lo:hi]),
+            geoms.size,
+            n_jobs=n_jobs,
+            min_per_job=_MIN_ROWS_PER_JOB,
+        )
+    )
 
 
 def _repaired(gdf: gpd.GeoDataFrame, name: str, id_name: str | None) -> np.ndarray:
@@ -247,8 +267,9 @@ def overlaps(
         Invalid geometries raise :class:`InvalidGeometryError` listing their ids,
         or are repaired with :func:`agroforest_geo.repair`.
     n_jobs : int, default -1, keyword-only
-        Threads computing the intersections (``-1``: all cores); fewer when there
-        are fewer than 2,000 candidate pairs per thread. GEOS releases the GIL, so
+        Threads checking validity, querying the index and computing the
+        intersections (``-1``: all cores); fewer when there are fewer than
+        20,000 features or 2,000 candidate pairs per thread. GEOS releases the GIL, so
         no processes are needed. Results are identical for any ``n_jobs``: each
         pair is computed once, by one thread, in the same way.
 
@@ -303,12 +324,12 @@ def overlaps(
     _check_option(invalid, "invalid", get_args(InvalidOption))
     min_m2 = _check_nonneg(min_overlap_m2, "min_overlap_m2")
     jobs = _n_workers(n_jobs)
-    left = _prepare(layer, "layer", id_column, invalid)
+    left = _prepare(layer, "layer", id_column, invalid, n_jobs=jobs)
     if other is None:
         right = left
     else:
         same_crs(layer, other, "layer", "other")
-        right = _prepare(other, "other", other_id_column, invalid)
+        right = _prepare(other, "other", other_id_column, invalid, n_jobs=jobs)
     crs = left.crs
 
     lg = _polygons_only(left.geoms)
