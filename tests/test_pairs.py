@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import agroforest_geo as agf
 from agroforest_geo import _pairs
+from agroforest_geo import overlap as overlap_module
 
 X0, Y0 = 500_000.0, 9_200_000.0
 UTM = "EPSG:32718"
@@ -41,6 +42,12 @@ def _dense_layer(n: int, seed: int) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"parcel_id": [f"p{i}" for i in range(n)]}, geometry=geoms, crs=UTM)
 
 
+def _small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_pairs, "MIN_PAIRS_PER_JOB", 10)
+    monkeypatch.setattr(_pairs, "MIN_QUERIES_PER_JOB", 7)
+    monkeypatch.setattr(overlap_module, "_MIN_ROWS_PER_JOB", 7)
+
+
 def _assert_identical(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame) -> None:
     pd.testing.assert_frame_equal(a.drop(columns="geometry"), b.drop(columns="geometry"))
     assert (shapely.to_wkb(a.geometry.values) == shapely.to_wkb(b.geometry.values)).all()
@@ -52,7 +59,7 @@ def test_overlaps_give_the_same_bits_for_any_thread_count(monkeypatch):
     one = agf.overlaps(parcels, n_jobs=1)
     one_other = agf.overlaps(parcels, other, n_jobs=1)
     assert len(one) > 500 and set(one.relation) == {"partial", "within", "contains", "duplicate"}
-    monkeypatch.setattr(_pairs, "MIN_PAIRS_PER_JOB", 10)  # threads even on this small layer
+    _small_blocks(monkeypatch)  # threads even on this small layer
     for n_jobs in (2, 3, -1):
         _assert_identical(agf.overlaps(parcels, n_jobs=n_jobs), one)
         _assert_identical(agf.overlaps(parcels, other, n_jobs=n_jobs), one_other)
@@ -63,7 +70,7 @@ def test_threads_and_prepared_inputs(monkeypatch):
     parcels = _dense_layer(200, seed=8)
     one = agf.overlaps(parcels, n_jobs=1)
     shapely.prepare(parcels.geometry.values)
-    monkeypatch.setattr(_pairs, "MIN_PAIRS_PER_JOB", 10)
+    _small_blocks(monkeypatch)
     _assert_identical(agf.overlaps(parcels, n_jobs=3), one)
 
 
