@@ -7,13 +7,14 @@ not depend on each other gets the same bits for any ``n_jobs``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 import numpy as np
 
-__all__ = ["map_blocks"]
+__all__ = ["map_blocks", "n_workers"]
 
 T = TypeVar("T")
 
@@ -30,3 +31,20 @@ def map_blocks(fn: Callable[[int, int], T], n: int, *, n_jobs: int, min_per_job:
     cuts = np.linspace(0, n, jobs + 1).astype(np.int64).tolist()
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         return list(pool.map(fn, cuts[:-1], cuts[1:]))
+
+
+def n_workers(n_jobs: int) -> int:
+    """Return the number of threads for ``n_jobs`` (-1: all cores available).
+
+    The same rule as the raster pass's worker processes.
+    """
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)):
+        raise TypeError(f"n_jobs must be an int (1, 2, ... or -1 for all cores), got {n_jobs!r}")
+    if n_jobs == -1:
+        try:
+            return max(len(os.sched_getaffinity(0)), 1)
+        except AttributeError:  # pragma: no cover - not on Linux
+            return os.cpu_count() or 1
+    if n_jobs < 1:
+        raise ValueError(f"n_jobs must be >= 1, or -1 for all cores, got {n_jobs}")
+    return int(n_jobs)

@@ -32,12 +32,11 @@ import pyproj
 import shapely
 
 from ._pairs import overlapping_pairs
-from ._threads import map_blocks
+from ._threads import map_blocks, n_workers
 from .area import geodesic_area_m2
 from .crs import require_crs, same_crs
 from .errors import DuplicateIdError, GeometryWarning, InvalidGeometryError, MissingColumnError
 from .io import LAYER_SCHEMAS
-from .raster import _n_workers
 
 __all__ = ["containment", "overlaps"]
 
@@ -223,13 +222,13 @@ def _take(ids: np.ndarray, pos: np.ndarray) -> np.ndarray:
 def _measured(inter: np.ndarray, crs: pyproj.CRS) -> tuple[np.ndarray, np.ndarray]:
     """Keep the polygonal parts of intersections; return them and their ellipsoidal m²."""
     pieces = _polygonal(inter)
-    return pieces, geodesic_area_m2(pieces, crs)
+    return pieces, geodesic_area_m2(pieces, crs, n_jobs=1)  # already on a thread of its own
 
 
-def _areas_m2(geoms: np.ndarray, idx: np.ndarray, crs: pyproj.CRS) -> np.ndarray:
+def _areas_m2(geoms: np.ndarray, idx: np.ndarray, crs: pyproj.CRS, n_jobs: int) -> np.ndarray:
     """Ellipsoidal m² of ``geoms[idx]`` computed once per distinct feature."""
     uniq, inv = np.unique(idx, return_inverse=True)
-    return geodesic_area_m2(geoms[uniq], crs)[inv] if uniq.size else np.zeros(0)
+    return geodesic_area_m2(geoms[uniq], crs, n_jobs=n_jobs)[inv] if uniq.size else np.zeros(0)
 
 
 # ---------------------------------------------------------------- overlaps
@@ -323,7 +322,7 @@ def overlaps(
     """
     _check_option(invalid, "invalid", get_args(InvalidOption))
     min_m2 = _check_nonneg(min_overlap_m2, "min_overlap_m2")
-    jobs = _n_workers(n_jobs)
+    jobs = n_workers(n_jobs)
     left = _prepare(layer, "layer", id_column, invalid, n_jobs=jobs)
     if other is None:
         right = left
@@ -344,8 +343,8 @@ def overlaps(
         logger.info("overlaps: %d pair(s) below min_overlap_m2=%s dropped", n_small, min_m2)
     li, ri, inter, m2, relation = li[keep], ri[keep], inter[keep], m2[keep], relation[keep]
 
-    area_l = _areas_m2(lg, li, crs)
-    area_r = _areas_m2(rg, ri, crs)
+    area_l = _areas_m2(lg, li, crs, jobs)
+    area_r = _areas_m2(rg, ri, crs, jobs)
     # a covered feature overlaps by its own area, exactly (no rounding of the intersection)
     left_in = np.isin(relation, ("within", "duplicate"))
     m2[left_in] = area_l[left_in]
