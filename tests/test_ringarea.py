@@ -171,3 +171,19 @@ def test_the_kernel_is_chosen_by_the_environment(monkeypatch):
     assert _ringarea.backend() == "numpy"
     with pytest.raises(ImportError, match=r"agroforest-geo\[fast\]"):
         _ringarea.backend("numba")
+
+
+def test_threads_and_blocks_give_the_same_bits(monkeypatch):
+    import agroforest_geo.area as area_module
+
+    parcels = np.array(
+        [_parcel(-76.7 + 0.01 * i, -7.2, 30.0 + i, 5 + i % 9, seed=i) for i in range(300)]
+        + [shapely.Polygon([(179.9, -17), (-179.9, -17), (-179.9, -16.9), (179.9, -16.9)])]
+    )
+    one = geodesic_area_m2(parcels, 4326, n_jobs=1)
+    monkeypatch.setattr(area_module, "_MIN_VERTICES_PER_JOB", 16)
+    monkeypatch.setattr(area_module, "_BLOCK_VERTICES", 100)
+    for n_jobs in (1, 2, 3, -1):
+        assert np.array_equal(geodesic_area_m2(parcels, 4326, n_jobs=n_jobs), one)
+    with pytest.raises(ValueError, match="n_jobs"):
+        geodesic_area_m2(parcels, 4326, n_jobs=0)
