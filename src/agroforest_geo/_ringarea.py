@@ -41,7 +41,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-__all__ = ["Backend", "backend", "ring_areas"]
+__all__ = ["Backend", "backend", "ring_areas", "screen"]
 
 Backend = Literal["auto", "numba", "numpy"]
 #: Environment variable that forces one implementation: ``numba``, ``numpy`` or ``auto``.
@@ -103,6 +103,51 @@ def ring_areas(
     return _ring_areas_numpy(lon, lat, start, e2)
 
 
+def screen(
+    lon: np.ndarray, lat: np.ndarray, ring: np.ndarray, max_step_deg: float
+) -> tuple[bool, bool]:
+    """Whether any vertex is impossible, and whether any edge may be long, in one pass.
+
+    An impossible vertex is non-finite or beyond a pole; an edge may be long when
+    ``dlon² + dlat² > max_step_deg²`` (between two vertices of the same ring). The
+    compiled pass when numba is in use, else numpy; either way the same answer.
+    """
+    if lon.size == 0:
+        return False, False
+    if backend() == "numba":
+        flags = np.zeros(2, dtype=np.bool_)
+        ring64 = np.ascontiguousarray(ring, dtype=np.int64)
+        _compiled_screen()(lon, lat, ring64, max_step_deg, flags)
+        return bool(flags[0]), bool(flags[1])
+    bad = ~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90.0))
+    dx = lon[1:] - lon[:-1]
+    dy = lat[1:] - lat[:-1]
+    step2 = dx * dx + dy * dy
+    long_ = (step2 > max_step_deg * max_step_deg) & (ring[1:] == ring[:-1])
+    return bool(bad.any()), bool(long_.any())
+
+
+def _screen_loop(  # pragma: no cover - compiled by numba; the numpy branch of screen is the twin
+    lon: np.ndarray, lat: np.ndarray, ring: np.ndarray, max_step_deg: float, flags: np.ndarray
+) -> None:
+    """One pass of :func:`screen`: ``flags = [impossible vertex, possibly long edge]``."""
+    lim = max_step_deg * max_step_deg
+    bad = False
+    long_ = False
+    n = lon.size
+    for i in range(n):
+        y = lat[i]
+        if not (math.isfinite(lon[i]) and math.isfinite(y) and abs(y) <= 90.0):
+            bad = True
+        if i + 1 < n and ring[i + 1] == ring[i]:
+            dx = lon[i + 1] - lon[i]
+            dy = lat[i + 1] - y
+            if dx * dx + dy * dy > lim:
+                long_ = True
+    flags[0] = bad
+    flags[1] = long_
+
+
 def _ring_constants(lat0: np.ndarray, e2: float) -> tuple[np.ndarray, ...]:
     """Per-ring constants of the projection centred at latitude ``lat0`` (degrees).
 
@@ -158,15 +203,21 @@ _COMPILE_LOCK = threading.Lock()
 def _compiled() -> tuple[Callable[..., None], Callable[..., None]]:
     """Compile the numba kernels on first use (cached on disk), never at import."""
     with _COMPILE_LOCK:  # threads calling at once compile once
-        return _compile()
+        centres, vertices, _ = _compile()
+        return centres, vertices
 
 
 @functools.cache
-def _compile() -> tuple[Callable[..., None], Callable[..., None]]:
+def _compile() -> tuple[Callable[..., None], Callable[..., None], Callable[..., None]]:
     import numba
 
     jit = numba.njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
-    return jit(_centre_loop), jit(_vertex_loop)
+    return jit(_centre_loop), jit(_vertex_loop), jit(_screen_loop)
+
+
+def _compiled_screen() -> Callable[..., None]:
+    with _COMPILE_LOCK:
+        return _compile()[2]
 
 
 def _q(s: Any, e2: float) -> Any:

@@ -38,7 +38,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from ._ringarea import ring_areas
+from ._ringarea import ring_areas, screen
 from ._threads import n_workers
 from .crs import geodetic_crs, require_crs
 from .errors import GeometryWarning
@@ -46,6 +46,8 @@ from .errors import GeometryWarning
 __all__ = ["area_ha", "area_m2", "geodesic_area_m2", "perimeter_m"]
 
 _DEFAULT_MAX_SEGMENT_M = 500.0
+#: Metres in one degree of longitude or latitude, at most (a bound of edge lengths).
+_M_PER_DEG_MAX = 111_700.0
 #: Vertices per block at most: the temporary arrays of one pass stay small (~40 MB in all
 #: with the numpy kernel) and in cache; measured fastest between 2**16 and 2**18.
 _BLOCK_VERTICES = 1 << 18
@@ -163,7 +165,7 @@ def _densify(
     dx *= dx
     dy *= dy
     dx += dy
-    cand = np.flatnonzero(dx > (max_segment_m / 111_700.0) ** 2)
+    cand = np.flatnonzero(dx > (max_segment_m / _M_PER_DEG_MAX) ** 2)
     cand = cand[ring[cand] == ring[cand + 1]]
     if cand.size == 0:
         return lon, lat, ring
@@ -273,18 +275,20 @@ def _area_block_m2(
     if owner.size == 0:
         return out, 0
     lon, lat, geod = _to_lonlat(xy, crs)
-    bad = ~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90.0))
-    if bad.any():
+    any_bad, any_long = screen(lon, lat, ring_idx, max_segment_m / _M_PER_DEG_MAX)
+    if any_bad:
+        bad = ~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90.0))
         bad_owner = np.unique(owner[ring_idx[bad]])
         lat = np.where(bad, 0.0, lat)
         lon = np.where(bad, 0.0, lon)
-    lon, lat, ring_idx = _densify(lon, lat, ring_idx, geod, max_segment_m)
+    if any_bad or any_long:
+        lon, lat, ring_idx = _densify(lon, lat, ring_idx, geod, max_segment_m)
     nring = owner.size
     start = np.searchsorted(ring_idx, np.arange(nring + 1))
     ring_area = ring_areas(lon, lat, start, geod.es) * _authalic_radius(geod) ** 2
     signed = np.where(exterior, ring_area, -ring_area)
     out += np.bincount(owner, weights=signed, minlength=arr.size)
-    if bad.any():
+    if any_bad:
         out[bad_owner] = np.nan
         return out, int(bad_owner.size)
     return out, 0
