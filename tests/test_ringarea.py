@@ -163,6 +163,12 @@ def test_kernel_matches_an_exact_evaluation_of_the_projection(backend, lon, lat,
 def test_the_kernel_is_chosen_by_the_environment(monkeypatch):
     monkeypatch.setenv(_ringarea.ENV_VAR, "numpy")
     assert _ringarea.backend() == "numpy"
+    monkeypatch.setenv(_ringarea.ENV_VAR, "auto")
+    assert _ringarea.backend(n_vertices=_ringarea.MIN_COMPILED_VERTICES - 1) == "numpy"
+    if _ringarea._numba_available():
+        assert _ringarea.backend(n_vertices=_ringarea.MIN_COMPILED_VERTICES) == "numba"
+        monkeypatch.setenv(_ringarea.ENV_VAR, "numba")  # forced, whatever the size
+        assert _ringarea.backend(n_vertices=10) == "numba"
     monkeypatch.setenv(_ringarea.ENV_VAR, "fortran")
     with pytest.raises(ValueError, match="'auto', 'numba' or 'numpy'"):
         _ringarea.backend()
@@ -173,8 +179,11 @@ def test_the_kernel_is_chosen_by_the_environment(monkeypatch):
         _ringarea.backend("numba")
 
 
-def test_threads_and_blocks_give_the_same_bits(monkeypatch):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_threads_and_blocks_give_the_same_bits(backend, monkeypatch):
     import agroforest_geo.area as area_module
+
+    monkeypatch.setenv(_ringarea.ENV_VAR, backend)
 
     parcels = np.array(
         [_parcel(-76.7 + 0.01 * i, -7.2, 30.0 + i, 5 + i % 9, seed=i) for i in range(300)]

@@ -46,6 +46,8 @@ __all__ = ["Backend", "backend", "ring_areas", "screen"]
 Backend = Literal["auto", "numba", "numpy"]
 #: Environment variable that forces one implementation: ``numba``, ``numpy`` or ``auto``.
 ENV_VAR = "AGROFOREST_GEO_AREA_KERNEL"
+#: Calls on fewer vertices use the numpy kernel under ``"auto"`` (no numba import).
+MIN_COMPILED_VERTICES = 50_000
 
 _DEG = math.pi / 180.0
 #: Below this many radians, sin and 1 - cos are Taylor polynomials (truncation < 3e-17).
@@ -76,8 +78,9 @@ def ring_areas(
     es : float
         The ellipsoid's squared eccentricity.
     use : {"auto", "numba", "numpy"}, keyword-only
-        The implementation; ``"auto"`` is the compiled one when numba is installed,
-        unless the environment variable ``AGROFOREST_GEO_AREA_KERNEL`` says otherwise.
+        The implementation (see :func:`backend`); the caller resolves ``"auto"``
+        once per call with the call's vertex count, so that every block of a call
+        takes the same one.
 
     Returns
     -------
@@ -104,7 +107,12 @@ def ring_areas(
 
 
 def screen(
-    lon: np.ndarray, lat: np.ndarray, ring: np.ndarray, max_step_deg: float
+    lon: np.ndarray,
+    lat: np.ndarray,
+    ring: np.ndarray,
+    max_step_deg: float,
+    *,
+    use: Backend = "auto",
 ) -> tuple[bool, bool]:
     """Whether any vertex is impossible, and whether any edge may be long, in one pass.
 
@@ -114,7 +122,7 @@ def screen(
     """
     if lon.size == 0:
         return False, False
-    if backend() == "numba":
+    if backend(use) == "numba":
         flags = np.zeros(2, dtype=np.bool_)
         ring64 = np.ascontiguousarray(ring, dtype=np.int64)
         _compiled_screen()(lon, lat, ring64, max_step_deg, flags)
@@ -167,13 +175,20 @@ def _ring_constants(lat0: np.ndarray, e2: float) -> tuple[np.ndarray, ...]:
     return s0, c0, 1.0 / d0, sb1, cb1, np.full(1, inv_qp)
 
 
-def backend(use: Backend = "auto") -> Literal["numba", "numpy"]:
-    """Which implementation ``use`` resolves to (numba only if it can be imported)."""
+def backend(use: Backend = "auto", n_vertices: int | None = None) -> Literal["numba", "numpy"]:
+    """Which implementation ``use`` resolves to for a call on ``n_vertices`` vertices.
+
+    ``"auto"`` (unless :data:`ENV_VAR` says otherwise) is numba when it can be
+    imported and the call has at least :data:`MIN_COMPILED_VERTICES` vertices:
+    below that the numpy kernel takes a few milliseconds, less than importing numba.
+    """
     if use == "auto":
         env = os.environ.get(ENV_VAR, "auto").strip().lower()
         if env not in ("auto", "numba", "numpy"):
             raise ValueError(f"{ENV_VAR} must be 'auto', 'numba' or 'numpy', got {env!r}")
         use = env  # type: ignore[assignment]
+        if use == "auto" and n_vertices is not None and n_vertices < MIN_COMPILED_VERTICES:
+            return "numpy"
     if use == "numpy":
         return "numpy"
     if use not in ("auto", "numba"):

@@ -30,7 +30,7 @@ import itertools
 import math
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -38,7 +38,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from ._ringarea import ring_areas, screen
+from ._ringarea import backend, ring_areas, screen
 from ._threads import n_workers
 from .crs import geodetic_crs, require_crs
 from .errors import GeometryWarning
@@ -243,9 +243,10 @@ def geodesic_area_m2(
     cuts = np.searchsorted(cum, np.linspace(0, total, nblocks + 1)[1:-1], side="right")
     bounds = np.unique(np.concatenate([[0], cuts, [arr.size]])).tolist()
     out = np.zeros(arr.size, dtype=float)
+    kernel = backend("auto", n_vertices=total)  # one kernel for the whole call
 
     def block(lo: int, hi: int) -> int:
-        out[lo:hi], bad = _area_block_m2(arr[lo:hi], num_coords[lo:hi], crs, max_segment_m)
+        out[lo:hi], bad = _area_block_m2(arr[lo:hi], num_coords[lo:hi], crs, max_segment_m, kernel)
         return bad
 
     if jobs == 1:
@@ -265,7 +266,11 @@ def geodesic_area_m2(
 
 
 def _area_block_m2(
-    arr: np.ndarray, num_coords: np.ndarray, crs: Any, max_segment_m: float
+    arr: np.ndarray,
+    num_coords: np.ndarray,
+    crs: Any,
+    max_segment_m: float,
+    kernel: Literal["numba", "numpy"],
 ) -> tuple[np.ndarray, int]:
     """Ellipsoidal m² of ``arr``, and how many features have impossible coordinates."""
     out = np.zeros(arr.size, dtype=float)
@@ -275,7 +280,7 @@ def _area_block_m2(
     if owner.size == 0:
         return out, 0
     lon, lat, geod = _to_lonlat(xy, crs)
-    any_bad, any_long = screen(lon, lat, ring_idx, max_segment_m / _M_PER_DEG_MAX)
+    any_bad, any_long = screen(lon, lat, ring_idx, max_segment_m / _M_PER_DEG_MAX, use=kernel)
     if any_bad:
         bad = ~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90.0))
         bad_owner = np.unique(owner[ring_idx[bad]])
@@ -285,7 +290,7 @@ def _area_block_m2(
         lon, lat, ring_idx = _densify(lon, lat, ring_idx, geod, max_segment_m)
     nring = owner.size
     start = np.searchsorted(ring_idx, np.arange(nring + 1))
-    ring_area = ring_areas(lon, lat, start, geod.es) * _authalic_radius(geod) ** 2
+    ring_area = ring_areas(lon, lat, start, geod.es, use=kernel) * _authalic_radius(geod) ** 2
     signed = np.where(exterior, ring_area, -ring_area)
     out += np.bincount(owner, weights=signed, minlength=arr.size)
     if any_bad:
