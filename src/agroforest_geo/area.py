@@ -212,9 +212,10 @@ def geodesic_area_m2(
     max_segment_m : float, keyword-only
         Geodesic edges longer than this are densified before integration.
     n_jobs : int, default -1, keyword-only
-        Threads working on separate blocks of features (``-1``: all cores; fewer
-        than 65,536 vertices per thread are not split). The results are identical
-        for any ``n_jobs``: every ring is computed on its own.
+        Threads working on separate blocks of features with the compiled kernel
+        (``-1``: all cores; fewer than 65,536 vertices per thread are not split;
+        the numpy kernel runs on one). The results are identical for any
+        ``n_jobs``: every ring is computed on its own.
 
     Returns
     -------
@@ -238,12 +239,14 @@ def geodesic_area_m2(
     num_coords = shapely.get_num_coordinates(arr)
     cum = np.cumsum(num_coords)
     total = int(cum[-1]) if cum.size else 0
-    jobs = max(1, min(jobs, total // _MIN_VERTICES_PER_JOB))
+    kernel = backend("auto", n_vertices=total)  # one kernel for the whole call
+    # threads pay with the compiled kernel only: the numpy one is ~30 passes over arrays of
+    # the block, bound by memory and by short calls that take the GIL (2 threads: 2.6x the CPU)
+    jobs = max(1, min(jobs, total // _MIN_VERTICES_PER_JOB)) if kernel == "numba" else 1
     nblocks = math.ceil(max(math.ceil(total / _BLOCK_VERTICES), 1) / jobs) * jobs
     cuts = np.searchsorted(cum, np.linspace(0, total, nblocks + 1)[1:-1], side="right")
     bounds = np.unique(np.concatenate([[0], cuts, [arr.size]])).tolist()
     out = np.zeros(arr.size, dtype=float)
-    kernel = backend("auto", n_vertices=total)  # one kernel for the whole call
 
     def block(lo: int, hi: int) -> int:
         out[lo:hi], bad = _area_block_m2(arr[lo:hi], num_coords[lo:hi], crs, max_segment_m, kernel)
