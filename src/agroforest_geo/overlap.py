@@ -2,9 +2,11 @@
 
 Method
 ------
-Candidate pairs come from a spatial index (:class:`shapely.STRtree`) queried with
-the ``intersects`` predicate; everything after that is vectorized shapely over the
-candidate pairs, never a Python loop over pairs. Intersections are computed in the
+Candidate pairs come from a spatial index (:class:`shapely.STRtree`); everything
+after that is vectorized shapely over blocks of candidate pairs, one block per
+thread, never a Python loop over pairs (``_pairs``). Each intersection, computed
+once, gives both the area and the relation: only pairs whose intersection is a
+whole feature go through exact predicates. Intersections are computed in the
 layers' own CRS (degrees stay degrees) and their hectares are ellipsoidal, with the
 same method as :func:`agroforest_geo.area_ha` (:func:`~agroforest_geo.area.geodesic_area_m2`).
 
@@ -29,8 +31,10 @@ import pandas as pd
 import pyproj
 import shapely
 
+from ._pairs import overlapping_pairs
 from ._points import point_areas_ha, points_as_circles
 from ._screen import screen, warn_nonfinite
+from ._threads import map_blocks, n_workers
 from .area import geodesic_area_m2
 from .crs import require_crs, same_crs
 from .errors import DuplicateIdError, GeometryWarning, InvalidGeometryError, MissingColumnError
@@ -47,6 +51,8 @@ Relation = Literal["partial", "contains", "within", "duplicate"]
 _ID_CANDIDATES = ("plot_id", "area_id", "parcel_id")
 _POLYGONAL = (3, 6, 7)  # Polygon, MultiPolygon, GeometryCollection (may hold polygons)
 _MAX_LISTED = 10
+#: Fewer rows than this per thread are not worth a thread (validity checks).
+_MIN_ROWS_PER_JOB = 20_000
 
 
 class _Layer(NamedTuple):
@@ -86,12 +92,14 @@ def _prepare(
     invalid: str,
     *,
     circles: bool = False,
+    n_jobs: int = 1,
 ) -> _Layer:
     """Check one input layer once: type, CRS, unique ids, validity; flag empties.
 
     Rows with a NaN or infinite vertex (and, with ``invalid="nan"``, invalid rows)
     take part in nothing and are warned about; with ``circles`` point plots become
-    the geodesic circles of their declared area.
+    the geodesic circles of their declared area. Validity is checked on ``n_jobs``
+    threads (blocks of rows).
     """
     if not isinstance(gdf, gpd.GeoDataFrame):
         raise TypeError(
@@ -125,7 +133,7 @@ def _prepare(
         nan = warn_nonfinite(geoms, ids, name=name, stacklevel=4)
     geoms = _only(geoms, ~nan)
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    bad = ~empty & ~shapely.is_valid(geoms)
+    bad = ~empty & ~_is_valid(geoms, n_jobs)
     if bad.any():
         if invalid == "raise":
             reasons = shapely.is_valid_reason(geoms[bad])
@@ -161,6 +169,18 @@ def _prepare(
         if not np.isfinite(buffer_ha).any():
             buffer_ha = None
     return _Layer(name, crs, id_name, ids, geoms, empty, nan, buffer_ha)
+
+
+def _is_valid(geoms: np.ndarray, n_jobs: int) -> np.ndarray:
+    """``shapely.is_valid`` on blocks of rows, on up to ``n_jobs`` threads."""
+    return np.concatenate(
+        map_blocks(
+            lambda lo, hi: shapely.is_valid(geoms[lo:hi]),
+            geoms.size,
+            n_jobs=n_jobs,
+            min_per_job=_MIN_ROWS_PER_JOB,
+        )
+    )
 
 
 def _repaired(gdf: gpd.GeoDataFrame, name: str, id_name: str | None) -> np.ndarray:
@@ -219,10 +239,16 @@ def _take(ids: np.ndarray, pos: np.ndarray) -> np.ndarray:
     return out
 
 
-def _areas_m2(geoms: np.ndarray, idx: np.ndarray, crs: pyproj.CRS) -> np.ndarray:
+def _measured(inter: np.ndarray, crs: pyproj.CRS) -> tuple[np.ndarray, np.ndarray]:
+    """Keep the polygonal parts of intersections; return them and their ellipsoidal m²."""
+    pieces = _polygonal(inter)
+    return pieces, geodesic_area_m2(pieces, crs, n_jobs=1)  # already on a thread of its own
+
+
+def _areas_m2(geoms: np.ndarray, idx: np.ndarray, crs: pyproj.CRS, n_jobs: int) -> np.ndarray:
     """Ellipsoidal m² of ``geoms[idx]`` computed once per distinct feature."""
     uniq, inv = np.unique(idx, return_inverse=True)
-    return geodesic_area_m2(geoms[uniq], crs)[inv] if uniq.size else np.zeros(0)
+    return geodesic_area_m2(geoms[uniq], crs, n_jobs=n_jobs)[inv] if uniq.size else np.zeros(0)
 
 
 # ---------------------------------------------------------------- overlaps
@@ -234,6 +260,7 @@ def overlaps(
     id_column: str | None = None,
     other_id_column: str | None = None,
     invalid: InvalidOption = "raise",
+    n_jobs: int = -1,
 ) -> gpd.GeoDataFrame:
     """Pairs of features whose areas overlap, with ellipsoidal hectares and the relation.
 
@@ -263,6 +290,12 @@ def overlaps(
         Point plots stand for the geodesic circle of their declared area
         (``declared_area_ha``, else 4 ha); the pairs then get
         ``point_buffer_ha_left`` / ``point_buffer_ha_right`` columns.
+    n_jobs : int, default -1, keyword-only
+        Threads checking validity, querying the index and computing the
+        intersections (``-1``: all cores); fewer when there are fewer than
+        20,000 features or 2,000 candidate pairs per thread. GEOS releases the GIL, so
+        no processes are needed. Results are identical for any ``n_jobs``: each
+        pair is computed once, by one thread, in the same way.
 
     Returns
     -------
@@ -314,43 +347,29 @@ def overlaps(
     """
     _check_option(invalid, "invalid", get_args(InvalidOption))
     min_m2 = _check_nonneg(min_overlap_m2, "min_overlap_m2")
-    left = _prepare(layer, "layer", id_column, invalid, circles=True)
+    jobs = n_workers(n_jobs)
+    left = _prepare(layer, "layer", id_column, invalid, circles=True, n_jobs=jobs)
     if other is None:
         right = left
     else:
         same_crs(layer, other, "layer", "other")
-        right = _prepare(other, "other", other_id_column, invalid, circles=True)
+        right = _prepare(other, "other", other_id_column, invalid, circles=True, n_jobs=jobs)
     crs = left.crs
 
     lg = _polygons_only(left.geoms)
     rg = lg if other is None else _polygons_only(right.geoms)
-    tree = shapely.STRtree(rg)
-    li, ri = tree.query(lg, predicate="intersects")
-    if other is None:
-        keep = li < ri
-        li, ri = li[keep], ri[keep]
-    order = np.lexsort((ri, li))
-    li, ri = li[order], ri[order]
-
-    a, b = lg[li], rg[ri]
-    inter = shapely.intersection(a, b)
-    pos = shapely.area(inter) > 0  # edge or corner contact gives a line or a point
-    li, ri, a, b, inter = li[pos], ri[pos], a[pos], b[pos], inter[pos]
-    inter = _polygonal(inter)
-    m2 = geodesic_area_m2(inter, crs)
+    pairs = overlapping_pairs(
+        lg, rg, within=other is None, n_jobs=jobs, measure=lambda g: _measured(g, crs)
+    )
+    li, ri, inter, m2, relation = pairs
     keep = (m2 > 0) & (m2 >= min_m2)
     n_small = int((~keep).sum())
     if n_small:
         logger.info("overlaps: %d pair(s) below min_overlap_m2=%s dropped", n_small, min_m2)
-    li, ri, a, b, inter, m2 = li[keep], ri[keep], a[keep], b[keep], inter[keep], m2[keep]
+    li, ri, inter, m2, relation = li[keep], ri[keep], inter[keep], m2[keep], relation[keep]
 
-    relation = np.full(li.size, "partial", dtype=object)
-    relation[shapely.covered_by(a, b)] = "within"
-    relation[shapely.covers(a, b)] = "contains"
-    relation[shapely.equals(a, b)] = "duplicate"
-
-    area_l = _areas_m2(lg, li, crs)
-    area_r = _areas_m2(rg, ri, crs)
+    area_l = _areas_m2(lg, li, crs, jobs)
+    area_r = _areas_m2(rg, ri, crs, jobs)
     # a covered feature overlaps by its own area, exactly (no rounding of the intersection)
     left_in = np.isin(relation, ("within", "duplicate"))
     m2[left_in] = area_l[left_in]

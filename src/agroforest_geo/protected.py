@@ -467,7 +467,7 @@ def protected_overlap(
     max_distance_m: float | None = None,
     invalid: InvalidOption = "raise",
     max_tile_vertices: int = 256,
-    n_jobs: int = 1,
+    n_jobs: int = -1,
 ) -> pd.DataFrame:
     """How much of each parcel lies in protected areas, which ones, and how far away they are.
 
@@ -503,9 +503,9 @@ def protected_overlap(
         ``point_buffer_ha`` column.
     max_tile_vertices : int, keyword-only
         Protected polygons are cut into tiles of at most this many vertices.
-    n_jobs : int, default 1, keyword-only
-        Threads working on separate blocks of parcels (``-1``: all cores;
-        blocks of fewer than 5,000 parcels are not split further). GEOS and
+    n_jobs : int, default -1, keyword-only
+        Threads working on separate blocks of parcels (``-1``, the default: all
+        cores; blocks of fewer than 5,000 parcels are not split further). GEOS and
         numpy release the GIL, so no processes are needed. Results are
         identical to ``n_jobs=1``: a parcel's results never depend on the
         other parcels of the call.
