@@ -44,7 +44,7 @@ RTOL = 1e-9
 
 @pytest.fixture(scope="module")
 def client():
-    c = agf.distributed.local_client(n_workers=2, memory_limit="2GiB", dashboard_address=None)
+    c = agf.distributed.local_client(workers=2, memory_limit="2GiB", dashboard_address=None)
     yield c
     cluster = c.cluster
     c.close()
@@ -345,7 +345,7 @@ def test_killed_worker_names_the_partition(parcels):
     import dask
 
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        c = agf.distributed.local_client(n_workers=1, memory_limit="1GiB", dashboard_address=None)
+        c = agf.distributed.local_client(workers=1, memory_limit="1GiB", dashboard_address=None)
     try:
         with pytest.raises(AgroforestGeoError, match=r"partition \d+ .*npartitions"):
             run(

@@ -32,6 +32,7 @@ from ._coversums import (
     _mean_column,
 )
 from ._cutoff import EUDR_CUTOFF, parse_cutoff
+from ._deprecation import renamed_keywords
 from ._encoding import (
     DEFAULT_THRESHOLD_PCT,
     _threshold,
@@ -73,9 +74,10 @@ HANSEN_LOSSYEAR: dict[str, int] = {"no_loss": 0, "base_year": 2000}
 _YEAR_COLUMNS = ("first_loss_year", "last_loss_year")
 
 
+@renamed_keywords(raster="cover")
 def forest_cover(
     polygons: gpd.GeoDataFrame | gpd.GeoSeries,
-    raster: RasterLike,
+    cover: RasterLike,
     *,
     threshold: float | None = None,
     forest_values: Sequence[int] | None = None,
@@ -110,7 +112,9 @@ def forest_cover(
     ----------
     polygons : GeoDataFrame or GeoSeries
         Polygons in any CRS (transformed to the raster's).
-    raster : path or rasterio dataset
+    cover : path or rasterio dataset
+        The tree-cover (or forest-mask, canopy-height) raster; ``raster=`` is the
+        deprecated old name of this argument.
     threshold : float, optional
         Value from which a pixel is forest: canopy cover percent (0–100,
         default 10, :data:`DEFAULT_FOREST_THRESHOLD_PCT`), or metres for a
@@ -185,7 +189,7 @@ def forest_cover(
         return _CoverSums(enc)
 
     zp = zonal_pass(
-        polygons, {"raster": raster}, {"raster": band_of(band, product)}, encode,
+        polygons, {"raster": cover}, {"raster": band_of(band, product)}, encode,
         method=method, progress=progress, n_jobs=n_jobs, invalid=invalid,
     )  # fmt: skip
     enc = zp.reducer.enc
@@ -280,9 +284,10 @@ def _loss_rasters(
     return rasters, bands
 
 
+@renamed_keywords(lossyear="loss")
 def forest_loss(
     polygons: gpd.GeoDataFrame | gpd.GeoSeries,
-    lossyear: RasterLike,
+    loss: RasterLike,
     *,
     cover: RasterLike | None = None,
     threshold: float | None = None,
@@ -321,7 +326,7 @@ def forest_loss(
     Parameters
     ----------
     polygons : GeoDataFrame or GeoSeries
-    lossyear : path or rasterio dataset
+    loss : path or rasterio dataset
         Loss-year raster, integer codes.
     cover : path or rasterio dataset, optional
         Tree-cover raster on the same grid (percent, or a mask with ``cover_product``).
@@ -374,7 +379,7 @@ def forest_loss(
         _threshold(threshold, None, False)
     cut = parse_cutoff(cutoff)
     rasters, bands_in = _loss_rasters(
-        lossyear, band_of(band, product), cover, band_of(cover_band, cover_product)
+        loss, band_of(band, product), cover, band_of(cover_band, cover_product)
     )
 
     def encode(srcs: Any, bands: Any) -> _LossSums:
@@ -399,10 +404,11 @@ def forest_loss(
     return zp.finish(cols, keep=_YEAR_COLUMNS)
 
 
+@renamed_keywords(lossyear="loss")
 def forest_cover_and_loss(
     polygons: gpd.GeoDataFrame | gpd.GeoSeries,
     cover: RasterLike,
-    lossyear: RasterLike,
+    loss: RasterLike,
     *,
     threshold: float | None = None,
     cutoff: str | _dt.date | int = "2020-12-31",
@@ -419,7 +425,7 @@ def forest_cover_and_loss(
     """Forest cover and forest loss of each polygon in one pass over both rasters.
 
     The same numbers as :func:`forest_cover` on ``cover`` followed by
-    :func:`forest_loss` on ``lossyear`` with ``cover=cover``, in about half the
+    :func:`forest_loss` on ``loss`` with ``cover=cover``, in about half the
     time: every window of both rasters is read, and the coverage of every
     polygon computed, once. A ``forest_mask`` ``cover_product`` (JRC GFC2020)
     gives forest from its classes and loss only on its forest pixels.
@@ -431,7 +437,7 @@ def forest_cover_and_loss(
     cover : path or rasterio dataset
         Tree-cover raster (e.g. Hansen ``treecover2000``, 0–100), or a forest
         mask / class map with ``cover_product``.
-    lossyear : path or rasterio dataset
+    loss : path or rasterio dataset
         Loss-year raster on the same grid (see :func:`forest_loss`).
     threshold : float, optional
         Canopy cover percent (0–100, default 10) from which a pixel is forest,
@@ -490,7 +496,7 @@ def forest_cover_and_loss(
 
     zp = zonal_pass(
         polygons,
-        {"cover": cover, "loss": lossyear},
+        {"cover": cover, "loss": loss},
         {"cover": band_of(cover_band, cover_product), "loss": band_of(loss_band, loss_product)},
         encode,
         method=method,
@@ -498,7 +504,7 @@ def forest_cover_and_loss(
         n_jobs=n_jobs,
         invalid=invalid,
     )
-    cov, loss = zp.reducer.cover.enc, zp.reducer.loss.loss
+    cov, loss_enc = zp.reducer.cover.enc, zp.reducer.loss.loss
     cov.check_totals(zp.sums)
     valid, forest_cols = _forest_columns(zp.part("cover"), zp.n, _mean_column(cov))
     loss_sums = zp.part("loss")
@@ -508,5 +514,5 @@ def forest_cover_and_loss(
     cols: dict[str, Any] = zp.base_columns(valid)
     cols.update(forest_cols)
     cols["loss_valid_share"] = zp.base_columns(loss_valid)["valid_share"]
-    cols.update(_loss_columns(loss_sums, zp.n, loss.base_year, cut))
+    cols.update(_loss_columns(loss_sums, zp.n, loss_enc.base_year, cut))
     return zp.finish(cols, keep=_YEAR_COLUMNS)
