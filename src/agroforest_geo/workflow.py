@@ -308,6 +308,9 @@ def run_assessment(
     cover_year: int | None = None,
     cover_product: Any = None,
     loss_product: Any = None,
+    biomass_map: Any = None,
+    biomass_product: Any = None,
+    carbon_options: Mapping[str, Any] | None = None,
     repair: bool = True,
     reproject: bool = True,
     read_options: Mapping[str, Mapping[str, Any]] | None = None,
@@ -351,6 +354,15 @@ def run_assessment(
         What the cover and loss rasters hold (:mod:`agroforest_geo.products`); without
         them the rasters are taken as Hansen tree-cover percent and loss years, and
         their values are checked for the usual mix-ups.
+    biomass_map, biomass_product : path and Product or str, optional
+        An above-ground biomass raster (Mg/ha) and what it is: the table gains the
+        parcels' biomass and CO₂e by the map (``map_agb_mg``, ``map_co2e_t``).
+    carbon_options : mapping, optional
+        With ``plots`` and ``trees``: the keywords of
+        :func:`agroforest_geo.carbon.carbon_rollup` (``wood_density_table`` is
+        required unless the inventory has wood densities; ``n_draws``, ``seed``
+        ...); the table gains each parcel's inventory biomass, carbon and CO₂e with
+        its 95 % interval. Carbon columns are not read by the default rules.
     repair : bool
         Repair the parcels' geometries first (never drops a row).
     reproject : bool
@@ -404,6 +416,9 @@ def run_assessment(
         plots=inputs.layers.get("plots"),
         cover_product=cover_product,
         loss_product=loss_product,
+        biomass_map=biomass_map,
+        biomass_product=biomass_product,
+        carbon_options=None if carbon_options is None else dict(carbon_options),
         protected_options=dict(protected_options or {}),
         raster_options=dict(raster_options or {}),
     )

@@ -76,6 +76,9 @@ class _Sources:
     pairs: gpd.GeoDataFrame | None = None
     cover_product: Any = None
     loss_product: Any = None
+    biomass_map: Any = None
+    biomass_product: Any = None
+    carbon_options: Mapping[str, Any] | None = None
     protected_options: Mapping[str, Any] = field(default_factory=dict)
     raster_options: Mapping[str, Any] = field(default_factory=dict)
 
@@ -133,12 +136,29 @@ def collect_evidence(
     trees = ev_mod.tree_evidence(
         parcels, trees=sources.trees, plots=sources.plots, area_ha=area["area_ha"], ok=ok
     )
-    evidence = pd.concat([area, forest, prot, over, trees, geom], axis=1)
+    carbon = _carbon(parcels, sources, id_column)
+    evidence = pd.concat([area, forest, prot, over, trees, geom, carbon], axis=1)
     for col in ev_mod.EVIDENCE_SCHEMA:  # a source not given: its columns are unknown (NaN)
         if col.name not in evidence.columns and "<" not in col.name:
             evidence[col.name] = np.nan
     evidence["agroforestry_evidence"] = _agroforestry(evidence, thresholds)
     return evidence, pairs
+
+
+def _carbon(parcels: gpd.GeoDataFrame, sources: _Sources, id_column: str | None) -> pd.DataFrame:
+    """Carbon evidence when asked for (a biomass map, or options for the inventory)."""
+    inventory = sources.carbon_options is not None and sources.plots is not None
+    if not inventory and sources.biomass_map is None:
+        return pd.DataFrame(index=parcels.index)
+    return ev_mod.carbon_evidence(
+        parcels,
+        plots=sources.plots if inventory else None,
+        trees=sources.trees if inventory and not ev_mod._is_table(sources.trees) else None,
+        biomass_map=sources.biomass_map,
+        biomass_product=sources.biomass_product,
+        options=sources.carbon_options,
+        id_column=id_column or "parcel_id",
+    )
 
 
 def result_table(
@@ -164,6 +184,9 @@ def result_table(
     for c in evidence.columns:
         if c.startswith("loss_ha_"):
             out[c] = evidence[c]
+    for col in ev_mod.CARBON_SCHEMA:
+        if col.name in evidence.columns:
+            out[col.name] = evidence[col.name]
     return out
 
 

@@ -24,7 +24,9 @@ Sources
   :func:`agroforest_geo.protected_overlap` passes through);
 * :func:`overlap_evidence` - other parcels (from the pairs of
   :func:`parcel_overlap_pairs`, which are kept for the report);
-* :func:`tree_evidence` - tree inventory, planting records.
+* :func:`tree_evidence` - tree inventory, planting records;
+* :func:`carbon_evidence` - biomass, carbon and CO₂e from the plots' inventory or a
+  biomass map (not read by the default rules).
 """
 
 from __future__ import annotations
@@ -43,9 +45,11 @@ import pandas as pd
 from .._cutoff import last_year_before_cutoff, parse_cutoff, year_is_after_cutoff
 
 __all__ = [
+    "CARBON_SCHEMA",
     "EVIDENCE_SCHEMA",
     "EvidenceColumn",
     "area_evidence",
+    "carbon_evidence",
     "evidence_schema",
     "forest_evidence",
     "geometry_evidence",
@@ -118,6 +122,20 @@ EVIDENCE_SCHEMA: tuple[EvidenceColumn, ...] = (
         False,
         "tree cover at the cut-off with a tree density in the agroforestry range",
     ),
+)
+
+#: Carbon columns (added when an inventory with wood densities or a biomass map is given);
+#: intervals (``_p2_5``, ``_p97_5``: Monte-Carlo 95 %) do not add up across parcels.
+CARBON_SCHEMA: tuple[EvidenceColumn, ...] = (
+    _c("inventory_tree_count", "carbon", "count", True, "inventoried trees in the parcel's plots"),
+    _c("inventory_agb_mg", "carbon", "Mg", True, "above-ground biomass of those trees"),
+    _c("inventory_carbon_mg", "carbon", "Mg C", True, "their carbon"),
+    _c("inventory_co2e_t", "carbon", "t CO2e", True, "their CO2 equivalent"),
+    _c("inventory_co2e_t_p2_5", "carbon", "t CO2e", False, "2.5 % quantile of it"),
+    _c("inventory_co2e_t_p97_5", "carbon", "t CO2e", False, "97.5 % quantile of it"),
+    _c("map_agb_mg", "carbon", "Mg", True, "above-ground biomass by the biomass map"),
+    _c("map_co2e_t", "carbon", "t CO2e", True, "its CO2 equivalent"),
+    _c("map_covered_share", "carbon", "share 0-1", False, "share of the parcel the map covers"),
 )
 
 _LOSS_YEAR = re.compile(r"^loss_ha_(\d{4})$")
@@ -772,6 +790,63 @@ def tree_evidence(
 
             area_ha = _area_ha(parcels)
         out["trees_per_ha"] = out["tree_count"] / area_ha
+    return out
+
+
+def carbon_evidence(
+    parcels: gpd.GeoDataFrame,
+    *,
+    plots: gpd.GeoDataFrame | None = None,
+    trees: Any = None,
+    biomass_map: Any = None,
+    biomass_product: Any = None,
+    options: Mapping[str, Any] | None = None,
+    id_column: str = "parcel_id",
+) -> pd.DataFrame:
+    """Biomass, carbon and CO₂e of each parcel, from its plots' inventory and/or a biomass map.
+
+    From an inventory (``plots`` with ``parcel_id`` and ``trees``): the trees of
+    each parcel's plots through :func:`agroforest_geo.carbon.carbon_rollup`
+    (``options`` are its keywords, e.g. ``wood_density_table``, ``n_draws``,
+    ``seed``), with the Monte-Carlo 95 % interval of the CO₂e. From a biomass
+    map (Mg/ha): the exact integral over the parcel
+    (:func:`agroforest_geo.carbon.biomass_from_map`). Columns of
+    :data:`CARBON_SCHEMA`; parcels without an inventoried plot get NaN.
+
+    Examples
+    --------
+    >>> import agroforest_geo as agf, geopandas as gpd, warnings
+    >>> get = agf.datasets.get_path
+    >>> parcels, plots = agf.read_parcels(get("parcels")), agf.read_plots(get("plots"))
+    >>> trees = gpd.read_file(get("tree_inventory"), layer="trees")
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     c = carbon_evidence(parcels, plots=plots, trees=trees,
+    ...                         options={"wood_density_table": get("wood_density"), "n_draws": 0})
+    >>> bool((c["inventory_co2e_t"].dropna() > 0).all()), c.index.equals(parcels.index)
+    (True, True)
+    """
+    from ..carbon import biomass_from_map, carbon_rollup
+
+    out = pd.DataFrame(index=parcels.index)
+    if plots is not None and trees is not None:
+        by = carbon_rollup(plots, _tree_layer(trees), by="parcel_id", **dict(options or {}))
+        ids = parcels[id_column].astype(str) if id_column in parcels else parcels.index
+        by.index = by.index.astype(str)
+        for col, src in (
+            ("inventory_tree_count", "tree_count"),
+            ("inventory_agb_mg", "agb_mg"),
+            ("inventory_carbon_mg", "carbon_mg"),
+            ("inventory_co2e_t", "co2e_t"),
+            ("inventory_co2e_t_p2_5", "co2e_t_p2_5"),
+            ("inventory_co2e_t_p97_5", "co2e_t_p97_5"),
+        ):
+            out[col] = ids.map(by[src]).to_numpy(dtype=float) if src in by else np.nan
+    if biomass_map is not None:
+        m = biomass_from_map(parcels, biomass_map, product=biomass_product)
+        out["map_agb_mg"] = m["agb_mg"]
+        out["map_co2e_t"] = m["co2e_t"]
+        out["map_covered_share"] = m["covered_share"]
     return out
 
 
