@@ -128,7 +128,8 @@ class Assessment:
     ) -> dict[str, Path]:
         """Write the per-parcel table (CSV, GeoPackage), the EU GeoJSON and the findings.
 
-        Files: ``assessment.csv``, ``assessment.gpkg``, ``eudr_geolocation.geojson``
+        Files: ``assessment.csv`` (rounded), ``assessment.gpkg`` and ``assessment.parquet``
+        (full precision), ``eudr_geolocation.geojson``
         (numbered when split; only with a producer-name column; parcels with an
         invalid geometry are left out) and ``validation_findings.csv``.
 
@@ -142,7 +143,8 @@ class Assessment:
         >>> import agroforest_geo as agf, tempfile
         >>> a = agf.run_assessment(agf.datasets.get_path("parcels"))
         >>> sorted(a.write(tempfile.mkdtemp()))  # doctest: +NORMALIZE_WHITESPACE
-        ['EU GeoJSON', 'table (CSV)', 'table (GeoPackage)', 'validation findings']
+        ['EU GeoJSON', 'table (CSV)', 'table (GeoPackage)', 'table (GeoParquet)',
+         'validation findings']
         """
         from ._outputs import write_outputs
 
