@@ -1,4 +1,4 @@
-"""The files of an assessment: the per-parcel table, the EU GeoJSON, the findings.
+"""The files of an assessment: the per-parcel table, evidence records, EU GeoJSON, findings.
 
 The per-parcel table is *stable*: its columns are fixed by the products and
 rules used, not by the data. Every year of the loss product's range has its
@@ -80,7 +80,7 @@ def loss_year_range(a: Assessment) -> range:
 def _stable_loss_columns(table: pd.DataFrame, a: Assessment) -> pd.DataFrame:
     """Every year of the product's range as a column, after the other columns, in order."""
     years = loss_year_range(a)
-    known = pd.to_numeric(a.evidence.get("loss_after_cutoff_ha"), errors="coerce").notna()
+    known = pd.to_numeric(a.evidence["loss_after_cutoff_ha"], errors="coerce").notna()
     old = [c for c in table.columns if _LOSS_COLUMN.match(str(c))]
     loss = {}
     for y in years:
@@ -201,6 +201,9 @@ def write_outputs(
             production_place_column=production_place_column,
         )
     )
+    from .reporting import write_evidence_records
+
+    outputs["evidence records"] = write_evidence_records(a, outdir / "evidence_records.jsonl")
     findings = findings_table(a.validation)
     outputs["validation findings"] = write_table(findings, outdir / "validation_findings.csv")
     return outputs

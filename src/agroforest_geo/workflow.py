@@ -129,7 +129,9 @@ class Assessment:
         """Write the per-parcel table (CSV, GeoPackage), the EU GeoJSON and the findings.
 
         Files: ``assessment.csv`` (rounded), ``assessment.gpkg`` and ``assessment.parquet``
-        (full precision), ``eudr_geolocation.geojson``
+        (full precision), ``evidence_records.jsonl`` (one record per parcel, to re-verify
+        each verdict: :func:`agroforest_geo.reporting.verify_evidence_records`),
+        ``eudr_geolocation.geojson``
         (numbered when split; only with a producer-name column; parcels with an
         invalid geometry are left out) and ``validation_findings.csv``.
 
@@ -143,8 +145,8 @@ class Assessment:
         >>> import agroforest_geo as agf, tempfile
         >>> a = agf.run_assessment(agf.datasets.get_path("parcels"))
         >>> sorted(a.write(tempfile.mkdtemp()))  # doctest: +NORMALIZE_WHITESPACE
-        ['EU GeoJSON', 'table (CSV)', 'table (GeoPackage)', 'table (GeoParquet)',
-         'validation findings']
+        ['EU GeoJSON', 'evidence records', 'table (CSV)', 'table (GeoPackage)',
+         'table (GeoParquet)', 'validation findings']
         """
         from ._outputs import write_outputs
 

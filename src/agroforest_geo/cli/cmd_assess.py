@@ -75,6 +75,13 @@ def register(subparsers: Any) -> None:
         help="assess on a local Dask cluster of N worker processes (needs agroforest-geo[dask]); "
         "0 (default) runs in this process",
     )
+    report = p.add_argument_group("report")
+    report.add_argument(
+        "--lang",
+        choices=["es", "en", "fr", "pt"],
+        default="es",
+        help="language of the report's words, numbers and dates (default es)",
+    )
     p.set_defaults(func=_run_assess)
 
 
@@ -116,7 +123,7 @@ def _run_assess(args: argparse.Namespace) -> int:
         producer_name_column=args.producer_name_column,
         production_place_column=args.production_place_column,
     )
-    path = assessment.report(outdir / "report.html", outputs=outputs)
+    path = assessment.report(outdir / "report.html", outputs=outputs, lang=args.lang)
     summary = ", ".join(f"{k}={v}" for k, v in assessment.status_counts.items())
     print(f"assessed {len(assessment.result)} parcels: {summary}", file=sys.stderr)
     for name, written in outputs.items():

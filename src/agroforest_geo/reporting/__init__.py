@@ -155,7 +155,7 @@ def _write(page: str, path: PathLike) -> Path:
 
 
 def _group_by(parcels: gpd.GeoDataFrame, group_by: Sequence[str] | None) -> tuple[str, ...]:
-    """The columns the summary counts by: given ones must exist; by default province, district."""
+    """Return the columns the summary counts by (default: province, district when present)."""
     if group_by is None:
         return tuple(c for c in ("province", "district") if c in parcels.columns)
     if isinstance(group_by, str):
@@ -415,7 +415,7 @@ def report(
 
 
 def _rules_of(assessment: pd.DataFrame) -> tuple[Any, ...]:
-    """The rules an assessment table was decided by (its ``attrs``; default rules otherwise)."""
+    """Return the rules a table was decided by (its ``attrs``; else the default rules)."""
     from ..eudr.rules import DEFAULT_RULES
 
     recorded = {r["code"]: r for r in assessment.attrs.get("rules", [])}

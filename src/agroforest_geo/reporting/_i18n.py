@@ -19,7 +19,6 @@ import re
 from collections.abc import Iterable
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 
 __all__ = ["LANGUAGES", "MESSAGES", "Lang", "Messages", "messages"]
@@ -203,7 +202,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "parcela; en la fila para verla en el mapa.",
         "Click a header to sort, an id to open the parcel's sheet, a row to show it on the map.",
         "Cliquer un en-tête pour trier, un identifiant pour la fiche, une ligne pour la carte.",
-        "Clique num cabeçalho para ordenar, num identificador para a ficha, numa linha para o mapa.",
+        "Clique num cabeçalho para ordenar, num id para a ficha, numa linha para o mapa.",
     ),
     "table.rows_shown": _m(
         "Se muestran {shown} de {n} filas; el CSV y el GeoParquet tienen todas.",

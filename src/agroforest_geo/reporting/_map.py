@@ -201,8 +201,12 @@ def loss_shapes(
         full = Window(0, 0, src.width, src.height)
         win = from_bounds(*geo.total_bounds, transform=src.transform)
         c0, r0 = int(np.floor(win.col_off)), int(np.floor(win.row_off))
-        win = Window(c0, r0, int(np.ceil(win.col_off + win.width)) - c0 + 1,
-                     int(np.ceil(win.row_off + win.height)) - r0 + 1)
+        win = Window(
+            c0,
+            r0,
+            int(np.ceil(win.col_off + win.width)) - c0 + 1,
+            int(np.ceil(win.row_off + win.height)) - r0 + 1,
+        )
         try:
             win = win.intersection(full)
         except rasterio.errors.WindowError:  # the parcels are outside the raster

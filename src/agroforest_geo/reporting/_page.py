@@ -91,6 +91,13 @@ class _Shared:
     units: dict[str, str]
 
 
+def _num(df: pd.DataFrame, col: str) -> pd.Series:
+    """Return a column as floats (NaN where missing; all NaN without the column)."""
+    if col not in df.columns:
+        return pd.Series(np.nan, index=df.index)
+    return pd.to_numeric(df[col], errors="coerce").astype(float)
+
+
 def _ids(parcels: gpd.GeoDataFrame, id_column: str | None) -> pd.Series:
     if id_column:
         return parcels[id_column].astype(str)
@@ -111,7 +118,7 @@ def _systems(d: _ReportData, m: Messages) -> pd.Series:
 
 
 def _table(df: pd.DataFrame, *, heads: Sequence[str] | None = None, cls: str = "") -> str:
-    """A small static table (summaries, provenance), every cell escaped."""
+    """Return a small static table (summaries, provenance), every cell escaped."""
     head = "".join(f"<th>{_esc(c)}</th>" for c in (heads or [str(c) for c in df.columns]))
     rows = df.astype(object).where(df.notna(), "").astype(str).to_numpy().tolist()
     body = "".join("<tr>" + "".join(f"<td>{_esc(v)}</td>" for v in r) + "</tr>" for r in rows)
@@ -142,8 +149,7 @@ def _summary_html(d: _ReportData, sh: _Shared) -> str:
         "</div>"
         for s in STATUS_COLOURS
     )
-    area = pd.to_numeric(d.assessment.get("area_ha"), errors="coerce")
-    area_by = area.groupby(sh.status).sum() if area is not None else pd.Series(dtype=float)
+    area_by = _num(d.assessment, "area_ha").groupby(sh.status).sum()
     areas = ", ".join(f"{m.status(s)}: {m.num(area_by.get(s, 0.0), 2)} ha" for s in STATUS_COLOURS)
     groups = "".join(
         f"<h3>{_esc(m.t('summary.by', column=m.column(c)))}</h3>"
@@ -175,8 +181,8 @@ def _conflict_shapes(d: _ReportData, sh: _Shared) -> gpd.GeoDataFrame | None:
             gpd.GeoDataFrame({"kind": "parcel overlap", "label": labels}, geometry=g.to_crs(crs))
         )
     prot = d.protected
-    inside = pd.to_numeric(d.assessment.get("protected_ha"), errors="coerce")
-    if prot is not None and len(prot) and inside is not None:
+    inside = _num(d.assessment, "protected_ha")
+    if prot is not None and len(prot):
         usable = (sh.status != "invalid_geometry").to_numpy()
         sel = d.parcels[(inside.to_numpy() > 0) & usable]
         if len(sel):
@@ -363,9 +369,7 @@ def _table_data(d: _ReportData, sh: _Shared, sheets: bool) -> dict[str, Any]:
         values = _column_values(d, sh, col)
         if values is None:
             continue
-        unit = sh.units.get(
-            col, "ha" if pd.api.types.is_numeric_dtype(values.dtype) else "text"
-        )
+        unit = sh.units.get(col, "ha" if pd.api.types.is_numeric_dtype(values.dtype) else "text")
         text, keys = _cells(values, unit, m)
         cols.append(
             {

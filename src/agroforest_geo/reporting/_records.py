@@ -72,7 +72,7 @@ def _rule_from(record: dict[str, Any]) -> Any:
 
 
 def _plain(v: Any) -> Any:
-    """A JSON value: NaN/NA/None -> null, numpy scalars -> Python."""
+    """Return a JSON value: NaN/NA/None -> null, numpy scalars -> Python."""
     if v is None or v is pd.NA:
         return None
     if isinstance(v, np.generic):

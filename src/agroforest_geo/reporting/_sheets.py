@@ -30,7 +30,7 @@ _DIGITS = {"ha": 2, "m": 0, "trees/ha": 0, "ratio": 2, "percent 0-100": 1, "coun
 
 
 def format_value(v: Any, unit: str, m: Messages) -> str:
-    """A value in words for people, by its schema unit (share as percent, year as is)."""
+    """Return a value in words for people, by its schema unit (share as percent, year as is)."""
     if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
         return ""
     if unit == "bool":
@@ -63,7 +63,7 @@ def evidence_rows(columns: Sequence[str]) -> list[tuple[str, str, str]]:
 
 
 def loss_bars_svg(values: dict[int, float], last_before: int, m: Messages) -> str:
-    """A small bar chart of one parcel's loss by year, after the cut-off in red."""
+    """Return a small bar chart of one parcel's loss by year, after the cut-off in red."""
     if not values:
         return f'<p class="muted">{_esc(m.t("chart.no_loss"))}</p>'
     years = sorted(values)
@@ -96,7 +96,7 @@ def minimap_svg(
     status_class: Sequence[str],
     loss_paths: Sequence[str],
 ) -> str:
-    """The parcel (outlined), its neighbours and the loss after the cut-off around it."""
+    """Draw the parcel (outlined), its neighbours and the loss after the cut-off around it."""
     x0, y0, x1, y1 = bounds[i]
     if not np.all(np.isfinite(bounds[i])):
         return ""
@@ -156,7 +156,7 @@ def sheet_html(
 
 
 def neighbours_of(bounds: np.ndarray, tree: shapely.STRtree) -> list[np.ndarray]:
-    """Indices of the shapes within a parcel-size margin of each parcel."""
+    """Return the indices of the shapes within a parcel-size margin of each parcel."""
     finite = np.all(np.isfinite(bounds), axis=1)
     side = np.fmax(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1])
     pad = np.where(finite, np.fmax(side * 0.3, 2.0), 0)

@@ -15,7 +15,6 @@ import shapely
 
 from .._cutoff import last_year_before_cutoff
 
-
 PathLike = str | os.PathLike[str]
 
 
