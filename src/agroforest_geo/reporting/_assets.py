@@ -67,7 +67,11 @@ path.encroach { fill: none; stroke: #08306b; stroke-width: 2.5; stroke-dasharray
 path.neighbour { fill: #ddd; stroke: #888; stroke-width: 1; vector-effect: non-scaling-stroke; }
 path.focus { stroke: #000; stroke-width: 2.5; vector-effect: non-scaling-stroke; }
 .scalebar rect { fill: #222; }
-.clusters { display: flex; flex-wrap: wrap; gap: 4px; margin: 6px 0; }
+.clusters { display: flex; flex-wrap: wrap; gap: 8px; margin: 6px 0; align-items: flex-start; }
+.clusters > div { display: flex; flex-wrap: wrap; gap: 3px; max-width: 700px; }
+svg.overview { background: #eef3f7; border: 1px solid var(--line); }
+svg.overview .graticule { stroke: #c8d3dc; stroke-width: .4; fill: none; }
+svg.overview .cluster-dot { fill: #1f3b2d; fill-opacity: .7; cursor: pointer; }
 .clusters button.on { background: #1f3b2d; color: #fff; }
 .maptools { position: absolute; top: 8px; left: 8px; display: flex; gap: 4px; }
 .maptools button { font-size: 16px; width: 30px; height: 30px; }

@@ -263,6 +263,32 @@ def _cluster_svg(k: int, dr: Drawing, sh: _Shared) -> str:
     return "".join(out)
 
 
+def _overview_svg(dr: Drawing, sh: _Shared) -> str:
+    """The clusters on a longitude/latitude overview, each a button that shows its map."""
+    m = sh.m
+    grid = "".join(
+        f'<path class="graticule" d="M{x} -90V90"/>' for x in range(-180, 181, 30)
+    ) + "".join(f'<path class="graticule" d="M-180 {y}H180"/>' for y in range(-90, 91, 30))
+    dots = []
+    for k, cl in enumerate(dr.clusters):
+        label = m.t("map.cluster", k=k + 1, n=len(dr.clusters), count=len(cl.members))
+        r = 2.5 + 1.5 * np.log10(len(cl.members))
+        dots.append(
+            f'<circle class="cluster-dot" cx="{cl.lon:.2f}" cy="{-cl.lat:.2f}" r="{r:.1f}" '
+            f'data-show-cluster="{k}" data-tip="{_esc(label)}"/>'
+        )
+    buttons = "".join(
+        f'<button data-show-cluster="{k}"{" class=on" if k == 0 else ""} title="'
+        f'{_esc(m.t("map.cluster", k=k + 1, n=len(dr.clusters), count=len(cl.members)))}">'
+        f"{k + 1}</button>"
+        for k, cl in enumerate(dr.clusters)
+    )
+    return (
+        '<div class="clusters"><svg class="overview" viewBox="-180 -90 360 180" '
+        f'width="360" height="180">{grid}{"".join(dots)}</svg><div>{buttons}</div></div>'
+    )
+
+
 def _map_html(d: _ReportData, sh: _Shared, dr: Drawing) -> str:
     m = sh.m
     counts = sh.status.value_counts()
@@ -279,17 +305,7 @@ def _map_html(d: _ReportData, sh: _Shared, dr: Drawing) -> str:
         f'<i class="k-loss"></i>{_esc(m.t("map.loss"))}</label>'
     )
     n = len(dr.clusters)
-    tabs = ""
-    if n > 1:
-        tabs = (
-            '<div class="clusters">'
-            + "".join(
-                f'<button data-show-cluster="{k}"{" class=on" if k == 0 else ""}>'
-                f"{_esc(m.t('map.cluster', k=k + 1, n=n, count=len(cl.members)))}</button>"
-                for k, cl in enumerate(dr.clusters)
-            )
-            + "</div>"
-        )
+    tabs = _overview_svg(dr, sh) if n > 1 else ""
     svgs = "".join(_cluster_svg(k, dr, sh) for k in range(n))
     crs = "; ".join(
         m.t("map.crs", lat=m.num(cl.lat, 3), lon=m.num(cl.lon, 3)) for cl in dr.clusters[:3]
