@@ -128,7 +128,7 @@ JS = r"""
   function hideTip() { tip.style.display = "none"; }
   function parcelTip(i) {
     var st = data.status[i];
-    var lines = [data.heads.id + " " + data.ids[i],
+    var lines = [data.parcel.replace("{id}", data.ids[i]),
                  data.heads.status + ": " + data.labels[st] + " (" + st + ")"];
     if (data.area[i]) { lines.push(data.area[i] + " ha"); }
     if (data.reasons[i]) { lines = lines.concat(data.reasons[i].split("; ")); }

@@ -405,6 +405,7 @@ def _table_data(d: _ReportData, sh: _Shared, sheets: bool) -> dict[str, Any]:
             "status": m.column("status"),
             "reasons": m.column("reasons"),
         },
+        "parcel": m.t("sheet.title", id="{id}"),
         "reasons": reasons,
         "codes": codes,
         "area": m.nums(d.assessment.get("area_ha", pd.Series(np.nan, index=d.parcels.index)), 2),
