@@ -1,4 +1,4 @@
-"""The archive of an assessment: evidence records that re-verify, and the PDF (one page a parcel)."""
+"""The archive of an assessment: evidence records that re-verify; the PDF, a page a parcel."""
 
 from __future__ import annotations
 

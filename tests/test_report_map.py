@@ -6,7 +6,6 @@ import re
 
 import geopandas as gpd
 import numpy as np
-import pytest
 import shapely
 
 import agroforest_geo as agf

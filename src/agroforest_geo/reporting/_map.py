@@ -14,8 +14,9 @@ Method
   with their vertices. A parcel smaller than 0.4 % of the extent is flagged
   ``tiny`` and drawn with a thick outline, so that it stays visible.
 * **Loss after the cut-off** is read from the loss raster block by block
-  (at most 2,048 x 2,048 pixels per read), only blocks that meet a parcel,
-  only pixels under a parcel; a block outside the raster is skipped. Memory
+  (at most 2,048 x 2,048 pixels per read), only blocks that meet a parcel;
+  the patches of loss that meet no parcel are dropped, and a block outside
+  the raster is skipped. Memory
   is bounded by the block, not by the distance between parcels.
 """
 
@@ -182,11 +183,11 @@ def loss_shapes(
     """Loss after the cut-off under the parcels, as polygons in the raster's CRS.
 
     Read block by block (:data:`BLOCK`); only blocks that meet a parcel are
-    read, blocks outside the raster are skipped, pixels outside every parcel
-    are dropped. An empty series when the raster covers none of the parcels.
+    read, blocks outside the raster are skipped, patches of loss that meet no
+    parcel are dropped. An empty series when the raster covers none of the parcels.
     """
     import rasterio
-    from rasterio.features import rasterize, shapes
+    from rasterio.features import shapes
     from rasterio.windows import Window, from_bounds
 
     last_before = last_year_before_cutoff(cutoff) - base_year
@@ -233,18 +234,16 @@ def loss_shapes(
                     mask &= data != src.nodata
                 if not mask.any():
                     continue
-                under = rasterize(
-                    ((g, 1) for g in tree.geometries[hit]),
-                    out_shape=data.shape,
-                    transform=tr,
-                    all_touched=True,
-                    dtype="uint8",
+                pieces = np.array(
+                    [
+                        shapely.geometry.shape(g)
+                        for g, _ in shapes(mask.astype(np.uint8), mask=mask, transform=tr)
+                    ],
+                    dtype=object,
                 )
-                mask &= under.astype(bool)
-                found.extend(
-                    shapely.geometry.shape(g)
-                    for g, _ in shapes(mask.astype(np.uint8), mask=mask, transform=tr)
-                )
+                # keep the loss that meets a parcel (loss elsewhere is not the question)
+                meets = np.unique(tree.query(pieces, predicate="intersects")[0])
+                found.extend(pieces[meets].tolist())
         return gpd.GeoSeries(found, crs=src.crs)
 
 

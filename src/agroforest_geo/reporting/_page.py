@@ -264,7 +264,7 @@ def _cluster_svg(k: int, dr: Drawing, sh: _Shared) -> str:
 
 
 def _overview_svg(dr: Drawing, sh: _Shared) -> str:
-    """The clusters on a longitude/latitude overview, each a button that shows its map."""
+    """Draw the clusters on a longitude/latitude overview, each a button to its map."""
     m = sh.m
     grid = "".join(
         f'<path class="graticule" d="M{x} -90V90"/>' for x in range(-180, 181, 30)
