@@ -601,6 +601,15 @@ def _manifest(directory: Path, info: dict[str, Any]) -> None:
     path.write_text(json.dumps(info, indent=1), encoding="utf-8")
 
 
+def _accepts_progress(func: Callable[..., Any]) -> bool:
+    import inspect
+
+    try:
+        return "progress" in inspect.signature(func).parameters
+    except (TypeError, ValueError):  # a builtin or a callable without a signature
+        return False
+
+
 def _run_layer(
     func: Callable[..., Any],
     layer: DistributedLayer,
@@ -618,6 +627,8 @@ def _run_layer(
         name = f"{getattr(func, '__module__', '')}.{getattr(func, '__qualname__', func)}"
         info_ck = {"function": name, "kind": kind, "n_rows": n_total, "npartitions": npart}
         _manifest(ckpt, {**info_ck, "fingerprint": _fingerprint(plan)})
+    if "progress" not in kw and _accepts_progress(func):
+        kw = {**kw, "progress": False}  # one bar per call (the partitions'), none per partition
     shared = {k: ex.share(v) for k, v in kw.items()}
     done: dict[int, Any] = {}
     if ckpt is not None:
