@@ -95,7 +95,8 @@ def test_report_is_self_contained_and_complete(sample_run, capsys):
     # one map shape per parcel
     assert len(re.findall(r'<path class="parcel[^"]*"[^>]*data-parcel-id=', html)) == len(parcels)
     # one evidence sheet per parcel
-    assert len(re.findall(r'<section class="sheet" id="sheet-', html)) == len(parcels)
+    sheets = re.findall(r'<section class="sheet" id="sheet-(\d+)"', html)
+    assert sheets == [str(i) for i in range(len(parcels))]  # in the table's order
     # land claimed twice and encroachment are drawn: one shape per overlapping pair / parcel
     truth = json.loads(Path(agf.datasets.get_path("parcels")).with_name("truth.json").read_text())
     n_pairs = len(truth["overlap_pairs"]) + 2  # + the duplicate and the parcel inside another

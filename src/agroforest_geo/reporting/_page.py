@@ -279,7 +279,7 @@ def _sheets_html(d: _ReportData, sh: _Shared, dr: Drawing) -> str:
         note = _esc(m.t("sheet.omitted", limit=d.max_sheets, n=n))
         return f'<section id="sheets">{title}<p class="muted">{note}</p></section>'
     rows = evidence_rows(list(d.evidence.columns))
-    years = [y for y in d.loss_years]
+    years = list(d.loss_years)
     last_before = last_year_before_cutoff(d.cutoff)
     ev = d.evidence.reset_index(drop=True)
     records = ev.to_dict("records")
@@ -289,7 +289,7 @@ def _sheets_html(d: _ReportData, sh: _Shared, dr: Drawing) -> str:
         .to_numpy(float)
     )
     classes = [f"s-{s}" for s in sh.status.tolist()]
-    out = [f'<section id="sheets">{title}']
+    minimaps = [""] * n
     for k, cl in enumerate(dr.clusters):
         members = cl.members
         ub = dr.unit_bounds[members]
@@ -299,26 +299,30 @@ def _sheets_html(d: _ReportData, sh: _Shared, dr: Drawing) -> str:
         lb = dr.loss_bounds[k]
         ltree = shapely.STRtree(shapely.box(*lb.T)) if len(lb) else None
         for j, i in enumerate(members.tolist()):
-            nb = members[near[j]].tolist() if finite[j] else []
+            if not finite[j]:
+                continue
             lp: list[str] = []
-            if ltree is not None and finite[j]:
+            if ltree is not None:
                 lp = [dr.loss[k][q] for q in ltree.query(shapely.box(*ub[j])).tolist()]
-            mini = minimap_svg(i, dr.paths, dr.unit_bounds, nb, classes, lp)
-            by_year = {y: float(v) for y, v in zip(years, loss[i], strict=True) if v == v}
-            out.append(
-                sheet_html(
-                    i,
-                    sh.ids.iloc[i],
-                    sh.status.iloc[i],
-                    sh.reasons[i],
-                    records[i],
-                    rows,
-                    by_year,
-                    last_before,
-                    mini,
-                    m,
-                )
+            nb = members[near[j]].tolist()
+            minimaps[i] = minimap_svg(i, dr.paths, dr.unit_bounds, nb, classes, lp)
+    out = [f'<section id="sheets">{title}']
+    for i in range(n):  # in the table's order, for printing
+        by_year = {y: float(v) for y, v in zip(years, loss[i], strict=True) if v == v}
+        out.append(
+            sheet_html(
+                i,
+                sh.ids.iloc[i],
+                sh.status.iloc[i],
+                sh.reasons[i],
+                records[i],
+                rows,
+                by_year,
+                last_before,
+                minimaps[i],
+                m,
             )
+        )
     out.append("</section>")
     return "".join(out)
 
