@@ -146,8 +146,8 @@ def _summary_html(d: _ReportData, sh: _Shared) -> str:
     m = sh.m
     counts = sh.status.value_counts()
     cards = "".join(
-        f'<div class="card s-{s}" title="{s}"><b>{int(counts.get(s, 0))}</b>{_esc(m.status(s))}'
-        "</div>"
+        f'<div class="card s-{s}" title="{s}"><b>{m.num(counts.get(s, 0), 0)}</b>'
+        f"{_esc(m.status(s))}</div>"
         for s in STATUS_COLOURS
     )
     area_by = _num(d.assessment, "area_ha").groupby(sh.status).sum()
@@ -423,7 +423,7 @@ def render(d: _ReportData) -> str:
     rules_version = d.assessment.attrs.get("rules_version", "")
     header = m.t(
         "header",
-        n=len(d.parcels),
+        n=m.num(len(d.parcels), 0),
         cutoff=m.date(d.cutoff),
         rules=rules_version,
         version=__version__,

@@ -68,7 +68,7 @@ def _summary_page(pdf: Any, d: Any, sh: Any) -> None:
     fig.text(0.06, 0.95, d.title or m.t("title"), fontsize=16, weight="bold")
     header = m.t(
         "header",
-        n=len(d.parcels),
+        n=m.num(len(d.parcels), 0),
         cutoff=m.date(d.cutoff),
         rules=d.assessment.attrs.get("rules_version", ""),
         version=__version__,
