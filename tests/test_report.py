@@ -179,3 +179,16 @@ def test_cli_bad_cutoff_is_an_input_error(tmp_path, capsys):
     )
     assert code == 2
     assert "allowed" in capsys.readouterr().err
+
+
+def test_cli_lang(tmp_path, capsys):
+    code = main(
+        ["assess", agf.datasets.get_path("parcels"), "--lang", "fr", "--output-dir", str(tmp_path)]
+    )
+    assert code == 0
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert '<html lang="fr">' in html and "sans déforestation" in html
+    with pytest.raises(SystemExit) as exc:  # argparse refuses it, listing the choices
+        main(["assess", agf.datasets.get_path("parcels"), "--lang", "de", "--output-dir", "x"])
+    assert exc.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err

@@ -306,14 +306,15 @@ def _sheets_html(d: _ReportData, sh: _Shared, dr: Drawing) -> str:
                 lp = [dr.loss[k][q] for q in ltree.query(shapely.box(*ub[j])).tolist()]
             nb = members[near[j]].tolist()
             minimaps[i] = minimap_svg(i, dr.paths, dr.unit_bounds, nb, classes, lp)
+    ids, status = sh.ids.tolist(), sh.status.tolist()
     out = [f'<section id="sheets">{title}']
     for i in range(n):  # in the table's order, for printing
         by_year = {y: float(v) for y, v in zip(years, loss[i], strict=True) if v == v}
         out.append(
             sheet_html(
                 i,
-                sh.ids.iloc[i],
-                sh.status.iloc[i],
+                ids[i],
+                status[i],
                 sh.reasons[i],
                 records[i],
                 rows,

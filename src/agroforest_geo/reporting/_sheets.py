@@ -8,6 +8,7 @@ units.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Sequence
@@ -78,7 +79,7 @@ def loss_bars_svg(values: dict[int, float], last_before: int, m: Messages) -> st
         x = 5 + i * bw
         parts.append(
             f'<rect x="{x:.1f}" y="{h - bottom - bh:.1f}" width="{max(bw - 1, 1):.1f}" '
-            f'height="{bh:.1f}" fill="{colour}"><title>{y}: {_esc(m.num(v, 2))} ha</title></rect>'
+            f'height="{bh:.1f}" fill="{colour}"><title>{y}: {m.num(v, 2)} ha</title></rect>'
         )
         if i % 5 == 0 or i == len(years) - 1:
             parts.append(f'<text x="{x + bw / 2:.1f}" y="{h - 3}" text-anchor="middle">{y}</text>')
@@ -112,6 +113,12 @@ def minimap_svg(
     return "".join(parts)
 
 
+@functools.lru_cache(maxsize=512)
+def _words(m: Messages, key: str) -> str:
+    """Return a message (``source.*``) or a column's words, escaped, once per language."""
+    return _esc(m.t(key) if key.startswith("source.") else m.column(key))
+
+
 def sheet_html(
     i: int,
     pid: str,
@@ -136,10 +143,10 @@ def sheet_html(
         value = format_value(evidence.get(col), unit, m)
         if not value:
             continue
-        src = _esc(m.t(f"source.{source}")) if source != last_source else ""
+        src = _words(m, f"source.{source}") if source != last_source else ""
         last_source = source
         body.append(
-            f'<tr><th>{src}</th><td title="{_esc(col)}">{_esc(m.column(col))}</td>'
+            f'<tr><th>{src}</th><td title="{col}">{_words(m, col)}</td>'
             f'<td class="num">{_esc(value)}</td></tr>'
         )
     label = _esc(m.status(status))
