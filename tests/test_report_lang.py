@@ -45,6 +45,9 @@ def test_every_message_in_every_language_with_the_same_placeholders():
         assert f"status.{status}" in MESSAGES
     for rule in DEFAULT_RULES:
         assert f"reason.{rule.code}" in MESSAGES, rule.code
+    # every evidence column has words (the sheets show them; the raw name is the tooltip)
+    for col in agf.eudr.EVIDENCE_SCHEMA:
+        assert col.name == "loss_ha_<year>" or col.name in COLUMN_LABELS, col.name
 
 
 @pytest.mark.parametrize(

@@ -401,6 +401,90 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
     ),
     "trees_per_ha": _m("árboles/ha", "trees/ha", "arbres/ha", "árvores/ha"),
     "agroforestry_evidence": _m("agroforestal", "agroforestry", "agroforesterie", "agroflorestal"),
+    "n_geometry_errors": _m(
+        "errores de geometría", "geometry errors", "erreurs de géométrie", "erros de geometria"
+    ),
+    "geometry_problem": _m(
+        "problema de geometría",
+        "geometry problem",
+        "problème de géométrie",
+        "problema de geometria",
+    ),
+    "area_difference_ha": _m(
+        "declarada − medida (ha)",
+        "declared − measured (ha)",
+        "déclarée − mesurée (ha)",
+        "declarada − medida (ha)",
+    ),
+    "declared_ratio": _m(
+        "declarada / medida", "declared / measured", "déclarée / mesurée", "declarada / medida"
+    ),
+    "declared_off": _m(
+        "declarada con más de 10 % de diferencia",
+        "declared more than 10 % off",
+        "déclarée à plus de 10 %",
+        "declarada com mais de 10 % de diferença",
+    ),
+    "forest_ha_cutoff": _m(
+        "bosque al corte (ha)",
+        "forest at cut-off (ha)",
+        "forêt à la date butoir (ha)",
+        "floresta no corte (ha)",
+    ),
+    "mean_cover_pct": _m(
+        "cobertura arbórea media",
+        "mean tree cover",
+        "couvert arboré moyen",
+        "cobertura arbórea média",
+    ),
+    "loss_after_cutoff_share": _m(
+        "pérdida tras el corte (parte)",
+        "loss after cut-off (share)",
+        "perte après (part)",
+        "perda após o corte (parte)",
+    ),
+    "loss_before_cutoff_ha": _m(
+        "pérdida hasta el corte (ha)",
+        "loss up to the cut-off (ha)",
+        "perte jusqu'à la date butoir (ha)",
+        "perda até o corte (ha)",
+    ),
+    "protected_ha": _m(
+        "en área protegida (ha)",
+        "in protected area (ha)",
+        "en aire protégée (ha)",
+        "em área protegida (ha)",
+    ),
+    "n_protected_areas": _m(
+        "áreas protegidas tocadas",
+        "protected areas met",
+        "aires protégées touchées",
+        "áreas protegidas tocadas",
+    ),
+    "protected_area_ids": _m(
+        "áreas protegidas", "protected areas", "aires protégées", "áreas protegidas"
+    ),
+    "protected_categories": _m("categorías", "categories", "catégories", "categorias"),
+    "distance_to_protected_m": _m(
+        "distancia al área protegida",
+        "distance to protected area",
+        "distance à l'aire protégée",
+        "distância à área protegida",
+    ),
+    "in_buffer_band": _m(
+        "en la zona de amortiguamiento",
+        "in the buffer band",
+        "dans la zone tampon",
+        "na zona de amortecimento",
+    ),
+    "n_parcel_overlaps": _m(
+        "parcelas superpuestas",
+        "overlapping parcels (count)",
+        "parcelles chevauchantes",
+        "parcelas sobrepostas",
+    ),
+    "overlapping_parcels": _m("superpuesta con", "overlaps with", "chevauche", "sobreposta a"),
+    "tree_count": _m("árboles", "trees", "arbres", "árvores"),
 }
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
