@@ -121,7 +121,8 @@ def _parcel_page(pdf: Any, d: Any, sh: Any, i: int, ctx: dict[str, Any]) -> None
     g = ctx["geoms"][i]
     if g is not None and not g.is_empty:
         x0, y0, x1, y1 = g.bounds
-        pad = max(x1 - x0, y1 - y0, 20.0) * 0.3
+        side = max(x1 - x0, y1 - y0)
+        pad = side * 0.3 if side > 0 else (1e-4 if ctx["geographic"] else 10.0)
         box = (x0 - pad, y0 - pad, x1 + pad, y1 + pad)
         near = ctx["tree"].query(shapely.box(*box))
         _draw_geoms(ax, ctx["geoms"][near], facecolor="#eeeeee", edgecolor="#888888", lw=0.5)
@@ -133,7 +134,9 @@ def _parcel_page(pdf: Any, d: Any, sh: Any, i: int, ctx: dict[str, Any]) -> None
             _draw_geoms(ax, hit, facecolor="#b10026", edgecolor="none")
         ax.set_xlim(box[0], box[2])
         ax.set_ylim(box[1], box[3])
-    ax.set_aspect("equal")
+    # degrees: one degree of longitude is cos(latitude) of one of latitude
+    lat = (g.bounds[1] + g.bounds[3]) / 2 if g is not None and not g.is_empty else 0.0
+    ax.set_aspect(1 / max(np.cos(np.radians(lat)), 0.01) if ctx["geographic"] else "equal")
     ax.set_xticks([])
     ax.set_yticks([])
     text = [m.t("sheet.reasons") + ":"] + [f"• {t} [{c}]" for c, t in sh.reasons[i]]
@@ -228,6 +231,7 @@ def write_pdf(assessment: Any, path: PathLike, *, lang: str = "es") -> Path:
         .apply(pd.to_numeric, errors="coerce")
         .to_numpy(float),
         "last_before": last_year_before_cutoff(d.cutoff),
+        "geographic": bool(d.parcels.crs is not None and d.parcels.crs.is_geographic),
     }
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
