@@ -367,7 +367,7 @@ def report(
     >>> result = agf.eudr.assess(parcels, cover=cover, loss=loss)
     >>> out = agf.report(result, parcels, pathlib.Path(tempfile.mkdtemp()) / "report.html")
     >>> text = out.read_text(encoding="utf-8")
-    >>> text.count("data-parcel-id="), "http://" in text.replace("http://www.w3.org", "")
+    >>> text.count('class="sheet"'), "http://" in text.replace("http://www.w3.org", "")
     (5, False)
     """
     _check_report_inputs(assessment, parcels)
