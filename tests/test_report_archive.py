@@ -6,6 +6,7 @@ import dataclasses
 import json
 import re
 
+import numpy as np
 import pytest
 
 import agroforest_geo as agf
@@ -83,7 +84,6 @@ def test_a_changed_record_does_not_verify(assessed, tmp_path):
 
 
 def test_pdf_has_a_summary_and_one_page_per_parcel(assessed, tmp_path):
-    pytest.importorskip("matplotlib")
     n = 6
     few = dataclasses.replace(
         assessed,
@@ -93,5 +93,19 @@ def test_pdf_has_a_summary_and_one_page_per_parcel(assessed, tmp_path):
     )
     out = write_pdf(few, tmp_path / "a.pdf", lang="es")
     pdf = out.read_bytes()
-    assert pdf.startswith(b"%PDF")
+    assert pdf.startswith(b"%PDF-1.4") and pdf.rstrip().endswith(b"%%EOF")
     assert len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf)) == n + 1
+    pypdf = pytest.importorskip("pypdf")
+    reader = pypdf.PdfReader(out)
+    assert len(reader.pages) == n + 1
+    first = reader.pages[0].extract_text()
+    assert "Evaluación libre de deforestación" in first and "SHA-256" in first
+    for k, pid in enumerate(few.parcels["parcel_id"], start=1):
+        text = reader.pages[k].extract_text()
+        assert f"Parcela {pid}" in text  # one page per parcel, in order
+        status = few.result["status"].astype(str).iloc[k - 1]
+        assert f"[{status}]" in text
+    # a detected parcel's page says why, in words with the numbers
+    detected = few.result["status"].astype(str).eq("deforestation_detected").to_numpy()
+    k = 1 + int(np.argmax(detected))
+    assert detected.any() and "perdidas en 20" in reader.pages[k].extract_text()

@@ -1,11 +1,11 @@
 """The archivable PDF of an assessment: a summary page, then one page per parcel.
 
-Written with matplotlib's multi-page PDF backend (no browser): the summary
+Written by a small PDF writer of this package (:mod:`._pdfdoc`: no browser, no
+dependency; standard fonts, compressed pages written one at a time): the summary
 (counts by status, inputs with their SHA-256, rule-set version, cut-off), then
 per parcel its map (parcel, neighbours, loss after the cut-off), status, the
 rules that fired in words, the evidence per source and the loss by year. The
-values are the assessment's; nothing is measured again. matplotlib is the
-``pdf`` extra: ``pip install agroforest-geo[pdf]``.
+values are the assessment's; nothing is measured again.
 """
 
 from __future__ import annotations
@@ -21,51 +21,80 @@ import shapely
 
 from .._cutoff import last_year_before_cutoff
 from .._version import __version__
+from ._pdfdoc import Page, PdfDocument, wrap
 
 __all__ = ["write_pdf"]
 
 PathLike = str | os.PathLike[str]
 
-_A4 = (8.27, 11.69)
+#: Light status colours for the parcel on its map (the loss in dark red stays visible).
+_LIGHT = {
+    "deforestation_free": "#a6d9b5",
+    "needs_review": "#f8cd89",
+    "deforestation_detected": "#eb9892",
+    "invalid_geometry": "#bb94c1",
+}
 
 
-def _matplotlib() -> Any:
-    try:
-        from matplotlib.backends.backend_pdf import PdfPages
-    except ImportError as exc:  # pragma: no cover - depends on the installation
-        raise ImportError("write_pdf needs matplotlib: pip install 'agroforest-geo[pdf]'") from exc
-    return PdfPages
+def _rings(g: Any) -> list[np.ndarray]:
+    """Return the rings of a geometry's polygons."""
+    out: list[np.ndarray] = []
+    for part in shapely.get_parts(g):
+        if part.geom_type == "Polygon":
+            out.extend(np.asarray(r.coords) for r in (part.exterior, *part.interiors))
+    return out
 
 
-def _draw_geoms(ax: Any, geoms: Any, **style: Any) -> None:
-    from matplotlib.patches import PathPatch
-    from matplotlib.path import Path as MplPath
-
+def _draw(page: Page, geoms: Any, frame: tuple[float, ...], **style: Any) -> None:
+    x0, y0, sx, sy, px, py = frame
     for g in geoms:
         if g is None or g.is_empty:
             continue
-        for part in shapely.get_parts(g):
-            if part.geom_type == "Point":
-                ax.plot(part.x, part.y, "o", color=style.get("edgecolor", "k"), ms=4)
-                continue
-            if part.geom_type != "Polygon":
-                continue
-            verts, codes = [], []
-            for ring in (part.exterior, *part.interiors):
-                xy = np.asarray(ring.coords)
-                verts.append(xy)
-                codes.append(
-                    [MplPath.MOVETO] + [MplPath.LINETO] * (len(xy) - 2) + [MplPath.CLOSEPOLY]
-                )
-            ax.add_patch(PathPatch(MplPath(np.concatenate(verts), np.concatenate(codes)), **style))
+        rings = [
+            [(px + (x - x0) * sx, py + (y - y0) * sy) for x, y in r.tolist()] for r in _rings(g)
+        ]
+        page.polygon(rings, **style)
 
 
-def _summary_page(pdf: Any, d: Any, sh: Any) -> None:
-    from matplotlib.figure import Figure
+def _map(page: Page, i: int, st: str, ctx: dict[str, Any]) -> None:
+    """Draw the parcel (in its status colour), its neighbours and the loss after the cut-off."""
+    box_x, box_y, box = 40.0, 470.0, 240.0
+    page.rect(box_x, box_y, box, box, stroke="#999999")
+    g = ctx["geoms"][i]
+    if g is None or g.is_empty:
+        return
+    x0, y0, x1, y1 = g.bounds
+    side = max(x1 - x0, y1 - y0)
+    pad = side * 0.3 if side > 0 else (1e-4 if ctx["geographic"] else 10.0)
+    view = (x0 - pad, y0 - pad, x1 + pad, y1 + pad)
+    k = float(np.cos(np.radians((y0 + y1) / 2))) if ctx["geographic"] else 1.0
+    w, h = (view[2] - view[0]) * k, view[3] - view[1]
+    scale = box / max(w, h)
+    frame = (
+        view[0],
+        view[1],
+        scale * k,
+        scale,
+        box_x + (box - w * scale) / 2,
+        box_y + (box - h * scale) / 2,
+    )
+    clip = shapely.box(*view)
+    near = ctx["tree"].query(clip)
+    others = shapely.clip_by_rect(ctx["geoms"][near], *view)
+    _draw(page, others, frame, fill="#eeeeee", stroke="#888888", width=0.5)
+    own = [shapely.clip_by_rect(g, *view)]
+    _draw(page, own, frame, fill=ctx["light"].get(st, "#cccccc"), stroke="#000000", width=1.2)
+    if ctx["loss_tree"] is not None:
+        hit = ctx["loss"][ctx["loss_tree"].query(clip)]
+        _draw(page, shapely.clip_by_rect(hit, *view), frame, fill="#b10026")
+
+
+def _summary_page(doc: PdfDocument, d: Any, sh: Any) -> None:
+    from ._assets import STATUS_COLOURS
 
     m = sh.m
-    fig = Figure(figsize=_A4)
-    fig.text(0.06, 0.95, d.title or m.t("title"), fontsize=16, weight="bold")
+    page = Page()
+    page.text(40, 800, d.title or m.t("title"), size=16, bold=True)
     header = m.t(
         "header",
         n=m.num(len(d.parcels), 0),
@@ -73,105 +102,77 @@ def _summary_page(pdf: Any, d: Any, sh: Any) -> None:
         rules=d.assessment.attrs.get("rules_version", ""),
         version=__version__,
     )
-    fig.text(0.06, 0.925, header, fontsize=9)
+    page.text(40, 782, header, size=9)
     counts = sh.status.value_counts()
-    y = 0.88
-    from ._assets import STATUS_COLOURS
-
+    y = 750.0
     for s, colour in STATUS_COLOURS.items():
-        fig.text(0.08, y, f"{int(counts.get(s, 0)):>7}", fontsize=12, family="monospace")
-        fig.text(0.2, y, m.status(s), fontsize=12, color=colour)
-        y -= 0.025
-    y -= 0.02
-    fig.text(0.06, y, m.t("inputs.files"), fontsize=12, weight="bold")
-    y -= 0.025
+        page.rect(40, y - 2, 10, 10, fill=colour)
+        page.text(120, y, m.num(counts.get(s, 0), 0), size=11, align="right")
+        page.text(130, y, m.status(s), size=11)
+        y -= 18
+    y -= 10
+    page.text(40, y, m.t("inputs.files"), size=12, bold=True)
+    y -= 16
     inputs = d.inputs if d.inputs is not None else pd.DataFrame()
     for r in inputs.to_dict("records"):
-        line = f"{r.get('role', '')}: {r.get('file', '')}  {r.get('crs', '') or ''}"
-        fig.text(0.08, y, line, fontsize=8)
-        fig.text(
-            0.08,
-            y - 0.014,
-            f"SHA-256 {r.get('sha256', '') or '-'}",
-            fontsize=6.5,
-            family="monospace",
-        )
-        y -= 0.034
-    fig.text(0.06, 0.04, m.t("inputs.generated", when=dt.date.today().isoformat()), fontsize=7)
-    pdf.savefig(fig)
+        page.text(48, y, f"{r.get('role', '')}: {r.get('file', '')}  {r.get('crs', '') or ''}")
+        page.text(48, y - 11, f"SHA-256 {r.get('sha256', '') or '-'}", size=7, colour="#555555")
+        y -= 26
+    page.text(40, 40, m.t("inputs.generated", when=dt.date.today().isoformat()), size=7)
+    doc.add(page)
 
 
-def _parcel_page(pdf: Any, d: Any, sh: Any, i: int, ctx: dict[str, Any]) -> None:
-    from matplotlib.figure import Figure
-
+def _parcel_page(doc: PdfDocument, sh: Any, i: int, ctx: dict[str, Any]) -> None:
     from ._sheets import format_value
 
     m = sh.m
-    fig = Figure(figsize=_A4)
+    page = Page()
     st = sh.status.iloc[i]
-    fig.text(0.06, 0.955, m.t("sheet.title", id=sh.ids.iloc[i]), fontsize=15, weight="bold")
-    fig.text(
-        0.06,
-        0.93,
-        f"{m.t('sheet.status')}: {m.status(st)}  [{st}]",
-        fontsize=11,
-        color=ctx["colours"].get(st, "k"),
-    )
-    ax = fig.add_axes((0.06, 0.6, 0.4, 0.3))
-    g = ctx["geoms"][i]
-    if g is not None and not g.is_empty:
-        x0, y0, x1, y1 = g.bounds
-        side = max(x1 - x0, y1 - y0)
-        pad = side * 0.3 if side > 0 else (1e-4 if ctx["geographic"] else 10.0)
-        box = (x0 - pad, y0 - pad, x1 + pad, y1 + pad)
-        near = ctx["tree"].query(shapely.box(*box))
-        _draw_geoms(ax, ctx["geoms"][near], facecolor="#eeeeee", edgecolor="#888888", lw=0.5)
-        _draw_geoms(
-            ax, [g], facecolor=ctx["colours"].get(st, "#999"), edgecolor="k", lw=1.2, alpha=0.6
-        )
-        if ctx["loss_tree"] is not None:
-            hit = ctx["loss"][ctx["loss_tree"].query(shapely.box(*box))]
-            _draw_geoms(ax, hit, facecolor="#b10026", edgecolor="none")
-        ax.set_xlim(box[0], box[2])
-        ax.set_ylim(box[1], box[3])
-    # degrees: one degree of longitude is cos(latitude) of one of latitude
-    lat = (g.bounds[1] + g.bounds[3]) / 2 if g is not None and not g.is_empty else 0.0
-    ax.set_aspect(1 / max(np.cos(np.radians(lat)), 0.01) if ctx["geographic"] else "equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    text = [m.t("sheet.reasons") + ":"] + [f"• {t} [{c}]" for c, t in sh.reasons[i]]
-    if not sh.reasons[i]:
-        text.append(m.t("sheet.no_rule"))
-    import textwrap
-
-    wrapped = "\n".join(textwrap.fill(t, 55, subsequent_indent="  ") for t in text)
-    fig.text(0.5, 0.9, wrapped, fontsize=7.5, va="top")
+    page.text(40, 800, m.t("sheet.title", id=sh.ids.iloc[i]), size=15, bold=True)
+    status = f"{m.t('sheet.status')}: {m.status(st)}  [{st}]"
+    page.text(40, 782, status, size=11, colour=ctx["colours"].get(st, "#222222"))
+    _map(page, i, st, ctx)
+    y = 700.0
+    page.text(300, y, m.t("sheet.reasons"), size=10, bold=True)
+    y -= 14
+    reasons = [f"- {t} [{c}]" for c, t in sh.reasons[i]] or [m.t("sheet.no_rule")]
+    for line in (ln for r in reasons for ln in wrap(r, 8, 255)):
+        page.text(300, y, line, size=8)
+        y -= 10
     rec = ctx["records"][i]
-    fig.text(0.06, 0.56, m.t("sheet.evidence"), fontsize=11, weight="bold")
-    cols: list[list[str]] = [[], [], []]
+    y = 445.0
+    page.text(40, y, m.t("sheet.evidence"), size=11, bold=True)
+    y -= 15
     last = None
     for source, col, unit in ctx["rows"]:
         value = format_value(rec.get(col), unit, m)
-        if not value:
+        if not value or y < 150:
             continue
-        cols[0].append(m.t(f"source.{source}") if source != last else "")
-        cols[1].append(f"{m.column(col)}  ({col})" if m.column(col) != col else col)
-        cols[2].append(value)
+        if source != last:
+            page.text(48, y, m.t(f"source.{source}"), size=7.5, colour="#555555")
         last = source
-    for x, lines, ha in ((0.08, cols[0], "left"), (0.25, cols[1], "left"), (0.9, cols[2], "right")):
-        fig.text(x, 0.54, "\n".join(lines), fontsize=7, va="top", ha=ha, linespacing=1.5)
+        label = m.column(col)
+        page.text(150, y, f"{label}  ({col})" if label != col else col, size=7.5)
+        page.text(550, y, value, size=7.5, align="right")
+        y -= 10.5
+    _bars(page, i, ctx, m)
+    doc.add(page)
+
+
+def _bars(page: Page, i: int, ctx: dict[str, Any], m: Any) -> None:
     years = ctx["years"]
-    if years:
-        axb = fig.add_axes((0.08, 0.05, 0.84, 0.1))
-        vals = np.nan_to_num(ctx["loss_by_year"][i])
-        colours = ["#d73027" if yv > ctx["last_before"] else "#a6a6a6" for yv in years]
-        axb.bar(years, vals, color=colours)
-        axb.set_axis_off()
-        top = float(vals.max()) if len(vals) else 0.0
-        fig.text(0.08, 0.165, f"{m.t('sheet.loss_by_year')}: max {m.num(top, 2)} ha", fontsize=8)
-        fig.text(0.08, 0.035, str(years[0]), fontsize=7)
-        fig.text(0.92, 0.035, str(years[-1]), fontsize=7, ha="right")
-    pdf.savefig(fig)
+    if not years:
+        return
+    vals = np.nan_to_num(ctx["loss_by_year"][i])
+    top = float(vals.max()) if len(vals) else 0.0
+    page.text(40, 130, f"{m.t('sheet.loss_by_year')}: max {m.num(top, 2)} ha", size=8)
+    x, w, h = 40.0, 515.0 / len(years), 70.0
+    for k, (yr, v) in enumerate(zip(years, vals.tolist(), strict=True)):
+        colour = "#d73027" if yr > ctx["last_before"] else "#a6a6a6"
+        bh = h * v / top if top > 0 else 0.0
+        page.rect(x + k * w + 0.5, 50, max(w - 1, 0.5), bh, fill=colour)
+    page.text(40, 40, str(years[0]), size=7)
+    page.text(555, 40, str(years[-1]), size=7, align="right")
 
 
 def write_pdf(assessment: Any, path: PathLike, *, lang: str = "es") -> Path:
@@ -205,7 +206,6 @@ def write_pdf(assessment: Any, path: PathLike, *, lang: str = "es") -> Path:
     from ._assets import STATUS_COLOURS
     from ._page import shared
 
-    PdfPages = _matplotlib()
     d = assessment_data(assessment, lang=lang)  # type: ignore[arg-type]
     sh = shared(d)
     geoms = d.parcels.geometry.to_numpy()
@@ -224,6 +224,7 @@ def write_pdf(assessment: Any, path: PathLike, *, lang: str = "es") -> Path:
         "loss": loss,
         "loss_tree": shapely.STRtree(loss) if loss is not None else None,
         "colours": STATUS_COLOURS,
+        "light": _LIGHT,
         "records": ev.to_dict("records"),
         "rows": evidence_rows_of(ev),
         "years": years,
@@ -233,17 +234,11 @@ def write_pdf(assessment: Any, path: PathLike, *, lang: str = "es") -> Path:
         "last_before": last_year_before_cutoff(d.cutoff),
         "geographic": bool(d.parcels.crs is not None and d.parcels.crs.is_geographic),
     }
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    with PdfPages(
-        tmp, metadata={"Title": d.title or sh.m.t("title"), "Creator": "agroforest_geo"}
-    ) as pdf:
-        _summary_page(pdf, d, sh)
-        for i in range(len(d.parcels)):
-            _parcel_page(pdf, d, sh, i, ctx)
-    os.replace(tmp, out)
-    return out
+    doc = PdfDocument(path, title=d.title or sh.m.t("title"))
+    _summary_page(doc, d, sh)
+    for i in range(len(d.parcels)):
+        _parcel_page(doc, sh, i, ctx)
+    return doc.close()
 
 
 def evidence_rows_of(ev: pd.DataFrame) -> list[tuple[str, str, str]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -124,7 +124,7 @@ def sheet_html(
     pid: str,
     status: str,
     reasons: Sequence[tuple[str, str]],
-    evidence: dict[str, Any],
+    evidence: Mapping[Any, Any],
     rows: Sequence[tuple[str, str, str]],
     loss_by_year: dict[int, float],
     last_before: int,
