@@ -175,7 +175,7 @@ def _check_lang(lang: str) -> str:
     return lang
 
 
-def assessment_data(
+def _report_data(
     assessment: Any,
     *,
     lang: Lang = "es",
@@ -265,7 +265,7 @@ def report_assessment(
     >>> text.count('class="sheet"') == len(a.parcels), "deforestation-free" in text
     (True, True)
     """
-    data = assessment_data(
+    data = _report_data(
         assessment,
         lang=lang,
         group_by=group_by,

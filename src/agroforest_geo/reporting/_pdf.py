@@ -202,11 +202,11 @@ def write_pdf(assessment: Any, path: PathLike, *, lang: str = "es") -> Path:
     >>> len(re.findall(rb"/Type\s*/Page\b(?!s)", out.read_bytes()))  # summary + 3 parcels
     4
     """
-    from . import assessment_data
+    from . import _report_data
     from ._assets import STATUS_COLOURS
     from ._page import shared
 
-    d = assessment_data(assessment, lang=lang)  # type: ignore[arg-type]
+    d = _report_data(assessment, lang=lang)  # type: ignore[arg-type]
     sh = shared(d)
     geoms = d.parcels.geometry.to_numpy()
     loss = None
