@@ -1075,6 +1075,61 @@ def build_chm_and_inventory(w: World, out: Path):
     return inv
 
 
+# ----------------------------------------------------------------------------- carbon columns
+
+#: Feldpausch et al. (2012) Table 3, Western Amazonia: H = a (1 - exp(-b D^c)), RSE 5.277 m
+FELDPAUSCH_WAMAZONIA = (46.263, 0.0876, 0.6072)
+#: Illustrative (synthetic) wood densities, g/cm³, of the order published for these taxa
+SAMPLE_WOOD_DENSITY = {
+    "Inga edulis": ("Fabaceae", 0.58),
+    "Cedrela odorata": ("Meliaceae", 0.44),
+    "Swietenia macrophylla": ("Meliaceae", 0.53),
+    "Calycophyllum spruceanum": ("Rubiaceae", 0.71),
+    "Guazuma crinita": ("Malvaceae", 0.44),
+    "Cedrelinga cateniformis": ("Fabaceae", 0.50),
+    "Theobroma cacao": ("Malvaceae", 0.42),
+}
+
+
+def add_carbon_columns(inv: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Add diameter_cm and taxon to the inventory (own seed: nothing else changes).
+
+    diameter_cm inverts the published height-diameter model for the region with a
+    log-normal scatter (sd 0.2): D = (-ln(1 - H/a) / b)^(1/c) * exp(N(0, 0.2));
+    NaN below breast height (1.3 m). taxon is the species as identified in the
+    field: 8 % to genus only ("Inga sp."), 3 % unidentified ("Indet.").
+    """
+    rng = np.random.default_rng([SEED, 15])
+    a, b, c = FELDPAUSCH_WAMAZONIA
+    h = inv["height_m"].to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d = (-np.log(1.0 - h / a) / b) ** (1.0 / c)
+    d = d * np.exp(rng.normal(0.0, 0.2, len(inv)))
+    d = np.where(h >= 1.3, np.round(np.maximum(d, 1.0), 1), np.nan)
+    u = rng.random(len(inv))
+    sp = inv["species"].to_numpy(dtype=object)
+    genus_only = np.array([f"{s.split()[0]} sp." for s in sp], dtype=object)
+    taxon = np.where(u < 0.03, "Indet.", np.where(u < 0.11, genus_only, sp))
+    out = inv.copy()
+    geom = out.geometry.name
+    cols = [col for col in out.columns if col != geom]
+    out["diameter_cm"] = d
+    out["taxon"] = taxon
+    return out[[*cols, "diameter_cm", "taxon", geom]]
+
+
+def wood_density_table() -> pd.DataFrame:
+    """Synthetic wood-density records (12 per species) around the illustrative means."""
+    rng = np.random.default_rng([SEED, 16])
+    rows = []
+    for name, (family, mean) in SAMPLE_WOOD_DENSITY.items():
+        genus, epithet = name.split()
+        for _ in range(12):
+            wd = round(float(np.clip(rng.normal(mean, 0.06), 0.2, 1.2)), 3)
+            rows.append((family, genus, epithet, wd, "South America (tropical)"))
+    return pd.DataFrame(rows, columns=["family", "genus", "species", "wd", "region"])
+
+
 # ----------------------------------------------------------------------------- messy copy
 
 
@@ -1203,7 +1258,7 @@ def main(argv=None):
         r["parcel_ref_id"] = w.ids[r["parcel"]]
     points = build_plot_points(w)
     build_rasters(w, out)
-    inv = build_chm_and_inventory(w, out)
+    inv = add_carbon_columns(build_chm_and_inventory(w, out))
     plots = plots_gdf(rows)
     messy = build_messy(w, parcels)
 
@@ -1212,6 +1267,7 @@ def main(argv=None):
     write_gpkg(plots, out / "plots.gpkg", "plots")
     points.to_csv(out / "plot_points.csv", index=False)
     write_gpkg(inv, out / "tree_inventory.gpkg", "trees")
+    wood_density_table().to_csv(out / "wood_density.csv", index=False)
     write_gpkg(messy, out / "parcels_messy.gpkg", "parcels")
 
     ids = w.ids

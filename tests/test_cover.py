@@ -146,11 +146,12 @@ def test_forest_loss_years_and_cutoff(loss_tif, cover_tif):
     assert r["loss_in_cutoff_year_ha"] == pytest.approx(2 * c, rel=1e-9)
     assert r["first_loss_year"] == 2001 and r["last_loss_year"] == 2023
     assert out.iloc[1]["first_loss_year"] == 2001 and out.iloc[1]["loss_after_cutoff_ha"] == 0
-    # an int year and a date are the same 31-Dec cutoff; mid-year cutoff leaves 2020 ambiguous
+    # an int year and a date are the same 31-Dec cutoff; a mid-year cutoff makes 2021 straddle
+    # it, and a straddling year counts as after (conservative): 2021 (3) + 2022 + 2023 = 5
     for cut in (2020, dt.date(2020, 12, 31)):
         assert agf.forest_loss(g, loss_tif, cutoff=cut).equals(out)
     mid = agf.forest_loss(g, loss_tif, cutoff="2021-06-30").iloc[0]
-    assert mid["loss_after_cutoff_ha"] == pytest.approx(2 * c, rel=1e-9)
+    assert mid["loss_after_cutoff_ha"] == pytest.approx(5 * c, rel=1e-9)
     assert mid["loss_in_cutoff_year_ha"] == pytest.approx(3 * c, rel=1e-9)
     # with cover: only loss on pixels with cover >= threshold (cover nodata pixel (1,3) drops)
     wc = agf.forest_loss(g, loss_tif, cover=cover_tif, threshold=10).iloc[0]

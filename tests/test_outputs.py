@@ -56,6 +56,15 @@ def test_a_product_with_stated_years_fixes_the_columns(assessed):
     assert "loss_ha_2024" in halves[0].table().columns
 
 
+def test_the_named_loss_product_fixes_the_range():
+    get = agf.datasets.get_path
+    a = agf.run_assessment(
+        get("parcels"), loss=get("lossyear"), loss_product="hansen_lossyear_v1_13"
+    )
+    years = [int(c[8:]) for c in a.table().columns if c.startswith("loss_ha_")]
+    assert years == list(range(2001, 2026))  # v1.13 codes loss up to 2025
+
+
 def test_no_loss_raster_no_year_columns():
     a = agf.run_assessment(agf.datasets.get_path("parcels"))
     assert not [c for c in a.table().columns if c.startswith("loss_ha_")]

@@ -42,7 +42,16 @@ VECTORS = {
     ),
     "tree_inventory": (
         "trees",
-        ["tree_id", "plot_id", "species", "height_m", "dbh_cm", "survey_date"],
+        [
+            "tree_id",
+            "plot_id",
+            "species",
+            "height_m",
+            "dbh_cm",
+            "survey_date",
+            "diameter_cm",
+            "taxon",
+        ],
     ),
     "parcels_messy": (
         "parcels",
@@ -329,9 +338,11 @@ def test_generator_is_deterministic(tmp_path):
             pd.DataFrame(new.drop(columns="geometry")), pd.DataFrame(old.drop(columns="geometry"))
         )
         assert list(new.geometry.to_wkb()) == list(old.geometry.to_wkb()), name
-    pd.testing.assert_frame_equal(
-        pd.read_csv(tmp_path / "plot_points.csv"), pd.read_csv(datasets.get_path("plot_points"))
-    )
+    for name in ("plot_points", "wood_density"):
+        fname = Path(datasets.get_path(name)).name
+        pd.testing.assert_frame_equal(
+            pd.read_csv(tmp_path / fname), pd.read_csv(datasets.get_path(name))
+        )
     for name in ("treecover", "lossyear", "chm"):
         fname = Path(datasets.get_path(name)).name
         with rasterio.open(tmp_path / fname) as a, rasterio.open(datasets.get_path(name)) as b:
@@ -339,3 +350,48 @@ def test_generator_is_deterministic(tmp_path):
     assert json.loads((tmp_path / "truth.json").read_text(encoding="utf-8")) == json.loads(
         (SAMPLE / "truth.json").read_text(encoding="utf-8")
     )
+
+
+def test_inventory_diameters_follow_published_allometry():
+    """diameter_cm: the heights through Feldpausch et al. 2012 (W. Amazonia), scatter sd 0.2."""
+    inv = _read("tree_inventory")
+    a, b, c = 46.263, 0.0876, 0.6072
+    tall = inv.height_m >= 1.3
+    assert inv.loc[~tall, "diameter_cm"].isna().all()  # below breast height: no DBH
+    d = inv.loc[tall, "diameter_cm"].to_numpy()
+    h = inv.loc[tall, "height_m"].to_numpy()
+    assert (d >= 1.0).all() and np.isfinite(d).all()
+    h_model = a * (1 - np.exp(-b * d**c))
+    # the heights are the model's heights of the unscattered diameters (trees >= 8 m: the
+    # smaller ones are clipped at 1 cm)
+    big = h >= 8
+    log_ratio = np.log(d[big]) - np.log((-np.log(1 - h[big] / a) / b) ** (1 / c))
+    assert abs(np.median(log_ratio)) < 0.03
+    assert 0.17 < np.std(log_ratio) < 0.23
+    assert np.corrcoef(h, h_model)[0, 1] > 0.9
+    genus_names = {f"{s.split()[0]} sp." for s in inv.species}
+    assert set(inv.taxon) - set(inv.species) <= {"Indet.", *genus_names}
+    genus_only = inv.taxon.str.endswith(" sp.")
+    assert 0.05 < genus_only.mean() < 0.11 and 0.01 < (inv.taxon == "Indet.").mean() < 0.05
+    named = ~genus_only & (inv.taxon != "Indet.")
+    assert (inv.taxon[named] == inv.species[named]).all()
+
+
+def test_wood_density_sample_table():
+    wd = pd.read_csv(datasets.get_path("wood_density"))
+    assert list(wd.columns) == ["family", "genus", "species", "wd", "region"]
+    inv = _read("tree_inventory")
+    names = set(wd.genus + " " + wd.species)
+    assert set(inv.species) <= names
+    assert wd.wd.between(0.2, 1.2).all()
+    assert (wd.groupby(["genus", "species"]).size() == 12).all()
+
+
+def test_field_exports_are_reproducible(tmp_path):
+    script = SCRIPT.with_name("make_field_exports.py")
+    subprocess.run(
+        [sys.executable, str(script), "--out", str(tmp_path)], check=True, capture_output=True
+    )
+    for name in ("gps_points_es", "terratrac_farms"):
+        fname = Path(datasets.get_path(name)).name
+        assert (tmp_path / fname).read_bytes() == (SAMPLE / fname).read_bytes(), name

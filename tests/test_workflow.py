@@ -252,3 +252,33 @@ def test_docs_evidence_table_lists_the_schema():
     doc = (Path(__file__).resolve().parents[1] / "docs" / "workflow.md").read_text(encoding="utf-8")
     for col in agf.eudr.EVIDENCE_SCHEMA:
         assert f"| `{col.name}` | {col.source} | {col.unit} |" in doc, col.name
+
+
+def test_forest_mask_with_product_gives_the_percent_cover_verdicts(tmp_path, assessment):
+    # a 0/1 mask of the pixels with >= 10 % cover in 2000, described as what it is
+    with rasterio.open(get("treecover")) as src:
+        cover = src.read(1)
+        profile = src.profile
+    mask_path = tmp_path / "forest_mask_2000.tif"
+    profile.update(dtype="uint8", nodata=255)
+    with rasterio.open(mask_path, "w", **profile) as dst:
+        dst.write(np.where(cover == 255, 255, cover >= 10).astype("uint8"), 1)
+    mask = agf.products.Product(
+        name="mask_2000", kind="forest_mask", forest_values=[1], reference_year=2000
+    )
+    a = agf.run_assessment(
+        get("parcels"),
+        cover=mask_path,
+        loss=get("lossyear"),
+        protected=get("protected_areas"),
+        plots=get("plots"),
+        trees=get("tree_inventory"),
+        cover_product=mask,
+    )
+    for col in ("loss_after_cutoff_ha", "forest_ha_cutoff"):
+        np.testing.assert_allclose(a.result[col], assessment.result[col], rtol=1e-12, atol=1e-12)
+    assert a.status_counts == assessment.status_counts
+    assert a.parameters["cover product"] == "mask_2000"
+    # without the product the mask is refused, naming the fix
+    with pytest.raises(agf.RasterError, match="product"):
+        agf.run_assessment(get("parcels"), cover=mask_path, loss=get("lossyear"))

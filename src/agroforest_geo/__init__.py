@@ -12,7 +12,8 @@ Examples
 """
 
 # -- modules added by later work register their public names below --
-from . import datasets, distributed, eudr, mosaic, raster
+from . import carbon, datasets, distributed, eudr, mosaic, products, raster
+from ._network import allow_network
 from ._version import __version__
 from .area import area_ha, area_m2, perimeter_m
 from .cover import class_shares, forest_cover, forest_cover_and_loss, forest_loss
@@ -21,6 +22,8 @@ from .detect import detect_trees, segment_crowns
 from .errors import (
     AgroforestGeoError,
     AgroforestGeoWarning,
+    AllometryDomainWarning,
+    AmbiguousColumnError,
     CRSMismatchError,
     DuplicateIdError,
     GeometryWarning,
@@ -29,8 +32,12 @@ from .errors import (
     MissingColumnError,
     MissingCRSError,
     NoDataWarning,
+    OutputConflictError,
     PartitionError,
     RasterError,
+    TaxonFallbackWarning,
+    UndeclaredVerbError,
+    UnitError,
     UnreadableInputError,
 )
 from .io import read_layer, read_parcels, read_plots, read_protected_areas, read_raw, write_table
@@ -46,6 +53,8 @@ __all__ = [
     "RULES",
     "AgroforestGeoError",
     "AgroforestGeoWarning",
+    "AllometryDomainWarning",
+    "AmbiguousColumnError",
     "Assessment",
     "CRSMismatchError",
     "DuplicateIdError",
@@ -55,13 +64,19 @@ __all__ = [
     "MissingCRSError",
     "MissingColumnError",
     "NoDataWarning",
+    "OutputConflictError",
     "PartitionError",
     "RasterError",
+    "TaxonFallbackWarning",
+    "UndeclaredVerbError",
+    "UnitError",
     "UnreadableInputError",
     "ValidationReport",
     "__version__",
+    "allow_network",
     "area_ha",
     "area_m2",
+    "carbon",
     "class_shares",
     "containment",
     "datasets",
@@ -75,6 +90,7 @@ __all__ = [
     "mosaic",
     "overlaps",
     "perimeter_m",
+    "products",
     "protected_overlap",
     "raster",
     "read_layer",

@@ -19,6 +19,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ._atomic import OutputSet
+
 if TYPE_CHECKING:
     from .workflow import Assessment
 
@@ -60,12 +62,19 @@ def loss_year_range(a: Assessment) -> range:
     """Return the years of the loss product: one ``loss_ha_<year>`` column each.
 
     The range is fixed by the product, not by where loss happens to be: from
-    the product's first year (2001 for Hansen) to its last. A loss product
-    that states its years (an object with ``first_year``/``last_year`` in
-    ``a.parameters["loss product"]``) gives them; otherwise the range runs to
-    the later of the last year with loss in the data and the cut-off's year.
+    the product's first year to its last (``run_assessment(...,
+    loss_product="hansen_lossyear_v1_11")``: 2001-2023). Without a product
+    (the Hansen encoding of an unknown version) it runs from 2001 to the later
+    of the last year with loss in the data and the cut-off's year.
     """
     product = a.parameters.get("loss product")
+    if isinstance(product, str):  # run_assessment records the product's name
+        from . import products
+
+        try:
+            product = products.get(product)
+        except KeyError:  # a product made by the caller, not in the catalogue
+            product = None
     first = getattr(product, "first_year", None)
     last = getattr(product, "last_year", None)
     if first is not None and last is not None:
@@ -137,7 +146,7 @@ def findings_table(validation: dict) -> pd.DataFrame:
 
 def _write_geojson(
     a: Assessment,
-    outdir: Path,
+    staged: OutputSet,
     *,
     country: str,
     producer_name_column: str,
@@ -153,10 +162,17 @@ def _write_geojson(
         )
         return {}
     exportable = parcels[(a.result["status"].astype(str) != "invalid_geometry").to_numpy()]
+    if not len(exportable):  # an empty FeatureCollection would pass for a geolocation file
+        log.error(
+            "EU GeoJSON not written: none of the %d parcels can be exported (all have invalid "
+            "geometry; see the validation findings)",
+            len(parcels),
+        )
+        return {}
     place = production_place_column
     paths = to_geojson(
         exportable,
-        outdir / "eudr_geolocation.geojson",
+        staged.path("eudr_geolocation.geojson"),
         producer_name_column=producer_name_column,
         country=country,
         production_place_column=place if place and place in parcels.columns else None,
@@ -168,9 +184,10 @@ def _write_geojson(
     skipped = len(parcels) - len(exportable)
     if skipped:
         log.warning("%d parcel(s) with invalid geometry left out of the EU GeoJSON", skipped)
-    if len(paths) == 1:
-        return {"EU GeoJSON": paths[0]}
-    return {f"EU GeoJSON {k + 1}": p for k, p in enumerate(paths)}
+    finals = [staged.final(staged.path(Path(p).name).name) for p in paths]
+    if len(finals) == 1:
+        return {"EU GeoJSON": finals[0]}
+    return {f"EU GeoJSON {k + 1}": p for k, p in enumerate(finals)}
 
 
 def write_outputs(
@@ -181,29 +198,37 @@ def write_outputs(
     producer_name_column: str = "producer_name",
     production_place_column: str | None = "district",
 ) -> dict[str, Path]:
-    """Write the table (CSV, GeoPackage), the EU GeoJSON and the findings into ``outdir``."""
-    from .io import write_table
+    """Write the table (CSV, GeoPackage), the EU GeoJSON and the findings into ``outdir``.
 
-    outdir.mkdir(parents=True, exist_ok=True)
-    table = assessment_table(a)
-    outputs: dict[str, Path] = {
-        "table (CSV)": write_table(round_table(table), outdir / "assessment.csv")
-    }
-    geo = gpd.GeoDataFrame(table, geometry=a.parcels.geometry.to_numpy(), crs=a.parcels.crs)
-    outputs["table (GeoPackage)"] = write_table(geo, outdir / "assessment.gpkg")
-    outputs["table (GeoParquet)"] = write_table(geo, outdir / "assessment.parquet")
-    outputs.update(
-        _write_geojson(
-            a,
-            outdir,
-            country=country,
-            producer_name_column=producer_name_column,
-            production_place_column=production_place_column,
-        )
-    )
+    The files are written into a staging folder and moved into ``outdir``
+    together once all are written: a failed run leaves the previous set as it
+    was (or, if moving itself fails, an ``INCOMPLETE.txt`` saying which files
+    are new).
+    """
+    from .io import write_table
     from .reporting import write_evidence_records
 
-    outputs["evidence records"] = write_evidence_records(a, outdir / "evidence_records.jsonl")
-    findings = findings_table(a.validation)
-    outputs["validation findings"] = write_table(findings, outdir / "validation_findings.csv")
+    table = assessment_table(a)
+    geo = gpd.GeoDataFrame(table, geometry=a.parcels.geometry.to_numpy(), crs=a.parcels.crs)
+    outputs: dict[str, Path] = {}
+    with OutputSet(outdir) as staged:
+        write_table(round_table(table), staged.path("assessment.csv"))
+        outputs["table (CSV)"] = staged.final("assessment.csv")
+        write_table(geo, staged.path("assessment.gpkg"))
+        outputs["table (GeoPackage)"] = staged.final("assessment.gpkg")
+        write_table(geo, staged.path("assessment.parquet"))
+        outputs["table (GeoParquet)"] = staged.final("assessment.parquet")
+        outputs.update(
+            _write_geojson(
+                a,
+                staged,
+                country=country,
+                producer_name_column=producer_name_column,
+                production_place_column=production_place_column,
+            )
+        )
+        write_evidence_records(a, staged.path("evidence_records.jsonl"))
+        outputs["evidence records"] = staged.final("evidence_records.jsonl")
+        write_table(findings_table(a.validation), staged.path("validation_findings.csv"))
+        outputs["validation findings"] = staged.final("validation_findings.csv")
     return outputs

@@ -44,11 +44,13 @@ def _forest_tables(
 ) -> tuple[Any, Any]:
     from . import cover as cover_mod
     from .distributed import run
+    from .eudr.evidence import _threshold_for, split_cover_and_loss
 
     opts = dict(sources.raster_options)
     cover, loss = sources.cover, sources.loss
     is_raster = [x is not None and not isinstance(x, pd.DataFrame) for x in (cover, loss)]
     cutoff = cut.isoformat()
+    t = _threshold_for(sources.cover_product, threshold)
     if all(is_raster):
         both = run(
             cover_mod.forest_cover_and_loss,
@@ -56,18 +58,22 @@ def _forest_tables(
             cover,
             loss,
             client=client,
-            threshold=threshold,
+            threshold=t,
             cutoff=cutoff,
+            cover_product=sources.cover_product,
+            loss_product=sources.loss_product,
             **opts,
         )
-        loss_cols = [c for c in both.columns if c.startswith(("loss", "first_", "last_"))]
-        return (
-            both.drop(columns=loss_cols),
-            both[loss_cols].rename(columns={"loss_valid_share": "valid_share"}),
-        )
+        return split_cover_and_loss(both)
     if is_raster[0]:
         cover = run(
-            cover_mod.forest_cover, layer, cover, client=client, threshold=threshold, **opts
+            cover_mod.forest_cover,
+            layer,
+            cover,
+            client=client,
+            threshold=t,
+            product=sources.cover_product,
+            **opts,
         )
     if is_raster[1]:
         loss = run(
@@ -75,8 +81,9 @@ def _forest_tables(
             layer,
             loss,
             client=client,
-            threshold=threshold,
+            threshold=t,
             cutoff=cutoff,
+            product=sources.loss_product,
             **opts,
         )
     return cover, loss

@@ -15,20 +15,38 @@ polygon outside the raster.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .errors import RasterError
-from .inputs import RasterLike, _open_all, _prepare
+from ._coversums import (
+    _BothSums,
+    _ClassSums,
+    _CoverSums,
+    _forest_columns,
+    _loss_columns,
+    _LossSums,
+    _mean_column,
+    _nan_where_empty,
+)
+from ._cutoff import EUDR_CUTOFF, parse_cutoff
+from ._encoding import (
+    DEFAULT_THRESHOLD_PCT,
+    _threshold,
+    band_of,
+    class_encoding,
+    cover_encoding,
+    loss_encoding,
+)
+from ._screen import InvalidPolicy
+from .inputs import RasterLike, _open_all, _prepare, with_point_buffer
+from .products import Product
 from .raster import (
     Method,
-    PixelPieces,
     _nodata_m2,
     _plan,
     _reduce,
@@ -38,6 +56,7 @@ from .raster import (
 
 __all__ = [
     "DEFAULT_FOREST_THRESHOLD_PCT",
+    "EUDR_CUTOFF",
     "HANSEN_LOSSYEAR",
     "class_shares",
     "forest_cover",
@@ -49,42 +68,13 @@ __all__ = [
 #: Forest Resources Assessment definition used by the EU Deforestation
 #: Regulation (EUDR, Art. 2(4)); pass ``threshold=30`` for the common Global
 #: Forest Watch default.
-DEFAULT_FOREST_THRESHOLD_PCT: float = 10.0
+DEFAULT_FOREST_THRESHOLD_PCT: float = DEFAULT_THRESHOLD_PCT
 
-#: Encoding of the Hansen et al. Global Forest Change ``lossyear`` layer
-#: (v1.0 … v1.11): ``0`` is no loss; a value ``k`` in ``1 … N`` is loss in year
-#: ``base_year + k``. ``N`` grows with each release and is read from the data.
+#: Encoding of the Hansen et al. Global Forest Change ``lossyear`` layer without
+#: a product: ``0`` is no loss; a value ``k`` is loss in year ``base_year + k``, at
+#: most this year. The built-in products (``agf.products.get("hansen_lossyear_v1_13")``)
+#: know the last year of each version.
 HANSEN_LOSSYEAR: dict[str, int] = {"no_loss": 0, "base_year": 2000}
-
-#: Default EUDR cutoff date: forest loss after it makes a commodity non-compliant.
-EUDR_CUTOFF = _dt.date(2020, 12, 31)
-
-
-def _check_threshold(threshold: float) -> float:
-    try:
-        t = float(threshold)
-    except (TypeError, ValueError):
-        raise TypeError(f"threshold must be a number of percent, got {threshold!r}") from None
-    if not 0.0 <= t <= 100.0:
-        raise ValueError(
-            f"threshold is a canopy-cover percentage and must be within 0-100, got {threshold!r} "
-            f"(the FAO/EUDR forest definition is {DEFAULT_FOREST_THRESHOLD_PCT:g})"
-        )
-    return t
-
-
-def _as_int_classes(values: np.ndarray, name: str) -> np.ndarray:
-    """Class codes as int64; float rasters must hold whole numbers."""
-    if np.issubdtype(values.dtype, np.integer):
-        return values.astype(np.int64)
-    frac = values != np.round(values)
-    if np.any(frac):
-        raise RasterError(
-            f"raster {name!r} is categorical here but has non-integer values "
-            f"(e.g. {values[frac][:3].tolist()}); classify it first, e.g. "
-            "`np.round(arr)` or `gdal_calc.py --calc='round(A)' --type=Int16`"
-        )
-    return values.astype(np.int64)
 
 
 def _base_columns(
@@ -100,186 +90,58 @@ def _base_columns(
     }
 
 
-# ---------------------------------------------------------------------------
-# per-batch sums (picklable, so that worker processes can run them)
-# ---------------------------------------------------------------------------
-
-
-def _sum(f: np.ndarray, a: np.ndarray, nb: int) -> np.ndarray:
-    return np.bincount(f, weights=a, minlength=nb)
-
-
-@dataclass(frozen=True)
-class _CoverSums:
-    """valid m², forest m² and Σ cover × m² (continuous rasters) of raster ``name``."""
-
-    name: str
-    threshold: float
-    forest_values: tuple[int, ...] | None = None
-
-    def __call__(self, p: PixelPieces, nb: int) -> dict[Hashable, np.ndarray]:
-        ok = p.valid[self.name]
-        f, a, v = p.feature[ok], p.area_m2[ok], p.values[self.name][ok]
-        out: dict[Hashable, np.ndarray] = {"valid": _sum(f, a, nb)}
-        if self.forest_values is not None:
-            is_forest = np.isin(_as_int_classes(v, "raster"), self.forest_values)
-        else:
-            vf = v.astype(float)
-            is_forest = vf >= self.threshold
-            out["vsum"] = _sum(f, vf * a, nb)
-        out["forest"] = _sum(f[is_forest], a[is_forest], nb)
-        return out
-
-
-def _sums_by_code(
-    f: np.ndarray, a: np.ndarray, code: np.ndarray, nb: int
-) -> dict[Hashable, np.ndarray]:
-    """m² per part and code, one bincount (pieces are added in order, as one bincount per code)."""
-    codes, inv = np.unique(code, return_inverse=True)
-    if codes.size == 0:
-        return {}
-    m = np.bincount(f * codes.size + inv, weights=a, minlength=nb * codes.size)
-    m = m.reshape(nb, codes.size)
-    return {int(c): m[:, k] for k, c in enumerate(codes)}
-
-
-@dataclass(frozen=True)
-class _ClassSums:
-    """valid m² and m² per class code of raster ``name``."""
-
-    name: str
-
-    def __call__(self, p: PixelPieces, nb: int) -> dict[Hashable, np.ndarray]:
-        ok = p.valid[self.name]
-        f, a = p.feature[ok], p.area_m2[ok]
-        cls = _as_int_classes(p.values[self.name][ok], "raster")
-        out: dict[Hashable, np.ndarray] = {"valid": _sum(f, a, nb)}
-        out.update({("class", c): v for c, v in _sums_by_code(f, a, cls, nb).items()})
-        return out
-
-
-@dataclass(frozen=True)
-class _LossSums:
-    """valid m² and lost forest m² per loss code; with ``cover``, forest pixels only."""
-
-    loss: str
-    cover: str | None
-    threshold: float
-
-    def __call__(self, p: PixelPieces, nb: int) -> dict[Hashable, np.ndarray]:
-        ok = p.valid[self.loss].copy()
-        if self.cover is not None:
-            ok &= p.valid[self.cover]
-        f, a = p.feature[ok], p.area_m2[ok]
-        code = _as_int_classes(p.values[self.loss][ok], "lossyear")
-        if code.size and code.min() < 0:
-            raise RasterError(
-                f"lossyear has negative codes ({int(code.min())}); expected 0 (no loss) and "
-                "k > 0 for year base_year + k. Is it a loss-year raster?"
-            )
-        out: dict[Hashable, np.ndarray] = {"valid": _sum(f, a, nb)}
-        lost = code != HANSEN_LOSSYEAR["no_loss"]
-        if self.cover is not None:
-            lost &= p.values[self.cover][ok].astype(float) >= self.threshold
-        by_code = _sums_by_code(f[lost], a[lost], code[lost], nb)
-        out.update({("loss", c): v for c, v in by_code.items()})
-        return out
-
-
-@dataclass(frozen=True)
-class _BothSums:
-    """Cover sums (keys ``("cover", k)``) and loss sums (``("loss", k)``) of the same pieces."""
-
-    cover: _CoverSums
-    loss: _LossSums
-
-    def __call__(self, p: PixelPieces, nb: int) -> dict[Hashable, np.ndarray]:
-        out: dict[Hashable, np.ndarray] = {("cover", k): v for k, v in self.cover(p, nb).items()}
-        out.update({("loss", k): v for k, v in self.loss(p, nb).items()})
-        return out
-
-
-def _forest_columns(
-    sums: dict[Hashable, np.ndarray], n: int, categorical: bool
-) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Return valid m² and the forest columns of forest_cover from _CoverSums' sums."""
-    zeros = np.zeros(n)
-    valid, forest = sums.get("valid", zeros), sums.get("forest", zeros)
-    cols: dict[str, np.ndarray] = {}
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if not categorical:
-            cols["mean_cover_pct"] = np.where(valid > 0, sums.get("vsum", zeros) / valid, np.nan)
-        cols["forest_ha"] = forest / 1e4
-        cols["forest_share"] = np.where(valid > 0, forest / valid, np.nan)
-    return valid, cols
-
-
-def _loss_columns(
-    sums: dict[Hashable, np.ndarray], n: int, base_year: int, cut: _dt.date
-) -> dict[str, Any]:
-    """Return the loss columns of forest_loss from _LossSums' sums."""
-    per_code = {k[1]: v for k, v in sums.items() if isinstance(k, tuple) and k[0] == "loss"}
-    cols: dict[str, Any] = {}
-    years = {base_year + c: per_code[c] for c in sorted(per_code)}
-    zeros = np.zeros(n)
-    cols["loss_ha"] = sum(years.values(), zeros) / 1e4
-    cols["loss_after_cutoff_ha"] = sum((v for y, v in years.items() if y > cut.year), zeros) / 1e4
-    cols["loss_in_cutoff_year_ha"] = years.get(cut.year, zeros) / 1e4
-    first = np.full(n, -1, dtype=np.int64)
-    last = np.full(n, -1, dtype=np.int64)
-    for y, v in years.items():  # years ascending
-        has = v > 0
-        first[has & (first < 0)] = y
-        last[has] = y
-    cols["first_loss_year"] = pd.array(first, dtype="Int64")
-    cols["last_loss_year"] = pd.array(last, dtype="Int64")
-    cols["first_loss_year"][first < 0] = pd.NA
-    cols["last_loss_year"][last < 0] = pd.NA
-    for y, v in years.items():
-        cols[f"loss_ha_{y}"] = v / 1e4
-    return cols
-
-
-def _nan_where_empty(out: pd.DataFrame, empty: np.ndarray) -> pd.DataFrame:
-    if empty.any():
-        num = [c for c in out.columns if c not in ("first_loss_year", "last_loss_year")]
-        out.loc[empty, num] = np.nan
-    return out
-
-
 def forest_cover(
     polygons: gpd.GeoDataFrame | gpd.GeoSeries,
     raster: RasterLike,
     *,
-    threshold: float = DEFAULT_FOREST_THRESHOLD_PCT,
+    threshold: float | None = None,
     forest_values: Sequence[int] | None = None,
-    band: int = 1,
+    product: Product | str | None = None,
+    band: int | str | None = None,
     method: Method = "exact",
     progress: bool | None = None,
     n_jobs: int = 1,
+    invalid: InvalidPolicy = "warn",
 ) -> pd.DataFrame:
     """Forest area, share and mean canopy cover of each polygon.
 
-    Two kinds of raster:
+    Three kinds of raster:
 
     * continuous tree-cover percent (Hansen ``treecover2000``, 0–100): a pixel
       is forest when its cover is ≥ ``threshold``; ``mean_cover_pct`` is the
       coverage- and area-weighted mean cover;
+    * canopy height in metres (``product=`` a ``canopy_height_m`` product): forest
+      from ``threshold`` metres (default the product's, 5 m); ``mean_height_m``;
     * categorical (land-cover classes, 0/1 forest masks such as JRC GFC2020):
-      pass ``forest_values``, the class codes that are forest; no
-      ``mean_cover_pct`` column then. Float rasters must hold whole numbers.
+      pass ``forest_values``, the class codes that are forest, or a
+      ``forest_mask``/``categorical`` product; no mean column then. Float
+      rasters must hold whole numbers.
+
+    The values read are checked in the same pass (see ``docs/products.md``):
+    values outside the valid range (cover of 249 %, a class the product does
+    not have) raise :class:`~agroforest_geo.RasterError`, and without a product
+    a raster that only holds 0/1 (a forest mask read as percent would lose every
+    forest pixel) or that looks like loss years raises too.
 
     Parameters
     ----------
     polygons : GeoDataFrame or GeoSeries
         Polygons in any CRS (transformed to the raster's).
     raster : path or rasterio dataset
-    threshold : float, default 10
-        Canopy cover percent (0–100) from which a pixel is forest; see
-        :data:`DEFAULT_FOREST_THRESHOLD_PCT`. Ignored with ``forest_values``.
+    threshold : float, optional
+        Value from which a pixel is forest: canopy cover percent (0–100,
+        default 10, :data:`DEFAULT_FOREST_THRESHOLD_PCT`), or metres for a
+        canopy-height product. Ignored for class rasters.
     forest_values : sequence of int, optional
-        Class codes that are forest (categorical rasters).
-    band : int, default 1
+        Class codes that are forest (categorical rasters); overrides the
+        product's.
+    product : Product or str, optional
+        What the raster holds (:mod:`agroforest_geo.products`), e.g.
+        ``"hansen_treecover2000"``, ``"jrc_gfc2020_v3"``, ``"esa_worldcover_2021"``.
+        Its band, nodata, scale/offset, valid values and forest classes apply.
+    band : int, str or None
+        Band number or description; None: the product's band, else the only
+        band (a multi-band raster raises, listing its bands).
     method : {"exact", "centroid"}
         ``"exact"`` counts partial pixels by their covered fraction;
         ``"centroid"`` (pixel centre inside) only for comparison with other tools.
@@ -292,19 +154,28 @@ def forest_cover(
         (open in-memory datasets fall back to one process, with a warning) and
         costs ~200 MB. Scripts using it on macOS/Windows need an
         ``if __name__ == "__main__":`` guard.
+    invalid : {"warn", "nan", "raise"}, default "warn"
+        Invalid polygons (bow-tie, overlapping parts, hole outside its shell):
+        measured as stored with a :class:`~agroforest_geo.errors.GeometryWarning`
+        naming the rows, NaN, or :class:`~agroforest_geo.errors.InvalidGeometryError`.
+        Rows with a NaN or infinite vertex are always NaN (with a warning). Point
+        plots are measured as geodesic circles of their declared area (4 ha by
+        default) and flagged in a ``point_buffer_ha`` column.
 
     Returns
     -------
     pandas.DataFrame
         On the polygons' index: ``area_ha`` (ellipsoidal), ``valid_share``
         (0–1, share of the polygon with data), ``nodata_ha``, ``mean_cover_pct``
-        (continuous rasters only), ``forest_ha`` and ``forest_share`` (0–1, of
-        the part with data). Empty geometries give NaN.
+        (cover percent rasters; ``mean_height_m`` for canopy height),
+        ``forest_ha`` and ``forest_share`` (0–1, of the part with data). Empty
+        geometries give NaN.
 
     Raises
     ------
     RasterError
-        No CRS/transform, missing band, non-integer classes.
+        No CRS/transform, missing or ambiguous band, values the product (or a
+        percent cover) cannot hold, a 0/1 or loss-year-like raster read as percent.
     ValueError
         ``threshold`` outside 0–100, unknown ``method``.
 
@@ -317,37 +188,42 @@ def forest_cover(
     ['area_ha', 'valid_share', 'nodata_ha', 'mean_cover_pct', 'forest_ha', 'forest_share']
     >>> len(fc) == len(parcels) and bool((fc["forest_ha"] <= fc["area_ha"] * (1 + 1e-6)).all())
     True
+    >>> fp = agf.forest_cover(parcels, agf.datasets.get_path("treecover"),
+    ...                       product="hansen_treecover2000", threshold=30)
+    >>> bool(fp.equals(fc))
+    True
     """
     _validate_method(method)
-    categorical = forest_values is not None
-    t = _check_threshold(threshold)
-    fv = None
-    if categorical:
-        fv = tuple(int(c) for c in np.unique(np.asarray(list(forest_values or []), np.int64)))
     n = len(polygons)
     with ExitStack() as stack:
-        srcs, bands, grid = _open_all({"raster": raster}, {"raster": band}, stack)
-        prepared = _prepare(polygons, grid)
+        srcs, bands, grid = _open_all({"raster": raster}, {"raster": band_of(band, product)}, stack)
+        enc = cover_encoding(
+            "raster", srcs["raster"], bands["raster"], product,
+            threshold=threshold, forest_values=forest_values,
+        )  # fmt: skip
+        prepared = _prepare(polygons, grid, invalid=invalid)
         plan = _plan(prepared, grid, None, len(srcs))
-        reducer = _CoverSums("raster", t, fv)
-        sums = _reduce(plan, srcs, bands, method, reducer, progress, n_jobs)
-    valid, forest_cols = _forest_columns(sums, n, categorical)
+        sums = _reduce(plan, srcs, bands, method, _CoverSums(enc), progress, n_jobs)
+    enc.check_totals(sums)
+    valid, forest_cols = _forest_columns(sums, n, _mean_column(enc))
     _warn_no_data(valid, prepared, "raster")
     cols = _base_columns(polygons.index, prepared.area_m2, valid)
     cols.update(forest_cols)
     out = pd.DataFrame(cols, index=polygons.index)
     out.loc[prepared.empty, :] = np.nan
-    return out
+    return with_point_buffer(out, prepared)
 
 
 def class_shares(
     polygons: gpd.GeoDataFrame | gpd.GeoSeries,
     raster: RasterLike,
     *,
-    band: int = 1,
+    product: Product | str | None = None,
+    band: int | str | None = None,
     method: Method = "exact",
     progress: bool | None = None,
     n_jobs: int = 1,
+    invalid: InvalidPolicy = "warn",
 ) -> pd.DataFrame:
     """Share of every class of a categorical raster in each polygon (wide table).
 
@@ -358,11 +234,22 @@ def class_shares(
     ----------
     polygons : GeoDataFrame or GeoSeries
     raster : path or rasterio dataset
-    band : int, default 1
+    product : Product or str, optional
+        A ``categorical``, ``forest_mask`` or ``loss_year`` product: codes it
+        does not have raise :class:`~agroforest_geo.RasterError`.
+    band : int, str or None
+        Band number or description (None: the product's, else the only band).
     method : {"exact", "centroid"}
     progress : bool, optional
     n_jobs : int, default 1
         Worker processes (``-1``: all cores); see :func:`forest_cover`.
+    invalid : {"warn", "nan", "raise"}, default "warn"
+        Invalid polygons (bow-tie, overlapping parts, hole outside its shell):
+        measured as stored with a :class:`~agroforest_geo.errors.GeometryWarning`
+        naming the rows, NaN, or :class:`~agroforest_geo.errors.InvalidGeometryError`.
+        Rows with a NaN or infinite vertex are always NaN (with a warning). Point
+        plots are measured as geodesic circles of their declared area (4 ha by
+        default) and flagged in a ``point_buffer_ha`` column.
 
     Returns
     -------
@@ -374,46 +261,40 @@ def class_shares(
     --------
     >>> import agroforest_geo as agf
     >>> parcels = agf.read_parcels(agf.datasets.get_path("parcels"))
-    >>> cs = agf.class_shares(parcels.head(5), agf.datasets.get_path("lossyear"))
+    >>> cs = agf.class_shares(parcels.head(5), agf.datasets.get_path("lossyear"),
+    ...                       product="hansen_lossyear_v1_11")
     >>> "share_0" in cs.columns
     True
     """
     _validate_method(method)
     n = len(polygons)
     with ExitStack() as stack:
-        srcs, bands, grid = _open_all({"raster": raster}, {"raster": band}, stack)
-        prepared = _prepare(polygons, grid)
+        srcs, bands, grid = _open_all({"raster": raster}, {"raster": band_of(band, product)}, stack)
+        enc = class_encoding("raster", srcs["raster"], bands["raster"], product)
+        prepared = _prepare(polygons, grid, invalid=invalid)
         plan = _plan(prepared, grid, None, len(srcs))
-        sums = _reduce(plan, srcs, bands, method, _ClassSums("raster"), progress, n_jobs)
+        sums = _reduce(plan, srcs, bands, method, _ClassSums(enc), progress, n_jobs)
     valid = sums.get("valid", np.zeros(n))
     _warn_no_data(valid, prepared, "raster")
     cols: dict[str, Any] = _base_columns(polygons.index, prepared.area_m2, valid)
-    classes = sorted(k[1] for k in sums if isinstance(k, tuple))
+    classes = sorted(k[1] for k in sums if isinstance(k, tuple) and k[0] == "class")
     with np.errstate(invalid="ignore", divide="ignore"):
         for c in classes:
             cols[f"share_{c}"] = np.where(valid > 0, sums[("class", c)] / valid, np.nan)
     out = pd.DataFrame(cols, index=polygons.index)
     out.loc[prepared.empty, :] = np.nan
-    return out
+    return with_point_buffer(out, prepared)
 
 
-def _cutoff_date(cutoff: str | _dt.date | int) -> _dt.date:
-    if isinstance(cutoff, bool):
-        raise TypeError(f"cutoff must be a date, an ISO date string or a year, got {cutoff!r}")
-    if isinstance(cutoff, (int, np.integer)):
-        return _dt.date(int(cutoff), 12, 31)
-    if isinstance(cutoff, _dt.datetime):
-        return cutoff.date()
-    if isinstance(cutoff, _dt.date):
-        return cutoff
-    if isinstance(cutoff, str):
-        try:
-            return _dt.date.fromisoformat(cutoff.strip())
-        except ValueError:
-            raise ValueError(
-                f"cutoff {cutoff!r} is not an ISO date; use e.g. '2020-12-31' or a year, 2020"
-            ) from None
-    raise TypeError(f"cutoff must be a date, an ISO date string or a year, got {cutoff!r}")
+def _loss_rasters(
+    loss: RasterLike, band: int | str | None, cover: RasterLike | None, cover_band: Any
+) -> tuple[dict[str, RasterLike], dict[str, int | str | None]]:
+    rasters: dict[str, RasterLike] = {"loss": loss}
+    bands: dict[str, int | str | None] = {"loss": band}
+    if cover is not None:
+        rasters["cover"] = cover
+        bands["cover"] = cover_band
+    return rasters, bands
 
 
 def forest_loss(
@@ -421,31 +302,38 @@ def forest_loss(
     lossyear: RasterLike,
     *,
     cover: RasterLike | None = None,
-    threshold: float = DEFAULT_FOREST_THRESHOLD_PCT,
+    threshold: float | None = None,
     cutoff: str | _dt.date | int = "2020-12-31",
-    base_year: int = HANSEN_LOSSYEAR["base_year"],
-    band: int = 1,
-    cover_band: int = 1,
+    product: Product | str | None = None,
+    cover_product: Product | str | None = None,
+    base_year: int | None = None,
+    band: int | str | None = None,
+    cover_band: int | str | None = None,
     method: Method = "exact",
     progress: bool | None = None,
     n_jobs: int = 1,
+    invalid: InvalidPolicy = "warn",
 ) -> pd.DataFrame:
     """Forest loss per polygon and year from a loss-year raster (Hansen encoding).
 
     Value ``0`` is no loss, ``k > 0`` loss in year ``base_year + k``
-    (:data:`HANSEN_LOSSYEAR`); the last year is read from the data. With
-    ``cover`` (a tree-cover percent raster on the same grid, e.g. Hansen
-    ``treecover2000``), only loss on pixels with cover ≥ ``threshold`` counts;
-    both rasters are read in one pass, and a pixel is valid only where both
-    have data.
+    (:data:`HANSEN_LOSSYEAR`). With ``product=`` (e.g.
+    ``"hansen_lossyear_v1_13"``, ``"jrc_tmf_deforestation_year"``) its encoding
+    and the years of its version apply: a code outside them (``255`` without a
+    nodata tag, ``40`` = 2040) raises :class:`~agroforest_geo.RasterError`;
+    without a product a code is refused when its year would be after this year.
+    With ``cover`` (a tree-cover percent raster, or with ``cover_product=`` a
+    forest mask / class map, on the same grid), only loss on forest pixels
+    counts (cover ≥ ``threshold``, or the mask's forest classes); both rasters
+    are read in one pass, and a pixel is valid only where both have data.
 
-    Cutoff rule: Hansen years are whole years, so loss in year ``Y`` is *after*
-    the cutoff date ``D`` when ``Y > D.year``. Loss in ``D.year`` itself is
-    reported in ``loss_in_cutoff_year_ha``: with a 31 December cutoff (the
-    default, 2020-12-31 of the EUDR; an int year means 31 December of it) it
-    all happened on or before the cutoff; with any other cutoff date it is
-    ambiguous (before or after) and is *not* included in
-    ``loss_after_cutoff_ha`` — look at it separately.
+    Cutoff rule (one for the library, :func:`agroforest_geo._cutoff.year_is_after_cutoff`):
+    loss years are whole years, so loss in year ``Y`` is *after* the cutoff
+    date ``D`` when ``Y > D.year``, or when ``Y == D.year`` and ``D`` is not
+    31 December (the year straddles the cutoff; the conservative reading
+    counts it as after). With the EUDR cutoff, 2020-12-31, loss in 2020 is
+    before and from 2021 on after. ``loss_in_cutoff_year_ha`` reports the loss
+    of ``D.year`` on its own.
 
     Parameters
     ----------
@@ -453,17 +341,30 @@ def forest_loss(
     lossyear : path or rasterio dataset
         Loss-year raster, integer codes.
     cover : path or rasterio dataset, optional
-        Tree-cover percent raster on the same grid.
-    threshold : float, default 10
-        Canopy cover percent (0–100) of a forest pixel; used with ``cover``.
+        Tree-cover raster on the same grid (percent, or a mask with ``cover_product``).
+    threshold : float, optional
+        Canopy cover percent (0–100, default 10) of a forest pixel; used with ``cover``.
     cutoff : str, datetime.date or int, default "2020-12-31"
-    base_year : int, default 2000
-        Year encoded by 0; loss code ``k`` is year ``base_year + k``.
-    band, cover_band : int, default 1
+        ISO date, date or year (31 December); None, NaT or an ambiguous string raise.
+    product : Product or str, optional
+        The loss-year product (a ``loss_year`` kind).
+    cover_product : Product or str, optional
+        The product of ``cover``: a ``forest_mask`` counts loss only on its forest pixels.
+    base_year : int, optional
+        Year encoded by 0 (default 2000, or the product's); code ``k`` is year ``base_year + k``.
+    band, cover_band : int, str or None
+        Bands of the two rasters (None: the product's, else the only band).
     method : {"exact", "centroid"}
     progress : bool, optional
     n_jobs : int, default 1
         Worker processes (``-1``: all cores); see :func:`forest_cover`.
+    invalid : {"warn", "nan", "raise"}, default "warn"
+        Invalid polygons (bow-tie, overlapping parts, hole outside its shell):
+        measured as stored with a :class:`~agroforest_geo.errors.GeometryWarning`
+        naming the rows, NaN, or :class:`~agroforest_geo.errors.InvalidGeometryError`.
+        Rows with a NaN or infinite vertex are always NaN (with a warning). Point
+        plots are measured as geodesic circles of their declared area (4 ha by
+        default) and flagged in a ``point_buffer_ha`` column.
 
     Returns
     -------
@@ -487,25 +388,32 @@ def forest_loss(
     1
     """
     _validate_method(method)
-    t = _check_threshold(threshold)
-    cut = _cutoff_date(cutoff)
+    if threshold is not None:
+        _threshold(threshold, None, False)
+    cut = parse_cutoff(cutoff)
     n = len(polygons)
-    rasters: dict[str, RasterLike] = {"loss": lossyear}
-    bands = {"loss": band}
-    if cover is not None:
-        rasters["cover"] = cover
-        bands["cover"] = cover_band
+    rasters, bands_in = _loss_rasters(
+        lossyear, band_of(band, product), cover, band_of(cover_band, cover_product)
+    )
     with ExitStack() as stack:
-        srcs, bands_d, grid = _open_all(rasters, bands, stack)
-        prepared = _prepare(polygons, grid)
+        srcs, bands, grid = _open_all(rasters, bands_in, stack)
+        loss = loss_encoding("loss", srcs["loss"], bands["loss"], product, base_year=base_year)
+        cov = None
+        if cover is not None:
+            cov = cover_encoding(
+                "cover", srcs["cover"], bands["cover"], cover_product, threshold=threshold
+            )
+        prepared = _prepare(polygons, grid, invalid=invalid)
         plan = _plan(prepared, grid, None, len(srcs))
-        reducer = _LossSums("loss", None if cover is None else "cover", t)
-        sums = _reduce(plan, srcs, bands_d, method, reducer, progress, n_jobs)
+        sums = _reduce(plan, srcs, bands, method, _LossSums(loss, cov), progress, n_jobs)
+    if cov is not None:
+        cov.check_totals(sums)
     valid = sums.get("valid", np.zeros(n))
     _warn_no_data(valid, prepared, "loss-year")
     cols: dict[str, Any] = _base_columns(polygons.index, prepared.area_m2, valid)
-    cols.update(_loss_columns(sums, n, base_year, cut))
-    return _nan_where_empty(pd.DataFrame(cols, index=polygons.index), prepared.empty)
+    cols.update(_loss_columns(sums, n, loss.base_year, cut))
+    out = _nan_where_empty(pd.DataFrame(cols, index=polygons.index), prepared.empty)
+    return with_point_buffer(out, prepared)
 
 
 def forest_cover_and_loss(
@@ -513,48 +421,62 @@ def forest_cover_and_loss(
     cover: RasterLike,
     lossyear: RasterLike,
     *,
-    threshold: float = DEFAULT_FOREST_THRESHOLD_PCT,
+    threshold: float | None = None,
     cutoff: str | _dt.date | int = "2020-12-31",
-    base_year: int = HANSEN_LOSSYEAR["base_year"],
-    cover_band: int = 1,
-    loss_band: int = 1,
+    cover_product: Product | str | None = None,
+    loss_product: Product | str | None = None,
+    base_year: int | None = None,
+    cover_band: int | str | None = None,
+    loss_band: int | str | None = None,
     method: Method = "exact",
     progress: bool | None = None,
     n_jobs: int = 1,
+    invalid: InvalidPolicy = "warn",
 ) -> pd.DataFrame:
     """Forest cover and forest loss of each polygon in one pass over both rasters.
 
     The same numbers as :func:`forest_cover` on ``cover`` followed by
     :func:`forest_loss` on ``lossyear`` with ``cover=cover``, in about half the
     time: every window of both rasters is read, and the coverage of every
-    polygon computed, once.
+    polygon computed, once. A ``forest_mask`` ``cover_product`` (JRC GFC2020)
+    gives forest from its classes and loss only on its forest pixels.
 
     Parameters
     ----------
     polygons : GeoDataFrame or GeoSeries
         Polygons in any CRS (transformed to the rasters').
     cover : path or rasterio dataset
-        Tree-cover percent raster (e.g. Hansen ``treecover2000``, 0–100).
+        Tree-cover raster (e.g. Hansen ``treecover2000``, 0–100), or a forest
+        mask / class map with ``cover_product``.
     lossyear : path or rasterio dataset
-        Loss-year raster on the same grid, Hansen encoding (see :func:`forest_loss`).
-    threshold : float, default 10
-        Canopy cover percent (0–100) from which a pixel is forest, for the
-        forest columns and for the loss that counts.
+        Loss-year raster on the same grid (see :func:`forest_loss`).
+    threshold : float, optional
+        Canopy cover percent (0–100, default 10) from which a pixel is forest,
+        for the forest columns and for the loss that counts.
     cutoff : str, datetime.date or int, default "2020-12-31"
         See :func:`forest_loss` for the cutoff-year rule.
-    base_year : int, default 2000
-    cover_band, loss_band : int, default 1
+    cover_product, loss_product : Product or str, optional
+        The products of the two rasters (see :func:`forest_cover`, :func:`forest_loss`).
+    base_year : int, optional
+    cover_band, loss_band : int, str or None
     method : {"exact", "centroid"}
     progress : bool, optional
     n_jobs : int, default 1
         Worker processes (``-1``: all cores); see :func:`forest_cover`.
+    invalid : {"warn", "nan", "raise"}, default "warn"
+        Invalid polygons (bow-tie, overlapping parts, hole outside its shell):
+        measured as stored with a :class:`~agroforest_geo.errors.GeometryWarning`
+        naming the rows, NaN, or :class:`~agroforest_geo.errors.InvalidGeometryError`.
+        Rows with a NaN or infinite vertex are always NaN (with a warning). Point
+        plots are measured as geodesic circles of their declared area (4 ha by
+        default) and flagged in a ``point_buffer_ha`` column.
 
     Returns
     -------
     pandas.DataFrame
         On the polygons' index, the columns of :func:`forest_cover` (``area_ha``,
-        ``valid_share`` and ``nodata_ha`` of the cover raster,
-        ``mean_cover_pct``, ``forest_ha``, ``forest_share``), then
+        ``valid_share`` and ``nodata_ha`` of the cover raster, ``mean_cover_pct``
+        for percent cover, ``forest_ha``, ``forest_share``), then
         ``loss_valid_share`` (the ``valid_share`` of :func:`forest_loss`: share
         of the polygon where both rasters have data) and the loss columns of
         :func:`forest_loss` (``loss_ha`` … ``loss_ha_<year>``).
@@ -575,20 +497,26 @@ def forest_cover_and_loss(
     True
     """
     _validate_method(method)
-    t = _check_threshold(threshold)
-    cut = _cutoff_date(cutoff)
+    cut = parse_cutoff(cutoff)
     n = len(polygons)
     with ExitStack() as stack:
         srcs, bands, grid = _open_all(
-            {"cover": cover, "loss": lossyear}, {"cover": cover_band, "loss": loss_band}, stack
+            {"cover": cover, "loss": lossyear},
+            {"cover": band_of(cover_band, cover_product), "loss": band_of(loss_band, loss_product)},
+            stack,
         )
-        prepared = _prepare(polygons, grid)
+        cov = cover_encoding(
+            "cover", srcs["cover"], bands["cover"], cover_product, threshold=threshold
+        )
+        loss = loss_encoding("loss", srcs["loss"], bands["loss"], loss_product, base_year=base_year)
+        prepared = _prepare(polygons, grid, invalid=invalid)
         plan = _plan(prepared, grid, None, len(srcs))
-        reducer = _BothSums(_CoverSums("cover", t), _LossSums("loss", "cover", t))
+        reducer = _BothSums(_CoverSums(cov), _LossSums(loss, cov))
         sums = _reduce(plan, srcs, bands, method, reducer, progress, n_jobs)
+    cov.check_totals(sums)
     cover_sums = {k[1]: v for k, v in sums.items() if isinstance(k, tuple) and k[0] == "cover"}
     loss_sums = {k[1]: v for k, v in sums.items() if isinstance(k, tuple) and k[0] == "loss"}
-    valid, forest_cols = _forest_columns(cover_sums, n, categorical=False)
+    valid, forest_cols = _forest_columns(cover_sums, n, _mean_column(cov))
     loss_valid = loss_sums.get("valid", np.zeros(n))
     _warn_no_data(valid, prepared, "tree-cover")
     _warn_no_data(loss_valid, prepared, "loss-year")
@@ -597,5 +525,6 @@ def forest_cover_and_loss(
     cols["loss_valid_share"] = _base_columns(polygons.index, prepared.area_m2, loss_valid)[
         "valid_share"
     ]
-    cols.update(_loss_columns(loss_sums, n, base_year, cut))
-    return _nan_where_empty(pd.DataFrame(cols, index=polygons.index), prepared.empty)
+    cols.update(_loss_columns(loss_sums, n, loss.base_year, cut))
+    out = _nan_where_empty(pd.DataFrame(cols, index=polygons.index), prepared.empty)
+    return with_point_buffer(out, prepared)

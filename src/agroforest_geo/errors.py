@@ -11,6 +11,8 @@ from __future__ import annotations
 __all__ = [
     "AgroforestGeoError",
     "AgroforestGeoWarning",
+    "AllometryDomainWarning",
+    "AmbiguousColumnError",
     "CRSMismatchError",
     "DuplicateIdError",
     "GeometryWarning",
@@ -19,14 +21,23 @@ __all__ = [
     "MissingCRSError",
     "MissingColumnError",
     "NoDataWarning",
+    "OutputConflictError",
     "PartitionError",
     "RasterError",
+    "TaxonFallbackWarning",
+    "UnitError",
     "UnreadableInputError",
 ]
 
 
 class AgroforestGeoError(Exception):
-    """Base class of every error raised by agroforest_geo."""
+    """Base class of every error raised by agroforest_geo.
+
+    ``cli_message``, when set, is the same message worded for the command line
+    (``--id-column codigo`` where the Python message says ``id_column='codigo'``).
+    """
+
+    cli_message: str | None = None
 
 
 class MissingCRSError(AgroforestGeoError, ValueError):
@@ -42,6 +53,14 @@ class MissingColumnError(AgroforestGeoError, KeyError):
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0]) if self.args else ""
+
+
+class AmbiguousColumnError(AgroforestGeoError, ValueError):
+    """Several columns could be the one a reader needs; it does not guess which."""
+
+
+class OutputConflictError(AgroforestGeoError, FileExistsError):
+    """An output path is one of the inputs (or another output): writing would lose data."""
 
 
 class DuplicateIdError(AgroforestGeoError, ValueError):
@@ -68,6 +87,14 @@ class PartitionError(AgroforestGeoError, RuntimeError):
     """A partition of a distributed run failed (e.g. its worker ran out of memory)."""
 
 
+class UndeclaredVerbError(AgroforestGeoError, TypeError):
+    """A function run on Dask does not declare what it needs (``distributed.verb``)."""
+
+
+class UnitError(AgroforestGeoError, ValueError):
+    """Measurements are outside any plausible range for their unit (e.g. diameters in mm)."""
+
+
 class AgroforestGeoWarning(UserWarning):
     """Base class of every warning emitted by agroforest_geo."""
 
@@ -78,3 +105,11 @@ class NoDataWarning(AgroforestGeoWarning):
 
 class GeometryWarning(AgroforestGeoWarning):
     """Some geometries were flagged (empty, invalid, suspicious coordinates)."""
+
+
+class AllometryDomainWarning(AgroforestGeoWarning):
+    """Some trees are outside the size range an allometric model was calibrated on."""
+
+
+class TaxonFallbackWarning(AgroforestGeoWarning):
+    """Some taxa were not found at species level and took a genus, family or stand value."""

@@ -22,14 +22,19 @@ from typing import Any, Union
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyproj
 import rasterio
 import shapely
 from affine import Affine
 from rasterio.io import DatasetReader
 
+from ._geodesic_edges import to_crs_geodesic
+from ._network import check_source, is_remote, raster_env
+from ._points import point_areas_ha, points_as_circles
+from ._screen import screen
 from .area import geodesic_area_m2
-from .crs import require_crs, transform_geoms
+from .crs import require_crs
 from .errors import (
     CRSMismatchError,
     GeometryWarning,
@@ -74,9 +79,15 @@ def _open(raster: RasterLike, stack: ExitStack) -> DatasetReader:
             raise RasterError(f"raster {raster.name} is closed; open it again or pass its path")
         return raster
     if isinstance(raster, (str, Path)):
+        if is_remote(raster):  # allowed only with allow_network(); rasterio reads the URL
+            check_source(raster, what="raster")
+            stack.enter_context(raster_env())
+            return stack.enter_context(rasterio.open(raster))
         path = Path(raster)
         if not path.exists():
             raise RasterError(f"raster {path} does not exist; check the path")
+        check_source(path, what="raster")  # a VRT may only read local files
+        stack.enter_context(raster_env())  # no network request while it is read
         try:
             return stack.enter_context(rasterio.open(path))
         except rasterio.errors.RasterioIOError as exc:
@@ -106,13 +117,43 @@ def _grid_of(src: DatasetReader, name: str) -> _Grid:
     return _Grid(pyproj.CRS.from_user_input(src.crs), t, src.width, src.height)
 
 
+def _band_list(src: DatasetReader, k: int = 12) -> str:
+    descs = src.descriptions or (None,) * src.count
+    items = [f"{i} {d!r}" if d else f"{i} (no description)" for i, d in enumerate(descs, 1)]
+    more = f" … ({src.count} bands)" if len(items) > k else ""
+    return ", ".join(items[:k]) + more
+
+
+def _resolve_band(src: DatasetReader, band: int | str | None, name: str) -> int:
+    """Return the 1-based band to read: a number, a band description, or None (the only band)."""
+    if band is None:
+        if src.count == 1:
+            return 1
+        raise RasterError(
+            f"raster {name!r} ({src.name}) has {src.count} bands; say which one to read with "
+            f"band= its number or description: {_band_list(src)}"
+        )
+    if isinstance(band, str):
+        descs = [(d or "").strip().lower() for d in (src.descriptions or (None,) * src.count)]
+        if band.strip().lower() in descs:
+            return descs.index(band.strip().lower()) + 1
+        if src.count == 1 and not descs[0]:
+            return 1  # a single band without a description can only be the one asked for
+        raise RasterError(
+            f"raster {name!r} ({src.name}) has no band described {band!r}; its bands are "
+            f"{_band_list(src)}. Pass band= a number or one of these descriptions."
+        )
+    _check_band(src, band, name)
+    return int(band)
+
+
 def _check_band(src: DatasetReader, band: int, name: str) -> None:
     if not isinstance(band, (int, np.integer)) or isinstance(band, bool):
-        raise TypeError(f"band must be an int, got {band!r}")
+        raise TypeError(f"band must be an int, a band description or None, got {band!r}")
     if band < 1 or band > src.count:
         raise RasterError(
             f"raster {name!r} ({src.name}) has {src.count} band(s); band={band} does not exist. "
-            f"Pass band=1..{src.count}."
+            f"Pass band=1..{src.count}: {_band_list(src)}."
         )
 
 
@@ -138,16 +179,19 @@ def _has_no_nodata(src: DatasetReader, band: int) -> bool:
 
 
 def _open_all(
-    rasters: Mapping[str, RasterLike], bands: Mapping[str, int] | None, stack: ExitStack
+    rasters: Mapping[str, RasterLike],
+    bands: Mapping[str, int | str | None] | None,
+    stack: ExitStack,
 ) -> tuple[dict[str, DatasetReader], dict[str, int], _Grid]:
     if not rasters:
         raise ValueError("rasters must name at least one raster, e.g. {'cover': path}")
     srcs = {name: _open(r, stack) for name, r in rasters.items()}
-    bands_d = {name: int((bands or {}).get(name, 1)) for name in srcs}
+    bands_d = {
+        name: _resolve_band(src, (bands or {}).get(name, 1), name) for name, src in srcs.items()
+    }
     first = next(iter(srcs))
     grid = _grid_of(srcs[first], first)
     for name, src in srcs.items():
-        _check_band(src, bands_d[name], name)
         if name != first:
             _same_grid(grid, _grid_of(src, name), first, name)
         if _has_no_nodata(src, bands_d[name]):
@@ -222,6 +266,7 @@ class _Prepared:
     geoms: np.ndarray  # in the raster CRS; None where missing/empty
     area_m2: np.ndarray  # exact ellipsoidal polygon area; NaN where missing/empty
     empty: np.ndarray  # bool
+    point_buffer_ha: np.ndarray | None = None  # hectares of point plots' circles; NaN elsewhere
 
 
 def _none_where(mask: np.ndarray, geoms: np.ndarray) -> np.ndarray:
@@ -230,11 +275,37 @@ def _none_where(mask: np.ndarray, geoms: np.ndarray) -> np.ndarray:
     return out
 
 
+def _measurable(
+    polygons: gpd.GeoDataFrame | gpd.GeoSeries,
+    geoms: np.ndarray,
+    crs: pyproj.CRS,
+    invalid: str,
+    name: str,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Geometries safe to measure: screened rows None, point plots as circles of their area."""
+    nan = screen(geoms, polygons.index, invalid=invalid, name=name, stacklevel=5)
+    geoms = _none_where(nan, geoms)
+    geoms, buffer_ha = points_as_circles(geoms, crs, point_areas_ha(polygons, geoms.size))
+    return geoms, (buffer_ha if np.isfinite(buffer_ha).any() else None)
+
+
+def with_point_buffer(out: pd.DataFrame, prepared: _Prepared) -> pd.DataFrame:
+    """Add the ``point_buffer_ha`` column (hectares a point plot stood for) if any."""
+    if prepared.point_buffer_ha is not None:
+        out["point_buffer_ha"] = prepared.point_buffer_ha
+    return out
+
+
 def _prepare(
-    polygons: gpd.GeoDataFrame | gpd.GeoSeries, grid: _Grid, name: str = "polygons"
+    polygons: gpd.GeoDataFrame | gpd.GeoSeries,
+    grid: _Grid,
+    name: str = "polygons",
+    *,
+    invalid: str = "warn",
 ) -> _Prepared:
     crs = require_crs(polygons, name)
     geoms = _polygon_array(polygons, name)
+    geoms, buffer_ha = _measurable(polygons, geoms, crs, invalid, name)
     missing = shapely.is_missing(geoms)
     empty = missing | shapely.is_empty(_none_where(missing, geoms))
     types = shapely.get_type_id(geoms)
@@ -259,16 +330,16 @@ def _prepare(
     _check_coordinates(geoms, crs, name)
     area = geodesic_area_m2(geoms, crs)
     area[empty] = np.nan
+    # long edges are cut along their geodesics, so that the pixels cover the polygon of area
+    geoms = to_crs_geodesic(geoms, crs, grid.crs)
     if not crs.equals(grid.crs, ignore_axis_order=True):
-        tr = pyproj.Transformer.from_crs(crs, grid.crs, always_xy=True)
-        geoms = transform_geoms(geoms, tr)
         b = shapely.bounds(geoms[~empty])
         if b.size and not np.isfinite(b).all():
             raise CRSMismatchError(
                 f"{name} cannot be transformed to the raster's CRS {grid.crs.name}; "
                 "some coordinates fall outside its domain. Check the CRS of both inputs."
             )
-    return _Prepared(len(geoms), geoms, area, empty)
+    return _Prepared(len(geoms), geoms, area, empty, buffer_ha)
 
 
 #: GDAL block cache while reading (MB). Every block is read once, in window order, so a

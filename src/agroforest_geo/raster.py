@@ -64,9 +64,19 @@ import pandas as pd
 import rasterio
 from rasterio.io import DatasetReader
 
+from ._encoding import _Encoding, band_of, density_encoding, is_stat, plain_encoding
+from ._screen import InvalidPolicy
 from .cellarea import _CellArea, cell_area_m2
 from .errors import NoDataWarning
-from .inputs import RasterLike, _Grid, _open_all, _prepare, _Prepared, bounded_block_cache
+from .inputs import (
+    RasterLike,
+    _Grid,
+    _open_all,
+    _prepare,
+    _Prepared,
+    bounded_block_cache,
+    with_point_buffer,
+)
 from .pixelpieces import (
     Method,
     PixelPieces,
@@ -76,6 +86,7 @@ from .pixelpieces import (
     _plan,
     _validate_method,
 )
+from .products import Product
 
 __all__ = [
     "PixelPieces",
@@ -190,7 +201,28 @@ def _run(
 #: in the batch, 0 … nb-1) into named sums per part, each an array of length nb,
 #: e.g. ``{"valid": np.bincount(p.feature[ok], weights=p.area_m2[ok], minlength=nb)}``.
 #: Reducers handed to worker processes must be picklable (module-level classes).
+#: Keys ``("stat", name, "max" | "min" | ...)`` carry per-batch check statistics
+#: (:mod:`agroforest_geo._encoding`): "max" and "min" are combined by max and min,
+#: the others summed; only their overall value is meaningful, not the per-polygon one.
 Reducer = Callable[[PixelPieces, int], Mapping[Hashable, np.ndarray]]
+
+
+def _fill(key: Hashable) -> float:
+    """Neutral value of a reducer key: 0 for sums, -inf/+inf for "max"/"min" statistics."""
+    if is_stat(key):
+        return {"max": -np.inf, "min": np.inf}.get(key[2], 0.0)  # type: ignore[index]
+    return 0.0
+
+
+def _per_polygon(key: Hashable, v: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+    """Combine the per-part values of a key per polygon (sum, or max/min for statistics)."""
+    fill = _fill(key)
+    if fill == 0.0:
+        return np.bincount(owner, weights=v, minlength=n)[:n]
+    out = np.full(n, fill)
+    (np.maximum if fill < 0 else np.minimum).at(out, owner, v)
+    return out
+
 
 _Sums = tuple[np.ndarray, dict[Hashable, np.ndarray]]
 
@@ -212,7 +244,7 @@ def _reduce_batches(
         nb = b.part.size
         for key, v in reducer(_pieces(b, srcs, bands, grid, cell_area, method), nb).items():
             if key not in sums:
-                sums[key] = np.zeros(parts.size)
+                sums[key] = np.full(parts.size, _fill(key))
             sums[key][at : at + nb] = v
         at += nb
     return parts, sums
@@ -298,7 +330,7 @@ def _reduce(
         parts, sums = res
         for key, v in sums.items():
             if key not in acc:
-                acc[key] = np.zeros(n_parts)
+                acc[key] = np.full(n_parts, _fill(key))
             acc[key][parts] = v
         if bar is not None:
             bar.update(int(np.unique(plan.part_owner[parts]).size))
@@ -352,7 +384,7 @@ def _reduce(
         if bar is not None:
             bar.close()
     n = plan.prepared.n
-    return {key: np.bincount(plan.part_owner, weights=v, minlength=n)[:n] for key, v in acc.items()}
+    return {key: _per_polygon(key, v, plan.part_owner, n) for key, v in acc.items()}
 
 
 def _warn_no_data(valid_m2: np.ndarray, prepared: _Prepared, what: str) -> None:
@@ -376,12 +408,17 @@ def _nodata_m2(area_m2: np.ndarray, valid_m2: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _IntegrateReducer:
-    """Σ value × m² and Σ m² over the valid pieces of raster ``"value"``."""
+    """Σ value × m² and Σ m² over the valid pieces of raster ``"value"`` (decoded, checked)."""
+
+    enc: _Encoding | None = None
 
     def __call__(self, p: PixelPieces, nb: int) -> dict[Hashable, np.ndarray]:
         ok = p.valid["value"]
+        if self.enc is not None:
+            ok = self.enc.valid(p.values["value"], ok)
         f, a = p.feature[ok], p.area_m2[ok]
-        v = p.values["value"][ok].astype(float)
+        raw = p.values["value"][ok]
+        v = raw.astype(float) if self.enc is None else self.enc.read(raw)
         return {
             "vx": np.bincount(f, weights=v * a, minlength=nb),
             "valid": np.bincount(f, weights=a, minlength=nb),
@@ -392,24 +429,35 @@ def integrate(
     polygons: gpd.GeoDataFrame | gpd.GeoSeries,
     raster: RasterLike,
     *,
-    band: int = 1,
+    band: int | str | None = 1,
+    product: Product | str | None = None,
     n_jobs: int = 1,
+    invalid: InvalidPolicy = "warn",
 ) -> pd.DataFrame:
     """Integrate a raster over each polygon: Σ value × covered ellipsoidal m².
 
     A density raster integrates to a count: for trees per hectare,
     ``trees = value_x_m2 / 10_000``. Partial pixels count by their exact
-    covered fraction.
+    covered fraction. The band's scale/offset (or the product's) are applied
+    after nodata masking, as exactextract does.
 
     Parameters
     ----------
     polygons : GeoDataFrame or GeoSeries
         Polygons in any CRS.
     raster : path or rasterio dataset
-    band : int
-        Band to read (1-based).
+    band : int, str or None, default 1
+        Band to read: its number (1-based), its description, or None (the only
+        band; a multi-band raster then raises, listing its bands).
+    product : Product or str, optional
+        A ``trees_per_ha`` :class:`~agroforest_geo.products.Product` (or a
+        built-in name): its band, nodata, scale/offset and valid range apply,
+        and values outside the range raise. Without it values are read as they
+        are, scale/offset of the band applied.
     n_jobs : int, default 1
         Worker processes (-1: all cores); see :func:`agroforest_geo.forest_cover`.
+    invalid : {"warn", "nan", "raise"}, default "warn"
+        Invalid polygons: see :func:`agroforest_geo.forest_cover` (point plots too).
 
     Returns
     -------
@@ -431,14 +479,20 @@ def integrate(
     """
     n = len(polygons)
     with ExitStack() as stack:
-        srcs, bands_d, grid = _open_all({"value": raster}, {"value": band}, stack)
-        prepared = _prepare(polygons, grid)
+        srcs, bands_d, grid = _open_all({"value": raster}, {"value": band_of(band, product)}, stack)
+        if product is not None:
+            enc: _Encoding | None = density_encoding(
+                "value", srcs["value"], bands_d["value"], product
+            )
+        else:
+            enc = plain_encoding("value", srcs["value"], bands_d["value"])
+        prepared = _prepare(polygons, grid, invalid=invalid)
         plan = _plan(prepared, grid)
-        sums = _reduce(plan, srcs, bands_d, "exact", _IntegrateReducer(), None, n_jobs)
+        sums = _reduce(plan, srcs, bands_d, "exact", _IntegrateReducer(enc), None, n_jobs)
     zeros = np.zeros(n)
     vx, vm = sums.get("vx", zeros), sums.get("valid", zeros)
     _warn_no_data(vm, prepared, "raster")
     nod = _nodata_m2(prepared.area_m2, vm)
     out = pd.DataFrame({"value_x_m2": vx, "valid_m2": vm, "nodata_m2": nod}, index=polygons.index)
     out.loc[prepared.empty, :] = np.nan
-    return out
+    return with_point_buffer(out, prepared)

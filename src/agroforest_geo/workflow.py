@@ -324,7 +324,9 @@ def run_assessment(
     cutoff: Any = "2020-12-31",
     rules: Any = None,
     id_column: str | None = "parcel_id",
-    cover_year: int = 2000,
+    cover_year: int | None = None,
+    cover_product: Any = None,
+    loss_product: Any = None,
     repair: bool = True,
     reproject: bool = True,
     read_options: Mapping[str, Mapping[str, Any]] | None = None,
@@ -362,8 +364,12 @@ def run_assessment(
         Rule overrides or a whole rule table (:func:`~agroforest_geo.eudr.rules.resolve_rules`).
     id_column : str or None
         The parcels' id column.
-    cover_year : int
-        Year of the cover raster.
+    cover_year : int, optional
+        Year of the cover raster (default: the cover product's reference year, else 2000).
+    cover_product, loss_product : Product or str, optional
+        What the cover and loss rasters hold (:mod:`agroforest_geo.products`); without
+        them the rasters are taken as Hansen tree-cover percent and loss years, and
+        their values are checked for the usual mix-ups.
     repair : bool
         Repair the parcels' geometries first (never drops a row).
     reproject : bool
@@ -415,6 +421,8 @@ def run_assessment(
         protected=inputs.layers.get("protected"),
         trees=inputs.layers.get("trees"),
         plots=inputs.layers.get("plots"),
+        cover_product=cover_product,
+        loss_product=loss_product,
         protected_options=dict(protected_options or {}),
         raster_options=dict(raster_options or {}),
     )
@@ -460,18 +468,25 @@ def run_assessment(
         trees=inputs.layers.get("trees"),
         loss_raster=None if isinstance(loss, pd.DataFrame) else loss,
         id_column=id_column,
-        parameters=_parameters(cut, rules, cover_year, protected_options, raster_options),
+        parameters=_parameters(
+            cut, rules, cover_year, protected_options, raster_options, cover_product, loss_product
+        ),
     )
 
 
 def _parameters(
     cut: dt.date,
     rules: Any,
-    cover_year: int,
+    cover_year: int | None,
     protected_options: Mapping[str, Any] | None,
     raster_options: Mapping[str, Any] | None,
+    cover_product: Any = None,
+    loss_product: Any = None,
 ) -> dict[str, Any]:
-    out: dict[str, Any] = {"cutoff": cut.isoformat(), "cover year": cover_year}
+    out: dict[str, Any] = {"cutoff": cut.isoformat(), "cover year": cover_year or "default"}
+    for role, product in (("cover product", cover_product), ("loss product", loss_product)):
+        if product is not None:
+            out[role] = getattr(product, "name", product)
     if isinstance(rules, Mapping):
         out["rule overrides"] = dict(rules) or "none"
     elif isinstance(rules, Sequence):

@@ -16,6 +16,9 @@ and results come in its order.
 
 What each verb needs
 --------------------
+Each verb declares it once (:func:`verb`; the library's verbs in
+``agroforest_geo._verbs``), and only that declaration is read here.
+
 * Row-by-row verbs (``area_ha``, ``forest_cover``, ``forest_loss``,
   ``protected_overlap``, ``containment``, ``tree_density`` ...): each partition
   alone. Other layers passed as arguments (protected areas, parcels for
@@ -44,9 +47,13 @@ are compact tables (numbers, short text); only ``overlaps`` returns geometries.
 
 Long runs
 ---------
-``checkpoint_dir`` stores each finished partition (Parquet/GeoParquet, or a
-pickle for reports); a run stopped and started again with the same arguments
-skips them. Tasks are retried (``retries``), a worker killed (e.g. out of
+``checkpoint_dir`` stores each finished partition (Parquet/GeoParquet and
+JSON, never a pickle); a run stopped and started again with the same arguments
+skips them. Each checkpoint records a digest of the arguments, of the raster
+inputs (size and modification time, the sources of a VRT included) and of its
+partition's geometries and attributes; a run that differs in any of them raises
+:class:`~agroforest_geo.errors.AgroforestGeoError` instead of returning stale
+results. Tasks are retried (``retries``), a worker killed (e.g. out of
 memory) raises :class:`~agroforest_geo.errors.AgroforestGeoError` naming the
 partition. Without a ``client`` a ``LocalCluster`` is started and closed.
 
@@ -57,7 +64,6 @@ only when a cluster is used.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import math
 import warnings
@@ -68,9 +74,10 @@ from typing import Any, Literal, get_args
 import geopandas as gpd
 import numpy as np
 
-from ..errors import AgroforestGeoError
+from .._verbs import VerbSpec, verb
+from ..errors import UndeclaredVerbError
 from ..mosaic import as_raster
-from . import _tasks
+from . import _checkpoint, _tasks
 from ._combine import combine
 from ._executor import Executor
 from ._plan import (
@@ -78,6 +85,7 @@ from ._plan import (
     PartitionBy,
     Plan,
     bind,
+    declaration,
     extents_from_bounds,
     halo_rows,
     halo_sources,
@@ -89,7 +97,14 @@ from ._plan import (
     plan_memory,
 )
 
-__all__ = ["DEFAULT_PARTITION_SIZE", "DistributedLayer", "distribute", "local_client", "run"]
+__all__ = [
+    "DEFAULT_PARTITION_SIZE",
+    "DistributedLayer",
+    "distribute",
+    "local_client",
+    "run",
+    "verb",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -101,8 +116,6 @@ DEFAULT_PARTITION_SIZE = 50_000
 _READ_SLICE_ROWS = DEFAULT_PARTITION_SIZE
 #: Show a progress bar by default from this many features on.
 _PROGRESS_MIN_FEATURES = 20_000
-#: Argument names that hold rasters (sent to workers as paths; tiles become a VRT).
-_RASTER_ARGS = frozenset({"raster", "lossyear", "cover", "loss", "chm", "density_raster"})
 _DASK_EXTRA = 'pip install "agroforest-geo[dask]"'
 
 
@@ -432,8 +445,9 @@ def run(
         A verb of this library whose first argument is the layer: ``area_ha``,
         ``validate``, ``repair``, ``overlaps`` (within the layer or against
         ``other``), ``protected_overlap``, ``containment``, ``forest_cover``,
-        ``forest_loss``, ``tree_density``, ``eudr.assess``; or any function that
-        maps a GeoDataFrame to a result on its index, row by row.
+        ``forest_loss``, ``tree_density``, ``eudr.assess``; or a function of
+        yours declared with :func:`verb` (what it needs: row by row, a halo,
+        pairs, by id; its raster, layer and table arguments).
     data : GeoDataFrame, dask_geopandas.GeoDataFrame or DistributedLayer
         The layer. A Dask layer keeps its partitions. A :class:`DistributedLayer`
         (from :func:`distribute`) is already on the workers: several calls on
@@ -459,8 +473,9 @@ def run(
     memory_limit : str or float
         Memory per worker of the default local cluster, e.g. ``"4GiB"``.
     checkpoint_dir : path, optional
-        Keep each finished partition there; a new run with the same arguments
-        skips them. It must be reachable by every worker.
+        Keep each finished partition there (Parquet/JSON); a new run with the
+        same arguments, rasters and geometries skips them, and one that differs
+        in any of them raises. It must be reachable by every worker.
     retries : int
         Times a failed partition is run again before the error is raised.
     show_progress : bool, optional
@@ -475,6 +490,8 @@ def run(
 
     Raises
     ------
+    UndeclaredVerbError
+        ``func`` has no declaration (see :func:`verb`), or it does not fit its arguments.
     AgroforestGeoError
         A partition killed its worker (memory), or ``checkpoint_dir`` holds
         another run. Errors of ``func`` itself are raised as they are.
@@ -500,8 +517,9 @@ def run(
             f"partition_by must be one of {get_args(PartitionBy)}, got {partition_by!r}"
         )
     layer = data if isinstance(data, DistributedLayer) else None
+    spec = declaration(func)
     bound = bind(func, layer._data if layer is not None else data, args, kwargs)
-    kind = kind_of(func, bound)
+    kind = kind_of(spec, bound)
     if layer is not None:
         if not layer._parts:
             raise ValueError("this DistributedLayer was released; distribute the layer again")
@@ -517,7 +535,7 @@ def run(
     ckpt = None if checkpoint_dir is None else Path(checkpoint_dir).resolve()
     if ckpt is not None:
         ckpt.mkdir(parents=True, exist_ok=True)
-    kw = _prepare_kwargs(bound, ckpt)
+    kw = _prepare_kwargs(func, spec, bound, ckpt)
     if (
         layer is None
         and not is_dask(data)
@@ -556,7 +574,7 @@ def run(
             layer = own_layer = _distribute(layer._data, ex, None, kind, partition_by, bound)
         elif layer is None:
             layer = own_layer = _distribute(data, ex, npartitions, kind, partition_by, bound)
-        return _run_layer(func, layer, kind, kw, ex, ckpt, show_progress)
+        return _run_layer(func, layer, kind, spec, kw, ex, ckpt, show_progress)
     finally:
         if own_layer is not None:
             own_layer.release()
@@ -567,13 +585,21 @@ def run(
 
 
 # ---------------------------------------------------------------- driver
-def _prepare_kwargs(bound: dict[str, Any], vrt_dir: Path | None) -> dict[str, Any]:
-    """Rasters become paths (tiles a VRT); Dask layers given as arguments are computed."""
+def _prepare_kwargs(
+    func: Callable[..., Any], spec: VerbSpec, bound: dict[str, Any], vrt_dir: Path | None
+) -> dict[str, Any]:
+    """Turn the declared rasters into paths (tiles into a VRT), compute declared Dask layers."""
     out = {}
     for k, v in bound.items():
-        if k in _RASTER_ARGS:
+        if k in spec.rasters:
             v = as_raster(v, vrt_path=None if vrt_dir is None else vrt_dir / f"{k}.vrt")
-        elif is_dask(v):
+        if is_dask(v):
+            if k not in spec.layers and k not in spec.tables:
+                raise UndeclaredVerbError(
+                    f"argument {k!r} of {getattr(func, '__qualname__', func)} is a Dask "
+                    "collection, but the verb does not declare it among its layers or "
+                    f'tables: declare it, e.g. @verb(..., layers=("{k}",)), or compute it'
+                )
             v = v.compute()
         out[k] = v
     return out
@@ -587,18 +613,29 @@ def _fingerprint(plan: Plan) -> str:
     return h.hexdigest()
 
 
-def _manifest(directory: Path, info: dict[str, Any]) -> None:
-    path = directory / "manifest.json"
-    if path.exists():
-        old = json.loads(path.read_text(encoding="utf-8"))
-        if old != info:
-            raise AgroforestGeoError(
-                f"checkpoint_dir {directory} holds partitions of another run "
-                f"({old.get('function')} on {old.get('n_rows')} rows in "
-                f"{old.get('npartitions')} partitions); pass a new checkpoint_dir or delete it"
-            )
-        return
-    path.write_text(json.dumps(info, indent=1), encoding="utf-8")
+def _checkpoint_metas(
+    func: Callable[..., Any],
+    kind: Kind,
+    layer: DistributedLayer,
+    kw: dict[str, Any],
+    ex: Executor,
+    rasters: tuple[str, ...],
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Return the run's manifest and, per partition, the digests its checkpoint must match."""
+    plan, parts = layer.plan, layer._parts
+    digests = ex.gather([ex.submit(_checkpoint.partition_digest, part) for part in parts])
+    args = _checkpoint.arguments_digest(kw, frozenset(rasters))
+    name = f"{getattr(func, '__module__', '')}.{getattr(func, '__qualname__', func)}"
+    info = {
+        "function": name,
+        "kind": kind,
+        "n_rows": int(sum(plan.sizes)),
+        "npartitions": len(parts),
+        "fingerprint": _fingerprint(plan),
+        "arguments": args,
+        "layer": hashlib.sha256("".join(digests).encode()).hexdigest(),
+    }
+    return info, [{"geometry": d, "arguments": args} for d in digests]
 
 
 def _accepts_progress(func: Callable[..., Any]) -> bool:
@@ -614,30 +651,32 @@ def _run_layer(
     func: Callable[..., Any],
     layer: DistributedLayer,
     kind: Kind,
+    spec: VerbSpec,
     kw: dict[str, Any],
     ex: Executor,
     ckpt: Path | None,
     show_progress: bool | None,
 ) -> Any:
+    tables = spec.tables
     layer._ensure_sizes(ex)
     plan, parts = layer.plan, layer._parts
     npart = len(parts)
     n_total = int(sum(plan.sizes))
-    if ckpt is not None:
-        name = f"{getattr(func, '__module__', '')}.{getattr(func, '__qualname__', func)}"
-        info_ck = {"function": name, "kind": kind, "n_rows": n_total, "npartitions": npart}
-        _manifest(ckpt, {**info_ck, "fingerprint": _fingerprint(plan)})
     if "progress" not in kw and _accepts_progress(func):
         kw = {**kw, "progress": False}  # one bar per call (the partitions'), none per partition
-    shared = {k: ex.share(v) for k, v in kw.items()}
+    metas: list[dict[str, Any] | None] = [None] * npart
     done: dict[int, Any] = {}
     if ckpt is not None:
+        info, metas_ck = _checkpoint_metas(func, kind, layer, kw, ex, tuple(spec.rasters))
+        _checkpoint.check_manifest(ckpt, info)
+        metas = list(metas_ck)
         for p in range(npart):
-            stored = _tasks.read_checkpoint(ckpt, p)
+            stored = _checkpoint.read_checkpoint(ckpt, p, metas_ck[p])
             if stored is not None:
                 done[p] = (stored, [])
         if done:
             logger.info("run: %d of %d partitions read from %s", len(done), npart, ckpt)
+    shared = {k: ex.share(v) for k, v in kw.items()}
     ck = None if ckpt is None else str(ckpt)
     futures: dict[int, Any] = {}
     for p in range(npart):
@@ -648,7 +687,9 @@ def _run_layer(
             task: tuple[Any, ...] = (_tasks.within, parts[p], plan.positions[p], halos, p)
         else:
             task = (_tasks.rows, parts[p], plan.positions[p])
-        futures[p] = ex.submit(_tasks.execute, *task, func, shared, kind, n_total, p=p, ckpt=ck)
+        futures[p] = ex.submit(
+            _tasks.execute, *task, func, shared, kind, n_total, tables, p=p, ckpt=ck, meta=metas[p]
+        )
     show = n_total >= _PROGRESS_MIN_FEATURES if show_progress is None else bool(show_progress)
     done.update(ex.wait(futures, show=show and bool(futures), sizes=plan.sizes))
     seen: set[tuple[type[Warning], str]] = set()

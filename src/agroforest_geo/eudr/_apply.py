@@ -11,7 +11,7 @@ import pandas as pd
 from ..errors import MissingColumnError
 from .rules import STATUS_ORDER, Condition, Rule
 
-__all__ = ["apply_rules", "check_rule_columns"]
+__all__ = ["apply_rules", "check_rule_columns", "levels"]
 
 
 def check_rule_columns(rules: Sequence[Rule], columns: Sequence[str]) -> None:
@@ -32,13 +32,16 @@ def _numeric(values: pd.Series) -> np.ndarray:
     return pd.to_numeric(values, errors="coerce").astype(float).to_numpy()
 
 
-def _holds(cond: Condition, evidence: pd.DataFrame) -> np.ndarray:
-    """Where the condition holds; a missing value never satisfies a comparison."""
+def _holds(cond: Condition, evidence: pd.DataFrame, threshold: Any = None) -> np.ndarray:
+    """Where the condition holds; a missing value never satisfies a comparison.
+
+    ``threshold`` (a number or one per row) replaces the condition's own.
+    """
     col = evidence[cond.column]
     if cond.op == "missing":
         return col.isna().to_numpy()
     v = _numeric(col)
-    t = float(cond.threshold)  # type: ignore[arg-type]
+    t = float(cond.threshold) if threshold is None else threshold  # type: ignore[arg-type]
     with np.errstate(invalid="ignore"):
         res = {
             ">": v > t,
@@ -51,16 +54,35 @@ def _holds(cond: Condition, evidence: pd.DataFrame) -> np.ndarray:
     return np.asarray(res & ~np.isnan(v), dtype=bool)
 
 
-def _fires(rule: Rule, evidence: pd.DataFrame) -> np.ndarray:
+def _fires(
+    rule: Rule, evidence: pd.DataFrame, param: str | None = None, values: Any = None
+) -> np.ndarray:
+    """Where the rule fires; the conditions of ``param`` take the thresholds ``values``."""
+
+    def holds(c: Condition) -> np.ndarray:
+        return _holds(c, evidence, values if (param and c.param == param) else None)
+
     mask = np.ones(len(evidence), dtype=bool)
     own = rule.own_condition()
     if own is not None:
-        mask &= _holds(own, evidence)
+        mask &= holds(own)
     for c in rule.all_of:
-        mask &= _holds(c, evidence)
+        mask &= holds(c)
     if rule.any_of:
-        mask &= np.logical_or.reduce([_holds(c, evidence) for c in rule.any_of])
+        mask &= np.logical_or.reduce([holds(c) for c in rule.any_of])
     return mask
+
+
+def levels(
+    evidence: pd.DataFrame, rules: Sequence[Rule], param: str | None = None, values: Any = None
+) -> np.ndarray:
+    """Severity (position in :data:`STATUS_ORDER`) of each parcel's status under the rules."""
+    severity = {s: i for i, s in enumerate(STATUS_ORDER)}
+    level = np.zeros(len(evidence), dtype=np.int64)
+    for rule in rules:
+        fires = _fires(rule, evidence, param, values)
+        level = np.where(fires, np.maximum(level, severity[rule.status]), level)
+    return level
 
 
 def _fmt(v: Any) -> str:

@@ -23,10 +23,12 @@ import numpy as np
 import pandas as pd
 
 from .._cutoff import parse_cutoff
+from .._points import point_buffer_column
 from ..crs import require_crs
 from ..errors import MissingColumnError
 from . import evidence as ev_mod
 from ._apply import apply_rules
+from ._sensitivity import verdict_sensitivity
 from .rules import RULES_VERSION, Rule, resolve_rules, rules_table
 
 __all__ = ["EVIDENCE_COLUMNS", "assess", "parcel_tree_density", "parse_cutoff"]
@@ -72,6 +74,8 @@ class _Sources:
     trees: Any = None
     plots: gpd.GeoDataFrame | None = None
     pairs: gpd.GeoDataFrame | None = None
+    cover_product: Any = None
+    loss_product: Any = None
     protected_options: Mapping[str, Any] = field(default_factory=dict)
     raster_options: Mapping[str, Any] = field(default_factory=dict)
 
@@ -96,7 +100,7 @@ def collect_evidence(
     *,
     cutoff: dt.date,
     thresholds: Mapping[str, float],
-    cover_year: int,
+    cover_year: int | None,
     id_column: str | None,
 ) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
     """Every evidence column of every source, and the parcel-overlap pairs."""
@@ -110,6 +114,8 @@ def collect_evidence(
         cutoff=cutoff,
         threshold=thresholds["cover_threshold_pct"],
         cover_year=cover_year,
+        cover_product=sources.cover_product,
+        loss_product=sources.loss_product,
         area_ha=area["area_ha"],
         ok=ok,
         verb_options=sources.raster_options,
@@ -149,6 +155,9 @@ def result_table(
     for c in EVIDENCE_COLUMNS:
         out[c] = evidence[c]
     out["overlapping_parcels"] = evidence["overlapping_parcels"]
+    buffer = point_buffer_column(parcels)  # point plots: measured as circles of this area
+    if buffer is not None:
+        out["point_buffer_ha"] = buffer
     for c in _PROTECTED_DETAIL:
         if c in evidence.columns:
             out[c] = evidence[c]
@@ -184,7 +193,15 @@ def decide(
     custom_rules: bool,
 ) -> pd.DataFrame:
     """Apply the rules to the evidence; the assessment table with its ``attrs``."""
-    out = result_table(parcels, evidence, apply_rules(evidence, rule_set), id_column)
+    decided = apply_rules(evidence, rule_set)
+    sources = {
+        s: [c.name for c in ev_mod.EVIDENCE_SCHEMA if c.source == s]
+        for s in ("forest", "protected", "overlaps", "trees")
+    }
+    sources["forest"] += [c for c in evidence.columns if c.startswith("loss_ha_")]
+    change = verdict_sensitivity(evidence, rule_set, decided["status"], sources=sources)
+    decided["what_would_change"] = change["what_would_change"]
+    out = result_table(parcels, evidence, decided, id_column)
     out.attrs["rules_version"] = "custom" if custom_rules else RULES_VERSION
     out.attrs["cutoff"] = cutoff.isoformat()
     out.attrs["rules"] = rules_table(rule_set)
@@ -202,7 +219,9 @@ def assess(
     plots: gpd.GeoDataFrame | None = None,
     cutoff: str | dt.date | pd.Timestamp = "2020-12-31",
     rules: Mapping[str, float] | Sequence[Rule] | None = None,
-    cover_year: int = 2000,
+    cover_year: int | None = None,
+    cover_product: Any = None,
+    loss_product: Any = None,
     id_column: str | None = "parcel_id",
     validation: Any = None,
     protected_options: Mapping[str, Any] | None = None,
@@ -262,9 +281,14 @@ def assess(
         Threshold overrides by parameter name, e.g. ``{"loss_after_cutoff_min_ha": 0.1}``,
         or a full replacement rule table (see :func:`~agroforest_geo.eudr.rules.resolve_rules`);
         a rule may read any evidence column.
-    cover_year : int
-        Year of the cover raster. Forest at the cut-off is estimated as forest
-        in ``cover_year`` minus the loss of the years after it up to the cut-off.
+    cover_year : int, optional
+        Year of the cover raster (default: the cover product's reference year, else
+        2000). Forest at the cut-off is estimated as forest in ``cover_year`` minus
+        the loss of the years after it up to the cut-off.
+    cover_product, loss_product : Product or str, optional
+        What the rasters hold (:mod:`agroforest_geo.products`), e.g.
+        ``cover_product="jrc_gfc2020"`` for the JRC 2020 forest mask (forest on the
+        cut-off date directly; loss counts only on its forest pixels).
     id_column : str or None
         Parcel id column (copied to the result; used to name overlapping parcels).
     validation : ValidationReport, optional
@@ -277,7 +301,9 @@ def assess(
     -------
     pandas.DataFrame
         On the parcels' index: the id column, ``status``, ``reasons``,
-        ``rules_fired`` (";"-joined codes), the evidence columns of
+        ``rules_fired`` (";"-joined codes), ``what_would_change`` (the smallest
+        change of one threshold, or one source less, that changes the status, in
+        words; empty when none does), the evidence columns of
         :data:`EVIDENCE_COLUMNS`, ``overlapping_parcels`` and ``loss_ha_<year>``
         (when known). ``attrs`` holds ``rules_version``, ``cutoff`` and the rules used.
         Hectares add up across parcels; shares and densities do not.
@@ -307,6 +333,8 @@ def assess(
         protected=protected,
         trees=trees,
         plots=plots,
+        cover_product=cover_product,
+        loss_product=loss_product,
         protected_options=dict(protected_options or {}),
         raster_options=dict(raster_options or {}),
     )

@@ -53,6 +53,7 @@ __all__ = [
     "pairs_from_overlaps",
     "parcel_overlap_pairs",
     "protected_evidence",
+    "split_cover_and_loss",
     "tree_evidence",
 ]
 
@@ -286,6 +287,16 @@ def area_evidence(
 # --------------------------------------------------------------------------------------
 
 
+def _threshold_for(product: Any, threshold: float) -> float | None:
+    """Return the canopy-cover threshold of a cover raster (only percent cover takes one)."""
+    if product is None:
+        return threshold
+    from ..products import Product, get
+
+    kind = (product if isinstance(product, Product) else get(product)).kind
+    return threshold if kind == "cover_percent" else None
+
+
 def _raw_forest_tables(
     parcels: gpd.GeoDataFrame,
     ok: np.ndarray,
@@ -294,6 +305,8 @@ def _raw_forest_tables(
     *,
     threshold: float,
     cutoff: dt.date,
+    cover_product: Any,
+    loss_product: Any,
     verb_options: Mapping[str, Any],
 ) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
     """Return the cover and loss tables, from rasters in one pass or from precomputed tables."""
@@ -303,6 +316,7 @@ def _raw_forest_tables(
     cover_raster = cover is not None and not _is_table(cover)
     loss_raster = loss is not None and not _is_table(loss)
     cut = cutoff.isoformat()
+    t = _threshold_for(cover_product, threshold)
     cov = _on_index(cover, parcels.index, "forest_cover") if _is_table(cover) else None
     lss = _on_index(loss, parcels.index, "forest_loss") if _is_table(loss) else None
     if cover_raster and loss_raster:
@@ -310,24 +324,61 @@ def _raw_forest_tables(
             parcels,
             ok,
             lambda s: cover_mod.forest_cover_and_loss(
-                s, cover, loss, threshold=threshold, cutoff=cut, **opts
+                s,
+                cover,
+                loss,
+                threshold=t,
+                cutoff=cut,
+                cover_product=cover_product,
+                loss_product=loss_product,
+                **opts,
             ),
         )
-        loss_cols = [c for c in both.columns if c.startswith(("loss", "first_", "last_"))]
-        cov = both.drop(columns=loss_cols)
-        lss = both[loss_cols].rename(columns={"loss_valid_share": "valid_share"})
-        return cov, lss
+        return split_cover_and_loss(both)
     if cover_raster:
         cov = _measure_subset(
-            parcels, ok, lambda s: cover_mod.forest_cover(s, cover, threshold=threshold, **opts)
+            parcels,
+            ok,
+            lambda s: cover_mod.forest_cover(s, cover, threshold=t, product=cover_product, **opts),
         )
     if loss_raster:
         lss = _measure_subset(
             parcels,
             ok,
-            lambda s: cover_mod.forest_loss(s, loss, threshold=threshold, cutoff=cut, **opts),
+            lambda s: cover_mod.forest_loss(
+                s, loss, threshold=t, cutoff=cut, product=loss_product, **opts
+            ),
         )
     return cov, lss
+
+
+def split_cover_and_loss(both: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split a :func:`~agroforest_geo.forest_cover_and_loss` table into its cover and loss parts.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> both = pd.DataFrame({"forest_ha": [1.0], "loss_valid_share": [1.0], "loss_ha": [0.5]})
+    >>> cov, lss = split_cover_and_loss(both)
+    >>> list(cov.columns), list(lss.columns)
+    (['forest_ha'], ['valid_share', 'loss_ha'])
+    """
+    loss_cols = [c for c in both.columns if str(c).startswith(("loss", "first_", "last_"))]
+    cov = both.drop(columns=loss_cols)
+    lss = both[loss_cols].rename(columns={"loss_valid_share": "valid_share"})
+    return cov, lss
+
+
+def _cover_year(cover_year: int | None, product: Any) -> int:
+    if cover_year is not None:
+        return int(cover_year)
+    if product is not None:
+        from ..products import Product, get
+
+        p = product if isinstance(product, Product) else get(product)
+        if p.reference_year is not None:
+            return int(p.reference_year)
+    return 2000
 
 
 def _loss_after(lss: pd.DataFrame | None, cutoff: dt.date, index: pd.Index) -> pd.Series:
@@ -365,7 +416,9 @@ def forest_evidence(
     loss: Any = None,
     cutoff: Any = "2020-12-31",
     threshold: float = 10.0,
-    cover_year: int = 2000,
+    cover_year: int | None = None,
+    cover_product: Any = None,
+    loss_product: Any = None,
     area_ha: pd.Series | None = None,
     ok: Any = None,
     verb_options: Mapping[str, Any] | None = None,
@@ -390,8 +443,13 @@ def forest_evidence(
     cutoff : date-like
     threshold : float
         Canopy cover percent of a forest pixel (EUDR: 10).
-    cover_year : int
-        The year the cover raster describes.
+    cover_year : int, optional
+        The year the cover raster describes: by default the cover product's
+        ``reference_year`` (e.g. 2020 for JRC GFC2020: no loss is subtracted), else
+        2000 (Hansen ``treecover2000``).
+    cover_product, loss_product : Product or str, optional
+        What the rasters hold (:mod:`agroforest_geo.products`); a forest mask counts
+        its forest classes, and loss only on its forest pixels.
     area_ha : Series, optional
         The parcels' hectares (computed when not given).
     ok : array of bool, optional
@@ -424,8 +482,17 @@ def forest_evidence(
         from ..area import area_ha as _area_ha
 
         area_ha = _area_ha(parcels).where(okm)
+    cover_year = _cover_year(cover_year, cover_product)
     cov, lss = _raw_forest_tables(
-        parcels, okm, cover, loss, threshold=threshold, cutoff=cut, verb_options=verb_options or {}
+        parcels,
+        okm,
+        cover,
+        loss,
+        threshold=threshold,
+        cutoff=cut,
+        cover_product=cover_product,
+        loss_product=loss_product,
+        verb_options=verb_options or {},
     )
     years = _year_columns(lss)
     last_before = last_year_before_cutoff(cut)

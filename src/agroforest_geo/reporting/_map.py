@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,8 @@ import pyproj
 import shapely
 
 from .._cutoff import last_year_before_cutoff
+from .._network import check_source, raster_env
+from ..errors import NoDataWarning
 
 __all__ = ["Cluster", "find_clusters", "loss_shapes", "svg_paths"]
 
@@ -173,6 +176,19 @@ def svg_paths(
     return out, tiny
 
 
+def _no_loss_note(src: Any, geo: gpd.GeoSeries) -> gpd.GeoSeries:
+    """Return empty loss shapes whose ``attrs["note"]`` says the raster misses the parcels."""
+    out = gpd.GeoSeries([], crs=src.crs)
+    rb = ", ".join(f"{v:.4g}" for v in src.bounds)
+    pb = ", ".join(f"{v:.4g}" for v in geo.total_bounds)
+    out.attrs["note"] = (
+        f"the loss raster (bounds {rb}) covers none of the parcels (bounds {pb} in its CRS): "
+        "no loss is shown; check the tile (e.g. the right Hansen granule)"
+    )
+    warnings.warn(out.attrs["note"], NoDataWarning, stacklevel=4)
+    return out
+
+
 def loss_shapes(
     lossyear: PathLike,
     parcels: gpd.GeoDataFrame,
@@ -191,7 +207,8 @@ def loss_shapes(
     from rasterio.windows import Window, from_bounds
 
     last_before = last_year_before_cutoff(cutoff) - base_year
-    with rasterio.open(lossyear) as src:
+    check_source(lossyear, what="loss raster")
+    with raster_env(), rasterio.open(lossyear) as src:
         if src.crs is None:
             return gpd.GeoSeries([], crs="EPSG:4326")
         geo = parcels.geometry
@@ -211,9 +228,9 @@ def loss_shapes(
         try:
             win = win.intersection(full)
         except rasterio.errors.WindowError:  # the parcels are outside the raster
-            return gpd.GeoSeries([], crs=src.crs)
+            return _no_loss_note(src, geo)
         if win.width <= 0 or win.height <= 0:
-            return gpd.GeoSeries([], crs=src.crs)
+            return _no_loss_note(src, geo)
         found: list[Any] = []
         for r0 in range(int(win.row_off), int(win.row_off + win.height), BLOCK):
             for c0 in range(int(win.col_off), int(win.col_off + win.width), BLOCK):
@@ -265,6 +282,7 @@ class Drawing:
     conflicts: list[list[tuple[str, str, str]]]  # per cluster: (css class, path, tooltip)
     loss: list[list[str]]  # per cluster: loss polygon paths
     loss_bounds: list[np.ndarray]  # per cluster: (k, 4) unit bounds of those paths
+    note: str = ""  # why no loss is drawn (the raster misses the parcels)
 
 
 def _unit_bounds(geoms: np.ndarray, cl: Cluster) -> np.ndarray:

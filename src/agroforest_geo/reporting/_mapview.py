@@ -76,13 +76,15 @@ def drawing(d: _ReportData, sh: _Shared) -> Drawing:
         names = prot["name"] if "name" in prot.columns else pd.Series("", index=prot.index)
         cats = prot["category"] if "category" in prot.columns else pd.Series("", index=prot.index)
         tips = [f"{n} ({c})" for n, c in zip(names.astype(str), cats.astype(str), strict=True)]
-    return draw(
+    dr = draw(
         d.parcels,
         protected=prot,
         protected_tips=tips,
         conflicts=_conflict_shapes(d, sh),
         loss=loss,
     )
+    dr.note = "" if loss is None else str(loss.attrs.get("note", ""))
+    return dr
 
 
 def _cluster_svg(k: int, dr: Drawing, sh: _Shared) -> str:
@@ -179,5 +181,7 @@ def map_html(d: _ReportData, sh: _Shared, dr: Drawing) -> str:
         f'<button id="zoom-out" title="{_esc(m.t("map.zoom_out"))}">&minus;</button>'
         f'<button id="zoom-reset" title="{_esc(m.t("map.reset"))}">&#8962;</button></div>'
         f'<div class="legend">{legend}</div></div>'
-        f'<p class="muted">{_esc(m.t("map.help", crs=crs))}</p></section>'
+        f'<p class="muted">{_esc(m.t("map.help", crs=crs))}</p>'
+        + (f'<p class="note">{_esc(dr.note)}</p>' if dr.note else "")
+        + "</section>"
     )

@@ -8,10 +8,8 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 from .._cutoff import last_year_before_cutoff
 
@@ -20,38 +18,6 @@ PathLike = str | os.PathLike[str]
 
 def _esc(x: Any) -> str:
     return html.escape(str(x), quote=True)
-
-
-def loss_after_cutoff_shapes(
-    lossyear: PathLike, bounds_ll: Sequence[float], cutoff: dt.date, base_year: int = 2000
-) -> gpd.GeoSeries:
-    """Pixels of a Hansen loss-year raster with loss after the cut-off, as polygons (EPSG:4326)."""
-    import rasterio
-    from rasterio.features import shapes
-    from rasterio.warp import transform_bounds
-    from rasterio.windows import from_bounds
-
-    last_before = cutoff.year if (cutoff.month, cutoff.day) == (12, 31) else cutoff.year - 1
-    with rasterio.open(lossyear) as src:
-        if src.crs is None:
-            return gpd.GeoSeries([], crs="EPSG:4326")
-        b = transform_bounds("EPSG:4326", src.crs, *bounds_ll)
-        win = from_bounds(*b, transform=src.transform).round_offsets().round_lengths()
-        win = win.intersection(rasterio.windows.Window(0, 0, src.width, src.height))
-        data = src.read(1, window=win)
-        tr = src.window_transform(win)
-        nodata = src.nodata
-        crs = src.crs
-    mask = data > (last_before - base_year)
-    if nodata is not None:
-        mask &= data != nodata
-    geoms = [
-        shapely.geometry.shape(g) for g, _ in shapes(mask.astype(np.uint8), mask=mask, transform=tr)
-    ]
-    if not geoms:
-        return gpd.GeoSeries([], crs="EPSG:4326")
-    merged = shapely.union_all(np.asarray(geoms, dtype=object))
-    return gpd.GeoSeries(shapely.get_parts(merged), crs=crs).to_crs("EPSG:4326")
 
 
 def loss_chart_svg(
