@@ -60,6 +60,8 @@ def test_cli_and_api_write_identical_tables(assessment, tmp_path):
     assert set(written) == {
         "table (CSV)",
         "table (GeoPackage)",
+        "table (GeoParquet)",
+        "evidence records",
         "EU GeoJSON",
         "validation findings",
     }
