@@ -487,7 +487,7 @@ def test_library_verbs_are_all_declared():
     verbs += [agf.forest_loss, agf.class_shares, agf.tree_density, agf.validate, agf.repair]
     verbs += [agf.eudr.assess, agf.declared_vs_measured, agf.raster.integrate]
     assert all(spec_of(v) is not None for v in verbs)
-    assert spec_of(agf.forest_loss).rasters == ("lossyear", "cover")
+    assert spec_of(agf.forest_loss).rasters == ("loss", "cover")
     # every line of the table names a function that exists, with the arguments it declares
     for name, spec in VERBS.items():
         module, _, attr = name.rpartition(".")
