@@ -1,4 +1,4 @@
-"""Old argument names still work for one release, with a FutureWarning, and give the same numbers."""
+"""Old argument names still work for one release, with a FutureWarning, and the same numbers."""
 
 from __future__ import annotations
 
