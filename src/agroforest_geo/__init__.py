@@ -14,6 +14,7 @@ Examples
 # -- modules added by later work register their public names below --
 from . import carbon, datasets, distributed, eudr, mosaic, products, raster
 from ._version import __version__
+from .alerts import disturbance_alerts
 from .area import area_ha, area_m2, perimeter_m
 from .cover import class_shares, forest_cover, forest_cover_and_loss, forest_loss
 from .declared import declared_vs_measured
@@ -35,6 +36,7 @@ from .errors import (
     TaxonFallbackWarning,
     UnitError,
     UnreadableInputError,
+    UnsupportedError,
 )
 from .io import read_layer, read_parcels, read_plots, read_protected_areas, read_raw, write_table
 from .overlap import containment, overlaps
@@ -64,6 +66,7 @@ __all__ = [
     "TaxonFallbackWarning",
     "UnitError",
     "UnreadableInputError",
+    "UnsupportedError",
     "ValidationReport",
     "__version__",
     "area_ha",
@@ -75,6 +78,7 @@ __all__ = [
     "declared_vs_measured",
     "detect_trees",
     "distributed",
+    "disturbance_alerts",
     "eudr",
     "forest_cover",
     "forest_cover_and_loss",

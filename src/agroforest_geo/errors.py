@@ -25,6 +25,7 @@ __all__ = [
     "TaxonFallbackWarning",
     "UnitError",
     "UnreadableInputError",
+    "UnsupportedError",
 ]
 
 
@@ -73,6 +74,10 @@ class PartitionError(AgroforestGeoError, RuntimeError):
 
 class UnitError(AgroforestGeoError, ValueError):
     """Measurements are outside any plausible range for their unit (e.g. diameters in mm)."""
+
+
+class UnsupportedError(AgroforestGeoError, NotImplementedError):
+    """A combination of options the library cannot do (e.g. an input not yet measured on Dask)."""
 
 
 class AgroforestGeoWarning(UserWarning):

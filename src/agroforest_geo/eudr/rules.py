@@ -56,7 +56,7 @@ Examples
 --------
 >>> from agroforest_geo.eudr import rules
 >>> rules.RULES_VERSION
-'2025.1'
+'2026.1'
 >>> [r.code for r in rules.DEFAULT_RULES][:2]
 ['invalid_geometry', 'deforestation_after_cutoff']
 >>> rules.GEOJSON_LIMITS["point_max_ha"]
@@ -65,9 +65,12 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
+
+from .sources import SOURCE_PARAMS
 
 __all__ = [
     "DEFAULT_RULES",
@@ -100,7 +103,7 @@ STATUS_ORDER: tuple[str, ...] = (
 _OPS: tuple[str, ...] = (">", ">=", "<", "<=", "==", "!=", "missing")
 
 #: Version of :data:`DEFAULT_RULES`; bump it whenever a rule or a default threshold changes.
-RULES_VERSION = "2025.1"
+RULES_VERSION = "2026.1"
 
 
 @dataclass(frozen=True)
@@ -300,6 +303,47 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "no data over part of the parcel: the rasters cover too little of it",
     ),
     Rule(
+        "possible_conversion_after_cutoff",
+        "needs_review",
+        None,
+        None,
+        None,
+        None,
+        "possible conversion of forest to agroforestry after the cut-off: forest on the "
+        "cut-off date by a 2020 map, agricultural use now, and no record of agricultural "
+        "use on or before the cut-off (EUDR Art. 2(3))",
+        all_of=(
+            Condition("forest_share_2020", ">=", 0.1, "forest_2020_min_share"),
+            Condition("agri_use_now", "==", 1.0),
+            Condition("agri_use_at_cutoff", "==", 0.0),
+        ),
+    ),
+    Rule(
+        "alert_after_cutoff",
+        "needs_review",
+        "alert_ha_after_cutoff",
+        ">",
+        0.0,
+        "alert_review_min_ha",
+        "disturbance alerts dated after the cut-off (to be checked on imagery or on the ground)",
+    ),
+    Rule(
+        "agroforestry_before_cutoff",
+        "deforestation_free",
+        None,
+        None,
+        None,
+        None,
+        "agroforestry planted on or before the cut-off under tree cover: agricultural use, "
+        "not forest (EUDR Art. 2(4)); note only",
+        all_of=(Condition("agri_use_at_cutoff", "==", 1.0), Condition("agri_use_now", "==", 1.0)),
+        any_of=(
+            Condition("forest_share_cutoff", ">=", 0.1, "agroforestry_min_cover_share"),
+            Condition("forest_share_2020", ">=", 0.1, "agroforestry_min_cover_share"),
+            Condition("tall_canopy_share", ">=", 0.1, "agroforestry_min_cover_share"),
+        ),
+    ),
+    Rule(
         "agroforestry_evidence",
         "deforestation_free",
         "agroforestry_evidence",
@@ -323,6 +367,14 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     # ... and a shade-tree density typical of cocoa agroforestry (trees per ha)
     "agroforestry_min_trees_per_ha": 20.0,
     "agroforestry_max_trees_per_ha": 400.0,
+    # commodity maps: a pixel is the commodity from this probability ...
+    "commodity_min_probability": 0.5,
+    # ... and a parcel is in that use when this share of it is
+    "commodity_min_share": 0.1,
+    # canopy height: tree cover from this height (EUDR Art. 2(4): trees higher than 5 m)
+    "canopy_min_height_m": 5.0,
+    # several sources of one role: how many must agree (1 any, inf / "all" every one)
+    **{param: 1.0 for param in SOURCE_PARAMS.values()},
 }
 
 
@@ -336,7 +388,8 @@ def resolve_rules(
     rules : mapping, sequence of Rule or None
         ``None`` for the defaults; a mapping ``{param: threshold}`` changing
         thresholds by their ``param`` name (those of :data:`DEFAULT_RULES` and
-        :data:`DEFAULT_THRESHOLDS`); or a complete replacement sequence of
+        :data:`DEFAULT_THRESHOLDS`; ``<role>_sources_required`` also takes
+        ``"any"`` and ``"all"``); or a complete replacement sequence of
         :class:`Rule`.
 
     Returns
@@ -363,8 +416,9 @@ def resolve_rules(
         unknown = sorted(set(rules) - set(allowed))
         if unknown:
             raise ValueError(f"unknown rule parameter(s) {unknown}; allowed: {allowed}")
-        out = tuple(_override(r, rules) for r in DEFAULT_RULES)
-        thresholds.update({k: float(v) for k, v in rules.items() if k in DEFAULT_THRESHOLDS})
+        values = {k: _value(k, v) for k, v in rules.items()}
+        out = tuple(_override(r, values) for r in DEFAULT_RULES)
+        thresholds.update({k: v for k, v in values.items() if k in DEFAULT_THRESHOLDS})
         return out, thresholds
     seq = tuple(rules)
     bad = [type(r).__name__ for r in seq if not isinstance(r, Rule)]
@@ -374,6 +428,20 @@ def resolve_rules(
             f"got items of type {sorted(set(bad))}"
         )
     return seq, thresholds
+
+
+def _value(param: str, value: object) -> float:
+    """Return a threshold as a number (sources-required parameters also take "any", "all")."""
+    if param not in SOURCE_PARAMS.values():
+        return float(value)  # type: ignore[arg-type]
+    k = {"any": 1.0, "all": math.inf}.get(value, value) if isinstance(value, str) else value
+    k = float(k)  # type: ignore[arg-type]
+    if not (k == math.inf or (k >= 1 and k == int(k))):
+        raise ValueError(
+            f"{param} is how many sources must agree: 'any' (1), a whole number k >= 1 "
+            f"(at least k of them) or 'all'; got {value!r}"
+        )
+    return k
 
 
 def _override(rule: Rule, values: Mapping[str, float]) -> Rule:
@@ -422,7 +490,7 @@ def rules_table(rules: Sequence[Rule]) -> list[dict[str, object]]:
 # --------------------------------------------------------------------------------------
 
 #: Version of :data:`GEOJSON_RULES` and :data:`GEOJSON_LIMITS`.
-GEOJSON_RULES_VERSION = "2025.1"
+GEOJSON_RULES_VERSION = "2026.1"
 
 
 @dataclass(frozen=True)
