@@ -367,3 +367,10 @@ def test_cli_assess_takes_the_new_sources(parcels, rasters, tmp_path, capsys):
     table = pd.read_csv(out / "assessment.csv").set_index("parcel_id")
     assert table["status"].tolist() == ["needs_review", "deforestation_free"]
     assert "possible_conversion_after_cutoff" in table.loc["P1", "rules_fired"]
+
+
+def test_docs_methods_rule_table_lists_every_rule_with_its_basis():
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "methods.md").read_text(encoding="utf-8")
+    for r in agf.eudr.rules.rules_table(agf.eudr.DEFAULT_RULES):
+        assert r["basis"].startswith("Art."), r["code"]
+        assert f"| `{r['code']}` | {r['status']} | {r['conditions']} | {r['basis']} |" in doc

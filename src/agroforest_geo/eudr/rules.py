@@ -39,7 +39,19 @@ How the default rules apply this:
   on such a parcel with no loss after the cut-off is ``deforestation_free``;
 * overlap with a protected / REDD+ area or with another member's parcel, and
   rasters that do not cover the parcel ("no data") -> ``needs_review``;
-* invalid geometry -> ``invalid_geometry`` (the parcel is kept, never dropped).
+* invalid geometry -> ``invalid_geometry`` (the parcel is kept, never dropped);
+* forest on the cut-off date by a 2020 map, agricultural use now (a cocoa or
+  agroforestry plot, a crop, a commodity map) and no record of agricultural use on
+  or before the cut-off -> ``needs_review`` ("possible conversion of forest to
+  agroforestry after the cut-off", Art. 2(3));
+* agroforestry planted on or before the cut-off under tree cover -> a *note*
+  (agricultural use, not forest: Art. 2(4), 2(6));
+* disturbance alerts dated after the cut-off -> ``needs_review``.
+
+Each rule carries its legal basis (``Rule.basis``). Several sources of one role
+combine by the parameters ``<role>_sources_required`` of
+:data:`DEFAULT_THRESHOLDS` (1: any, the default; k; ``"all"``), see
+:mod:`agroforest_geo.eudr.sources`.
 
 EU GeoJSON rules (:data:`GEOJSON_RULES`, version :data:`GEOJSON_RULES_VERSION`)
 ------------------------------------------------------------------------------
@@ -173,6 +185,8 @@ class Rule:
         What firing means, in words; shown in ``reasons``.
     all_of, any_of : tuple of Condition
         Further conditions, all of which / at least one of which must hold.
+    basis : str
+        The provisions of Regulation (EU) 2023/1115 the rule applies (its legal basis).
 
     Examples
     --------
@@ -193,6 +207,7 @@ class Rule:
     description: str
     all_of: tuple[Condition, ...] = ()
     any_of: tuple[Condition, ...] = ()
+    basis: str = ""
 
     def __post_init__(self) -> None:
         if self.status not in STATUS_ORDER:
@@ -237,6 +252,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         0,
         None,
         "the parcel geometry is invalid or empty",
+        basis="Art. 9(1)(d) (geolocation of every plot of land), Art. 2(28)",
     ),
     Rule(
         "deforestation_after_cutoff",
@@ -246,6 +262,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         0.5,
         "loss_after_cutoff_min_ha",
         "tree-cover loss after the cut-off reaches the forest minimum area",
+        basis="Art. 3(a); Art. 2(3) (deforestation), 2(4) (forest: more than 0.5 ha), 2(13)",
     ),
     Rule(
         "loss_after_cutoff",
@@ -256,6 +273,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "loss_after_cutoff_review_min_ha",
         "tree-cover loss after the cut-off (below the forest minimum area it is canopy "
         "thinning or shade-tree management, to be checked)",
+        basis="Art. 10(1) (risk assessment); Art. 2(3), 2(7) (forest degradation)",
     ),
     Rule(
         "protected_area_overlap",
@@ -265,6 +283,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         0.0,
         "protected_overlap_max_share",
         "the parcel overlaps a protected or REDD+ area",
+        basis="Art. 3(b) and 2(40) (relevant legislation: land use, environmental protection)",
     ),
     Rule(
         "parcel_overlap",
@@ -274,6 +293,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         0.01,
         "parcel_overlap_max_ha",
         "the parcel overlaps another parcel",
+        basis="Art. 9(1)(d) (geolocation); Art. 2(40)(a) (land use rights)",
     ),
     Rule(
         "no_cover_data",
@@ -283,6 +303,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         None,
         None,
         "no data: the tree-cover raster does not cover the parcel (or was not given)",
+        basis="Art. 10(1) and 2(26) (without evidence the risk is not negligible)",
     ),
     Rule(
         "no_loss_data",
@@ -292,6 +313,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         None,
         None,
         "no data: the loss raster does not cover the parcel (or was not given)",
+        basis="Art. 10(1) and 2(26) (without evidence the risk is not negligible)",
     ),
     Rule(
         "partial_raster_coverage",
@@ -301,6 +323,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         0.9,
         "min_valid_share",
         "no data over part of the parcel: the rasters cover too little of it",
+        basis="Art. 10(1) and 2(26) (without evidence the risk is not negligible)",
     ),
     Rule(
         "possible_conversion_after_cutoff",
@@ -317,6 +340,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
             Condition("agri_use_now", "==", 1.0),
             Condition("agri_use_at_cutoff", "==", 0.0),
         ),
+        basis="Art. 2(3) (conversion of forest to agricultural use), 2(5), 2(13); Art. 10(1)",
     ),
     Rule(
         "alert_after_cutoff",
@@ -326,6 +350,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         0.0,
         "alert_review_min_ha",
         "disturbance alerts dated after the cut-off (to be checked on imagery or on the ground)",
+        basis="Art. 10(1) (risk assessment); Art. 2(3), 2(7)",
     ),
     Rule(
         "agroforestry_before_cutoff",
@@ -342,6 +367,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
             Condition("forest_share_2020", ">=", 0.1, "agroforestry_min_cover_share"),
             Condition("tall_canopy_share", ">=", 0.1, "agroforestry_min_cover_share"),
         ),
+        basis="Art. 2(4) and 2(6) (agroforestry is an agricultural plantation, not forest)",
     ),
     Rule(
         "agroforestry_evidence",
@@ -352,6 +378,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         None,
         "tree cover at the cut-off with a tree density in the agroforestry range "
         "(agroforestry is not forest under EUDR Art. 2(4)); note only",
+        basis="Art. 2(4) and 2(6) (agroforestry is an agricultural plantation, not forest)",
     ),
 )
 
@@ -480,6 +507,7 @@ def rules_table(rules: Sequence[Rule]) -> list[dict[str, object]]:
                 + ([f"any of ({' or '.join(c.text() for c in r.any_of)})"] if r.any_of else [])
             ),
             "description": r.description,
+            "basis": r.basis,
         }
         for r in rules
     ]
