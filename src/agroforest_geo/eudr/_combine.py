@@ -290,8 +290,13 @@ def _derive(ev: pd.DataFrame, th: Mapping[str, float], cutoff: dt.date) -> pd.Da
     ev["agri_use_now"] = ((rec_now == 1) | map_now).astype(float)
     ev["agri_use_at_cutoff"] = ((rec_cut == 1) | map_cut).astype(float)
     year = ev.get("first_planting_year", pd.Series(np.nan, index=ev.index))
+    plots = ev.get("agri_plots", pd.Series(np.nan, index=ev.index)) > 0
     ev["agri_use_now_source"] = _which(
-        [(rec_now == 1, "plots/crop records"), (map_now, ev["commodity_share_now_source"])]
+        [
+            ((rec_now == 1) & plots, "plots (system)"),
+            ((rec_now == 1) & ~plots, "parcels (crop)"),
+            (map_now, ev["commodity_share_now_source"]),
+        ]
     )
     ev["agri_use_at_cutoff_source"] = _which(
         [
