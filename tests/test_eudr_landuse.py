@@ -374,3 +374,25 @@ def test_docs_methods_rule_table_lists_every_rule_with_its_basis():
     for r in agf.eudr.rules.rules_table(agf.eudr.DEFAULT_RULES):
         assert r["basis"].startswith("Art."), r["code"]
         assert f"| `{r['code']}` | {r['status']} | {r['conditions']} | {r['basis']} |" in doc
+
+
+def test_a_loss_source_on_another_grid_is_measured_alone_with_a_warning(parcels, rasters, tmp_path):
+    a = _grid(0, "uint8")
+    a[:3, :10] = 22  # 0.3 ha in P1
+    other = np.zeros((12, 22), "uint16")  # one pixel more on each side: another grid
+    other[1:5, 1:11] = 2021  # 40 pixels of P1: 0.4 ha
+    path = tmp_path / "tmf_other_grid.tif"
+    with rasterio.open(
+        path, "w", driver="GTiff", width=22, height=12, count=1, dtype="uint16",
+        crs="EPSG:32718", nodata=65535, transform=from_origin(X0 - RES, Y0 + RES, RES, RES),
+    ) as dst:  # fmt: skip
+        dst.write(other, 1)
+    losses = [
+        (_tif(tmp_path / "hansen.tif", [a], nodata=255), "hansen_lossyear_v1_13"),
+        (path, "jrc_tmf_deforestation_year"),
+    ]
+    with pytest.warns(agf.AgroforestGeoWarning, match="not on the grid of cover source"):
+        r = agf.eudr.assess(parcels, cover=rasters["cover"], loss=losses)
+    ev = r.set_index("parcel_id")
+    assert ev.loc["P1", "loss_after_cutoff_ha"] == pytest.approx(0.4, rel=REL)
+    assert ev.loc["P1", "first_loss_year_after_cutoff"] == 2021

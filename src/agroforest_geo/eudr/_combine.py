@@ -125,6 +125,8 @@ def _forest_pairs(
         if (i, j) not in runs:
             c = cover[i] if cover else c0
             lo = loss[j] if loss else l0
+            if (i, j) != (0, 0) and not _same_grid(c.raster, lo.raster):
+                c, lo = _apart(c, lo, measured="loss" if j else "cover")
             runs[(i, j)] = ev_mod.forest_evidence(
                 parcels, cover=c.raster, loss=lo.raster, cover_product=c.product,
                 loss_product=lo.product, ok=ok, **common,
@@ -145,6 +147,47 @@ def _forest_pairs(
         t["loss_valid_share"] = f["valid_share"]
         losses[s.label] = t
     return covers, losses
+
+
+def _same_grid(a: Any, b: Any) -> bool:
+    """Whether two rasters (paths or open datasets) share one grid; True when one is a table."""
+    import rasterio
+
+    if a is None or b is None or isinstance(a, pd.DataFrame) or isinstance(b, pd.DataFrame):
+        return True
+
+    def grid(r: Any) -> tuple[Any, ...]:
+        if hasattr(r, "transform") and hasattr(r, "crs"):
+            return (r.crs, r.width, r.height, tuple(r.transform)[:6])
+        with rasterio.open(r) as src:
+            return (src.crs, src.width, src.height, tuple(src.transform)[:6])
+
+    (ca, wa, ha, ta), (cb, wb, hb, tb) = grid(a), grid(b)
+    return bool(ca == cb and (wa, ha) == (wb, hb) and np.allclose(ta, tb, rtol=0, atol=1e-9))
+
+
+def _apart(c: Source, lo: Source, *, measured: str) -> tuple[Source, Source]:
+    """Measure a further source alone when it is not on the grid of its partner, and say so."""
+    import warnings
+
+    from ..errors import AgroforestGeoWarning
+
+    if measured == "loss":
+        warnings.warn(
+            f"loss source {lo.label!r} is not on the grid of cover source {c.label!r}: its loss "
+            "is counted on all its pixels, not only on the cover's forest pixels (warp it to the "
+            "cover's grid, e.g. `gdalwarp -tr DX DY -te ... -r near`, to count forest loss only)",
+            AgroforestGeoWarning,
+            stacklevel=6,
+        )
+        return Source(None), lo
+    warnings.warn(
+        f"cover source {c.label!r} is not on the grid of loss source {lo.label!r}: no loss before "
+        "the cut-off is subtracted from its forest (right for a map of the cut-off year)",
+        AgroforestGeoWarning,
+        stacklevel=6,
+    )
+    return c, Source(None)
 
 
 def _cover_valid(f: pd.DataFrame, s: Source) -> pd.Series:
