@@ -22,7 +22,7 @@ import pandas as pd
 
 from .._cutoff import last_year_before_cutoff
 from . import evidence as ev_mod
-from .sources import SOURCE_PARAMS, Source, combine_sources, sources_required
+from .sources import Source, combine_sources, sources_required
 
 __all__ = ["ROLES", "combine_evidence", "measure_sources"]
 
@@ -368,11 +368,6 @@ def _which(items: list[tuple[pd.Series, Any]]) -> pd.Series:
         m = mask.fillna(False).astype(bool)
         out[m] = np.where(out[m] == "", names[m].astype(str), out[m] + "," + names[m].astype(str))
     return out
-
-
-def source_params() -> dict[str, str]:
-    """Return the rule-table parameter of each multi-source role."""
-    return dict(SOURCE_PARAMS)
 
 
 _RECORDS = ("agri_plots", "first_planting_year", "records_agri_now", "records_agri_at_cutoff")

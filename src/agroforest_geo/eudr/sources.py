@@ -4,8 +4,9 @@ Every raster input of the assessment (``cover``, ``loss``, ``forest_2020``,
 ``commodity``, ``canopy_height``, ``alerts``) takes one source or a list of them.
 A source is a raster (or a precomputed table) with the
 :class:`~agroforest_geo.products.Product` it holds; its *label* (the ``name``
-given, else the product's name, else the file's stem) names its columns in the
-evidence (``<label>_<column>``) and is the source cited in the reasons.
+given, else the product's name, else the role: results never depend on file
+names) names its columns in the evidence (``<label>_<column>``) and is the
+source cited in the reasons.
 
 Combining several sources (Method)
 ----------------------------------
@@ -37,7 +38,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -70,12 +70,12 @@ class Source:
         What the raster holds (:mod:`agroforest_geo.products`).
     name : str, optional
         Label of the source in the evidence columns and reasons (default: the
-        product's name, else the file's stem).
+        product's name; without a product, the role, e.g. ``"loss"``).
 
     Examples
     --------
-    >>> Source("maps/bosque_2020.tif", None).label
-    'bosque_2020'
+    >>> Source("maps/bosque_2020.tif", None, "bosque").label
+    'bosque'
     >>> Source("gfc.tif", "jrc_gfc2020").label
     'jrc_gfc2020_v3'
     """
@@ -98,11 +98,7 @@ class Source:
         p = self.resolved_product()
         if p is not None:
             return str(p.name)
-        if isinstance(self.raster, str | Path):
-            return Path(self.raster).stem
-        if isinstance(getattr(type(self.raster), "name", None), property):  # an open dataset
-            return Path(str(self.raster.name)).stem
-        return "raster"
+        return "raster"  # as_sources names it by its role: results never depend on file names
 
 
 def _one(item: Any, role: str) -> Source:
@@ -138,7 +134,7 @@ def as_sources(value: Any, role: str, *, product: Any = None) -> list[Source]:
     Examples
     --------
     >>> [s.label for s in as_sources("lossyear.tif", "loss")]
-    ['lossyear']
+    ['loss']
     >>> as_sources([("a.tif", "radd_alerts"), ("b.tif", "radd_alerts")], "alerts")
     Traceback (most recent call last):
     ...
@@ -148,7 +144,6 @@ def as_sources(value: Any, role: str, *, product: Any = None) -> list[Source]:
         return []
     items = list(value) if isinstance(value, list) else [value]
     out = [_one(x, role) for x in items]
-    out = [Source(s.raster, s.product, role) if s.label == "raster" else s for s in out]
     if product is not None:
         if len(out) != 1 or out[0].product is not None:
             raise ValueError(
@@ -156,6 +151,7 @@ def as_sources(value: Any, role: str, *, product: Any = None) -> list[Source]:
                 f"source its product: {role}=[(raster, product), ...]"
             )
         out = [Source(out[0].raster, product, out[0].name)]
+    out = [Source(s.raster, s.product, role) if s.label == "raster" else s for s in out]
     labels = [s.label for s in out]
     for s in out:
         if not _LABEL.match(s.label):
