@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -34,3 +35,27 @@ def measure(
 
 def row(name: str, seconds: float, peak_mb: float, extra: str = "") -> str:
     return f"{name:<44s} {seconds:9.3f} s {peak_mb:9.1f} MB  {extra}"
+
+
+def best_of(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, float, Any]:
+    """Return (best wall time, least CPU time of the process, in s, over ``repeat`` runs; result).
+
+    On a machine shared with other jobs the wall time of a run depends on how much of
+    the cores it got; its CPU time (all threads) depends much less on that, so both
+    are reported: a one-thread run's CPU time is what its wall time would be alone.
+    """
+    best = cpu = float("inf")
+    result = None
+    for _ in range(repeat):
+        t0, c0 = time.perf_counter(), time.process_time()
+        result = fn()
+        best = min(best, time.perf_counter() - t0)
+        cpu = min(cpu, time.process_time() - c0)
+    return best, cpu, result
+
+
+def load_note() -> str:
+    """The machine's load averages (1, 5, 15 min) against its core count, for the record."""
+    one, five, fifteen = os.getloadavg()
+    cores = os.cpu_count() or 1
+    return f"load average {one:.2f} / {five:.2f} / {fifteen:.2f} on {cores} cores"

@@ -10,8 +10,9 @@ sampled every 5 ms, so GEOS memory counts) of
 
 * ``overlaps(parcels)`` (within-layer) vs ``geopandas.overlay(parcels, parcels)``
   and an sjoin-then-intersect baseline;
-* ``protected_overlap(parcels, protected)``, also with ``max_distance_m`` (which
-  bounds the nearest-area search) and on 2 threads (every baseline runs on one),
+* ``protected_overlap(parcels, protected)`` with its defaults (threads on all
+  cores; every baseline runs on one), also with ``max_distance_m`` (which bounds
+  the nearest-area search) and on one thread,
   vs ``geopandas.overlay(parcels, protected)``, sjoin-then-intersect, the
   prepared-geometry approach (prepared areas, one index query, ``covers``
   shortcut, intersection of the rest: hectares only, no distances) and overlay +
@@ -21,7 +22,14 @@ Baselines compute the same ellipsoidal hectares (``geodesic_area_m2``) of their
 pieces. A baseline is skipped when its time extrapolated (linearly, x1.5) from the
 previous size exceeds 2 minutes, or when it was never measured and N > 200 000.
 
+It then times within-layer ``overlaps`` against the by-hand recipe an expert
+would write (``STRtree.query(predicate="intersects")`` + ``shapely.intersection`` +
+planar area, one thread) on a dense layout (200,000 parcels on a 136 m grid,
+~3.9 overlapping pairs per parcel), and ``overlaps`` alone on 1,000,000 parcels of
+the sparse layout; best of 3 runs for each side, with the machine's load.
+
 Usage: ``python benchmarks/bench_overlap.py --sizes 10000 100000 1000000``
+(``--dense 0 --million 0`` skip the last two)
 """
 
 from __future__ import annotations
@@ -29,9 +37,11 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -43,19 +53,23 @@ import shapely
 import agroforest_geo as agf
 from agroforest_geo.area import geodesic_area_m2
 
+sys.path.insert(0, str(Path(__file__).parent))
+from _util import best_of, load_note
+
 LON0, LAT0 = -76.7, -7.2
 SPACING_M = 330.0
+DENSE_SPACING_M = 136.0
 BASELINE_LIMIT_S = 120.0
 
 
-def make_parcels(n: int, seed: int = 0) -> gpd.GeoDataFrame:
+def make_parcels(n: int, seed: int = 0, spacing_m: float = SPACING_M) -> gpd.GeoDataFrame:
     rng = np.random.default_rng(seed)
     side = int(np.ceil(np.sqrt(n)))
     utm = agf.crs.utm_crs_for(LON0, LAT0)
     x0, y0 = pyproj.Transformer.from_crs(4326, utm, always_xy=True).transform(LON0, LAT0)
     i = np.arange(n)
-    cx = x0 + (i % side - side / 2) * SPACING_M + rng.uniform(-40, 40, n)
-    cy = y0 + (i // side - side / 2) * SPACING_M + rng.uniform(-40, 40, n)
+    cx = x0 + (i % side - side / 2) * spacing_m + rng.uniform(-40, 40, n)
+    cy = y0 + (i // side - side / 2) * spacing_m + rng.uniform(-40, 40, n)
     # 1 % near-copies of their neighbour (shifted a little): claimed twice
     dup = rng.random(n) < 0.01
     src = np.maximum(i - 1, 0)
@@ -212,7 +226,7 @@ def run_size(n: int, baseline: Callable[[str, int, Callable[[], Any]], Any]) -> 
 
     t, mem, res_p = measure(lambda: agf.protected_overlap(parcels, protected, buffer_m=500))
     print(
-        f"  {'protected_overlap':<40} {t:8.2f} s {mem:8.0f} MB  "
+        f"  {'protected_overlap (defaults: all cores)':<40} {t:8.2f} s {mem:8.0f} MB  "
         f"{(res_p.protected_ha > 0).sum():,} parcels in protected areas, "
         f"{res_p.protected_ha.sum():,.1f} ha"
     )
@@ -223,16 +237,10 @@ def run_size(n: int, baseline: Callable[[str, int, Callable[[], Any]], Any]) -> 
         f"  {'protected_overlap(max_distance_m=500)':<40} {t_cap:8.2f} s {mem:8.0f} MB  "
         f"{int(res_c.distance_to_protected_m.le(500).sum()):,} parcels within 500 m"
     )
-    t_two, mem, _ = measure(
-        lambda: agf.protected_overlap(parcels, protected, buffer_m=500, n_jobs=2)
+    t_one, mem, _ = measure(
+        lambda: agf.protected_overlap(parcels, protected, buffer_m=500, n_jobs=1)
     )
-    print(f"  {'protected_overlap(n_jobs=2), threads':<40} {t_two:8.2f} s {mem:8.0f} MB")
-    t_both, mem, _ = measure(
-        lambda: agf.protected_overlap(
-            parcels, protected, buffer_m=500, max_distance_m=500, n_jobs=2
-        )
-    )
-    print(f"  {'  ... with max_distance_m=500':<40} {t_both:8.2f} s {mem:8.0f} MB")
+    print(f"  {'protected_overlap(n_jobs=1), one thread':<40} {t_one:8.2f} s {mem:8.0f} MB")
     for name, fn in (
         ("geopandas.overlay (protected)", lambda: overlay_protected(parcels, protected)),
         ("sjoin+intersect (protected)", lambda: sjoin_protected(parcels, protected)),
@@ -247,16 +255,63 @@ def run_size(n: int, baseline: Callable[[str, int, Callable[[], Any]], Any]) -> 
             print(
                 f"  {name:<40} {res[0]:8.2f} s {res[1]:8.0f} MB  "
                 f"protected_overlap is {res[0] / t:6.1f}x faster "
-                f"({res[0] / t_cap:.1f}x with max_distance_m, {res[0] / t_two:.1f}x on 2 "
-                f"threads, {res[0] / t_both:.1f}x both)"
+                f"({res[0] / t_cap:.1f}x with max_distance_m, {res[0] / t_one:.1f}x on one "
+                "thread)"
             )
+
+
+def recipe_within(parcels: gpd.GeoDataFrame) -> tuple[int, float]:
+    """The by-hand recipe: one indexed query, intersections, planar areas; one thread."""
+    g = parcels.geometry.values
+    li, ri = shapely.STRtree(g).query(g, predicate="intersects")
+    keep = li < ri
+    area = shapely.area(shapely.intersection(g[li[keep]], g[ri[keep]]))
+    return int((area > 0).sum()), float(area.sum())
+
+
+def run_dense(n: int) -> None:
+    parcels = make_parcels(n, spacing_m=DENSE_SPACING_M)
+    print(f"\nwithin-layer overlaps, dense layout: {n:,} parcels on a {DENSE_SPACING_M:.0f} m grid")
+    print(f"  before: {load_note()}")
+    agf.overlaps(parcels.iloc[:20_000])  # warm-up: the compiled area kernel's import and cache
+    t_ours, c_ours, pairs = best_of(lambda: agf.overlaps(parcels))
+    t_one, c_one, _ = best_of(lambda: agf.overlaps(parcels, n_jobs=1))
+    t_recipe, c_recipe, (n_pairs, _) = best_of(lambda: recipe_within(parcels))
+    print(f"  after:  {load_note()}")
+    print(f"  {'overlaps (all cores)':<40} {t_ours:8.2f} s (CPU {c_ours:.2f} s)  {len(pairs):,}")
+    print(f"  {'overlaps(n_jobs=1)':<40} {t_one:8.2f} s (CPU {c_one:.2f} s)")
+    print(
+        f"  {'recipe: query + intersection + area':<40} {t_recipe:8.2f} s (CPU {c_recipe:.2f} s)  "
+        f"{n_pairs:,} pairs"
+    )
+    print(
+        f"  overlaps is {t_recipe / t_ours:.2f}x faster than the recipe "
+        f"({t_recipe / t_one:.2f}x on one thread; CPU time: {c_recipe / c_one:.2f}x on one "
+        f"thread, {c_recipe / (c_ours / 2):.2f}x if the 2 cores were free)"
+    )
+
+
+def run_million(n: int) -> None:
+    parcels = make_parcels(n)
+    print(f"\nwithin-layer overlaps, sparse layout: {n:,} parcels")
+    print(f"  before: {load_note()}")
+    agf.overlaps(parcels.iloc[:20_000])  # warm-up
+    t_ours, c_ours, pairs = best_of(lambda: agf.overlaps(parcels))
+    print(f"  after:  {load_note()}")
+    print(
+        f"  {'overlaps (all cores)':<40} {t_ours:8.2f} s (CPU {c_ours:.2f} s)  "
+        f"{len(pairs):,} pairs (goal < 5 s)"
+    )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--no-baselines", action="store_true", help="time agroforest_geo only")
+    ap.add_argument("--dense", type=int, default=200_000, help="dense layout size (0: skip)")
+    ap.add_argument("--million", type=int, default=1_000_000, help="sparse size (0: skip)")
     args = ap.parse_args()
+    print(load_note())
     per_item: dict[str, float] = {}  # baseline -> seconds per parcel at the last size
 
     def baseline(name: str, n: int, fn: Callable[[], Any]) -> tuple[float, float] | None:
@@ -275,6 +330,10 @@ def main() -> None:
 
     for n in args.sizes:
         run_size(n, baseline)
+    if args.dense:
+        run_dense(args.dense)
+    if args.million:
+        run_million(args.million)
 
 
 if __name__ == "__main__":

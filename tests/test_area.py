@@ -141,8 +141,10 @@ def test_non_polygons_empty_and_missing():
         crs=4326,
     )
     area = agf.area_ha(gs)
-    assert area.iloc[:3].tolist() == [0.0, 0.0, 0.0]
+    assert area.iloc[0] == pytest.approx(4.0, rel=1e-9)  # a point plot: the EU's 4 ha default
+    assert area.iloc[1:3].tolist() == [0.0, 0.0]
     assert np.isnan(area.iloc[3])
+    assert np.isnan(area.attrs["point_buffer_ha"].iloc[1:]).all()
 
 
 def test_result_on_input_index_and_named():

@@ -617,15 +617,13 @@ def test_rollup_by_province_from_parcels():
         agf.carbon.carbon_rollup(plots, trees, by="province", wood_density_table=table)
 
 
-def test_map_product_by_name_needs_the_catalogue(tmp_path):
-    import importlib.util
-
-    if importlib.util.find_spec("agroforest_geo.products") is not None:
-        pytest.skip("the products catalogue is present: names resolve")
+def test_map_product_by_name_from_the_catalogue(tmp_path):
     path = _constant_raster(tmp_path, 100.0)
     polys = gpd.GeoDataFrame(geometry=[square(0, 0)], crs=UTM)
-    with pytest.raises(ValueError, match="products catalogue"):
-        agf.carbon.biomass_from_map(polys, path, product="esa_cci_biomass_2020")
+    out = agf.carbon.biomass_from_map(polys, path, product="esa_cci_biomass_2020")
+    assert out["agb_mg"].iloc[0] == pytest.approx(100 * out["area_ha"].iloc[0], rel=1e-6)
+    with pytest.raises((ValueError, agf.AgroforestGeoError), match="biomass"):
+        agf.carbon.biomass_from_map(polys, path, product="hansen_treecover2000")
 
 
 @pytest.mark.parametrize("mean, sd, lo, hi", [(1.0, 1.0, 1.3, np.inf), (5.0, 2.0, 0.0, 6.0)])

@@ -86,11 +86,11 @@ def test_area_command_numbers(messy_file, tmp_path):
     out = tmp_path / "area.csv"
     assert main(["area", str(messy_file), "--kind", "parcels", "--output", str(out)]) == 0
     table = pd.read_csv(out)
-    assert list(table.columns) == [
+    assert list(table.columns) == [  # the input's columns, then the measures
         "parcel_id",
+        "declared_area_ha",
         "area_ha",
         "perimeter_m",
-        "declared_area_ha",
         "declared_minus_measured_ha",
         "declared_ratio",
         "declared_off",

@@ -54,7 +54,8 @@ def test_tolerance_and_index():
 
 
 def test_zero_measured_area_gives_nan_ratio():
-    gdf = gpd.GeoDataFrame({"declared_area_ha": [1.0]}, geometry=[shapely.Point(-76, -7)], crs=4326)
+    line = shapely.LineString([(-76, -7), (-76.1, -7)])  # a point would be a plot of 1 ha
+    gdf = gpd.GeoDataFrame({"declared_area_ha": [1.0]}, geometry=[line], crs=4326)
     t = declared_vs_measured(gdf)
     assert t["area_ha"].item() == 0 and np.isnan(t["declared_ratio"].item())
     assert not t["declared_off"].item()

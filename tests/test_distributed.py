@@ -18,8 +18,13 @@ import pytest
 import shapely
 
 import agroforest_geo as agf
-from agroforest_geo.distributed import run
-from agroforest_geo.errors import AgroforestGeoError, NoDataWarning, RasterError
+from agroforest_geo.distributed import run, verb
+from agroforest_geo.errors import (
+    AgroforestGeoError,
+    NoDataWarning,
+    RasterError,
+    UndeclaredVerbError,
+)
 from agroforest_geo.mosaic import split_raster
 
 pytestmark = [
@@ -39,7 +44,7 @@ RTOL = 1e-9
 
 @pytest.fixture(scope="module")
 def client():
-    c = agf.distributed.local_client(n_workers=2, memory_limit="2GiB", dashboard_address=None)
+    c = agf.distributed.local_client(workers=2, memory_limit="2GiB", dashboard_address=None)
     yield c
     cluster = c.cluster
     c.close()
@@ -268,6 +273,7 @@ def _counter(path: Path) -> int:
     return len(path.read_text()) if path.exists() else 0
 
 
+@verb("rows")
 def flaky_area(gdf, *, counter):
     """Fail the very first call, then behave (files count calls across processes).
 
@@ -284,6 +290,7 @@ def flaky_area(gdf, *, counter):
     raise OSError("transient read error")
 
 
+@verb("rows")
 def counting_area(gdf, *, counter):
     with open(counter, "a") as fh:
         fh.write("x")
@@ -327,6 +334,7 @@ def test_checkpoint_restart_skips_finished_partitions(client, parcels, tmp_path)
         )
 
 
+@verb("rows")
 def crash_on_partition(gdf, *, label):
     if label in gdf.index:
         os._exit(1)  # what the nanny sees when the OS kills a worker out of memory
@@ -337,7 +345,7 @@ def test_killed_worker_names_the_partition(parcels):
     import dask
 
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        c = agf.distributed.local_client(n_workers=1, memory_limit="1GiB", dashboard_address=None)
+        c = agf.distributed.local_client(workers=1, memory_limit="1GiB", dashboard_address=None)
     try:
         with pytest.raises(AgroforestGeoError, match=r"partition \d+ .*npartitions"):
             run(
@@ -410,3 +418,78 @@ def test_distribute_path_read_on_workers(client, tmp_path, monkeypatch, fmt):
             run(agf.validate, layer)
     sync = agf.distributed.distribute(path, npartitions=3)  # no cluster: read here
     assert_same(run(agf.area_ha, sync), agf.area_ha(mem))
+
+
+# ---------------------------------------------------------------- verbs declare what they need
+@verb("rows", rasters=("canopy",), tables=("baseline",))
+def forest_change(parcels, canopy, *, baseline):
+    """A user's verb: its raster has a name the library never uses, its table is on the index."""
+    now = agf.forest_cover(parcels, canopy)["forest_ha"]
+    return (now - baseline["forest_ha"]).rename("forest_change_ha")
+
+
+@verb("halo")
+def n_meeting(parcels):
+    """A user's verb whose rows depend on the neighbours: how many other parcels each meets."""
+    geoms = parcels.geometry.values
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    counts = np.bincount(left[left != right], minlength=len(parcels))
+    return pd.Series(counts, index=parcels.index, name="n_meeting")
+
+
+def test_user_verbs_declared_run_on_dask(client, parcels, tiles):
+    tc = agf.datasets.get_path("treecover")
+    baseline = agf.forest_cover(parcels, tc, threshold=50)
+    expected = forest_change(parcels, tc, baseline=baseline)
+    # the tiles become a VRT only because `canopy` is declared a raster; the baseline table
+    # is cut with the layer only because it is declared a table (else: rows of every partition)
+    got = run(
+        forest_change, parcels, tiles["cover"], baseline=baseline, client=client, npartitions=5
+    )
+    assert (expected > 0).sum() > 50
+    assert_same(got, expected)
+    gen = make_parcels(5_000, seed=7)
+    expected = n_meeting(gen)
+    assert (expected > 0).sum() > 300
+    assert_same(run(n_meeting, gen, client=client, npartitions=6), expected)
+
+
+def plain_area(gdf):
+    return agf.area_ha(gdf)
+
+
+def test_undeclared_verb_gets_a_clear_error(parcels):
+    with pytest.raises(UndeclaredVerbError, match=r"plain_area does not declare.*@verb\("):
+        run(plain_area, parcels, scheduler="synchronous")
+    with pytest.raises(TypeError, match=r"distributed\.verb"):  # also a TypeError
+        run(lambda gdf: gdf.area, parcels, scheduler="synchronous")
+    wrong = verb("rows", rasters=("rastr",))(lambda gdf, raster: agf.forest_cover(gdf, raster))
+    with pytest.raises(
+        UndeclaredVerbError, match=r"declares arguments it does not have: \['rastr'\]"
+    ):
+        run(wrong, parcels, agf.datasets.get_path("treecover"), scheduler="synchronous")
+    lazy = dask_geopandas.from_geopandas(parcels, npartitions=2)
+    with pytest.raises(UndeclaredVerbError, match=r"'other' of .* Dask collection"):
+        run(verb("rows")(lambda gdf, other: gdf.area), parcels, lazy, scheduler="synchronous")
+    with pytest.raises(ValueError, match="kind must be one of"):
+        verb("neighbours")
+    with pytest.raises(ValueError, match="pairs_with"):
+        verb("rows", pairs_with="other")
+
+
+def test_library_verbs_are_all_declared():
+    import importlib
+
+    from agroforest_geo._verbs import VERBS, spec_of
+    from agroforest_geo.distributed._plan import declaration
+
+    verbs = [agf.area_ha, agf.overlaps, agf.containment, agf.protected_overlap, agf.forest_cover]
+    verbs += [agf.forest_loss, agf.class_shares, agf.tree_density, agf.validate, agf.repair]
+    verbs += [agf.eudr.assess, agf.declared_vs_measured, agf.raster.integrate]
+    assert all(spec_of(v) is not None for v in verbs)
+    assert spec_of(agf.forest_loss).rasters == ("lossyear", "cover")
+    # every line of the table names a function that exists, with the arguments it declares
+    for name, spec in VERBS.items():
+        module, _, attr = name.rpartition(".")
+        func = getattr(importlib.import_module(module), attr)
+        assert declaration(func) is spec, name

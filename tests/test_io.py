@@ -67,8 +67,10 @@ def test_integer_ids_become_strings(tmp_path, parcels_gdf):
 
 
 def test_missing_required_column_lists_columns(parcels_gdf):
-    with pytest.raises(agf.MissingColumnError, match=r"parcel_id.*ID_PARCELA.*PROV"):
-        agf.read_parcels(parcels_gdf)
+    # ID_PARCELA is a recognised name of the parcel id; IDP is not
+    assert agf.read_parcels(parcels_gdf)["parcel_id"].tolist() == ["007", "012", "100"]
+    with pytest.raises(agf.MissingColumnError, match=r"IDP.*province.*id_column='COLUMN'"):
+        agf.read_parcels(parcels_gdf.rename(columns={"ID_PARCELA": "IDP"}))
 
 
 def test_mapping_a_column_that_does_not_exist(parcels_gdf):

@@ -185,10 +185,15 @@ def test_degrees_give_the_same_hectares():
     assert deg.overlap_ha.to_numpy() == pytest.approx(utm.overlap_ha.to_numpy(), rel=REL)
 
 
-def test_points_and_lines_never_overlap():
+def test_lines_never_overlap_and_a_point_plot_is_its_4_ha_circle():
     gdf = layer([box(0, 0), shapely.Point(X0 + 50, Y0 + 50), box(0, 0, 100, 50).boundary])
-    assert len(agf.overlaps(gdf)) == 0
-    assert len(agf.overlaps(gdf.iloc[[0]], gdf.iloc[[1, 2]])) == 0
+    pairs = agf.overlaps(gdf)
+    # the 1 ha square lies inside the 4 ha circle (radius ~113 m) around its centre
+    assert pairs[["parcel_id_left", "parcel_id_right", "relation"]].values.tolist() == [
+        ["p0", "p1", "within"]
+    ]
+    assert pairs["point_buffer_ha_right"].tolist() == [4.0]
+    assert len(agf.overlaps(gdf.iloc[[0]], gdf.iloc[[2]])) == 0
 
 
 def _random_layer(rng, n, spread, prefix, id_name="parcel_id"):
@@ -329,7 +334,7 @@ def test_invalid_geometry_raises_listing_ids():
         agf.overlaps(gdf)
     with pytest.raises(agf.InvalidGeometryError, match="bowtie"):
         agf.containment(gdf, layer([box(0, 0)]))
-    with pytest.raises(ValueError, match=r"\['raise', 'repair'\]"):
+    with pytest.raises(ValueError, match=r"\['raise', 'repair', 'nan'\]"):
         agf.overlaps(gdf, invalid="ignore")  # type: ignore[arg-type]
 
 
@@ -575,8 +580,10 @@ def test_point_plots_by_location():
     assert pd.isna(res.majority_parcel_id.iloc[3])
     # a point on the shared edge lies in both: its declared parent b is not a mismatch
     assert res.parent_mismatch.tolist() == [False, True, False, False]
-    # and a point never makes an overlap pair
-    assert len(agf.overlaps(plots, parcels_ab())) == 0
+    # in overlaps a point plot is the 4 ha circle around it
+    pairs = agf.overlaps(plots, parcels_ab())
+    assert set(pairs["plot_id_left"]) == {"in_a", "in_b_says_a", "edge"}
+    assert pairs["point_buffer_ha_left"].eq(4.0).all()
 
 
 def test_containment_unknown_parent_and_empty_plot():
@@ -705,7 +712,8 @@ def test_cli_commands(tmp_path, capsys):
         main(["overlaps", str(tmp_path / "parcels.gpkg"), "--other", str(tmp_path / "deg.gpkg")])
         == 2
     )
-    assert "to_crs" in capsys.readouterr().err
+    err = capsys.readouterr().err  # the command line's fix, not Python's to_crs
+    assert "ogr2ogr -t_srs EPSG:32718" in err and "to_crs" not in err
 
 
 # ------------------------------------------------------------------ protected_overlap shortcuts

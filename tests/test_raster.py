@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rasterio.transform import from_origin
 
+import agroforest_geo._geodesic_edges as geodesic_edges
 from agroforest_geo.area import geodesic_area_m2
 from agroforest_geo.errors import (
     CRSMismatchError,
@@ -228,8 +229,9 @@ def test_bad_inputs(tmp_path, grid3):
     nocrs = write_tif(tmp_path / "c.tif", np.ones((2, 2), "uint8"), from_origin(X0, Y0, 1, 1), None)
     with pytest.raises(RasterError, match="no CRS"):
         integrate(poly, nocrs)
-    with pytest.raises(InvalidGeometryError, match=r"(?i)point"):
-        integrate(gpd.GeoSeries([shapely.Point(X0, Y0)], crs=32718), grid3)
+    # a point plot is the 4 ha circle around it (no longer refused)
+    pt = integrate(gpd.GeoSeries([shapely.Point(X0, Y0)], crs=32718), grid3)
+    assert pt["point_buffer_ha"].tolist() == [4.0]
     with pytest.raises(InvalidGeometryError, match=r"(?i)linestring"):
         integrate(gpd.GeoSeries([shapely.LineString([(X0, Y0), (X0 + 1, Y0)])], crs=32718), grid3)
     # degrees declared as UTM metres, and metres declared as degrees
@@ -329,15 +331,20 @@ def test_shared_exactextract_gh178(shared_data, tmp_path):
 
 
 @pytest.mark.shared
-def test_shared_exactextract_regression6(shared_data, tmp_path):
+def test_shared_exactextract_regression6(shared_data, tmp_path, monkeypatch):
     text = (shared_data / "exactextract" / "regression6.wkt").read_text()
     wkt = "".join(part for i, part in enumerate(text.split('"')) if i % 2 == 1)
-    poly = shapely.from_wkt(wkt)
+    poly = gpd.GeoSeries([shapely.from_wkt(wkt)], crs=4326)
     nx, ny = round((147.375 - 145.925) / 0.05), round((-33.475 + 35.525) / 0.05)
     t = from_origin(145.925, -33.475, 0.05, 0.05)
     path = write_tif(tmp_path / "r6.tif", np.ones((ny, nx), "uint8"), t, "EPSG:4326", 0)
-    pieces = list(iter_pixel_pieces(gpd.GeoSeries([poly], crs=4326), {"v": path}))
-    cov = np.concatenate([p.coverage for p in pieces])
+    # the geodesic polygon (edges of 5.5 km bend off the parallels): it covers its own area
+    out = integrate(poly, path)
+    area_m2 = geodesic_area_m2(poly.values, 4326)[0]
+    assert out["valid_m2"].iloc[0] == pytest.approx(area_m2, rel=1e-7)
+    # upstream's planar answer, with the edges left straight in lon/lat
+    monkeypatch.setattr(geodesic_edges, "MIN_EDGE_M", np.inf)
+    cov = np.concatenate([p.coverage for p in iter_pixel_pieces(poly, {"v": path})])
     assert cov.sum() == pytest.approx(823.0, abs=1e-9)
     assert cov.min() > 0 and cov.max() <= 1
 

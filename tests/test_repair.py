@@ -118,7 +118,7 @@ def test_duplicate_vertices_removed():
 
 
 def test_unfixable_geometries_stay_and_are_reported():
-    point = shapely.Point(X0, Y0)
+    point = shapely.MultiPoint([(X0, Y0), (X0 + 1, Y0)])  # a Point would be a point plot
     line = shapely.LineString([(X0, Y0), (X0 + 10, Y0)])
     gc = shapely.GeometryCollection([line, box(w=50, h=50)])
     gdf = layer([point, None, FEW, Polygon(), gc], ids=list("abcde"))
@@ -163,7 +163,7 @@ def test_no_row_dropped_index_columns_crs_kept_and_input_untouched():
     assert left == {
         "null_geometry",
         "empty_geometry",
-        "geometry_type",
+        "point_over_4_ha",
         "projected_as_degrees",
         "duplicate_id",
     }

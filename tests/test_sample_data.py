@@ -385,3 +385,13 @@ def test_wood_density_sample_table():
     assert set(inv.species) <= names
     assert wd.wd.between(0.2, 1.2).all()
     assert (wd.groupby(["genus", "species"]).size() == 12).all()
+
+
+def test_field_exports_are_reproducible(tmp_path):
+    script = SCRIPT.with_name("make_field_exports.py")
+    subprocess.run(
+        [sys.executable, str(script), "--out", str(tmp_path)], check=True, capture_output=True
+    )
+    for name in ("gps_points_es", "terratrac_farms"):
+        fname = Path(datasets.get_path(name)).name
+        assert (tmp_path / fname).read_bytes() == (SAMPLE / fname).read_bytes(), name

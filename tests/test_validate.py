@@ -73,7 +73,7 @@ CASES = [
     ("empty_geometry", layer([Polygon()]), layer([SQ]), {}),
     (
         "geometry_type",
-        layer([shapely.Point(X0, Y0)], ids=["a"]),
+        layer([shapely.MultiPoint([(X0, Y0), (X0 + 1, Y0)])], ids=["a"]),
         layer([shapely.Point(X0, Y0)], ids=["a"], id_name="plot_id").assign(
             parcel_id="a", system="x"
         ),
@@ -188,8 +188,12 @@ def test_swapped_lonlat_by_layer_consensus():
     gdf = layer([*near, swapped], crs=4326, ids=list("abcde"))
     f = validate(gdf).findings
     assert f[["row", "code"]].values.tolist() == [[4, "swapped_lonlat"]]
-    # with fewer than three plausible features there is no consensus to rely on
-    assert "swapped_lonlat" not in _codes(layer([near[0], swapped], crs=4326))
+    # with fewer than three features there is no consensus to rely on ...
+    two = layer([near[0], swapped], crs=4326, ids=["a", "b"])
+    assert "swapped_lonlat" not in _codes(two)
+    # ... but in a parcels layer latitude -76.7° (Antarctica) is farmed nowhere while -7.2°
+    # is: the swapped feature is still found
+    assert _codes(two, kind="parcels") == ["swapped_lonlat"]
 
 
 def test_projected_and_geographic_give_same_area_rules():
@@ -326,7 +330,8 @@ def test_messy_sample_defects_are_found():
         "sliver": {"sliver"},
         "tiny_polygon": {"tiny_area"},
         "swapped_lonlat": {"swapped_lonlat"},
-        "point_geometry": {"geometry_type"},
+        # a point parcel is valid for a plot of up to 4 ha (EUDR); this one declares more
+        "point_geometry": {"point_over_4_ha"},
         "duplicate_id": {"duplicate_id"},
         "utm_coordinates": {"projected_as_degrees"},
         "hole_outside_shell": {"invalid_geometry"},

@@ -13,6 +13,7 @@ Examples
 
 # -- modules added by later work register their public names below --
 from . import carbon, datasets, distributed, eudr, mosaic, products, raster
+from ._network import allow_network
 from ._version import __version__
 from .alerts import disturbance_alerts
 from .area import area_ha, area_m2, perimeter_m
@@ -23,6 +24,7 @@ from .errors import (
     AgroforestGeoError,
     AgroforestGeoWarning,
     AllometryDomainWarning,
+    AmbiguousColumnError,
     CRSMismatchError,
     DuplicateIdError,
     GeometryWarning,
@@ -31,9 +33,11 @@ from .errors import (
     MissingColumnError,
     MissingCRSError,
     NoDataWarning,
+    OutputConflictError,
     PartitionError,
     RasterError,
     TaxonFallbackWarning,
+    UndeclaredVerbError,
     UnitError,
     UnreadableInputError,
     UnsupportedError,
@@ -52,6 +56,7 @@ __all__ = [
     "AgroforestGeoError",
     "AgroforestGeoWarning",
     "AllometryDomainWarning",
+    "AmbiguousColumnError",
     "Assessment",
     "CRSMismatchError",
     "DuplicateIdError",
@@ -61,14 +66,17 @@ __all__ = [
     "MissingCRSError",
     "MissingColumnError",
     "NoDataWarning",
+    "OutputConflictError",
     "PartitionError",
     "RasterError",
     "TaxonFallbackWarning",
+    "UndeclaredVerbError",
     "UnitError",
     "UnreadableInputError",
     "UnsupportedError",
     "ValidationReport",
     "__version__",
+    "allow_network",
     "area_ha",
     "area_m2",
     "carbon",

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 import geopandas as gpd
 import pandas as pd
 
+from ._atomic import OutputSet
+
 if TYPE_CHECKING:
     from .workflow import Assessment
 
@@ -44,7 +46,7 @@ def findings_table(validation: dict) -> pd.DataFrame:
 
 def _write_geojson(
     a: Assessment,
-    outdir: Path,
+    staged: OutputSet,
     *,
     country: str,
     producer_name_column: str,
@@ -60,10 +62,17 @@ def _write_geojson(
         )
         return {}
     exportable = parcels[(a.result["status"].astype(str) != "invalid_geometry").to_numpy()]
+    if not len(exportable):  # an empty FeatureCollection would pass for a geolocation file
+        log.error(
+            "EU GeoJSON not written: none of the %d parcels can be exported (all have invalid "
+            "geometry; see the validation findings)",
+            len(parcels),
+        )
+        return {}
     place = production_place_column
     paths = to_geojson(
         exportable,
-        outdir / "eudr_geolocation.geojson",
+        staged.path("eudr_geolocation.geojson"),
         producer_name_column=producer_name_column,
         country=country,
         production_place_column=place if place and place in parcels.columns else None,
@@ -75,9 +84,10 @@ def _write_geojson(
     skipped = len(parcels) - len(exportable)
     if skipped:
         log.warning("%d parcel(s) with invalid geometry left out of the EU GeoJSON", skipped)
-    if len(paths) == 1:
-        return {"EU GeoJSON": paths[0]}
-    return {f"EU GeoJSON {k + 1}": p for k, p in enumerate(paths)}
+    finals = [staged.final(staged.path(Path(p).name).name) for p in paths]
+    if len(finals) == 1:
+        return {"EU GeoJSON": finals[0]}
+    return {f"EU GeoJSON {k + 1}": p for k, p in enumerate(finals)}
 
 
 def write_outputs(
@@ -88,23 +98,32 @@ def write_outputs(
     producer_name_column: str = "producer_name",
     production_place_column: str | None = "district",
 ) -> dict[str, Path]:
-    """Write the table (CSV, GeoPackage), the EU GeoJSON and the findings into ``outdir``."""
+    """Write the table (CSV, GeoPackage), the EU GeoJSON and the findings into ``outdir``.
+
+    The files are written into a staging folder and moved into ``outdir``
+    together once all are written: a failed run leaves the previous set as it
+    was (or, if moving itself fails, an ``INCOMPLETE.txt`` saying which files
+    are new).
+    """
     from .io import write_table
 
-    outdir.mkdir(parents=True, exist_ok=True)
     table = assessment_table(a)
-    outputs: dict[str, Path] = {"table (CSV)": write_table(table, outdir / "assessment.csv")}
     geo = gpd.GeoDataFrame(table, geometry=a.parcels.geometry.to_numpy(), crs=a.parcels.crs)
-    outputs["table (GeoPackage)"] = write_table(geo, outdir / "assessment.gpkg")
-    outputs.update(
-        _write_geojson(
-            a,
-            outdir,
-            country=country,
-            producer_name_column=producer_name_column,
-            production_place_column=production_place_column,
+    outputs: dict[str, Path] = {}
+    with OutputSet(outdir) as staged:
+        write_table(table, staged.path("assessment.csv"))
+        outputs["table (CSV)"] = staged.final("assessment.csv")
+        write_table(geo, staged.path("assessment.gpkg"))
+        outputs["table (GeoPackage)"] = staged.final("assessment.gpkg")
+        outputs.update(
+            _write_geojson(
+                a,
+                staged,
+                country=country,
+                producer_name_column=producer_name_column,
+                production_place_column=production_place_column,
+            )
         )
-    )
-    findings = findings_table(a.validation)
-    outputs["validation findings"] = write_table(findings, outdir / "validation_findings.csv")
+        write_table(findings_table(a.validation), staged.path("validation_findings.csv"))
+        outputs["validation findings"] = staged.final("validation_findings.csv")
     return outputs

@@ -29,7 +29,7 @@ def _cluster(client: Any, workers: int) -> Iterator[Any]:
         return
     from .distributed import local_client
 
-    started = local_client(n_workers=workers)
+    started = local_client(workers=workers)
     try:
         yield started
     finally:

@@ -6,8 +6,9 @@ Vertices are transformed to longitude/latitude on the ellipsoid of the layer's
 CRS (WGS 84 for EPSG:4326). Polygon edges are geodesics, as in
 :class:`pyproj.Geod` and the EU information system. Each ring is then projected
 with the ellipsoidal Lambert azimuthal equal-area projection *centred on that
-ring* (Snyder 1987, ch. 24; evaluated in numpy with one centre per ring, so a
-whole layer is one vectorized pass) and its planar area is taken. The
+ring* (Snyder 1987, ch. 24; one centre per ring, evaluated by ``_ringarea`` in one
+compiled pass over the vertices when numba, the ``fast`` extra, is installed, else
+with the same arithmetic vectorized in numpy) and its planar area is taken. The
 projection preserves area exactly and is conformal at its centre, so a
 geodesic edge maps to a curve whose deviation from the straight chord grows
 with the edge length and its distance from the centre; edges longer than
@@ -25,8 +26,11 @@ stored orientation, so a wrongly oriented hole is still subtracted.
 from __future__ import annotations
 
 import functools
+import itertools
+import math
 import warnings
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -34,15 +38,24 @@ import pandas as pd
 import pyproj
 import shapely
 
+from ._points import point_areas_ha, points_as_circles
+from ._ringarea import backend, ring_areas
+from ._ringarea import screen as screen_vertices
+from ._screen import InvalidPolicy, blank, check_policy, screen
+from ._threads import n_workers
 from .crs import geodetic_crs, require_crs
 from .errors import GeometryWarning
 
 __all__ = ["area_ha", "area_m2", "geodesic_area_m2", "perimeter_m"]
 
 _DEFAULT_MAX_SEGMENT_M = 500.0
-#: Vertices per block: the ~20 temporary arrays of one pass stay small (~40 MB in all)
-#: and in cache; measured fastest between 2**16 and 2**18.
+#: Metres in one degree of longitude or latitude, at most (a bound of edge lengths).
+_M_PER_DEG_MAX = 111_700.0
+#: Vertices per block at most: the temporary arrays of one pass stay small (~40 MB in all
+#: with the numpy kernel) and in cache; measured fastest between 2**16 and 2**18.
 _BLOCK_VERTICES = 1 << 18
+#: Fewer vertices than this per thread are not worth a thread.
+_MIN_VERTICES_PER_JOB = 1 << 16
 
 
 def _geoseries(data: gpd.GeoDataFrame | gpd.GeoSeries, name: str) -> gpd.GeoSeries:
@@ -55,84 +68,28 @@ def _geoseries(data: gpd.GeoDataFrame | gpd.GeoSeries, name: str) -> gpd.GeoSeri
 
 def _to_lonlat(xy: np.ndarray, crs: Any) -> tuple[np.ndarray, np.ndarray, pyproj.Geod]:
     """Coordinates as lon/lat (degrees) on the datum of ``crs``, and that datum's Geod."""
-    src = pyproj.CRS.from_user_input(crs)
-    geo = geodetic_crs(src)
-    geod = geo.get_geod()
-    if geod is None:  # pragma: no cover - every geodetic CRS has an ellipsoid
-        raise ValueError(f"{src.name} has no ellipsoid")
-    if src.is_geographic and src.equals(geo, ignore_axis_order=True):
+    tr, geod = _lonlat_plan(pyproj.CRS.from_user_input(crs))
+    if tr is None:
         return xy[:, 0].copy(), xy[:, 1].copy(), geod  # geopandas keeps x = longitude
-    tr = _transformer(src, geo)
     lon, lat = tr.transform(xy[:, 0], xy[:, 1])
     return np.asarray(lon), np.asarray(lat), geod
 
 
 @functools.lru_cache(maxsize=32)
+def _lonlat_plan(src: pyproj.CRS) -> tuple[pyproj.Transformer | None, pyproj.Geod]:
+    """Return the transformer to lon/lat on the datum of ``src`` (None if there) and its Geod."""
+    geo = geodetic_crs(src)
+    geod = geo.get_geod()
+    if geod is None:  # pragma: no cover - every geodetic CRS has an ellipsoid
+        raise ValueError(f"{src.name} has no ellipsoid")
+    if src.is_geographic and src.equals(geo, ignore_axis_order=True):
+        return None, geod
+    return _transformer(src, geo), geod
+
+
+@functools.lru_cache(maxsize=32)
 def _transformer(src: pyproj.CRS, dst: pyproj.CRS) -> pyproj.Transformer:
     return pyproj.Transformer.from_crs(src, dst, always_xy=True)
-
-
-def _laea_factory(geod: pyproj.Geod) -> Any:
-    """Return ``f(lon, lat, ring, lon0, lat0) -> (x, y)``: ellipsoidal Lambert azimuthal equal-area.
-
-    ``x`` and ``y`` are in units of the authalic radius and without the per-ring
-    scale ``D`` (which cancels in ring areas): multiply areas by :func:`_authalic_radius`².
-
-    Vectorized with a centre per vertex (Snyder 1987, eqs. 24-2 ... 24-13), so
-    every ring gets a projection centred on itself: exactly equal-area, and
-    conformal at the centre, so geodesic edges of a ring stay straight to
-    second order in the ring's size.
-    """
-    e2 = geod.es
-    e = np.sqrt(e2)
-
-    def q(sinphi: np.ndarray) -> np.ndarray:
-        if e2 == 0:
-            return 2 * sinphi
-        return (1 - e2) * (sinphi / (1 - e2 * sinphi**2) + np.arctanh(e * sinphi) / e)
-
-    qp = float(q(np.array(1.0)))
-
-    def project(
-        lon: np.ndarray, lat: np.ndarray, ring: np.ndarray, lon0: np.ndarray, lat0: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        # Snyder's x = Rq B D cos(b) sin(dl), y = Rq B / D (...): D is one constant per ring
-        # and cancels in x_i * y_j, so it is left out, and Rq^2 is applied to the ring areas.
-        sinb1 = np.clip(q(np.sin(np.radians(lat0))) / qp, -1.0, 1.0)
-        cosb1 = np.sqrt(1 - sinb1 * sinb1)
-        sinb1, cosb1 = sinb1[ring], cosb1[ring]
-        sinb = q(np.sin(np.radians(lat)))
-        sinb /= qp
-        np.clip(sinb, -1.0, 1.0, out=sinb)
-        cosb = np.sqrt(1 - sinb * sinb)
-        dl = _wrap180(lon - lon0[ring])
-        dl = np.radians(dl)
-        sin_dl = np.sin(dl)
-        dl *= 0.5
-        hav = np.sin(dl)
-        hav *= hav
-        hav *= 2  # 1 - cos(dl), without cancellation
-        # cos(b1) sin(b) - sin(b1) cos(b) cos(dl), and cos of the angular distance to the centre
-        cb_sb1 = cosb * sinb1
-        num = sinb * cosb1 - cb_sb1 + cb_sb1 * hav
-        cosc = sinb1 * sinb + cosb1 * cosb * (1 - hav)
-        k = np.sqrt(2 / (1 + cosc))
-        return k * cosb * sin_dl, k * num
-
-    return project
-
-
-def _wrap180(d: np.ndarray) -> np.ndarray:
-    """Longitude differences into [-180, 180), touching only those outside it.
-
-    Values already in range keep their exact bits, so a feature's area never depends
-    on another feature in the same call crossing the antimeridian.
-    """
-    far = np.abs(d) > 180.0
-    if far.any():
-        d = d.copy()
-        d[far] = (d[far] + 180.0) % 360.0 - 180.0
-    return d
 
 
 def _authalic_radius(geod: pyproj.Geod) -> float:
@@ -145,12 +102,16 @@ def _authalic_radius(geod: pyproj.Geod) -> float:
     return float(geod.a * np.sqrt(qp / 2))
 
 
-def _polygon_rings(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _polygon_rings(
+    geoms: np.ndarray, num_coords: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Vertices of every polygon ring of ``geoms`` (in one C call, no per-feature loop).
 
     Returns ``(xy, ring_of_vertex, owner_of_ring, is_exterior)``; non-polygonal,
     empty and missing geometries contribute no ring. The polygons inside a
     GeometryCollection (e.g. an intersection that is a polygon plus a line) count.
+    ``num_coords`` (``shapely.get_num_coordinates(geoms)``), when the caller has it,
+    saves a pass: a polygon is empty exactly when it has no coordinates.
     """
     types = shapely.get_type_id(geoms)
     gc = np.flatnonzero(types == 7)
@@ -162,7 +123,7 @@ def _polygon_rings(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
         xy, ring_of_vertex, owner, exterior = _polygon_rings(np.concatenate([rest, parts[keep]]))
         remap = np.concatenate([np.arange(geoms.size), gc[part_owner[keep]]])
         return xy, ring_of_vertex, remap[owner], exterior
-    nonempty = ~shapely.is_empty(geoms)
+    nonempty = ~shapely.is_empty(geoms) if num_coords is None else num_coords > 0
     # fast path: single-part polygons without holes are one ring each
     simple = (types == 3) & nonempty & (shapely.get_num_interior_rings(geoms) == 0)
     complex_ = np.isin(types, (3, 6)) & nonempty & ~simple
@@ -207,7 +168,7 @@ def _densify(
     dx *= dx
     dy *= dy
     dx += dy
-    cand = np.flatnonzero(dx > (max_segment_m / 111_700.0) ** 2)
+    cand = np.flatnonzero(dx > (max_segment_m / _M_PER_DEG_MAX) ** 2)
     cand = cand[ring[cand] == ring[cand + 1]]
     if cand.size == 0:
         return lon, lat, ring
@@ -215,10 +176,29 @@ def _densify(
     dist = np.asarray(dist)
     dist = np.where(np.isfinite(dist), dist, 0.0)  # impossible coordinates: flagged by the caller
     nseg = np.ceil(dist / max_segment_m).astype(np.int64)
+    return _insert_on_geodesics(lon, lat, ring, geod, cand, np.asarray(az), dist, nseg)[:3]
+
+
+def _insert_on_geodesics(
+    lon: np.ndarray,
+    lat: np.ndarray,
+    ring: np.ndarray,
+    geod: pyproj.Geod,
+    edge: np.ndarray,
+    az: np.ndarray,
+    dist: np.ndarray,
+    nseg: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Cut edge ``edge[i]`` (vertex i to i + 1) into ``nseg[i]`` equal geodesic pieces.
+
+    ``az`` and ``dist`` are the forward azimuth and length of each edge. Returns
+    ``(lon, lat, ring, is_new)``: the original vertices keep their exact values
+    and order, ``is_new`` marks the inserted points.
+    """
     keep = nseg > 1
-    cand, az, dist, nseg = cand[keep], np.asarray(az)[keep], dist[keep], nseg[keep]
+    cand, az, dist, nseg = edge[keep], az[keep], dist[keep], nseg[keep]
     if cand.size == 0:
-        return lon, lat, ring
+        return lon, lat, ring, np.zeros(lon.size, dtype=bool)
     nnew = nseg - 1
     rep = np.repeat(np.arange(cand.size), nnew)
     # position k = 1..nseg-1 within each edge
@@ -231,6 +211,7 @@ def _densify(
         np.concatenate([lon, np.asarray(nlon)])[order],
         np.concatenate([lat, np.asarray(nlat)])[order],
         np.concatenate([ring, ring[cand][rep]])[order],
+        order >= lon.size,
     )
 
 
@@ -239,6 +220,7 @@ def geodesic_area_m2(
     crs: Any,
     *,
     max_segment_m: float = _DEFAULT_MAX_SEGMENT_M,
+    n_jobs: int = -1,
 ) -> np.ndarray:
     """Ellipsoidal area in m² of an array of geometries in ``crs``.
 
@@ -252,6 +234,11 @@ def geodesic_area_m2(
         The CRS the coordinates are in.
     max_segment_m : float, keyword-only
         Geodesic edges longer than this are densified before integration.
+    n_jobs : int, default -1, keyword-only
+        Threads working on separate blocks of features with the compiled kernel
+        (``-1``: all cores; fewer than 65,536 vertices per thread are not split;
+        the numpy kernel runs on one). The results are identical for any
+        ``n_jobs``: every ring is computed on its own.
 
     Returns
     -------
@@ -268,18 +255,31 @@ def geodesic_area_m2(
     arr = np.asarray(geoms, dtype=object)
     if arr.ndim != 1:
         arr = arr.ravel()
-    # blocks of about _BLOCK_VERTICES vertices bound the memory of the ~20 temporary arrays;
-    # every ring is computed on its own, so the blocks give the same bits as one pass
-    cum = np.cumsum(shapely.get_num_coordinates(arr))
-    cuts = np.searchsorted(
-        cum, np.arange(_BLOCK_VERTICES, cum[-1] if cum.size else 0, _BLOCK_VERTICES), side="right"
-    )
-    bounds = np.unique(np.concatenate([[0], cuts, [arr.size]]))
+    jobs = n_workers(n_jobs)
+    # blocks of at most _BLOCK_VERTICES vertices bound the memory of the temporary arrays (and
+    # give each thread the same share); every ring is computed on its own, so the blocks give
+    # the same bits as one pass
+    num_coords = shapely.get_num_coordinates(arr)
+    cum = np.cumsum(num_coords)
+    total = int(cum[-1]) if cum.size else 0
+    kernel = backend("auto", n_vertices=total)  # one kernel for the whole call
+    # threads pay with the compiled kernel only: the numpy one is ~30 passes over arrays of
+    # the block, bound by memory and by short calls that take the GIL (2 threads: 2.6x the CPU)
+    jobs = max(1, min(jobs, total // _MIN_VERTICES_PER_JOB)) if kernel == "numba" else 1
+    nblocks = math.ceil(max(math.ceil(total / _BLOCK_VERTICES), 1) / jobs) * jobs
+    cuts = np.searchsorted(cum, np.linspace(0, total, nblocks + 1)[1:-1], side="right")
+    bounds = np.unique(np.concatenate([[0], cuts, [arr.size]])).tolist()
     out = np.zeros(arr.size, dtype=float)
-    n_bad = 0
-    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-        out[lo:hi], bad = _area_block_m2(arr[lo:hi], crs, max_segment_m)
-        n_bad += bad
+
+    def block(lo: int, hi: int) -> int:
+        out[lo:hi], bad = _area_block_m2(arr[lo:hi], num_coords[lo:hi], crs, max_segment_m, kernel)
+        return bad
+
+    if jobs == 1:
+        n_bad = sum(block(lo, hi) for lo, hi in itertools.pairwise(bounds))
+    else:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            n_bad = sum(pool.map(block, bounds[:-1], bounds[1:]))
     if n_bad:
         warnings.warn(
             f"{n_bad} feature(s) have coordinates that are impossible in their CRS "
@@ -291,46 +291,63 @@ def geodesic_area_m2(
     return out
 
 
-def _area_block_m2(arr: np.ndarray, crs: Any, max_segment_m: float) -> tuple[np.ndarray, int]:
+def _area_block_m2(
+    arr: np.ndarray,
+    num_coords: np.ndarray,
+    crs: Any,
+    max_segment_m: float,
+    kernel: Literal["numba", "numpy"],
+) -> tuple[np.ndarray, int]:
     """Ellipsoidal m² of ``arr``, and how many features have impossible coordinates."""
     out = np.zeros(arr.size, dtype=float)
     missing = shapely.is_missing(arr)
     out[missing] = np.nan
-    xy, ring_idx, owner, exterior = _polygon_rings(arr)
+    xy, ring_idx, owner, exterior = _polygon_rings(arr, num_coords)
     if owner.size == 0:
         return out, 0
     lon, lat, geod = _to_lonlat(xy, crs)
-    bad = ~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90.0))
-    if bad.any():
+    any_bad, any_long = screen_vertices(
+        lon, lat, ring_idx, max_segment_m / _M_PER_DEG_MAX, use=kernel
+    )
+    if any_bad:
+        bad = ~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90.0))
         bad_owner = np.unique(owner[ring_idx[bad]])
         lat = np.where(bad, 0.0, lat)
         lon = np.where(bad, 0.0, lon)
-    lon, lat, ring_idx = _densify(lon, lat, ring_idx, geod, max_segment_m)
-    # centre of each ring: the mean of its vertices (longitudes unwrapped around the first)
+    if any_bad or any_long:
+        lon, lat, ring_idx = _densify(lon, lat, ring_idx, geod, max_segment_m)
     nring = owner.size
-    first_idx = np.searchsorted(ring_idx, np.arange(nring))
-    dlon = _wrap180(lon - lon[first_idx][ring_idx])
-    counts = np.maximum(np.bincount(ring_idx, minlength=nring), 1)
-    lon0 = lon[first_idx] + np.bincount(ring_idx, weights=dlon, minlength=nring) / counts
-    lat0 = np.bincount(ring_idx, weights=lat, minlength=nring) / counts
-    x, y = _laea_factory(geod)(lon, lat, ring_idx, lon0, lat0)
-    x *= _authalic_radius(geod)
-    y *= _authalic_radius(geod)
-    same = ring_idx[1:] == ring_idx[:-1]
-    cross = np.where(same, x[:-1] * y[1:] - x[1:] * y[:-1], 0.0)
-    ring_area = np.abs(np.bincount(ring_idx[:-1], weights=cross, minlength=nring)) / 2
+    start = np.searchsorted(ring_idx, np.arange(nring + 1))
+    ring_area = ring_areas(lon, lat, start, geod.es, use=kernel) * _authalic_radius(geod) ** 2
     signed = np.where(exterior, ring_area, -ring_area)
     out += np.bincount(owner, weights=signed, minlength=arr.size)
-    if bad.any():
+    if any_bad:
         out[bad_owner] = np.nan
         return out, int(bad_owner.size)
     return out, 0
 
 
-def area_m2(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> pd.Series:
+def _areas(gdf: gpd.GeoDataFrame | gpd.GeoSeries, invalid: str) -> pd.Series:
+    """m² of every feature: points as circles of their declared area, screened rows NaN."""
+    gs = _geoseries(gdf, "gdf")
+    crs = require_crs(gs, "gdf")
+    check_policy(invalid)
+    geoms = np.asarray(gs.values, dtype=object)
+    nan = screen(geoms, gs.index, invalid=invalid, name="gdf", stacklevel=4)
+    geoms = blank(geoms, nan)
+    geoms, buffer_ha = points_as_circles(geoms, crs, point_areas_ha(gdf, geoms.size))
+    out = geodesic_area_m2(geoms, crs)
+    out[nan] = np.nan
+    res = pd.Series(out, index=gs.index, name="area_m2")
+    if np.isfinite(buffer_ha).any():
+        res.attrs["point_buffer_ha"] = pd.Series(buffer_ha, index=gs.index, name="point_buffer_ha")
+    return res
+
+
+def area_m2(gdf: gpd.GeoDataFrame | gpd.GeoSeries, *, invalid: InvalidPolicy = "warn") -> pd.Series:
     """Ellipsoidal area of every feature, in square metres.
 
-    See :func:`area_ha` (same method, other unit).
+    See :func:`area_ha` (same method, other unit, same options).
 
     Examples
     --------
@@ -339,22 +356,34 @@ def area_m2(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> pd.Series:
     >>> bool((agf.area_m2(parcels) > 0).all())
     True
     """
-    gs = _geoseries(gdf, "gdf")
-    crs = require_crs(gs, "gdf")
-    return pd.Series(geodesic_area_m2(gs.values, crs), index=gs.index, name="area_m2")
+    return _areas(gdf, invalid)
 
 
-def area_ha(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> pd.Series:
+def area_ha(gdf: gpd.GeoDataFrame | gpd.GeoSeries, *, invalid: InvalidPolicy = "warn") -> pd.Series:
     """Compute the true ellipsoidal area of every feature in hectares, whatever the CRS.
 
     Vertices are taken to the ellipsoid of the layer's CRS and edges are
     geodesics, so a layer in EPSG:4326, in UTM or in Web Mercator gives the same
-    hectares. Points and lines have area 0; missing geometries give NaN.
+    hectares. Lines have area 0; missing geometries and geometries with a NaN or
+    infinite coordinate give NaN (the latter with a
+    :class:`~agroforest_geo.errors.GeometryWarning` naming the rows).
+
+    A point stands for a plot of its declared area (EU rules allow points for
+    plots up to 4 ha): its area is that of a geodesic circle of
+    ``declared_area_ha`` hectares, or 4 ha where that column is absent or empty
+    (see the "Point plots" page of the docs). The hectares used are in
+    ``result.attrs["point_buffer_ha"]`` (NaN for the other rows), present only
+    when the layer has points.
 
     Parameters
     ----------
     gdf : GeoDataFrame or GeoSeries
         Layer with a CRS.
+    invalid : {"warn", "nan", "raise"}, keyword-only
+        Invalid geometries (a bow-tie, overlapping parts, a hole outside its
+        shell) have no meaningful area: ``"warn"`` (default) measures them as
+        stored and warns naming the rows, ``"nan"`` gives them NaN (and warns),
+        ``"raise"`` raises :class:`~agroforest_geo.errors.InvalidGeometryError`.
 
     Returns
     -------
@@ -365,6 +394,8 @@ def area_ha(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> pd.Series:
     ------
     MissingCRSError
         If the layer has no CRS.
+    InvalidGeometryError
+        With ``invalid="raise"``, if a geometry is invalid.
 
     Examples
     --------
@@ -375,14 +406,27 @@ def area_ha(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> pd.Series:
     (True, 'area_ha')
     >>> bool(area.between(0.3, 12).all())
     True
+
+    A point plot without a declared area is a 4 ha circle:
+
+    >>> import geopandas as gpd, shapely
+    >>> pt = gpd.GeoSeries([shapely.Point(-76.5, -7.2)], crs=4326)
+    >>> round(float(agf.area_ha(pt).iloc[0]), 6), agf.area_ha(pt).attrs["point_buffer_ha"].tolist()
+    (4.0, [4.0])
     """
-    return (area_m2(gdf) / 10_000.0).rename("area_ha")
+    m2 = _areas(gdf, invalid)
+    out = (m2 / 10_000.0).rename("area_ha")
+    out.attrs = dict(m2.attrs)
+    return out
 
 
-def perimeter_m(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> pd.Series:
+def perimeter_m(
+    gdf: gpd.GeoDataFrame | gpd.GeoSeries, *, invalid: InvalidPolicy = "warn"
+) -> pd.Series:
     """Geodesic perimeter of every polygon (exterior and hole rings), in metres.
 
-    Lines get their geodesic length; points 0; missing geometries NaN.
+    Lines get their geodesic length; points 0; missing geometries and geometries
+    with a NaN or infinite coordinate NaN. ``invalid`` as for :func:`area_ha`.
 
     Examples
     --------
@@ -394,6 +438,8 @@ def perimeter_m(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> pd.Series:
     gs = _geoseries(gdf, "gdf")
     crs = require_crs(gs, "gdf")
     arr = np.asarray(gs.values, dtype=object)
+    nan = screen(arr, gs.index, invalid=invalid, name="gdf")
+    arr = blank(arr, nan)
     out = np.zeros(arr.size, dtype=float)
     out[shapely.is_missing(arr)] = np.nan
     xy, part_idx, owner, _ = _polygon_rings(arr)

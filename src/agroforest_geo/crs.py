@@ -71,11 +71,17 @@ def require_crs(gdf: gpd.GeoDataFrame | gpd.GeoSeries, name: str = "layer") -> p
     4326
     """
     if gdf.crs is None:
-        raise MissingCRSError(
+        exc = MissingCRSError(
             f"{name} has no CRS. Set the CRS the coordinates are in, e.g. "
             f"`{name} = {name}.set_crs('EPSG:4326')` for longitude/latitude or "
             f"`.set_crs('EPSG:32718')` for UTM 18S metres (a Shapefile needs its .prj)."
         )
+        exc.cli_message = (
+            f"{name} has no CRS. Give the CRS the coordinates are in, e.g. --crs EPSG:4326 "
+            "for longitude/latitude or --crs EPSG:32718 for UTM 18S metres (a Shapefile needs "
+            "its .prj)."
+        )
+        raise exc
     return pyproj.CRS.from_user_input(gdf.crs)
 
 
@@ -99,11 +105,16 @@ def same_crs(
     lcrs = require_crs(left, left_name)
     rcrs = require_crs(right, right_name)
     if not lcrs.equals(rcrs, ignore_axis_order=True):
-        raise CRSMismatchError(
-            f"{left_name} is in {_crs_label(lcrs)} but {right_name} is in {_crs_label(rcrs)}; "
-            "reproject one of them first, e.g. "
+        head = f"{left_name} is in {_crs_label(lcrs)} but {right_name} is in {_crs_label(rcrs)}; "
+        exc = CRSMismatchError(
+            head + "reproject one of them first, e.g. "
             f"`{right_name} = {right_name}.to_crs({left_name}.crs)`."
         )
+        exc.cli_message = head + (
+            "reproject one of the files to the other's CRS first, e.g. "
+            f"ogr2ogr -t_srs {_crs_label(lcrs)} reprojected.gpkg {right_name.upper()}_FILE"
+        )
+        raise exc
     return lcrs
 
 

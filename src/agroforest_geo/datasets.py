@@ -18,6 +18,8 @@ _FILES: dict[str, str] = {
     "parcels_messy": "parcels_messy.gpkg",
     "plots": "plots.gpkg",
     "plot_points": "plot_points.csv",
+    "gps_points_es": "gps_points_es.csv",
+    "terratrac_farms": "terratrac_farms.csv",
     "protected_areas": "protected_areas.gpkg",
     "treecover": "treecover2000.tif",
     "lossyear": "lossyear.tif",

@@ -77,6 +77,7 @@ from rasterio.io import DatasetReader
 from rasterio.windows import Window
 from scipy import ndimage
 
+from ._network import check_source, raster_env
 from .errors import InputNotFoundError, NoDataWarning, RasterError, UnreadableInputError
 from .inputs import bounded_block_cache
 
@@ -181,8 +182,10 @@ def _open_raster(src: ChmInput, name: str = "chm") -> Iterator[DatasetReader]:
     path = os.fspath(src)
     if not os.path.exists(path):
         raise InputNotFoundError(f"{path} does not exist; check the {name} path")
+    check_source(path, what=name)  # a VRT may only read local files
     try:
-        ds = rasterio.open(path)
+        with raster_env():
+            ds = rasterio.open(path)
     except rasterio.errors.RasterioIOError as exc:
         raise UnreadableInputError(
             f"cannot read {path} as a raster ({exc}); give a GeoTIFF or another GDAL raster"

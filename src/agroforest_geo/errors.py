@@ -12,6 +12,7 @@ __all__ = [
     "AgroforestGeoError",
     "AgroforestGeoWarning",
     "AllometryDomainWarning",
+    "AmbiguousColumnError",
     "CRSMismatchError",
     "DuplicateIdError",
     "GeometryWarning",
@@ -20,6 +21,7 @@ __all__ = [
     "MissingCRSError",
     "MissingColumnError",
     "NoDataWarning",
+    "OutputConflictError",
     "PartitionError",
     "RasterError",
     "TaxonFallbackWarning",
@@ -30,7 +32,13 @@ __all__ = [
 
 
 class AgroforestGeoError(Exception):
-    """Base class of every error raised by agroforest_geo."""
+    """Base class of every error raised by agroforest_geo.
+
+    ``cli_message``, when set, is the same message worded for the command line
+    (``--id-column codigo`` where the Python message says ``id_column='codigo'``).
+    """
+
+    cli_message: str | None = None
 
 
 class MissingCRSError(AgroforestGeoError, ValueError):
@@ -46,6 +54,14 @@ class MissingColumnError(AgroforestGeoError, KeyError):
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0]) if self.args else ""
+
+
+class AmbiguousColumnError(AgroforestGeoError, ValueError):
+    """Several columns could be the one a reader needs; it does not guess which."""
+
+
+class OutputConflictError(AgroforestGeoError, FileExistsError):
+    """An output path is one of the inputs (or another output): writing would lose data."""
 
 
 class DuplicateIdError(AgroforestGeoError, ValueError):
@@ -70,6 +86,10 @@ class RasterError(AgroforestGeoError, ValueError):
 
 class PartitionError(AgroforestGeoError, RuntimeError):
     """A partition of a distributed run failed (e.g. its worker ran out of memory)."""
+
+
+class UndeclaredVerbError(AgroforestGeoError, TypeError):
+    """A function run on Dask does not declare what it needs (``distributed.verb``)."""
 
 
 class UnitError(AgroforestGeoError, ValueError):

@@ -59,6 +59,23 @@ RULES: Mapping[str, Rule] = MappingProxyType(
             "not valid per OGC Simple Features (GEOS reason in the message)",
             "repair() (shapely.make_valid, keeping the polygonal part) or fix the vertex in a GIS",
         ),
+        "nonfinite_coordinates": Rule(
+            "error",
+            "a vertex is NaN or infinite: the geometry cannot be measured (results are NaN)",
+            "fix or delete that vertex in a GIS, or drop the row",
+        ),
+        "crosses_antimeridian": Rule(
+            "warning",
+            "a polygon spans more than 180° of longitude: it crosses the antimeridian and "
+            "GEOS would take it as a band around the Earth",
+            "read it with read_parcels / read_layer or repair() (cut at ±180°, RFC 7946 §3.1.9)",
+        ),
+        "point_over_4_ha": Rule(
+            "error",
+            "a point parcel declares more than 4 ha: the EU allows points only for plots "
+            "of up to 4 ha",
+            "digitize the plot's polygon (or correct declared_area_ha)",
+        ),
         "too_few_vertices": Rule(
             "error",
             "a polygon ring has fewer than 3 distinct vertices",
@@ -136,6 +153,11 @@ RULES: Mapping[str, Rule] = MappingProxyType(
         "reoriented": Rule(
             "warning", "repair: rings oriented (exterior CCW, holes CW)", "nothing to do"
         ),
+        "cut_at_antimeridian": Rule(
+            "warning",
+            "repair cut a polygon crossing the antimeridian at ±180° (area unchanged)",
+            "nothing to do; the cut parts are one MultiPolygon",
+        ),
         "swapped_axes": Rule(
             "warning", "repair: swapped x and y (longitude/latitude)", "check the position"
         ),
@@ -162,7 +184,8 @@ class ValidationReport:
     Examples
     --------
     >>> import geopandas as gpd, shapely
-    >>> gdf = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1), None], crs=32718)
+    >>> sq = shapely.box(500_000, 9_200_000, 500_001, 9_200_001)  # 1 m², UTM 18S
+    >>> gdf = gpd.GeoDataFrame(geometry=[sq, None], crs=32718)
     >>> from agroforest_geo import validate
     >>> report = validate(gdf, min_area_m2=0)
     >>> report.ok

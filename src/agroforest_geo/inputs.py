@@ -22,14 +22,19 @@ from typing import Any, Union
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyproj
 import rasterio
 import shapely
 from affine import Affine
 from rasterio.io import DatasetReader
 
+from ._geodesic_edges import to_crs_geodesic
+from ._network import check_source, is_remote, raster_env
+from ._points import point_areas_ha, points_as_circles
+from ._screen import screen
 from .area import geodesic_area_m2
-from .crs import require_crs, transform_geoms
+from .crs import require_crs
 from .errors import (
     CRSMismatchError,
     GeometryWarning,
@@ -74,9 +79,15 @@ def _open(raster: RasterLike, stack: ExitStack) -> DatasetReader:
             raise RasterError(f"raster {raster.name} is closed; open it again or pass its path")
         return raster
     if isinstance(raster, (str, Path)):
+        if is_remote(raster):  # allowed only with allow_network(); rasterio reads the URL
+            check_source(raster, what="raster")
+            stack.enter_context(raster_env())
+            return stack.enter_context(rasterio.open(raster))
         path = Path(raster)
         if not path.exists():
             raise RasterError(f"raster {path} does not exist; check the path")
+        check_source(path, what="raster")  # a VRT may only read local files
+        stack.enter_context(raster_env())  # no network request while it is read
         try:
             return stack.enter_context(rasterio.open(path))
         except rasterio.errors.RasterioIOError as exc:
@@ -255,6 +266,7 @@ class _Prepared:
     geoms: np.ndarray  # in the raster CRS; None where missing/empty
     area_m2: np.ndarray  # exact ellipsoidal polygon area; NaN where missing/empty
     empty: np.ndarray  # bool
+    point_buffer_ha: np.ndarray | None = None  # hectares of point plots' circles; NaN elsewhere
 
 
 def _none_where(mask: np.ndarray, geoms: np.ndarray) -> np.ndarray:
@@ -263,11 +275,37 @@ def _none_where(mask: np.ndarray, geoms: np.ndarray) -> np.ndarray:
     return out
 
 
+def _measurable(
+    polygons: gpd.GeoDataFrame | gpd.GeoSeries,
+    geoms: np.ndarray,
+    crs: pyproj.CRS,
+    invalid: str,
+    name: str,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Geometries safe to measure: screened rows None, point plots as circles of their area."""
+    nan = screen(geoms, polygons.index, invalid=invalid, name=name, stacklevel=5)
+    geoms = _none_where(nan, geoms)
+    geoms, buffer_ha = points_as_circles(geoms, crs, point_areas_ha(polygons, geoms.size))
+    return geoms, (buffer_ha if np.isfinite(buffer_ha).any() else None)
+
+
+def with_point_buffer(out: pd.DataFrame, prepared: _Prepared) -> pd.DataFrame:
+    """Add the ``point_buffer_ha`` column (hectares a point plot stood for) if any."""
+    if prepared.point_buffer_ha is not None:
+        out["point_buffer_ha"] = prepared.point_buffer_ha
+    return out
+
+
 def _prepare(
-    polygons: gpd.GeoDataFrame | gpd.GeoSeries, grid: _Grid, name: str = "polygons"
+    polygons: gpd.GeoDataFrame | gpd.GeoSeries,
+    grid: _Grid,
+    name: str = "polygons",
+    *,
+    invalid: str = "warn",
 ) -> _Prepared:
     crs = require_crs(polygons, name)
     geoms = _polygon_array(polygons, name)
+    geoms, buffer_ha = _measurable(polygons, geoms, crs, invalid, name)
     missing = shapely.is_missing(geoms)
     empty = missing | shapely.is_empty(_none_where(missing, geoms))
     types = shapely.get_type_id(geoms)
@@ -292,16 +330,16 @@ def _prepare(
     _check_coordinates(geoms, crs, name)
     area = geodesic_area_m2(geoms, crs)
     area[empty] = np.nan
+    # long edges are cut along their geodesics, so that the pixels cover the polygon of area
+    geoms = to_crs_geodesic(geoms, crs, grid.crs)
     if not crs.equals(grid.crs, ignore_axis_order=True):
-        tr = pyproj.Transformer.from_crs(crs, grid.crs, always_xy=True)
-        geoms = transform_geoms(geoms, tr)
         b = shapely.bounds(geoms[~empty])
         if b.size and not np.isfinite(b).all():
             raise CRSMismatchError(
                 f"{name} cannot be transformed to the raster's CRS {grid.crs.name}; "
                 "some coordinates fall outside its domain. Check the CRS of both inputs."
             )
-    return _Prepared(len(geoms), geoms, area, empty)
+    return _Prepared(len(geoms), geoms, area, empty, buffer_ha)
 
 
 #: GDAL block cache while reading (MB). Every block is read once, in window order, so a

@@ -37,6 +37,8 @@ import pyproj
 import rasterio
 from affine import Affine
 
+from ._atomic import atomic_write
+from ._network import check_source, raster_env
 from .errors import RasterError
 
 __all__ = ["RasterInput", "as_raster", "build_vrt", "split_raster"]
@@ -108,8 +110,9 @@ def _expand(tiles: RasterInput) -> list[str]:
 
 
 def _describe(path: str) -> _Tile:
+    check_source(path, what="raster tile")  # network tiles need allow_network()
     try:
-        with rasterio.open(path) as src:
+        with raster_env(), rasterio.open(path) as src:
             if src.crs is None:
                 raise RasterError(
                     f"raster tile {path} has no CRS; set it, e.g. `rio edit-info --crs EPSG:4326`"
@@ -280,8 +283,8 @@ def build_vrt(tiles: RasterInput, path: str | Path | None = None) -> Path:
         digest = hashlib.sha1(xml.encode()).hexdigest()[:16]
         path = Path(tempfile.gettempdir()) / f"agroforest_geo-mosaic-{digest}.vrt"
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(xml, encoding="utf-8")
+    with atomic_write(out) as tmp:
+        tmp.write_text(xml, encoding="utf-8")
     return out
 
 
@@ -377,7 +380,7 @@ def split_raster(
                     transform=src.window_transform(win),
                 )
                 path = out / f"{src_path.stem}_r{j}_c{i}.tif"
-                with rasterio.open(path, "w", **profile) as dst:
+                with atomic_write(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
                     dst.write(data)
                 paths.append(path)
     return paths

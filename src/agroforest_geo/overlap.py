@@ -2,9 +2,11 @@
 
 Method
 ------
-Candidate pairs come from a spatial index (:class:`shapely.STRtree`) queried with
-the ``intersects`` predicate; everything after that is vectorized shapely over the
-candidate pairs, never a Python loop over pairs. Intersections are computed in the
+Candidate pairs come from a spatial index (:class:`shapely.STRtree`); everything
+after that is vectorized shapely over blocks of candidate pairs, one block per
+thread, never a Python loop over pairs (``_pairs``). Each intersection, computed
+once, gives both the area and the relation: only pairs whose intersection is a
+whole feature go through exact predicates. Intersections are computed in the
 layers' own CRS (degrees stay degrees) and their hectares are ellipsoidal, with the
 same method as :func:`agroforest_geo.area_ha` (:func:`~agroforest_geo.area.geodesic_area_m2`).
 
@@ -29,6 +31,10 @@ import pandas as pd
 import pyproj
 import shapely
 
+from ._pairs import overlapping_pairs
+from ._points import point_areas_ha, points_as_circles
+from ._screen import screen, warn_nonfinite
+from ._threads import map_blocks, n_workers
 from .area import geodesic_area_m2
 from .crs import require_crs, same_crs
 from .errors import DuplicateIdError, GeometryWarning, InvalidGeometryError, MissingColumnError
@@ -38,13 +44,15 @@ __all__ = ["containment", "overlaps"]
 
 logger = logging.getLogger(__name__)
 
-InvalidOption = Literal["raise", "repair"]
+InvalidOption = Literal["raise", "repair", "nan"]
 Relation = Literal["partial", "contains", "within", "duplicate"]
 
 #: id columns looked for, in this order, when ``id_column`` is not given
 _ID_CANDIDATES = ("plot_id", "area_id", "parcel_id")
 _POLYGONAL = (3, 6, 7)  # Polygon, MultiPolygon, GeometryCollection (may hold polygons)
 _MAX_LISTED = 10
+#: Fewer rows than this per thread are not worth a thread (validity checks).
+_MIN_ROWS_PER_JOB = 20_000
 
 
 class _Layer(NamedTuple):
@@ -53,7 +61,9 @@ class _Layer(NamedTuple):
     id_name: str
     ids: np.ndarray  # object array of ids, one per row
     geoms: np.ndarray  # object array; None where empty or missing
-    empty: np.ndarray  # bool: empty or missing geometry
+    empty: np.ndarray  # bool: empty or missing geometry (screened rows included)
+    nan: np.ndarray | None = None  # bool: rows whose results are NaN (bad coordinates, invalid)
+    point_buffer_ha: np.ndarray | None = None  # hectares of point plots' circles, NaN elsewhere
 
 
 # ---------------------------------------------------------------- input checks
@@ -80,8 +90,17 @@ def _prepare(
     name: str,
     id_column: str | None,
     invalid: str,
+    *,
+    circles: bool = False,
+    n_jobs: int = 1,
 ) -> _Layer:
-    """Check one input layer once: type, CRS, unique ids, validity; flag empties."""
+    """Check one input layer once: type, CRS, unique ids, validity; flag empties.
+
+    Rows with a NaN or infinite vertex (and, with ``invalid="nan"``, invalid rows)
+    take part in nothing and are warned about; with ``circles`` point plots become
+    the geodesic circles of their declared area. Validity is checked on ``n_jobs``
+    threads (blocks of rows).
+    """
     if not isinstance(gdf, gpd.GeoDataFrame):
         raise TypeError(
             f"{name} must be a GeoDataFrame, got {type(gdf).__name__}; read it with "
@@ -108,8 +127,13 @@ def _prepare(
             "(or pass another id column)."
         )
     geoms = np.asarray(gdf.geometry.array, dtype=object)
+    if invalid == "nan":
+        nan = screen(geoms, ids, invalid="nan", name=name, stacklevel=4)
+    else:  # invalid rows are raised or repaired below
+        nan = warn_nonfinite(geoms, ids, name=name, stacklevel=4)
+    geoms = _only(geoms, ~nan)
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    bad = ~empty & ~shapely.is_valid(geoms)
+    bad = ~empty & ~_is_valid(geoms, n_jobs)
     if bad.any():
         if invalid == "raise":
             reasons = shapely.is_valid_reason(geoms[bad])
@@ -121,7 +145,7 @@ def _prepare(
                 f"{' ...' if bad.sum() > _MAX_LISTED else ''}). Repair them first "
                 "(agf.repair) or pass invalid='repair'."
             )
-        geoms = _repaired(gdf, name, id_name if id_name in gdf.columns else None)
+        geoms = _only(_repaired(gdf, name, id_name if id_name in gdf.columns else None), ~nan)
         empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
         still = ~empty & ~shapely.is_valid(geoms)
         if still.any():
@@ -129,15 +153,34 @@ def _prepare(
                 f"{name}: repair left {int(still.sum())} invalid geometries "
                 f"({id_name}: {_listed(ids[still])}); fix them by hand."
             )
-    if empty.any():
+    plain_empty = empty & ~nan
+    if plain_empty.any():
         warnings.warn(
-            f"{int(empty.sum())} feature(s) of {name} have an empty or missing geometry and "
-            f"take part in no overlap ({id_name}: {_listed(ids[empty])}); fix or drop them.",
+            f"{int(plain_empty.sum())} feature(s) of {name} have an empty or missing geometry "
+            f"and take part in no overlap ({id_name}: {_listed(ids[plain_empty])}); fix or "
+            "drop them.",
             GeometryWarning,
             stacklevel=3,
         )
     geoms = _only(geoms, ~empty)
-    return _Layer(name, crs, id_name, ids, geoms, empty)
+    buffer_ha = None
+    if circles:
+        geoms, buffer_ha = points_as_circles(geoms, crs, point_areas_ha(gdf, geoms.size))
+        if not np.isfinite(buffer_ha).any():
+            buffer_ha = None
+    return _Layer(name, crs, id_name, ids, geoms, empty, nan, buffer_ha)
+
+
+def _is_valid(geoms: np.ndarray, n_jobs: int) -> np.ndarray:
+    """``shapely.is_valid`` on blocks of rows, on up to ``n_jobs`` threads."""
+    return np.concatenate(
+        map_blocks(
+            lambda lo, hi: shapely.is_valid(geoms[lo:hi]),
+            geoms.size,
+            n_jobs=n_jobs,
+            min_per_job=_MIN_ROWS_PER_JOB,
+        )
+    )
 
 
 def _repaired(gdf: gpd.GeoDataFrame, name: str, id_name: str | None) -> np.ndarray:
@@ -196,10 +239,16 @@ def _take(ids: np.ndarray, pos: np.ndarray) -> np.ndarray:
     return out
 
 
-def _areas_m2(geoms: np.ndarray, idx: np.ndarray, crs: pyproj.CRS) -> np.ndarray:
+def _measured(inter: np.ndarray, crs: pyproj.CRS) -> tuple[np.ndarray, np.ndarray]:
+    """Keep the polygonal parts of intersections; return them and their ellipsoidal m²."""
+    pieces = _polygonal(inter)
+    return pieces, geodesic_area_m2(pieces, crs, n_jobs=1)  # already on a thread of its own
+
+
+def _areas_m2(geoms: np.ndarray, idx: np.ndarray, crs: pyproj.CRS, n_jobs: int) -> np.ndarray:
     """Ellipsoidal m² of ``geoms[idx]`` computed once per distinct feature."""
     uniq, inv = np.unique(idx, return_inverse=True)
-    return geodesic_area_m2(geoms[uniq], crs)[inv] if uniq.size else np.zeros(0)
+    return geodesic_area_m2(geoms[uniq], crs, n_jobs=n_jobs)[inv] if uniq.size else np.zeros(0)
 
 
 # ---------------------------------------------------------------- overlaps
@@ -211,6 +260,7 @@ def overlaps(
     id_column: str | None = None,
     other_id_column: str | None = None,
     invalid: InvalidOption = "raise",
+    n_jobs: int = -1,
 ) -> gpd.GeoDataFrame:
     """Pairs of features whose areas overlap, with ellipsoidal hectares and the relation.
 
@@ -222,7 +272,7 @@ def overlaps(
     Parameters
     ----------
     layer : GeoDataFrame
-        Polygons with a CRS (points and lines never overlap anything).
+        Polygons (or point plots) with a CRS (lines never overlap anything).
     other : GeoDataFrame, optional
         A second layer in the same CRS.
     min_overlap_m2 : float, keyword-only
@@ -232,9 +282,20 @@ def overlaps(
     id_column, other_id_column : str, optional
         Id columns; by default the first of ``plot_id``, ``area_id``,
         ``parcel_id`` present, else the index. Ids must be unique.
-    invalid : {"raise", "repair"}, keyword-only
+    invalid : {"raise", "repair", "nan"}, keyword-only
         Invalid geometries raise :class:`InvalidGeometryError` listing their ids,
-        or are repaired with :func:`agroforest_geo.repair`.
+        are repaired with :func:`agroforest_geo.repair`, or (``"nan"``) take part
+        in no pair, with a :class:`GeometryWarning` naming them. Features with a
+        NaN or infinite vertex always take part in no pair (and are warned about).
+        Point plots stand for the geodesic circle of their declared area
+        (``declared_area_ha``, else 4 ha); the pairs then get
+        ``point_buffer_ha_left`` / ``point_buffer_ha_right`` columns.
+    n_jobs : int, default -1, keyword-only
+        Threads checking validity, querying the index and computing the
+        intersections (``-1``: all cores); fewer when there are fewer than
+        20,000 features or 2,000 candidate pairs per thread. GEOS releases the GIL, so
+        no processes are needed. Results are identical for any ``n_jobs``: each
+        pair is computed once, by one thread, in the same way.
 
     Returns
     -------
@@ -286,43 +347,29 @@ def overlaps(
     """
     _check_option(invalid, "invalid", get_args(InvalidOption))
     min_m2 = _check_nonneg(min_overlap_m2, "min_overlap_m2")
-    left = _prepare(layer, "layer", id_column, invalid)
+    jobs = n_workers(n_jobs)
+    left = _prepare(layer, "layer", id_column, invalid, circles=True, n_jobs=jobs)
     if other is None:
         right = left
     else:
         same_crs(layer, other, "layer", "other")
-        right = _prepare(other, "other", other_id_column, invalid)
+        right = _prepare(other, "other", other_id_column, invalid, circles=True, n_jobs=jobs)
     crs = left.crs
 
     lg = _polygons_only(left.geoms)
     rg = lg if other is None else _polygons_only(right.geoms)
-    tree = shapely.STRtree(rg)
-    li, ri = tree.query(lg, predicate="intersects")
-    if other is None:
-        keep = li < ri
-        li, ri = li[keep], ri[keep]
-    order = np.lexsort((ri, li))
-    li, ri = li[order], ri[order]
-
-    a, b = lg[li], rg[ri]
-    inter = shapely.intersection(a, b)
-    pos = shapely.area(inter) > 0  # edge or corner contact gives a line or a point
-    li, ri, a, b, inter = li[pos], ri[pos], a[pos], b[pos], inter[pos]
-    inter = _polygonal(inter)
-    m2 = geodesic_area_m2(inter, crs)
+    pairs = overlapping_pairs(
+        lg, rg, within=other is None, n_jobs=jobs, measure=lambda g: _measured(g, crs)
+    )
+    li, ri, inter, m2, relation = pairs
     keep = (m2 > 0) & (m2 >= min_m2)
     n_small = int((~keep).sum())
     if n_small:
         logger.info("overlaps: %d pair(s) below min_overlap_m2=%s dropped", n_small, min_m2)
-    li, ri, a, b, inter, m2 = li[keep], ri[keep], a[keep], b[keep], inter[keep], m2[keep]
+    li, ri, inter, m2, relation = li[keep], ri[keep], inter[keep], m2[keep], relation[keep]
 
-    relation = np.full(li.size, "partial", dtype=object)
-    relation[shapely.covered_by(a, b)] = "within"
-    relation[shapely.covers(a, b)] = "contains"
-    relation[shapely.equals(a, b)] = "duplicate"
-
-    area_l = _areas_m2(lg, li, crs)
-    area_r = _areas_m2(rg, ri, crs)
+    area_l = _areas_m2(lg, li, crs, jobs)
+    area_r = _areas_m2(rg, ri, crs, jobs)
     # a covered feature overlaps by its own area, exactly (no rounding of the intersection)
     left_in = np.isin(relation, ("within", "duplicate"))
     m2[left_in] = area_l[left_in]
@@ -343,6 +390,9 @@ def overlaps(
         geometry=gpd.GeoSeries(inter, crs=crs),
         crs=crs,
     )
+    for side, lay, pos in (("left", left, li), ("right", right, ri)):
+        if lay.point_buffer_ha is not None:
+            out[f"point_buffer_ha_{side}"] = lay.point_buffer_ha[pos]
     out.attrs["n_below_min_overlap"] = n_small
     return out
 
@@ -375,8 +425,9 @@ def containment(
         Column of ``plots`` with the declared parent parcel id.
     id_column, parcel_id_column : str, optional
         Id columns (default: ``plot_id`` / ``parcel_id`` when present, else the index).
-    invalid : {"raise", "repair"}, keyword-only
-        Invalid geometries raise :class:`InvalidGeometryError` or are repaired.
+    invalid : {"raise", "repair", "nan"}, keyword-only
+        Invalid geometries raise :class:`InvalidGeometryError`, are repaired, or
+        (``"nan"``) get NaN shares with a :class:`GeometryWarning`.
 
     Returns
     -------

@@ -29,6 +29,7 @@ import pyproj
 import shapely
 from scipy.spatial import cKDTree
 
+from ._threads import n_workers
 from .area import _densify, geodesic_area_m2
 from .crs import geodetic_crs, same_crs, transform_geoms
 from .errors import MissingColumnError
@@ -41,7 +42,6 @@ from .overlap import (
     _polygons_only,
     _prepare,
 )
-from .raster import _n_workers
 
 __all__ = ["protected_overlap"]
 
@@ -467,7 +467,7 @@ def protected_overlap(
     max_distance_m: float | None = None,
     invalid: InvalidOption = "raise",
     max_tile_vertices: int = 256,
-    n_jobs: int = 1,
+    n_jobs: int = -1,
 ) -> pd.DataFrame:
     """How much of each parcel lies in protected areas, which ones, and how far away they are.
 
@@ -493,14 +493,19 @@ def protected_overlap(
         Like ``max_distance`` of :func:`geopandas.sjoin_nearest`, it bounds the
         nearest-area search, the costliest step when most parcels lie far from
         every area. None or ``inf`` (default None): every parcel gets its distance.
-    invalid : {"raise", "repair"}, keyword-only
-        Invalid geometries raise :class:`InvalidGeometryError` or are repaired
-        with :func:`agroforest_geo.repair`.
+    invalid : {"raise", "repair", "nan"}, keyword-only
+        Invalid geometries raise :class:`InvalidGeometryError`, are repaired
+        with :func:`agroforest_geo.repair`, or (``"nan"``) get NaN hectares,
+        share and distance with a :class:`~agroforest_geo.errors.GeometryWarning`
+        naming them. Parcels with a NaN or infinite vertex always get NaN (and a
+        warning). Point plots are measured as the geodesic circle of their
+        declared area (``declared_area_ha``, else 4 ha), flagged in a
+        ``point_buffer_ha`` column.
     max_tile_vertices : int, keyword-only
         Protected polygons are cut into tiles of at most this many vertices.
-    n_jobs : int, default 1, keyword-only
-        Threads working on separate blocks of parcels (``-1``: all cores;
-        blocks of fewer than 5,000 parcels are not split further). GEOS and
+    n_jobs : int, default -1, keyword-only
+        Threads working on separate blocks of parcels (``-1``, the default: all
+        cores; blocks of fewer than 5,000 parcels are not split further). GEOS and
         numpy release the GIL, so no processes are needed. Results are
         identical to ``n_jobs=1``: a parcel's results never depend on the
         other parcels of the call.
@@ -566,7 +571,7 @@ def protected_overlap(
             f"protected has no column {category_column!r}; pass category_column=None or "
             f"the name of its category column (columns: {list(protected.columns)})"
         )
-    par = _prepare(parcels, "parcels", id_column, invalid)
+    par = _prepare(parcels, "parcels", id_column, invalid, circles=True)
     pro = _prepare(protected, "protected", protected_id_column, invalid)
     n = par.geoms.size
     pg = _polygons_only(par.geoms)
@@ -575,7 +580,7 @@ def protected_overlap(
     npa = max(pro.ids.size, 1)
     area_m2 = geodesic_area_m2(pg, crs)  # here, so that a warning about it comes once
     area_m2[par.empty] = 0.0
-    jobs = min(_n_workers(n_jobs), max(n // _MIN_ROWS_PER_JOB, 1))
+    jobs = min(n_workers(n_jobs), max(n // _MIN_ROWS_PER_JOB, 1))
     cuts = np.linspace(0, n, jobs + 1).astype(np.int64)
     if jobs > 1 and shapely.is_prepared(pg).any():
         pg = shapely.from_wkb(shapely.to_wkb(pg))  # a prepared geometry is never shared
@@ -637,6 +642,11 @@ def protected_overlap(
         index=parcels.index,
     )
     out.loc[par.empty, "protected_share"] = np.nan
+    if par.nan is not None and par.nan.any():
+        num = ["area_ha", "protected_ha", "protected_share", "distance_to_protected_m"]
+        out.loc[par.nan, num] = np.nan
+    if par.point_buffer_ha is not None:
+        out["point_buffer_ha"] = par.point_buffer_ha
     return out
 
 

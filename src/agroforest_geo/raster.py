@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
-import os
 import warnings
 from collections import deque
 from collections.abc import Callable, Hashable, Iterator, Mapping
@@ -65,9 +64,19 @@ import rasterio
 from rasterio.io import DatasetReader
 
 from ._encoding import _Encoding, band_of, density_encoding, is_stat, plain_encoding
+from ._screen import InvalidPolicy
+from ._threads import n_workers
 from .cellarea import _CellArea, cell_area_m2
 from .errors import NoDataWarning
-from .inputs import RasterLike, _Grid, _open_all, _prepare, _Prepared, bounded_block_cache
+from .inputs import (
+    RasterLike,
+    _Grid,
+    _open_all,
+    _prepare,
+    _Prepared,
+    bounded_block_cache,
+    with_point_buffer,
+)
 from .pixelpieces import (
     Method,
     PixelPieces,
@@ -258,20 +267,6 @@ def _reduce_worker(
         return _reduce_batches(batches, srcs, bands, grid, cell_area, method, reducer)
 
 
-def _n_workers(n_jobs: int) -> int:
-    """Return the number of worker processes for ``n_jobs`` (-1: all cores available)."""
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)):
-        raise TypeError(f"n_jobs must be an int (1, 2, ... or -1 for all cores), got {n_jobs!r}")
-    if n_jobs == -1:
-        try:
-            return max(len(os.sched_getaffinity(0)), 1)
-        except AttributeError:  # pragma: no cover - not on Linux
-            return os.cpu_count() or 1
-    if n_jobs < 1:
-        raise ValueError(f"n_jobs must be >= 1, or -1 for all cores, got {n_jobs}")
-    return int(n_jobs)
-
-
 def _reopenable(src: DatasetReader) -> str | None:
     """Path a worker process can open ``src`` from, or None (in-memory datasets)."""
     name = str(src.name)
@@ -312,7 +307,7 @@ def _reduce(
     per polygon in part order: the result does not depend on batching or on
     ``n_jobs``.
     """
-    workers = _n_workers(n_jobs)
+    workers = n_workers(n_jobs)
     n_parts = plan.part_owner.size
     acc: dict[Hashable, np.ndarray] = {}
     bar = _progress_bar(plan.prepared.n, progress, "pixels")
@@ -423,6 +418,7 @@ def integrate(
     band: int | str | None = 1,
     product: Product | str | None = None,
     n_jobs: int = 1,
+    invalid: InvalidPolicy = "warn",
 ) -> pd.DataFrame:
     """Integrate a raster over each polygon: Σ value × covered ellipsoidal m².
 
@@ -446,6 +442,8 @@ def integrate(
         are, scale/offset of the band applied.
     n_jobs : int, default 1
         Worker processes (-1: all cores); see :func:`agroforest_geo.forest_cover`.
+    invalid : {"warn", "nan", "raise"}, default "warn"
+        Invalid polygons: see :func:`agroforest_geo.forest_cover` (point plots too).
 
     Returns
     -------
@@ -474,7 +472,7 @@ def integrate(
             )
         else:
             enc = plain_encoding("value", srcs["value"], bands_d["value"])
-        prepared = _prepare(polygons, grid)
+        prepared = _prepare(polygons, grid, invalid=invalid)
         plan = _plan(prepared, grid)
         sums = _reduce(plan, srcs, bands_d, "exact", _IntegrateReducer(enc), None, n_jobs)
     zeros = np.zeros(n)
@@ -483,4 +481,4 @@ def integrate(
     nod = _nodata_m2(prepared.area_m2, vm)
     out = pd.DataFrame({"value_x_m2": vx, "valid_m2": vm, "nodata_m2": nod}, index=polygons.index)
     out.loc[prepared.empty, :] = np.nan
-    return out
+    return with_point_buffer(out, prepared)

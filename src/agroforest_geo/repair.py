@@ -9,7 +9,7 @@ remain after the repair (what could not be fixed).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -17,6 +17,9 @@ import pandas as pd
 import shapely
 from shapely.geometry.polygon import orient as _orient_one
 
+from ._antimeridian import crosses_antimeridian, cut_antimeridian
+from ._screen import blank, nonfinite
+from .area import geodesic_area_m2
 from .io import LAYER_SCHEMAS
 from .validate import (
     RULES,
@@ -31,11 +34,14 @@ from .validate import (
 __all__ = ["repair"]
 
 _SWAP_AXES = ("auto", "never")
+#: Changes whose message records the feature's area before and after.
+_AREA_CHANGES = frozenset({"swapped_axes", "extracted_polygons", "repaired_invalid"})
 _BAD_COORDS = (
     "swapped_lonlat",
     "coords_out_of_range",
     "projected_as_degrees",
     "degrees_as_projected",
+    "nonfinite_coordinates",
 )
 
 
@@ -76,6 +82,34 @@ def _orient(geoms: np.ndarray) -> np.ndarray:
     return out
 
 
+def _with_area_change(
+    changes: list[tuple[int | None, str, str]], old: np.ndarray, new: np.ndarray, crs: Any
+) -> list[tuple[int | None, str, str]]:
+    """Append the area before and after to the messages of the changes that move it."""
+    pos = sorted({p for p, code, _ in changes if p is not None and code in _AREA_CHANGES})
+    if not pos:
+        return changes
+    idx = np.array(pos, dtype=np.int64)
+    a, b = old[idx], new[idx]
+    if crs is not None:
+        ok = ~nonfinite(a) & ~nonfinite(b)
+        before = np.full(idx.size, np.nan)
+        after = np.full(idx.size, np.nan)
+        before[ok] = geodesic_area_m2(a[ok], crs) / 10_000.0
+        after[ok] = geodesic_area_m2(b[ok], crs) / 10_000.0
+        unit = "ha"
+    else:
+        before, after, unit = shapely.area(a), shapely.area(b), "square map units (no CRS)"
+    note = {
+        p: f"; area {x:.6g} -> {y:.6g} {unit} (change {y - x:+.6g})"
+        for p, x, y in zip(pos, before.tolist(), after.tolist(), strict=True)
+    }
+    return [
+        (p, code, msg + note[p] if p is not None and code in _AREA_CHANGES else msg)
+        for p, code, msg in changes
+    ]
+
+
 def repair(
     gdf: gpd.GeoDataFrame,
     *,
@@ -99,6 +133,12 @@ def repair(
        the polygonal part is kept (a bow-tie becomes a two-part MultiPolygon).
     4. ``removed_duplicate_vertices``: consecutive repeated vertices removed.
     5. ``reoriented``: exterior rings counter-clockwise, holes clockwise.
+    6. ``cut_at_antimeridian``: a polygon across the antimeridian is cut at
+       ±180° into parts (RFC 7946 §3.1.9; area unchanged).
+
+    The messages of ``swapped_axes``, ``extracted_polygons`` and
+    ``repaired_invalid`` record the feature's ellipsoidal area before and after
+    (``area 0 -> 0.5 ha (change +0.5)``; planar map units without a CRS).
 
     Valid polygons keep their area (orientation and repeated vertices do not
     change it). A geometry that cannot be fixed (a point in a parcels layer, a
@@ -229,6 +269,13 @@ def repair(
             for j in np.flatnonzero(turned).tolist()
         ]
         geoms[idx] = np.where(turned, oriented, cur)
+
+    # 6. polygons across the antimeridian: cut at ±180° (RFC 7946 §3.1.9)
+    across = np.flatnonzero(crosses_antimeridian(blank(geoms, blocked), gdf.crs))
+    if across.size:
+        geoms[across] = cut_antimeridian(geoms[across], gdf.crs)
+        changes += [(int(p), "cut_at_antimeridian", "cut at ±180° into parts") for p in across]
+    changes = _with_area_change(changes, geometry_array(gdf), geoms, gdf.crs)
 
     out = gdf.copy()
     gname = gdf.geometry.name

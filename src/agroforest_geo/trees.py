@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ._screen import InvalidPolicy, check_policy, measurable
 from .area import area_ha
 from .crs import require_crs, same_crs
 from .detect import ChmInput, Ties, WindowFunction, detect_trees
@@ -139,12 +140,14 @@ def _column_name(value: object) -> str:
 
 
 def _plot_areas(plots: gpd.GeoDataFrame) -> tuple[pd.Series, pd.Series]:
-    area = area_ha(plots).astype(float)
+    with warnings.catch_warnings():  # tree_density screened (and warned about) the plots
+        warnings.simplefilter("ignore", GeometryWarning)
+        area = area_ha(plots).astype(float)
     zero = ~(area > 0)
     if zero.any():
         ids = list(plots.index[zero][:5])
         warnings.warn(
-            f"{int(zero.sum())} plot(s) have no area (points, empty or degenerate "
+            f"{int(zero.sum())} plot(s) have no area (empty, degenerate or impossible "
             f"geometries; index {ids}...): their trees_per_ha is NaN and `zero_area` is True",
             GeometryWarning,
             stacklevel=3,
@@ -177,6 +180,7 @@ def tree_density(
     min_height: float = 2.0,
     window: str | WindowFunction = "popescu_wynne",
     ties: Ties = "merge",
+    invalid: InvalidPolicy = "warn",
 ) -> pd.DataFrame:
     """Count the trees of each plot and divide by its ellipsoidal hectares.
 
@@ -215,6 +219,10 @@ def tree_density(
         A tree in overlapping plots counts in all of them, or in the first only.
     min_height, window, ties
         Passed to :func:`detect_trees` when ``chm`` is given.
+    invalid : {"warn", "nan", "raise"}, default "warn"
+        Invalid plot geometries: see :func:`agroforest_geo.forest_cover`. Plots
+        with a NaN or infinite vertex get NaN; point plots are counted on the
+        geodesic circle of their declared area (``point_buffer_ha`` column).
 
     Returns
     -------
@@ -275,6 +283,7 @@ def tree_density(
     if species_column is not None and trees is None:
         raise ValueError("species_column needs trees= (an inventory with a species column)")
     require_crs(plots, "plots")
+    plots, nan_rows, point_buffer = measurable(plots, invalid=check_policy(invalid), name="plots")
     planted: pd.Series | None = None
     if count_column is not None:
         if count_column not in plots.columns:
@@ -328,6 +337,7 @@ def tree_density(
         count = pd.Series(counts, index=plots.index, dtype="float64")
         with warnings.catch_warnings():  # reported once, below, in terms of trees
             warnings.simplefilter("ignore", NoDataWarning)
+            warnings.simplefilter("ignore", GeometryWarning)
             covered = _coverage(integrate(plots, chm), area)
         source = "chm"
     elif density_raster is not None:
@@ -335,6 +345,7 @@ def tree_density(
 
         with warnings.catch_warnings():  # reported once, below, in terms of trees
             warnings.simplefilter("ignore", NoDataWarning)
+            warnings.simplefilter("ignore", GeometryWarning)
             integ = integrate(plots, density_raster, band=None, product=product or _DENSITY)
         count = (integ["value_x_m2"] / 10_000.0).astype(float)
         covered = _coverage(integ, area)
@@ -371,6 +382,11 @@ def tree_density(
     if unassigned is not None:
         out.attrs["unassigned_tree_count"] = unassigned
     out.attrs["overlap"] = overlap
+    if nan_rows.any():
+        num = [c for c in out.columns if pd.api.types.is_float_dtype(out[c])]
+        out.loc[nan_rows, num] = np.nan
+    if point_buffer is not None:
+        out["point_buffer_ha"] = point_buffer
     return out
 
 

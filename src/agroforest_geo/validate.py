@@ -22,6 +22,11 @@ import pandas as pd
 import pyproj
 import shapely
 
+from ._antimeridian import crosses_antimeridian
+from ._countries import COUNTRY_BOUNDS
+from ._points import POINT_MAX_HA, is_point, point_areas_ha
+from ._screen import blank as blanked
+from ._screen import nonfinite
 from .area import geodesic_area_m2, perimeter_m
 from .crs import _crs_label, norm_crs
 from .errors import MissingColumnError
@@ -180,8 +185,49 @@ def _invalid_message(geom: shapely.Geometry, reason: str) -> str:
     )
 
 
-def _bounds_checks(geoms: np.ndarray, crs: pyproj.CRS, usable: np.ndarray) -> dict[str, np.ndarray]:
-    """Coordinate plausibility per feature (only rows in ``usable`` are judged)."""
+#: Latitudes beyond which nothing is grown or logged (Antarctica, the Arctic Ocean): a layer
+#: "there" whose x would be a farmed latitude has its axes swapped.
+_FARMED_LAT = (-60.0, 72.0)
+
+
+def _swapped_by_claims(
+    cx: np.ndarray, cy: np.ndarray, ok: np.ndarray, countries: np.ndarray | None, farmland: bool
+) -> np.ndarray:
+    """Tell which features fit only once swapped: nowhere farmed, or outside their country.
+
+    A feature is swapped when its centre lies where no parcel can be, or outside
+    the country it claims, but where one can be once x and y are swapped.
+    """
+    lo, hi = _FARMED_LAT
+    out = ok & ((cy < lo) | (cy > hi)) & (cx >= lo) & (cx <= hi) & farmland
+    if countries is not None:
+        for code in pd.unique(countries[ok]):
+            box = COUNTRY_BOUNDS.get(str(code).strip().upper()) if isinstance(code, str) else None
+            if box is None:
+                continue
+            x0, y0, x1, y1 = box
+            rows = ok & (countries == code)
+            inside = (cx >= x0) & (cx <= x1) & (cy >= y0) & (cy <= y1)
+            inside_sw = (cy >= x0) & (cy <= x1) & (cx >= y0) & (cx <= y1)
+            out |= rows & ~inside & inside_sw
+    return out
+
+
+def _bounds_checks(
+    geoms: np.ndarray,
+    crs: pyproj.CRS,
+    usable: np.ndarray,
+    countries: np.ndarray | None = None,
+    farmland: bool = False,
+) -> dict[str, np.ndarray]:
+    """Coordinate plausibility per feature (only rows in ``usable`` are judged).
+
+    Besides each feature's own bounds, the whole layer is judged: features are
+    swapped when they lie where no parcel can be (``farmland`` layers: parcels,
+    plots) or outside the country they claim (``countries``) but fit once
+    swapped, and a projected layer whose coordinates are *all* within ±180/±90
+    is in degrees.
+    """
     n = geoms.size
     res = {
         c: np.zeros(n, dtype=bool)
@@ -211,6 +257,7 @@ def _bounds_checks(geoms: np.ndarray, crs: pyproj.CRS, usable: np.ndarray) -> di
             inside_sw = _inside(cy, cx, aou)
             res["swapped_lonlat"] |= ok & ~inside & inside_sw
             res["outside_area_of_use"] = ok & ~inside & ~inside_sw
+        res["swapped_lonlat"] |= _swapped_by_claims(cx, cy, ok, countries, farmland)
         # layer consensus: features far from where the others are, but there once swapped
         if ok.sum() >= 3:
             mx, my = np.median(cx[ok]), np.median(cy[ok])
@@ -223,7 +270,8 @@ def _bounds_checks(geoms: np.ndarray, crs: pyproj.CRS, usable: np.ndarray) -> di
     # projected (or other) CRS
     looks_deg = (xmin >= -180) & (xmax <= 180) & (ymin >= -90) & (ymax <= 90)
     small = ((xmax - xmin) < 1.0) & ((ymax - ymin) < 1.0)
-    res["degrees_as_projected"] = finite & looks_deg & small
+    whole_layer = bool(finite.any() and looks_deg[finite].all())  # no projected layer is that
+    res["degrees_as_projected"] = finite & looks_deg & (small | whole_layer)
     todo = finite & ~res["degrees_as_projected"]
     if todo.any():
         geo = crs.geodetic_crs
@@ -257,6 +305,7 @@ def validate(
     *,
     kind: LayerKind | None = None,
     id_column: str | None = None,
+    country: str | None = None,
     min_area_m2: float = 100.0,
     sliver_ratio: float = 0.05,
     spike_angle_deg: float = 25.0,
@@ -273,6 +322,14 @@ def validate(
         type, no id column unless ``id_column`` is given.
     id_column : str, optional
         Column holding the feature ids (checked for blanks and duplicates).
+    country : str, optional
+        ISO 3166-1 alpha-2 code of the country the layer claims to be in (e.g.
+        ``"PE"``); a ``country`` column, where filled, wins per feature. Features
+        outside that country that fall inside it once x and y are swapped get
+        ``swapped_lonlat``, as do features of a parcels or plots layer lying
+        where nothing is grown (latitude below -60° or above 72°) that fit once
+        swapped: a whole layer swapped (Peru read as latitude -76°) is caught
+        even though each of its features has valid coordinates.
     min_area_m2 : float
         Polygons whose ellipsoidal area is below this get ``tiny_area``.
     sliver_ratio : float
@@ -355,6 +412,15 @@ def validate(
     add(missing, "null_geometry", "no geometry (None); digitize the feature or drop the row")
     add(empty, "empty_geometry", "empty geometry; digitize the feature again or drop the row")
     present = ~missing & ~empty
+    bad_xy = nonfinite(geoms) & present
+    add(
+        bad_xy,
+        "nonfinite_coordinates",
+        "a vertex is NaN or infinite; measures give NaN. Fix or delete that vertex, or drop "
+        "the row",
+    )
+    present &= ~bad_xy
+    geoms = blanked(geoms, bad_xy)  # never handed to GEOS
     type_id = shapely.get_type_id(geoms)
     if kind is not None:
         allowed = LAYER_SCHEMAS[kind].geometry_types
@@ -373,6 +439,16 @@ def validate(
                 + (fix if type_id[p] == 7 else "digitize it as one of the allowed types")
             ),
         )
+    if kind == "parcels":
+        point_ha = np.where(is_point(geoms), point_areas_ha(gdf, geoms.size), np.nan)
+        add(
+            point_ha > POINT_MAX_HA,
+            "point_over_4_ha",
+            lambda p: (
+                f"a point standing for {point_ha[p]:g} ha (declared_area_ha); the EU allows "
+                f"points only up to {POINT_MAX_HA:g} ha: digitize the plot's polygon"
+            ),
+        )
     # -- validity -----------------------------------------------------------------------
     valid = np.asarray(shapely.is_valid(geoms), dtype=bool) & present
     invalid = present & ~valid
@@ -381,6 +457,12 @@ def validate(
         reason_of = dict(zip(np.flatnonzero(invalid).tolist(), reasons, strict=True))
         add(invalid, "invalid_geometry", lambda p: _invalid_message(geoms[p], reason_of[p]))
     polygonal = present & np.isin(type_id, (3, 6))
+    add(
+        crosses_antimeridian(blanked(geoms, ~(polygonal & valid)), crs),
+        "crosses_antimeridian",
+        "the polygon spans more than 180° of longitude: it crosses the antimeridian; "
+        "read_parcels / read_layer and repair() cut it at ±180° (RFC 7946 §3.1.9)",
+    )
     geographic = bool(crs is not None and crs.is_geographic)
     poly_geoms = geoms.copy()
     poly_geoms[~polygonal] = None
@@ -393,7 +475,13 @@ def validate(
     # -- coordinates ----------------------------------------------------------------------
     coords_ok = present.copy()
     if crs is not None:
-        bounds = _bounds_checks(geoms, crs, present)
+        bounds = _bounds_checks(
+            geoms,
+            crs,
+            present,
+            _claimed_countries(gdf, country),
+            farmland=kind in ("parcels", "plots"),
+        )
         for code in (
             "coords_out_of_range",
             "swapped_lonlat",
@@ -481,6 +569,18 @@ def validate(
             ),
         )
     return ValidationReport(make_findings(gdf.index, ids, items), gdf.index.copy())
+
+
+def _claimed_countries(gdf: gpd.GeoDataFrame, country: str | None) -> np.ndarray | None:
+    """ISO alpha-2 code each feature claims: its ``country`` column, else ``country``."""
+    if country is not None and not isinstance(country, str):
+        raise TypeError(f"country must be an ISO 3166-1 alpha-2 code such as 'PE', got {country!r}")
+    claimed = np.full(len(gdf), country.strip().upper() if country else None, dtype=object)
+    if "country" in gdf.columns:
+        col = gdf["country"].to_numpy(dtype=object)
+        filled = np.array([isinstance(v, str) and bool(v.strip()) for v in col], dtype=bool)
+        claimed[filled] = [str(v).strip().upper() for v in col[filled]]
+    return claimed if any(c is not None for c in claimed) else None
 
 
 def _aou_label(crs: pyproj.CRS) -> str:

@@ -16,8 +16,10 @@ import sys
 import warnings
 from collections.abc import Sequence
 
+from .._network import allow_network
 from .._version import __version__
 from ..errors import AgroforestGeoError
+from ._options import add_verbose_option
 
 __all__ = ["build_parser", "main"]
 
@@ -36,12 +38,20 @@ def build_parser() -> argparse.ArgumentParser:
         description="Parcel, agroforestry-plot and forest-cover analysis with exact hectares.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    add_verbose_option(parser)
+    parser.add_argument(
+        "--allow-network",
+        action="store_true",
+        help="let inputs be read from the network (URLs, /vsicurl/, GDAL's own requests); "
+        "off by default: inputs are untrusted",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if info.name.startswith("cmd_"):
             module = importlib.import_module(f"{__name__}.{info.name}")
             module.register(sub)
+    for subparser in sub.choices.values():  # -v after the subcommand too
+        add_verbose_option(subparser, after_command=True)
     return parser
 
 
@@ -66,7 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous_format = warnings.formatwarning
     warnings.formatwarning = _format_warning
     try:
-        return int(args.func(args) or 0)
+        with allow_network(bool(getattr(args, "allow_network", False))):
+            return int(args.func(args) or 0)
     except BrokenPipeError:
         # the reader went away (e.g. `| head`): stop quietly, as Unix tools do
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -74,11 +85,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except (AgroforestGeoError, ValueError) as exc:
         # input errors (AgroforestGeoError) and bad option values (ValueError, e.g. a
-        # threshold outside 0-100) are the user's to fix: a message, not a traceback
-        print(f"agroforest-geo {args.command}: error: {exc}", file=sys.stderr)
+        # threshold outside 0-100) are the user's to fix: a message, not a traceback,
+        # worded with the command line's options where the library's differ
+        message = getattr(exc, "cli_message", None) or exc
+        print(f"agroforest-geo {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        # a file that cannot be read or written (permissions, full disk, a folder given for
+        # a file): one line naming it, not a traceback
+        print(f"agroforest-geo {args.command}: error: {_os_error_message(exc)}", file=sys.stderr)
         return 2
     finally:
         warnings.formatwarning = previous_format
+
+
+def _os_error_message(exc: OSError) -> str:
+    """One line for an operating-system error: what failed, on which file, and why."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
+    return f"{reason}: {where}" if where else reason
 
 
 def _format_warning(

@@ -19,6 +19,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ._options import (
+    add_input_options,
+    add_overwrite_option,
+    check_outputs,
+    reader_options,
+    unused_columns,
+)
+
 __all__ = ["register"]
 
 log = logging.getLogger(__name__)
@@ -36,7 +44,14 @@ def register(subparsers: Any) -> None:
     p.add_argument("parcels", metavar="PARCELS", help="parcels layer (GeoPackage, GeoJSON, ...)")
     p.add_argument("--cover", metavar="RASTER", help="tree-cover percent raster (e.g. 2000)")
     p.add_argument("--loss", metavar="RASTER", help="loss-year raster (Hansen encoding)")
-    p.add_argument("--protected", metavar="LAYER", help="protected / REDD+ areas layer")
+    p.add_argument(
+        "--protected",
+        metavar="LAYER",
+        nargs="+",
+        action="extend",
+        help="protected / REDD+ areas layer(s): several files (or --protected given several "
+        "times) are read as one layer with a source_file column",
+    )
     p.add_argument("--plots", metavar="LAYER", help="agroforestry plots layer")
     p.add_argument("--trees", metavar="POINTS", help="tree inventory points")
     p.add_argument(
@@ -81,6 +96,8 @@ def register(subparsers: Any) -> None:
         help="assess on a local Dask cluster of N worker processes (needs agroforest-geo[dask]); "
         "0 (default) runs in this process",
     )
+    add_input_options(p)
+    add_overwrite_option(p)
     p.set_defaults(func=_run_assess)
 
 
@@ -103,8 +120,13 @@ def _add_source_options(p: Any) -> None:
             help=f"{what}; repeat for several sources (combined by --rule {role}"
             "_sources_required=...)",
         )
-    p.add_argument("--cover-product", metavar="PRODUCT", help="product of --cover")
-    p.add_argument("--loss-product", metavar="PRODUCT", help="product of --loss")
+    for flag in ("--cover-product", "--loss-product"):
+        p.add_argument(
+            flag,
+            metavar="NAME|FILE",
+            help=f"what --{flag[2:6]} holds: a built-in product (docs/products.md) or a "
+            ".toml/.json file describing one",
+        )
 
 
 def _source(text: str) -> Any:
@@ -114,6 +136,8 @@ def _source(text: str) -> Any:
     raster, sep, product = text.rpartition(":")
     if product.endswith((".toml", ".json")) and raster:
         return (raster, from_file(product))
+    if not sep and text.endswith((".toml", ".json")):  # a --cover-product / --loss-product file
+        return from_file(text)
     if not sep or len(raster) < 2 or "/" in product or "\\" in product:
         return text  # no product (a Windows drive letter is not one)
     return (raster, product)
@@ -121,6 +145,16 @@ def _source(text: str) -> Any:
 
 def _sources(items: list[str]) -> Any:
     return [_source(x) for x in items] or None
+
+
+#: the files assess writes into --output-dir (none may be an input)
+_OUTPUT_NAMES = (
+    "report.html",
+    "assessment.csv",
+    "assessment.gpkg",
+    "eudr_geolocation.geojson",
+    "validation_findings.csv",
+)
 
 
 def _rule_overrides(items: list[str]) -> dict[str, float | str]:
@@ -143,22 +177,32 @@ def _run_assess(args: argparse.Namespace) -> int:
     from ..workflow import run_assessment
 
     rules = _rule_overrides(args.rule)
+    protected = args.protected or []
+    outdir = Path(args.output_dir)
+    inputs = [args.parcels, args.cover, args.loss, *protected, args.plots, args.trees]
+    check_outputs(inputs, [outdir / n for n in _OUTPUT_NAMES], overwrite=args.overwrite)
+    read_options = {"parcels": reader_options(args.parcels, args, main=True)}
+    if protected:
+        read_options["protected"] = reader_options(protected, args)
+    if args.plots:
+        read_options["plots"] = reader_options(args.plots, args)
+    unused_columns(args)
     assessment = run_assessment(
         args.parcels,
         cover=args.cover,
         loss=args.loss,
-        protected=args.protected,
+        protected=(protected[0] if len(protected) == 1 else protected) or None,
         plots=args.plots,
         trees=args.trees,
+        read_options=read_options,
         cutoff=args.cutoff,
         rules=rules or None,
         cover_year=args.cover_year,
-        cover_product=args.cover_product,
-        loss_product=args.loss_product,
+        cover_product=args.cover_product and _source(args.cover_product),
+        loss_product=args.loss_product and _source(args.loss_product),
         **{role: _sources(getattr(args, role)) for role in _SOURCE_OPTIONS},
         workers=args.workers,
     )
-    outdir = Path(args.output_dir)
     outputs = assessment.write(
         outdir,
         country=args.country,

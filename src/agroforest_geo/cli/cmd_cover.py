@@ -11,25 +11,31 @@ from ..cover import DEFAULT_FOREST_THRESHOLD_PCT, forest_cover, forest_loss
 from ..crs import require_crs
 from ..io import read_raw
 from ..products import Product, from_file
-from ._common import add_output_argument, emit
+from ._common import add_output_argument, emit, with_input_columns
+from ._options import (
+    add_input_options,
+    add_overwrite_option,
+    check_outputs,
+    read_input,
+    unused_columns,
+)
 
 __all__ = ["register"]
 
 _ID_COLUMNS = ("parcel_id", "plot_id", "area_id")
 
 
-def _read_polygons(path: str) -> gpd.GeoDataFrame:
-    layer = read_raw(path)
+def _read_polygons(args: argparse.Namespace, rasters: list[str | None]) -> gpd.GeoDataFrame:
+    check_outputs([args.polygons, *rasters], [args.output], overwrite=args.overwrite)
+    layer = read_input(read_raw, args.polygons, args, main=True)
+    unused_columns(args)
     require_crs(layer, "POLYGONS")
     return layer
 
 
-def _with_ids(table: pd.DataFrame, layer: gpd.GeoDataFrame) -> pd.DataFrame:
-    out = table.copy()
-    for col in reversed(_ID_COLUMNS):
-        if col in layer.columns:
-            out.insert(0, col, layer[col].to_numpy())
-    return out
+def _with_ids(table: pd.DataFrame, layer: gpd.GeoDataFrame, id_column: str | None) -> pd.DataFrame:
+    first = id_column or next((c for c in _ID_COLUMNS if c in layer.columns), None)
+    return with_input_columns(table, layer, first=first)
 
 
 def _product(value: str | None) -> Product | str | None:
@@ -54,7 +60,7 @@ def add_product_argument(parser: argparse.ArgumentParser, flag: str, what: str) 
 
 
 def _run_cover(args: argparse.Namespace) -> int:
-    layer = _read_polygons(args.polygons)
+    layer = _read_polygons(args, [args.raster])
     result = forest_cover(
         layer,
         args.raster,
@@ -64,12 +70,12 @@ def _run_cover(args: argparse.Namespace) -> int:
         band=_band(args.band),
         progress=args.progress,
     )
-    emit(_with_ids(result, layer), args.output)
+    emit(_with_ids(result, layer, args.id_column), args.output)
     return 0
 
 
 def _run_loss(args: argparse.Namespace) -> int:
-    layer = _read_polygons(args.polygons)
+    layer = _read_polygons(args, [args.lossyear, args.cover])
     cutoff: str | int = int(args.cutoff) if args.cutoff.isdigit() else args.cutoff
     result = forest_loss(
         layer,
@@ -83,7 +89,7 @@ def _run_loss(args: argparse.Namespace) -> int:
         band=_band(args.band),
         progress=args.progress,
     )
-    emit(_with_ids(result, layer), args.output)
+    emit(_with_ids(result, layer, args.id_column), args.output)
     return 0
 
 
@@ -117,7 +123,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--band", default=None, help="band number or description (default: the only band)"
     )
     p.add_argument("--progress", action="store_true", default=None, help="show a progress bar")
+    add_input_options(p)
     add_output_argument(p)
+    add_overwrite_option(p)
     p.set_defaults(func=_run_cover)
 
     q = subparsers.add_parser(
@@ -151,5 +159,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--band", default=None, help="band number or description (default: the only band)"
     )
     q.add_argument("--progress", action="store_true", default=None, help="show a progress bar")
+    add_input_options(q)
     add_output_argument(q)
+    add_overwrite_option(q)
     q.set_defaults(func=_run_loss)

@@ -5,46 +5,55 @@ from __future__ import annotations
 import argparse
 
 import geopandas as gpd
-import pandas as pd
 
 from ..errors import MissingColumnError
 from ..io import read_layer, read_parcels, read_plots, read_protected_areas
 from ..overlap import containment, overlaps
 from ..protected import protected_overlap
-from ._common import add_output_argument, emit
+from ._common import add_output_argument, emit, with_input_columns
+from ._options import (
+    add_input_options,
+    add_overwrite_option,
+    check_outputs,
+    read_input,
+    unused_columns,
+)
 
 __all__ = ["register"]
 
 
-def _read_any(path: str) -> gpd.GeoDataFrame:
+def _read_any(path: str, args: argparse.Namespace) -> gpd.GeoDataFrame:
     """Read a layer of any kind: the first schema whose columns it has."""
     error: MissingColumnError | None = None
     for kind in ("protected_areas", "plots", "parcels"):
         try:
-            return read_layer(path, kind)  # type: ignore[arg-type]
+            return read_input(read_layer, path, args, kind=kind)
         except MissingColumnError as exc:
             error = exc
     assert error is not None
     raise error
 
 
-def _with_ids(table: pd.DataFrame, layer: gpd.GeoDataFrame, id_column: str) -> pd.DataFrame:
-    out = table.copy()
-    out.insert(0, id_column, layer[id_column].to_numpy())
-    return out
+def read_protected_files(paths: list[str], args: argparse.Namespace) -> gpd.GeoDataFrame:
+    """Read one or several protected-areas files alike (several: with ``source_file``)."""
+    return read_input(read_protected_areas, paths[0] if len(paths) == 1 else paths, args)
 
 
 def _run_overlaps(args: argparse.Namespace) -> int:
-    layer = read_parcels(args.parcels)
-    other = _read_any(args.other) if args.other else None
+    check_outputs([args.parcels, args.other], [args.output], overwrite=args.overwrite)
+    layer = read_input(read_parcels, args.parcels, args, main=True)
+    other = _read_any(args.other, args) if args.other else None
+    unused_columns(args)
     result = overlaps(layer, other, min_overlap_m2=args.min_overlap_m2, invalid=args.invalid)
     emit(result, args.output)
     return 0
 
 
 def _run_protected(args: argparse.Namespace) -> int:
-    parcels = read_parcels(args.parcels)
-    protected = read_protected_areas(args.protected)
+    check_outputs([args.parcels, *args.protected], [args.output], overwrite=args.overwrite)
+    parcels = read_input(read_parcels, args.parcels, args, main=True)
+    protected = read_protected_files(args.protected, args)
+    unused_columns(args)
     result = protected_overlap(
         parcels,
         protected,
@@ -52,15 +61,17 @@ def _run_protected(args: argparse.Namespace) -> int:
         max_distance_m=args.max_distance_m,
         invalid=args.invalid,
     )
-    emit(_with_ids(result, parcels, "parcel_id"), args.output)
+    emit(with_input_columns(result, parcels, first="parcel_id"), args.output)
     return 0
 
 
 def _run_containment(args: argparse.Namespace) -> int:
-    plots = read_plots(args.plots)
-    parcels = read_parcels(args.parcels)
+    check_outputs([args.plots, args.parcels], [args.output], overwrite=args.overwrite)
+    plots = read_input(read_plots, args.plots, args, main=True)
+    parcels = read_input(read_parcels, args.parcels, args)
+    unused_columns(args)
     result = containment(plots, parcels, invalid=args.invalid)
-    emit(_with_ids(result, plots, "plot_id"), args.output)
+    emit(with_input_columns(result, plots, first="plot_id"), args.output)
     return 0
 
 
@@ -80,8 +91,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     --------
     >>> from agroforest_geo.cli import build_parser
     >>> args = build_parser().parse_args(["protected", "p.gpkg", "pa.gpkg", "--buffer-m", "500"])
-    >>> args.buffer_m
-    500.0
+    >>> args.buffer_m, args.protected
+    (500.0, ['pa.gpkg'])
     """
     p = subparsers.add_parser(
         "overlaps",
@@ -99,7 +110,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="drop pairs overlapping by less than N m² (default 0: keep every pair)",
     )
     _add_invalid(p)
+    add_input_options(p)
     add_output_argument(p)
+    add_overwrite_option(p)
     p.set_defaults(func=_run_overlaps)
 
     p = subparsers.add_parser(
@@ -109,7 +122,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "counting), protected_share, the areas touched, distance_to_protected_m.",
     )
     p.add_argument("parcels", metavar="PARCELS", help="parcels layer")
-    p.add_argument("protected", metavar="PROTECTED", help="protected / REDD+ areas layer")
+    p.add_argument(
+        "protected",
+        metavar="PROTECTED",
+        nargs="+",
+        help="protected / REDD+ areas layer(s); several files are read as one layer with a "
+        "source_file column",
+    )
     p.add_argument(
         "--buffer-m",
         type=float,
@@ -126,7 +145,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "parcels farther get distance_to_protected_m = inf (default: no limit)",
     )
     _add_invalid(p)
+    add_input_options(p)
     add_output_argument(p)
+    add_overwrite_option(p)
     p.set_defaults(func=_run_protected)
 
     p = subparsers.add_parser(
@@ -138,5 +159,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("plots", metavar="PLOTS", help="plots layer (polygons or points)")
     p.add_argument("parcels", metavar="PARCELS", help="parcels layer")
     _add_invalid(p)
+    add_input_options(p)
     add_output_argument(p)
+    add_overwrite_option(p)
     p.set_defaults(func=_run_containment)

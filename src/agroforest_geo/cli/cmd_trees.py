@@ -7,14 +7,24 @@ import argparse
 from ..detect import WINDOW_PRESETS, detect_trees
 from ..io import read_plots
 from ..trees import tree_density
-from ._common import add_output_argument, emit
+from ._common import add_output_argument, emit, with_input_columns
+from ._options import (
+    add_input_options,
+    add_overwrite_option,
+    check_outputs,
+    read_input,
+    unused_columns,
+)
 from .cmd_cover import _product, add_product_argument
 
 __all__ = ["register"]
 
 
 def _run_trees(args: argparse.Namespace) -> int:
-    plots = read_plots(args.plots)
+    inputs = [args.plots, args.inventory, args.chm, args.density]
+    check_outputs(inputs, [args.output], overwrite=args.overwrite)
+    plots = read_input(read_plots, args.plots, args, main=True)
+    unused_columns(args)
     result = tree_density(
         plots,
         trees=args.inventory,
@@ -27,12 +37,12 @@ def _run_trees(args: argparse.Namespace) -> int:
         min_height=args.min_height,
         window=args.window,
     )
-    result.insert(0, "plot_id", plots["plot_id"].to_numpy())
-    emit(result, args.output)
+    emit(with_input_columns(result, plots, first="plot_id"), args.output)
     return 0
 
 
 def _run_detect(args: argparse.Namespace) -> int:
+    check_outputs([args.chm], [args.output], overwrite=args.overwrite)
     tops = detect_trees(args.chm, min_height=args.min_height, window=args.window, ties=args.ties)
     emit(tops, args.output)
     return 0
@@ -97,7 +107,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="a tree in overlapping plots counts in all of them (default) or the first",
     )
     _add_detection_options(p)
+    add_input_options(p)
     add_output_argument(p)
+    add_overwrite_option(p)
     p.set_defaults(func=_run_trees)
 
     d = subparsers.add_parser(
@@ -114,4 +126,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="flat crowns give one tree (merge, default) or one per tied cell (keep, ForestTools)",
     )
     add_output_argument(d)
+    add_overwrite_option(d)
     d.set_defaults(func=_run_detect)

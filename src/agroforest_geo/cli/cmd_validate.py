@@ -12,11 +12,17 @@ import pandas as pd
 
 from ..area import area_ha, perimeter_m
 from ..declared import declared_vs_measured
-from ..errors import MissingColumnError
 from ..io import LAYER_SCHEMAS, read_raw, write_table
 from ..repair import repair
 from ..validate import validate
-from ._common import add_output_argument, emit
+from ._common import add_output_argument, emit, with_input_columns
+from ._options import (
+    add_input_options,
+    add_overwrite_option,
+    check_outputs,
+    read_input,
+    unused_columns,
+)
 
 __all__ = ["register"]
 
@@ -55,38 +61,49 @@ def register(subparsers: Any) -> None:
 
 
 def _add_input_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("path", metavar="PATH", help="layer to read (GeoPackage, GeoJSON, ...)")
-    p.add_argument("--kind", choices=sorted(LAYER_SCHEMAS), help="layer kind (sets id column)")
-    p.add_argument("--layer", help="layer name inside a multi-layer file")
-    p.add_argument("--id-column", metavar="C", help="column holding the feature ids")
+    p.add_argument(
+        "path", metavar="PATH", help="layer to read (GeoPackage, GeoJSON, KML, CSV, Excel, ...)"
+    )
+    p.add_argument(
+        "--kind",
+        choices=sorted(LAYER_SCHEMAS),
+        help="layer kind: sets the id column and maps the kind's common column names",
+    )
+    add_input_options(p)
+    add_overwrite_option(p)
 
 
-def _read(args: argparse.Namespace) -> gpd.GeoDataFrame:
-    # read as stored: a missing CRS or a wrong column is reported, not refused
-    return read_raw(args.path, layer=args.layer)
+def _read(args: argparse.Namespace) -> tuple[gpd.GeoDataFrame, str | None]:
+    """Return the layer as stored (a missing CRS or column is reported, not refused) and its id."""
+    gdf = read_input(read_raw, args.path, args, main=True, kind=args.kind)
+    unused_columns(args)
+    # with --kind the id column has the kind's name by now
+    return gdf, (None if args.kind else args.id_column)
 
 
 def _run_validate(args: argparse.Namespace) -> int:
-    gdf = _read(args)
     if args.output_repaired and not args.repair:
         print(
             "agroforest-geo validate: --output-repaired needs --repair; nothing written",
             file=sys.stderr,
         )
         return 2
+    check_outputs([args.path], [args.output, args.output_repaired], overwrite=args.overwrite)
+    gdf, id_column = _read(args)
     if args.repair:
-        fixed, report = repair(gdf, kind=args.kind, id_column=args.id_column)
-        if args.output_repaired:
-            path = write_table(fixed, Path(args.output_repaired))
-            print(f"wrote the repaired layer ({len(fixed)} rows) to {path}", file=sys.stderr)
+        fixed, report = repair(gdf, kind=args.kind, id_column=id_column)
     else:
-        report = validate(gdf, kind=args.kind, id_column=args.id_column)
+        report = validate(gdf, kind=args.kind, id_column=id_column)
     table = report.to_frame()
     # each finding with the geometry of its feature (layer-wide findings have none), so a
     # GeoPackage or GeoJSON of the findings opens in a GIS on top of the layer
     pos = table.pop("position")
     geoms = [None if pd.isna(p) else gdf.geometry.iloc[int(p)] for p in pos.tolist()]
     findings = gpd.GeoDataFrame(table, geometry=geoms, crs=gdf.crs)
+    if args.repair and args.output_repaired:
+        # the repaired layer first: the findings list what it holds
+        path = write_table(fixed, Path(args.output_repaired))
+        print(f"wrote the repaired layer ({len(fixed)} rows) to {path}", file=sys.stderr)
     if findings.empty and not args.output:
         print(f"{len(gdf)} features, no findings")
     else:
@@ -99,28 +116,20 @@ def _run_validate(args: argparse.Namespace) -> int:
 
 
 def _run_area(args: argparse.Namespace) -> int:
-    gdf = _read(args)
-    id_col = args.id_column
-    if id_col is not None and id_col not in gdf.columns:
-        raise MissingColumnError(
-            f"--id-column {id_col!r} is not a column of {args.path}; its columns are "
-            f"{[c for c in gdf.columns if c != gdf.geometry.name]}"
-        )
+    check_outputs([args.path], [args.output], overwrite=args.overwrite)
+    gdf, id_col = _read(args)
     if id_col is None:
         # plots also carry their parent's parcel_id: look for their own id first
         kinds = [args.kind] if args.kind is not None else ["plots", "protected_areas", "parcels"]
         known = [LAYER_SCHEMAS[k].id_column for k in kinds]
         id_col = next((c for c in known if c in gdf.columns), None)
-    table = gpd.GeoDataFrame(index=gdf.index, geometry=gdf.geometry.values, crs=gdf.crs)
-    if id_col is not None:
-        table[id_col] = gdf[id_col]
-    table["area_ha"] = area_ha(gdf)
-    table["perimeter_m"] = perimeter_m(gdf)
+    measures = pd.DataFrame(index=gdf.index)
+    measures["area_ha"] = area_ha(gdf)
+    measures["perimeter_m"] = perimeter_m(gdf)
     if "declared_area_ha" in gdf.columns:
         d = declared_vs_measured(gdf)
-        table["declared_area_ha"] = d["declared_area_ha"]
-        table["declared_minus_measured_ha"] = d["area_difference_ha"]
-        table["declared_ratio"] = d["declared_ratio"]
-        table["declared_off"] = d["declared_off"]
-    emit(table, args.output)
+        measures["declared_minus_measured_ha"] = d["area_difference_ha"]
+        measures["declared_ratio"] = d["declared_ratio"]
+        measures["declared_off"] = d["declared_off"]
+    emit(with_input_columns(measures, gdf, first=id_col), args.output)
     return 0

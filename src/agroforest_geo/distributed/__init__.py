@@ -16,6 +16,9 @@ and results come in its order.
 
 What each verb needs
 --------------------
+Each verb declares it once (:func:`verb`; the library's verbs in
+``agroforest_geo._verbs``), and only that declaration is read here.
+
 * Row-by-row verbs (``area_ha``, ``forest_cover``, ``forest_loss``,
   ``protected_overlap``, ``containment``, ``tree_density`` ...): each partition
   alone. Other layers passed as arguments (protected areas, parcels for
@@ -44,9 +47,13 @@ are compact tables (numbers, short text); only ``overlaps`` returns geometries.
 
 Long runs
 ---------
-``checkpoint_dir`` stores each finished partition (Parquet/GeoParquet, or a
-pickle for reports); a run stopped and started again with the same arguments
-skips them. Tasks are retried (``retries``), a worker killed (e.g. out of
+``checkpoint_dir`` stores each finished partition (Parquet/GeoParquet and
+JSON, never a pickle); a run stopped and started again with the same arguments
+skips them. Each checkpoint records a digest of the arguments, of the raster
+inputs (size and modification time, the sources of a VRT included) and of its
+partition's geometries and attributes; a run that differs in any of them raises
+:class:`~agroforest_geo.errors.AgroforestGeoError` instead of returning stale
+results. Tasks are retried (``retries``), a worker killed (e.g. out of
 memory) raises :class:`~agroforest_geo.errors.AgroforestGeoError` naming the
 partition. Without a ``client`` a ``LocalCluster`` is started and closed.
 
@@ -57,7 +64,6 @@ only when a cluster is used.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import math
 import warnings
@@ -68,9 +74,11 @@ from typing import Any, Literal, get_args
 import geopandas as gpd
 import numpy as np
 
-from ..errors import AgroforestGeoError
+from .._deprecation import renamed_keywords
+from .._verbs import VerbSpec, verb
+from ..errors import UndeclaredVerbError
 from ..mosaic import as_raster
-from . import _tasks
+from . import _checkpoint, _tasks
 from ._combine import combine
 from ._executor import Executor
 from ._plan import (
@@ -78,6 +86,7 @@ from ._plan import (
     PartitionBy,
     Plan,
     bind,
+    declaration,
     extents_from_bounds,
     halo_rows,
     halo_sources,
@@ -89,7 +98,14 @@ from ._plan import (
     plan_memory,
 )
 
-__all__ = ["DEFAULT_PARTITION_SIZE", "DistributedLayer", "distribute", "local_client", "run"]
+__all__ = [
+    "DEFAULT_PARTITION_SIZE",
+    "DistributedLayer",
+    "distribute",
+    "local_client",
+    "run",
+    "verb",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -101,8 +117,6 @@ DEFAULT_PARTITION_SIZE = 50_000
 _READ_SLICE_ROWS = DEFAULT_PARTITION_SIZE
 #: Show a progress bar by default from this many features on.
 _PROGRESS_MIN_FEATURES = 20_000
-#: Argument names that hold rasters (sent to workers as paths; tiles become a VRT).
-_RASTER_ARGS = frozenset({"raster", "lossyear", "cover", "loss", "chm", "density_raster"})
 _DASK_EXTRA = 'pip install "agroforest-geo[dask]"'
 
 
@@ -116,14 +130,15 @@ def _import_distributed() -> Any:
     return distributed
 
 
+@renamed_keywords(n_workers="workers")
 def local_client(
-    *, n_workers: int = 2, memory_limit: str | float = "auto", dashboard_address: str | None = ":0"
+    *, workers: int = 2, memory_limit: str | float = "auto", dashboard_address: str | None = ":0"
 ) -> Any:
     """Start a ``LocalCluster`` of single-threaded worker processes and a client on it.
 
     Parameters
     ----------
-    n_workers : int
+    workers : int
         Worker processes (one thread each: shapely and GDAL work per process).
     memory_limit : str or float
         Per worker, e.g. ``"4GiB"``; ``"auto"`` shares the machine's memory.
@@ -137,13 +152,13 @@ def local_client(
 
     Examples
     --------
-    >>> client = local_client(n_workers=1)  # doctest: +SKIP
+    >>> client = local_client(workers=1)  # doctest: +SKIP
     >>> client.dashboard_link  # doctest: +SKIP
     'http://127.0.0.1:40123/status'
     """
     distributed = _import_distributed()
     cluster = distributed.LocalCluster(
-        n_workers=int(n_workers),
+        n_workers=int(workers),
         threads_per_worker=1,
         processes=True,
         memory_limit=memory_limit,
@@ -409,6 +424,7 @@ def _distribute(
     return DistributedLayer(data, plan, ex.put(plan.parts), ex, by)
 
 
+@renamed_keywords(n_workers="workers")
 def run(
     func: Callable[..., Any],
     data: gpd.GeoDataFrame | Any,
@@ -417,7 +433,7 @@ def run(
     partition_by: PartitionBy = "auto",
     client: Any = None,
     scheduler: Scheduler = "distributed",
-    n_workers: int = 2,
+    workers: int = 2,
     memory_limit: str | float = "auto",
     checkpoint_dir: str | Path | None = None,
     retries: int = 2,
@@ -432,8 +448,9 @@ def run(
         A verb of this library whose first argument is the layer: ``area_ha``,
         ``validate``, ``repair``, ``overlaps`` (within the layer or against
         ``other``), ``protected_overlap``, ``containment``, ``forest_cover``,
-        ``forest_loss``, ``tree_density``, ``eudr.assess``; or any function that
-        maps a GeoDataFrame to a result on its index, row by row.
+        ``forest_loss``, ``tree_density``, ``eudr.assess``; or a function of
+        yours declared with :func:`verb` (what it needs: row by row, a halo,
+        pairs, by id; its raster, layer and table arguments).
     data : GeoDataFrame, dask_geopandas.GeoDataFrame or DistributedLayer
         The layer. A Dask layer keeps its partitions. A :class:`DistributedLayer`
         (from :func:`distribute`) is already on the workers: several calls on
@@ -449,18 +466,19 @@ def run(
         ``"space"`` (``"auto"``): slices along a Hilbert curve; ``"order"``:
         slices of the input order.
     client : distributed.Client, optional
-        An existing cluster. Default: a ``LocalCluster`` of ``n_workers``
+        An existing cluster. Default: a ``LocalCluster`` of ``workers``
         processes with ``memory_limit`` each, closed at the end.
     scheduler : {"distributed", "synchronous"}
         ``"synchronous"`` runs the same partitions one by one in this process,
         without Dask (debugging, doctests).
-    n_workers : int
+    workers : int
         Workers of the default local cluster.
     memory_limit : str or float
         Memory per worker of the default local cluster, e.g. ``"4GiB"``.
     checkpoint_dir : path, optional
-        Keep each finished partition there; a new run with the same arguments
-        skips them. It must be reachable by every worker.
+        Keep each finished partition there (Parquet/JSON); a new run with the
+        same arguments, rasters and geometries skips them, and one that differs
+        in any of them raises. It must be reachable by every worker.
     retries : int
         Times a failed partition is run again before the error is raised.
     show_progress : bool, optional
@@ -475,6 +493,8 @@ def run(
 
     Raises
     ------
+    UndeclaredVerbError
+        ``func`` has no declaration (see :func:`verb`), or it does not fit its arguments.
     AgroforestGeoError
         A partition killed its worker (memory), or ``checkpoint_dir`` holds
         another run. Errors of ``func`` itself are raised as they are.
@@ -500,8 +520,9 @@ def run(
             f"partition_by must be one of {get_args(PartitionBy)}, got {partition_by!r}"
         )
     layer = data if isinstance(data, DistributedLayer) else None
+    spec = declaration(func)
     bound = bind(func, layer._data if layer is not None else data, args, kwargs)
-    kind = kind_of(func, bound)
+    kind = kind_of(spec, bound)
     if layer is not None:
         if not layer._parts:
             raise ValueError("this DistributedLayer was released; distribute the layer again")
@@ -517,7 +538,7 @@ def run(
     ckpt = None if checkpoint_dir is None else Path(checkpoint_dir).resolve()
     if ckpt is not None:
         ckpt.mkdir(parents=True, exist_ok=True)
-    kw = _prepare_kwargs(bound, ckpt)
+    kw = _prepare_kwargs(func, spec, bound, ckpt)
     if (
         layer is None
         and not is_dask(data)
@@ -531,9 +552,7 @@ def run(
     if layer is not None:
         client = layer.client  # None: a layer kept in this process, run here
     elif scheduler == "distributed" and client is None:
-        client = local_client(
-            n_workers=n_workers, memory_limit=memory_limit, dashboard_address=None
-        )
+        client = local_client(workers=workers, memory_limit=memory_limit, dashboard_address=None)
         own_client = True
     ex = Executor(client if scheduler == "distributed" else None, retries)
     own_layer = None
@@ -556,7 +575,7 @@ def run(
             layer = own_layer = _distribute(layer._data, ex, None, kind, partition_by, bound)
         elif layer is None:
             layer = own_layer = _distribute(data, ex, npartitions, kind, partition_by, bound)
-        return _run_layer(func, layer, kind, kw, ex, ckpt, show_progress)
+        return _run_layer(func, layer, kind, spec, kw, ex, ckpt, show_progress)
     finally:
         if own_layer is not None:
             own_layer.release()
@@ -567,13 +586,21 @@ def run(
 
 
 # ---------------------------------------------------------------- driver
-def _prepare_kwargs(bound: dict[str, Any], vrt_dir: Path | None) -> dict[str, Any]:
-    """Rasters become paths (tiles a VRT); Dask layers given as arguments are computed."""
+def _prepare_kwargs(
+    func: Callable[..., Any], spec: VerbSpec, bound: dict[str, Any], vrt_dir: Path | None
+) -> dict[str, Any]:
+    """Turn the declared rasters into paths (tiles into a VRT), compute declared Dask layers."""
     out = {}
     for k, v in bound.items():
-        if k in _RASTER_ARGS:
+        if k in spec.rasters:
             v = as_raster(v, vrt_path=None if vrt_dir is None else vrt_dir / f"{k}.vrt")
-        elif is_dask(v):
+        if is_dask(v):
+            if k not in spec.layers and k not in spec.tables:
+                raise UndeclaredVerbError(
+                    f"argument {k!r} of {getattr(func, '__qualname__', func)} is a Dask "
+                    "collection, but the verb does not declare it among its layers or "
+                    f'tables: declare it, e.g. @verb(..., layers=("{k}",)), or compute it'
+                )
             v = v.compute()
         out[k] = v
     return out
@@ -587,46 +614,59 @@ def _fingerprint(plan: Plan) -> str:
     return h.hexdigest()
 
 
-def _manifest(directory: Path, info: dict[str, Any]) -> None:
-    path = directory / "manifest.json"
-    if path.exists():
-        old = json.loads(path.read_text(encoding="utf-8"))
-        if old != info:
-            raise AgroforestGeoError(
-                f"checkpoint_dir {directory} holds partitions of another run "
-                f"({old.get('function')} on {old.get('n_rows')} rows in "
-                f"{old.get('npartitions')} partitions); pass a new checkpoint_dir or delete it"
-            )
-        return
-    path.write_text(json.dumps(info, indent=1), encoding="utf-8")
+def _checkpoint_metas(
+    func: Callable[..., Any],
+    kind: Kind,
+    layer: DistributedLayer,
+    kw: dict[str, Any],
+    ex: Executor,
+    rasters: tuple[str, ...],
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Return the run's manifest and, per partition, the digests its checkpoint must match."""
+    plan, parts = layer.plan, layer._parts
+    digests = ex.gather([ex.submit(_checkpoint.partition_digest, part) for part in parts])
+    args = _checkpoint.arguments_digest(kw, frozenset(rasters))
+    name = f"{getattr(func, '__module__', '')}.{getattr(func, '__qualname__', func)}"
+    info = {
+        "function": name,
+        "kind": kind,
+        "n_rows": int(sum(plan.sizes)),
+        "npartitions": len(parts),
+        "fingerprint": _fingerprint(plan),
+        "arguments": args,
+        "layer": hashlib.sha256("".join(digests).encode()).hexdigest(),
+    }
+    return info, [{"geometry": d, "arguments": args} for d in digests]
 
 
 def _run_layer(
     func: Callable[..., Any],
     layer: DistributedLayer,
     kind: Kind,
+    spec: VerbSpec,
     kw: dict[str, Any],
     ex: Executor,
     ckpt: Path | None,
     show_progress: bool | None,
 ) -> Any:
+    tables = spec.tables
     layer._ensure_sizes(ex)
     plan, parts = layer.plan, layer._parts
     npart = len(parts)
     n_total = int(sum(plan.sizes))
-    if ckpt is not None:
-        name = f"{getattr(func, '__module__', '')}.{getattr(func, '__qualname__', func)}"
-        info_ck = {"function": name, "kind": kind, "n_rows": n_total, "npartitions": npart}
-        _manifest(ckpt, {**info_ck, "fingerprint": _fingerprint(plan)})
-    shared = {k: ex.share(v) for k, v in kw.items()}
+    metas: list[dict[str, Any] | None] = [None] * npart
     done: dict[int, Any] = {}
     if ckpt is not None:
+        info, metas_ck = _checkpoint_metas(func, kind, layer, kw, ex, tuple(spec.rasters))
+        _checkpoint.check_manifest(ckpt, info)
+        metas = list(metas_ck)
         for p in range(npart):
-            stored = _tasks.read_checkpoint(ckpt, p)
+            stored = _checkpoint.read_checkpoint(ckpt, p, metas_ck[p])
             if stored is not None:
                 done[p] = (stored, [])
         if done:
             logger.info("run: %d of %d partitions read from %s", len(done), npart, ckpt)
+    shared = {k: ex.share(v) for k, v in kw.items()}
     ck = None if ckpt is None else str(ckpt)
     futures: dict[int, Any] = {}
     for p in range(npart):
@@ -637,7 +677,9 @@ def _run_layer(
             task: tuple[Any, ...] = (_tasks.within, parts[p], plan.positions[p], halos, p)
         else:
             task = (_tasks.rows, parts[p], plan.positions[p])
-        futures[p] = ex.submit(_tasks.execute, *task, func, shared, kind, n_total, p=p, ckpt=ck)
+        futures[p] = ex.submit(
+            _tasks.execute, *task, func, shared, kind, n_total, tables, p=p, ckpt=ck, meta=metas[p]
+        )
     show = n_total >= _PROGRESS_MIN_FEATURES if show_progress is None else bool(show_progress)
     done.update(ex.wait(futures, show=show and bool(futures), sizes=plan.sizes))
     seen: set[tuple[type[Warning], str]] = set()

@@ -21,7 +21,7 @@ def _global_positions(plan: Plan) -> np.ndarray:
     )
 
 
-def _loss_years(out: pd.DataFrame, results: list[Any], kind: Kind) -> pd.DataFrame:
+def _loss_years(out: pd.DataFrame, results: list[Any]) -> pd.DataFrame:
     """Loss-year columns exist per partition only where a year had loss; fill the rest with 0.
 
     ``forest_loss`` (and ``assess``) give ``loss_ha_<year>`` columns for every year
@@ -33,10 +33,12 @@ def _loss_years(out: pd.DataFrame, results: list[Any], kind: Kind) -> pd.DataFra
         return out
     for c in years:
         present = np.concatenate([np.full(len(r), c in r.columns) for r in results])
-        if kind == "halo":
+        if "n_geometry_errors" in out.columns:  # an assessment: measured unless invalid
             measured = out["n_geometry_errors"].to_numpy() == 0
-        else:
+        elif "area_ha" in out.columns:
             measured = out["area_ha"].notna().to_numpy()
+        else:
+            measured = np.ones(len(out), dtype=bool)
         fill = ~present & measured
         if fill.any():
             col = out[c].to_numpy(dtype=float, copy=True)
@@ -49,7 +51,7 @@ def _loss_years(out: pd.DataFrame, results: list[Any], kind: Kind) -> pd.DataFra
 def _rows(results: list[Any], plan: Plan, kind: Kind) -> Any:
     out = pd.concat(results) if len(results) > 1 else results[0]
     if isinstance(out, pd.DataFrame):
-        out = _loss_years(out, results, kind)
+        out = _loss_years(out, results)
     pos = _global_positions(plan)
     if pos.size and not np.array_equal(pos, np.arange(pos.size)):
         out = out.iloc[np.argsort(pos, kind="stable")]

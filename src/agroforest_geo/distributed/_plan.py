@@ -13,7 +13,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .._verbs import VerbSpec, spec_of
+from ..errors import UndeclaredVerbError
+
 PartitionBy = Literal["auto", "space", "order"]
+#: How a run is cut, run and combined (from the verb's declaration, see ``kind_of``):
+#: row by row, within-layer pairs with a halo, pairs against another layer, rows with a
+#: halo, a report by id, a repaired layer and its report by id.
 Kind = Literal["rows", "overlaps", "pairs", "halo", "report", "repair"]
 
 
@@ -22,22 +28,45 @@ def is_dask(data: Any) -> bool:
     return hasattr(data, "to_delayed") and hasattr(data, "npartitions") and hasattr(data, "dask")
 
 
-def kind_of(func: Callable[..., Any], bound: dict[str, Any]) -> Kind:
-    """Tell what a verb needs: its own rows, a halo of neighbours, or a merged report."""
-    from ..eudr.assess import assess
-    from ..overlap import overlaps
-    from ..repair import repair
-    from ..validate import validate
+def declaration(func: Callable[..., Any]) -> VerbSpec:
+    """Return what ``func`` declares it needs; raise naming what to declare when it has none."""
+    spec = spec_of(func)
+    name = getattr(func, "__qualname__", None) or repr(func)
+    if spec is None:
+        raise UndeclaredVerbError(
+            f"{name} does not declare how it can run partition by partition. Declare it once, "
+            "where it is defined, with agroforest_geo.distributed.verb: "
+            '@verb("rows") when each feature\'s result depends on that feature alone, '
+            '@verb("halo") when it also depends on its neighbours in the layer, '
+            '@verb("pairs") for a table of pairs of features, @verb("by_id", returns=...) '
+            "when features with equal ids must meet; name its raster, other-layer and "
+            'table arguments too, e.g. @verb("rows", rasters=("raster",), layers=("protected",)). '
+            "See 'Your own verbs' in docs/scaling.md."
+        )
+    try:
+        params = inspect.signature(func).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        return spec
+    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        unknown = sorted(
+            {*spec.rasters, *spec.layers, *spec.tables} - set(list(params)[1:]), key=str
+        )
+        if unknown:
+            raise UndeclaredVerbError(
+                f"{name} declares arguments it does not have: {unknown}; "
+                f"its arguments are {list(params)[1:]}. Fix its verb(...) declaration."
+            )
+    return spec
 
-    if func is overlaps:
-        return "overlaps" if bound.get("other") is None else "pairs"
-    if func is assess:
-        return "halo"
-    if func is validate:
-        return "report"
-    if func is repair:
-        return "repair"
-    return "rows"
+
+def kind_of(spec: VerbSpec, bound: dict[str, Any]) -> Kind:
+    """Tell, from a verb's declaration, how to cut, run and combine it."""
+    if spec.kind == "pairs":
+        other = None if spec.pairs_with is None else bound.get(spec.pairs_with)
+        return "overlaps" if other is None else "pairs"
+    if spec.kind == "by_id":
+        return "repair" if spec.returns == "layer_and_report" else "report"
+    return spec.kind
 
 
 def bind(func: Callable[..., Any], data: Any, args: tuple, kwargs: dict) -> dict[str, Any]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import pickle
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +11,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ._checkpoint import write_checkpoint
 from ._plan import Kind, positions
 
 Extent = tuple[float, float, float, float]
@@ -47,17 +46,19 @@ def halo_piece(
     return part.iloc[local], glob, q
 
 
-def _slice_tables(kw: dict[str, Any], index: pd.Index, full_len: int) -> dict[str, Any]:
-    """Cut tables on the layer's index (precomputed evidence) down to the partition's rows."""
-    out = {}
-    for k, v in kw.items():
+def _slice_tables(
+    kw: dict[str, Any], index: pd.Index, full_len: int, tables: tuple[str, ...]
+) -> dict[str, Any]:
+    """Cut the declared tables on the layer's index (precomputed evidence) to the partition."""
+    out = dict(kw)
+    for k in tables:
+        v = kw.get(k)
         if (
             isinstance(v, pd.DataFrame)
             and not isinstance(v, gpd.GeoDataFrame)
             and len(v) == full_len
         ):
-            v = v.loc[v.index.isin(index)]
-        out[k] = v
+            out[k] = v.loc[v.index.isin(index)]
     return out
 
 
@@ -81,6 +82,7 @@ def within(
     kw: dict[str, Any],
     kind: Kind,
     full_len: int,
+    tables: tuple[str, ...],
 ) -> Any:
     """Run a verb that needs neighbours on partition ``p`` plus its halo; keep what ``p`` owns.
 
@@ -102,7 +104,7 @@ def within(
     sub = pd.concat([core, *[h[0] for h in halos_]]).iloc[order] if halos_ else core
     pos, owner = pos[order], owner[order]
     if kind == "halo":
-        res = func(sub, **_slice_tables(kw, sub.index, full_len))
+        res = func(sub, **_slice_tables(kw, sub.index, full_len, tables))
         out = res.iloc[np.flatnonzero(owner == p)]
         out.attrs = dict(res.attrs)
         return out
@@ -125,9 +127,10 @@ def rows(
     kw: dict[str, Any],
     kind: Kind,
     full_len: int,
+    tables: tuple[str, ...],
 ) -> Any:
     """Run a row-by-row verb on one partition; reports get global row positions."""
-    res = func(part, **_slice_tables(kw, part.index, full_len))
+    res = func(part, **_slice_tables(kw, part.index, full_len, tables))
     gpos = positions(pos, len(part))
     if kind == "pairs":
         return res.assign(_agf_l=gpos[_id_positions(res, part, "left")])
@@ -146,60 +149,20 @@ def rows(
     return res
 
 
-# ---------------------------------------------------------------- checkpoints
-def _checkpoint_path(directory: Path, p: int, result: Any) -> Path:
-    if isinstance(result, gpd.GeoDataFrame):
-        return directory / f"part-{p:05d}.geoparquet"
-    if isinstance(result, pd.DataFrame):
-        return directory / f"part-{p:05d}.parquet"
-    if isinstance(result, pd.Series) and not isinstance(result, gpd.GeoSeries):
-        return directory / f"part-{p:05d}.series.parquet"
-    return directory / f"part-{p:05d}.pkl"
-
-
-def write_checkpoint(directory: Path, p: int, result: Any) -> None:
-    """Store one partition's result; atomic, so a killed run never leaves half a file."""
-    path = _checkpoint_path(directory, p, result)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    if path.suffix == ".pkl":
-        with open(tmp, "wb") as fh:
-            pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    elif isinstance(result, pd.Series):
-        name = _UNNAMED if result.name is None else str(result.name)
-        result.to_frame(name=name).to_parquet(tmp)
-    else:
-        result.to_parquet(tmp)
-    os.replace(tmp, path)
-
-
-def read_checkpoint(directory: Path, p: int) -> Any | None:
-    """Read the stored result of partition ``p`` (None when there is none)."""
-    for suffix in (".geoparquet", ".series.parquet", ".parquet", ".pkl"):
-        path = directory / f"part-{p:05d}{suffix}"
-        if not path.exists():
-            continue
-        if suffix == ".pkl":
-            with open(path, "rb") as fh:
-                return pickle.load(fh)
-        if suffix == ".geoparquet":
-            return gpd.read_parquet(path)
-        if suffix == ".series.parquet":
-            frame = pd.read_parquet(path)
-            col = frame.columns[0]
-            return frame[col].rename(None if col == _UNNAMED else col)
-        return pd.read_parquet(path)
-    return None
-
-
+# ---------------------------------------------------------------- running a task
 def execute(
-    task: Callable[..., Any], *args: Any, p: int, ckpt: str | None
+    task: Callable[..., Any],
+    *args: Any,
+    p: int,
+    ckpt: str | None,
+    meta: dict[str, Any] | None = None,
 ) -> tuple[Any, list[tuple[type[Warning], str]]]:
     """Run a task, keep its warnings (re-issued by the client), write its checkpoint."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         res = task(*args)
     if ckpt is not None:
-        write_checkpoint(Path(ckpt), p, res)
+        write_checkpoint(Path(ckpt), p, res, meta or {})
     return res, [(w.category, str(w.message)) for w in caught]
 
 

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .._cutoff import parse_cutoff
+from .._points import point_buffer_column
 from ..crs import require_crs
 from ..errors import MissingColumnError
 from . import evidence as ev_mod
@@ -164,6 +165,9 @@ def result_table(
     for c in EVIDENCE_COLUMNS:
         out[c] = evidence[c]
     out["overlapping_parcels"] = evidence["overlapping_parcels"]
+    buffer = point_buffer_column(parcels)  # point plots: measured as circles of this area
+    if buffer is not None:
+        out["point_buffer_ha"] = buffer
     for c in _PROTECTED_DETAIL:
         if c in evidence.columns:
             out[c] = evidence[c]

@@ -29,6 +29,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .._antimeridian import cut_antimeridian
+from .._screen import nonfinite
 from ..area import area_ha
 from ..crs import require_crs
 from ..errors import InvalidGeometryError, MissingColumnError
@@ -57,6 +59,9 @@ _WGS84_NAMES = {
 _SEVERITY = {r.code: r.severity for r in GEOJSON_RULES}
 _DEFAULT_MAX_BYTES = int(GEOJSON_LIMITS["max_bytes"])
 _DEFAULT_POINT_MAX_HA = float(GEOJSON_LIMITS["point_max_ha"])
+#: Files larger than this are not parsed by :func:`check_geojson` (parsing holds the whole
+#: document in memory, ~13x its size); they get ``file_too_large`` and should be split.
+READ_LIMIT_BYTES = 32 * 1024 * 1024
 
 
 # ----------------------------------------------------------------------------------------
@@ -176,7 +181,7 @@ def _eu_parts(geom: shapely.Geometry, decimals: int) -> list[np.ndarray]:
 
 def _geometry_json(geom: shapely.Geometry, as_point: bool, decimals: int) -> dict[str, Any]:
     if as_point:
-        pt = shapely.point_on_surface(geom)
+        pt = geom if geom.geom_type == "Point" else shapely.point_on_surface(geom)
         return {"type": "Point", "coordinates": [round(pt.x, decimals), round(pt.y, decimals)]}
     rings = _eu_parts(geom, decimals)
     polys = [[ring.tolist()] for ring in rings]
@@ -216,10 +221,16 @@ def to_geojson(
     ``ProducerCountry`` (ISO 3166-1 alpha-2), ``ProductionPlace``, ``Area``
     (ellipsoidal hectares of the parcel, 4 decimals) and the id column.
 
+    Point plots (allowed by the EU for plots of at most 4 ha) are written as
+    points whose ``Area`` is their ``declared_area_ha``, else 4 ha (the default
+    of :func:`agroforest_geo.area_ha` for points); a point declaring more than
+    ``point_max_ha`` is refused. Polygons across the antimeridian are cut at
+    ±180° (RFC 7946 §3.1.9).
+
     Parameters
     ----------
     parcels : GeoDataFrame
-        Polygon parcels with a CRS (reprojected to WGS 84 for the file only).
+        Polygon or point parcels with a CRS (reprojected to WGS 84 for the file only).
     path : path
         Output file. When the collection would pass ``max_bytes`` it is split
         into ``<stem>_001.geojson``, ``<stem>_002.geojson``, ... instead.
@@ -302,9 +313,20 @@ def to_geojson(
             f"{int(names.isna().sum())} parcel(s) have no {producer_name_column} (rows {rows}); "
             "the EU system requires ProducerName: fill them in"
         )
+    if len(parcels) == 0:
+        raise ValueError(
+            "no parcel to export (0 rows): the EU system needs at least one geolocation; "
+            "check why the parcels were left out (e.g. all invalid: agf.validate)"
+        )
     geoms = parcels.geometry
+    bad_xy = nonfinite(geoms.values)
+    if bad_xy.any():
+        raise InvalidGeometryError(
+            f"{int(bad_xy.sum())} parcel(s) have NaN or infinite coordinates (rows "
+            f"{parcels.index[bad_xy].tolist()[:10]}); fix or drop them before exporting"
+        )
     kinds = geoms.geom_type
-    wrong = ~kinds.isin(["Polygon", "MultiPolygon"]) | geoms.is_empty | geoms.isna()
+    wrong = ~kinds.isin(["Polygon", "MultiPolygon", "Point"]) | geoms.is_empty | geoms.isna()
     invalid = ~wrong & ~geoms.is_valid
     if wrong.any() or invalid.any():
         rows = parcels.index[wrong | invalid].tolist()[:10]
@@ -313,10 +335,17 @@ def to_geojson(
             f"invalid (rows {rows}); run `parcels, report = agf.repair(parcels, kind='parcels')` "
             "and drop what cannot be repaired before exporting"
         )
-    area = area_ha(parcels).round(4)
-    wgs = geoms.to_crs("EPSG:4326")
+    area = area_ha(parcels).round(4)  # a point: its declared area (4 ha by default)
+    is_pt = (kinds == "Point").to_numpy()
+    too_big = is_pt & (area.to_numpy() > point_max_ha)
+    if too_big.any():
+        raise InvalidGeometryError(
+            f"{int(too_big.sum())} point plot(s) declare more than {point_max_ha:g} ha (rows "
+            f"{parcels.index[too_big].tolist()[:10]}); the EU system needs their polygons"
+        )
+    wgs = cut_antimeridian(geoms.to_crs("EPSG:4326").values, 4326)
     features: list[str] = []
-    for i, (geom, a) in enumerate(zip(wgs.values, area.to_numpy(), strict=True)):
+    for i, (geom, a) in enumerate(zip(wgs, area.to_numpy(), strict=True)):
         props: dict[str, Any] = {}
         if id_column is not None:
             props[id_column] = _text(parcels[id_column].iloc[i])
@@ -325,7 +354,7 @@ def to_geojson(
         if production_place_column is not None:
             props["ProductionPlace"] = _text(parcels[production_place_column].iloc[i])
         props["Area"] = float(a)
-        as_point = small_as == "point" and float(a) <= point_max_ha
+        as_point = is_pt[i] or (small_as == "point" and float(a) <= point_max_ha)
         feature = {
             "type": "Feature",
             "properties": props,
@@ -439,6 +468,9 @@ def _check_feature(feat: Any, k: int, add: Any, max_decimals: int, point_max_ha:
     if ndec > max_decimals:
         add(k, "too_many_decimals", f"coordinates with {ndec} decimals (max {max_decimals})")
     xy = np.array([[float(p[0]), float(p[1])] for p in pos])
+    if not np.isfinite(xy).all():
+        add(k, "unsupported_geometry", "coordinates that are not finite numbers")
+        return
     x, y = xy[:, 0], xy[:, 1]
     if (np.abs(y) > 90).any() or (np.abs(x) > 180).any():
         if (np.abs(x) <= 90).all() and (np.abs(y) <= 180).all():
@@ -458,8 +490,12 @@ def _check_feature(feat: Any, k: int, add: Any, max_decimals: int, point_max_ha:
         _check_polygons(polys, k, add)
 
 
+def _is_position(p: Any) -> bool:
+    return isinstance(p, list) and len(p) >= 2 and _num(p[0]) and _num(p[1])
+
+
 def _check_polygons(polys: list[Any], k: int, add: Any) -> None:
-    n_holes = unclosed = dup = short = 0
+    n_holes = unclosed = dup = short = malformed = 0
     invalid: list[str] = []
     for poly in polys:
         if not isinstance(poly, list) or not poly:
@@ -468,6 +504,9 @@ def _check_polygons(polys: list[Any], k: int, add: Any) -> None:
         if len(poly) > 1:
             n_holes += len(poly) - 1
         for r, ring in enumerate(poly):
+            if not isinstance(ring, list) or not all(_is_position(p) for p in ring):
+                malformed += 1
+                continue
             arr = np.array([[float(p[0]), float(p[1])] for p in ring]) if ring else np.empty((0, 2))
             if len(arr) and not np.array_equal(arr[0], arr[-1]):
                 unclosed += 1
@@ -488,6 +527,8 @@ def _check_polygons(polys: list[Any], k: int, add: Any) -> None:
         add(k, "duplicate_vertices", f"{dup} ring(s) repeat a position consecutively")
     if short:
         add(k, "invalid_ring", f"{short} ring(s) with fewer than 4 positions")
+    if malformed:
+        add(k, "invalid_ring", f"{malformed} ring(s) that are not lists of [longitude, latitude]")
     for reason in invalid:
         add(k, "invalid_ring", f"invalid ring: {reason}")
 
@@ -511,6 +552,12 @@ def check_geojson(
         Size limit (25 MiB by default).
     point_max_ha : float
         Largest ``Area`` a point plot may declare (4 ha).
+
+    Malformed input is reported, never raised: invalid JSON (including ``NaN``
+    literals and nesting too deep to parse), rings that are not lists of
+    positions, non-finite coordinates. Files over :data:`READ_LIMIT_BYTES`
+    (32 MiB; parsing takes ~13x the file size in memory) are not parsed: they get
+    ``file_too_large``.
 
     Returns
     -------
@@ -562,10 +609,23 @@ def check_geojson(
     size = p.stat().st_size
     if size > max_bytes:
         add(None, "file_too_large", f"{size} bytes > {max_bytes}: split the file")
+    if size > READ_LIMIT_BYTES:
+        add(
+            None,
+            "file_too_large",
+            f"{size} bytes > {READ_LIMIT_BYTES} (READ_LIMIT_BYTES): not read further; split it "
+            "(agf.eudr.to_geojson splits by max_bytes) and check each part",
+        )
+        return result()
     try:
-        doc = json.loads(p.read_text(encoding="utf-8"), parse_float=Decimal)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        doc = json.loads(
+            p.read_text(encoding="utf-8"), parse_float=Decimal, parse_constant=_no_constant
+        )
+    except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
         add(None, "invalid_json", f"not readable JSON: {exc}")
+        return result()
+    except RecursionError:
+        add(None, "invalid_json", "not readable JSON: arrays or objects nested too deeply")
         return result()
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
         kind = doc.get("type") if isinstance(doc, dict) else type(doc).__name__
@@ -576,7 +636,8 @@ def check_geojson(
             return result()
     crs = doc.get("crs")
     if crs is not None:
-        name = crs.get("properties", {}).get("name") if isinstance(crs, dict) else None
+        props = crs.get("properties") if isinstance(crs, dict) else None
+        name = props.get("name") if isinstance(props, dict) else None
         if name not in _WGS84_NAMES:
             add(None, "crs_not_wgs84", f"crs {name!r}: the file must be WGS 84 longitude/latitude")
     feats = doc.get("features")
@@ -585,5 +646,13 @@ def check_geojson(
         return result()
     max_dec = int(GEOJSON_LIMITS["max_decimals"])
     for k, feat in enumerate(feats):
-        _check_feature(feat, k, add, max_dec, point_max_ha)
+        try:
+            _check_feature(feat, k, add, max_dec, point_max_ha)
+        except (TypeError, ValueError, AttributeError, IndexError, RecursionError) as exc:
+            # a shape no rule foresaw: a problem of the file, never a traceback
+            add(k, "unsupported_geometry", f"malformed feature ({type(exc).__name__}: {exc})")
     return result()
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number (RFC 8259)")

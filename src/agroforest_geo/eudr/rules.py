@@ -82,9 +82,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from .._countries import COUNTRY_BOUNDS
+from .._points import POINT_MAX_HA
 from .sources import SOURCE_PARAMS
 
 __all__ = [
+    "COUNTRY_BOUNDS",
     "DEFAULT_RULES",
     "DEFAULT_THRESHOLDS",
     "GEOJSON_LIMITS",
@@ -569,7 +572,7 @@ GEOJSON_RULES: tuple[GeoJSONRule, ...] = (
 #: Numeric limits of the EU GeoJSON rules.
 GEOJSON_LIMITS: dict[str, float] = {
     "max_decimals": 6,
-    "point_max_ha": 4.0,
+    "point_max_ha": POINT_MAX_HA,
     "max_bytes": 25 * 1024 * 1024,
 }
 
@@ -591,15 +594,3 @@ ISO_3166_ALPHA2: frozenset[str] = frozenset(
     VN VU WF WS YE YT ZA ZM ZW
     """.split()
 )
-
-#: Approximate bounding boxes (lon_min, lat_min, lon_max, lat_max) of producer countries, used
-#: only to recognise swapped latitude/longitude; extend as needed.
-COUNTRY_BOUNDS: dict[str, tuple[float, float, float, float]] = {
-    "PE": (-81.4, -18.4, -68.6, 0.1),
-    "EC": (-92.1, -5.1, -75.1, 1.7),
-    "CO": (-79.1, -4.3, -66.8, 13.6),
-    "BO": (-69.7, -22.9, -57.4, -9.6),
-    "CI": (-8.7, 4.3, -2.4, 10.8),
-    "GH": (-3.3, 4.7, 1.3, 11.2),
-    "CM": (8.4, 1.6, 16.2, 13.1),
-}

@@ -25,6 +25,7 @@ import pandas as pd
 import shapely
 
 from .._cutoff import parse_cutoff
+from .._network import check_source, raster_env, vector_env
 from .._version import __version__
 from ..errors import MissingColumnError
 from ._assets import CSP, CSS, JS, STATUS_COLOURS
@@ -81,10 +82,12 @@ def _crs_of(path: Path) -> str:
 
     wkt: Any = None
     try:
-        wkt = pyogrio.read_info(path).get("crs")
+        check_source(path, what="input")
+        with vector_env():
+            wkt = pyogrio.read_info(path).get("crs")
     except pyogrio.errors.DataSourceError:  # not a vector file: try it as a raster
         try:
-            with rasterio.open(path) as src:
+            with raster_env(), rasterio.open(path) as src:
                 wkt = src.crs
         except RasterioIOError:
             return ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import os
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,7 +19,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .._network import check_source, raster_env
 from ..crs import utm_crs_for
+from ..errors import NoDataWarning
 from ._assets import STATUS_COLOURS
 
 PathLike = str | os.PathLike[str]
@@ -67,19 +70,27 @@ def working_crs(parcels: gpd.GeoDataFrame) -> Any:
 def loss_after_cutoff_shapes(
     lossyear: PathLike, bounds_ll: Sequence[float], cutoff: dt.date, base_year: int = 2000
 ) -> gpd.GeoSeries:
-    """Pixels of a Hansen loss-year raster with loss after the cut-off, as polygons (EPSG:4326)."""
+    """Pixels of a Hansen loss-year raster with loss after the cut-off, as polygons (EPSG:4326).
+
+    When the raster does not cover the parcels (a wrong tile) the result is empty
+    and ``attrs["note"]`` says so; the map shows that note instead of loss.
+    """
     import rasterio
     from rasterio.features import shapes
     from rasterio.warp import transform_bounds
     from rasterio.windows import from_bounds
 
     last_before = cutoff.year if (cutoff.month, cutoff.day) == (12, 31) else cutoff.year - 1
-    with rasterio.open(lossyear) as src:
+    check_source(lossyear, what="loss raster")
+    with raster_env(), rasterio.open(lossyear) as src:
         if src.crs is None:
             return gpd.GeoSeries([], crs="EPSG:4326")
         b = transform_bounds("EPSG:4326", src.crs, *bounds_ll)
         win = from_bounds(*b, transform=src.transform).round_offsets().round_lengths()
-        win = win.intersection(rasterio.windows.Window(0, 0, src.width, src.height))
+        try:
+            win = win.intersection(rasterio.windows.Window(0, 0, src.width, src.height))
+        except rasterio.errors.WindowError:
+            return _no_loss_note(src.bounds, bounds_ll)
         data = src.read(1, window=win)
         tr = src.window_transform(win)
         nodata = src.nodata
@@ -94,6 +105,19 @@ def loss_after_cutoff_shapes(
         return gpd.GeoSeries([], crs="EPSG:4326")
     merged = shapely.union_all(np.asarray(geoms, dtype=object))
     return gpd.GeoSeries(shapely.get_parts(merged), crs=crs).to_crs("EPSG:4326")
+
+
+def _no_loss_note(raster_bounds: Sequence[float], bounds_ll: Sequence[float]) -> gpd.GeoSeries:
+    """Return empty loss shapes whose ``attrs["note"]`` says the raster misses the parcels."""
+    out = gpd.GeoSeries([], crs="EPSG:4326")
+    rb = ", ".join(f"{v:.4g}" for v in raster_bounds)
+    pb = ", ".join(f"{v:.4g}" for v in bounds_ll)
+    out.attrs["note"] = (
+        f"the loss raster (bounds {rb}) covers none of the parcels (lon/lat bounds {pb}): "
+        "no loss is shown; check the tile (e.g. the right Hansen granule)"
+    )
+    warnings.warn(out.attrs["note"], NoDataWarning, stacklevel=3)
+    return out
 
 
 def map_svg(
@@ -175,6 +199,12 @@ def map_svg(
         d = "".join(frame.path(shapely.clip_by_rect(g, *box)) for g in lgeo.values)
         if d:
             out.append(f'<path class="loss" d="{d}" data-tip="tree-cover loss after the cut-off"/>')
+    note = loss_shapes.attrs.get("note") if loss_shapes is not None else None
+    if note:
+        out.append(
+            f'<text class="note" x="{frame.w * 0.02:.1f}" y="{frame.h * 0.05:.1f}" '
+            f'font-size="{frame.h * 0.025:.1f}" fill="#b10026">{_esc(note)}</text>'
+        )
     out.append("</g>")
     # scale bar
     km = _nice(frame.w / 5)

@@ -1,0 +1,233 @@
+"""Mapping a layer's columns to the data model: explicit renames, common names, types.
+
+:data:`LAYER_SCHEMAS` is the data model; :func:`map_columns` applies the renames
+asked for, then the common names of :data:`~agroforest_geo._names.COLUMN_ALIASES`
+(never guessing between two), records them in ``gdf.attrs["column_mapping"]`` and
+gives ids and the schema's number columns their types.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from ._names import COLUMN_ALIASES, KML_ALIASES, column_fix, find_aliases, resolve_aliases
+from ._tables import parse_numbers
+from .errors import MissingColumnError, UnreadableInputError
+
+__all__ = [
+    "LAYER_SCHEMAS",
+    "LayerSchema",
+    "explicit_renames",
+    "generated_area_ids",
+    "map_columns",
+    "renamed",
+    "require_columns",
+]
+
+log = logging.getLogger("agroforest_geo.io")
+
+
+@dataclass(frozen=True)
+class LayerSchema:
+    """Columns of one kind of layer: the id, the other required and the optional ones."""
+
+    kind: str
+    id_column: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    geometry_types: tuple[str, ...]
+
+
+#: The data model. Later modules rely on these names.
+LAYER_SCHEMAS: dict[str, LayerSchema] = {
+    "parcels": LayerSchema(
+        "parcels",
+        "parcel_id",
+        (),
+        ("member_id", "province", "district", "declared_area_ha", "crop"),
+        ("Polygon", "MultiPolygon", "Point"),  # a point: a plot of up to 4 ha (EUDR)
+    ),
+    "plots": LayerSchema(
+        "plots",
+        "plot_id",
+        ("parcel_id", "system"),
+        ("planting_year", "trees_planted", "species"),
+        ("Polygon", "MultiPolygon", "Point"),
+    ),
+    "protected_areas": LayerSchema(
+        "protected_areas",
+        "area_id",
+        ("name", "category"),
+        ("designated_year",),
+        ("Polygon", "MultiPolygon"),
+    ),
+}
+
+_STRING_COLUMNS = {"parcel_id", "plot_id", "area_id", "member_id"}
+#: schema columns that are numbers; every other attribute read from a table stays text
+_NUMBER_COLUMNS: dict[str, str] = {
+    "declared_area_ha": "float",
+    "planting_year": "int",
+    "trees_planted": "int",
+    "designated_year": "int",
+}
+_KML_SUFFIXES = {".kml", ".kmz"}
+
+
+def explicit_renames(
+    gdf: gpd.GeoDataFrame,
+    columns: Mapping[str, str] | None,
+    *,
+    kind: str,
+    id_column: str | None,
+    target_id: str | None,
+) -> dict[str, str]:
+    """Return the renames asked for, checked against the columns (geometry picks excluded)."""
+    renames = {
+        k: v for k, v in dict(columns or {}).items() if k in gdf.columns or v not in _GEOM_TARGETS
+    }
+    renames = {k: v for k, v in renames.items() if k != v}
+    if id_column is not None and target_id is not None and id_column != target_id:
+        renames[id_column] = target_id
+    have = [c for c in gdf.columns if c != gdf.geometry.name]
+    missing = [c for c in renames if c not in gdf.columns]
+    if id_column is not None and id_column not in gdf.columns and id_column != target_id:
+        missing = [id_column, *[m for m in missing if m != id_column]]
+    if missing:
+        what = f"the {kind} layer" if kind else "the layer"
+        exc = MissingColumnError(f"column(s) {missing} not found in {what}; its columns are {have}")
+        if id_column in missing:
+            exc.cli_message = (
+                f"--id-column {id_column}: not a column of {what}; its columns are {have}"
+            )
+        raise exc
+    return renames
+
+
+_GEOM_TARGETS = {"geometry", "x", "y", "lon", "lat", "longitude", "latitude"}
+
+
+def map_columns(
+    gdf: gpd.GeoDataFrame,
+    kind: str,
+    id_column: str | None,
+    columns: Mapping[str, str] | None,
+    suffix: str,
+) -> gpd.GeoDataFrame:
+    schema = LAYER_SCHEMAS[kind]
+    renames = explicit_renames(
+        gdf, columns, kind=kind, id_column=id_column, target_id=schema.id_column
+    )
+    table = dict(COLUMN_ALIASES[kind])
+    if suffix in _KML_SUFFIXES:
+        for target, extra in KML_ALIASES.get(kind, {}).items():
+            table[target] = (*table.get(target, ()), *extra)
+    left = [c for c in gdf.columns if c not in renames and c != gdf.geometry.name]
+    skip = set(renames.values()) | {t for t in table if t in gdf.columns}
+    if id_column is not None:
+        skip.add(schema.id_column)
+    found = resolve_aliases(left, table, kind=kind, id_column=schema.id_column, skip=skip)
+    clash = sorted(set(found.values()) & set(renames.values()))
+    if clash:  # pragma: no cover - skip prevents it
+        raise MissingColumnError(f"columns {clash} mapped twice")
+    return renamed(gdf, renames, found, kind)
+
+
+def renamed(
+    gdf: gpd.GeoDataFrame, explicit: dict[str, str], found: dict[str, str], kind: str
+) -> gpd.GeoDataFrame:
+    mapping = dict(gdf.attrs.get("column_mapping", {}))
+    renames = {**explicit, **found}
+    targets = list(renames.values())
+    dup = sorted(
+        {t for t in targets if targets.count(t) > 1 or (t in gdf.columns and t not in renames)}
+    )
+    if dup:
+        raise MissingColumnError(
+            f"cannot rename to {dup}: the {kind} layer already has such a column "
+            f"(or two columns are renamed to it); columns: {list(gdf.columns)}"
+        )
+    out = gdf.rename(columns=renames)
+    if found:
+        log.info(
+            "%s: recognised %s",
+            kind,
+            ", ".join(f"{src!r} as {dst!r}" for src, dst in found.items()),
+        )
+    mapping.update(renames)
+    out = _typed(out)
+    out.attrs["column_mapping"] = mapping
+    return out
+
+
+def _typed(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Ids as text; the schema's number columns as numbers (tables hold text)."""
+    for col in sorted(_STRING_COLUMNS & set(gdf.columns)):
+        gdf[col] = _as_id_strings(gdf[col])
+    for col, kind in _NUMBER_COLUMNS.items():
+        if col not in gdf.columns or pd.api.types.is_numeric_dtype(gdf[col]):
+            continue
+        values = parse_numbers(gdf[col], col)
+        if kind == "int":
+            whole = values.dropna()
+            if not (whole % 1 == 0).all():
+                bad = whole[whole % 1 != 0]
+                raise UnreadableInputError(
+                    f"column {col!r} must hold whole numbers; row {bad.index[0]} has "
+                    f"{gdf[col][bad.index[0]]!r} (thousands are written without separators)"
+                )
+            gdf[col] = values.astype("Int64") if values.isna().any() else values.astype("int64")
+        else:
+            gdf[col] = values
+    return gdf
+
+
+def require_columns(gdf: gpd.GeoDataFrame, kind: str, schema: LayerSchema) -> None:
+    needed = (schema.id_column, *schema.required)
+    absent = [c for c in needed if c not in gdf.columns]
+    if not absent:
+        return
+    have = [c for c in gdf.columns if c != gdf.geometry.name]
+    target = absent[0]
+    # a layer with a single attribute column: that one; else a placeholder, not a guess
+    example = have[0] if len(have) == 1 else "COLUMN"
+    api, cli = column_fix(target, example, id_column=schema.id_column)
+    head = f"the {kind} layer lacks required column(s) {absent}; its columns are {have}. "
+    exc = MissingColumnError(head + f"Map yours, e.g. {api}")
+    exc.cli_message = head + f"Map yours, e.g. {cli}"
+    raise exc
+
+
+def generated_area_ids(
+    gdf: gpd.GeoDataFrame, path: Path, id_column: str | None, columns: Mapping[str, str] | None
+) -> gpd.GeoDataFrame:
+    """Give ``area_id`` to a protected-areas file that has no id column at all."""
+    if id_column is not None or "area_id" in dict(columns or {}).values():
+        return gdf
+    if "area_id" in gdf.columns:
+        return gdf
+    aliases = COLUMN_ALIASES["protected_areas"]["area_id"]
+    if find_aliases(gdf.columns, aliases):
+        return gdf
+    out = gdf.copy()
+    out["area_id"] = [f"{path.stem}-{k + 1}" for k in range(len(out))]
+    out.attrs["column_mapping"] = {
+        **gdf.attrs.get("column_mapping", {}),
+        "(file name, row)": "area_id",
+    }
+    log.info("%s: no id column; area_id made from the file name and row number", path.name)
+    return out
+
+
+def _as_id_strings(s: pd.Series) -> pd.Series:
+    """Ids as strings, kept as given; integers stored as floats lose their '.0'."""
+    if pd.api.types.is_float_dtype(s) and (s.dropna() % 1 == 0).all():
+        s = s.astype("Int64")
+    out = s.astype("string")
+    return out.astype(object).where(out.notna(), None)

@@ -1,0 +1,51 @@
+"""Contiguous blocks of work on threads (GEOS, numpy and the compiled kernels release the GIL).
+
+Every block is computed by one call of the same function whatever the number of
+threads, and the results come back in block order, so a caller whose blocks do
+not depend on each other gets the same bits for any ``n_jobs``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+import numpy as np
+
+__all__ = ["map_blocks", "n_workers"]
+
+T = TypeVar("T")
+
+
+def map_blocks(fn: Callable[[int, int], T], n: int, *, n_jobs: int, min_per_job: int) -> list[T]:
+    """``[fn(lo, hi) for each block]`` over ``range(n)`` cut into at most ``n_jobs`` blocks.
+
+    Blocks have at least ``min_per_job`` items (one block when ``n`` is smaller);
+    with more than one block they run on that many threads.
+    """
+    jobs = max(1, min(int(n_jobs), n // max(int(min_per_job), 1)))
+    if jobs == 1:
+        return [fn(0, n)]
+    cuts = np.linspace(0, n, jobs + 1).astype(np.int64).tolist()
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(fn, cuts[:-1], cuts[1:]))
+
+
+def n_workers(n_jobs: int) -> int:
+    """Return the number of threads or worker processes for ``n_jobs`` (-1: all cores).
+
+    The one rule for every verb's ``n_jobs`` (threads in the vector verbs, worker
+    processes in the raster pass).
+    """
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)):
+        raise TypeError(f"n_jobs must be an int (1, 2, ... or -1 for all cores), got {n_jobs!r}")
+    if n_jobs == -1:
+        try:
+            return max(len(os.sched_getaffinity(0)), 1)
+        except AttributeError:  # pragma: no cover - not on Linux
+            return os.cpu_count() or 1
+    if n_jobs < 1:
+        raise ValueError(f"n_jobs must be >= 1, or -1 for all cores, got {n_jobs}")
+    return int(n_jobs)
