@@ -493,3 +493,25 @@ def test_library_verbs_are_all_declared():
         module, _, attr = name.rpartition(".")
         func = getattr(importlib.import_module(module), attr)
         assert declaration(func) is spec, name
+
+
+def test_one_progress_bar_per_call_not_one_per_partition(monkeypatch, capsys):
+    """A verb with its own bar runs quiet inside the partitions: the call shows one bar."""
+    import agroforest_geo.raster as raster_mod
+
+    monkeypatch.setattr(raster_mod, "PROGRESS_MIN_FEATURES", 1)  # every verb call would show one
+    parcels = agf.read_parcels(agf.datasets.get_path("parcels"))
+    cover = agf.datasets.get_path("treecover")
+    agf.forest_cover(parcels.head(5), cover)
+    assert "pixels" in capsys.readouterr().err  # the verb alone shows its bar
+    res = agf.distributed.run(
+        agf.forest_cover,
+        parcels,
+        cover,
+        scheduler="synchronous",
+        npartitions=4,
+        show_progress=True,
+    )
+    err = capsys.readouterr().err
+    assert "pixels" not in err and "partitions" in err
+    assert len(res) == len(parcels)

@@ -128,7 +128,10 @@ class Assessment:
     ) -> dict[str, Path]:
         """Write the per-parcel table (CSV, GeoPackage), the EU GeoJSON and the findings.
 
-        Files: ``assessment.csv``, ``assessment.gpkg``, ``eudr_geolocation.geojson``
+        Files: ``assessment.csv`` (rounded), ``assessment.gpkg`` and ``assessment.parquet``
+        (full precision), ``evidence_records.jsonl`` (one record per parcel, to re-verify
+        each verdict: :func:`agroforest_geo.reporting.verify_evidence_records`),
+        ``eudr_geolocation.geojson``
         (numbered when split; only with a producer-name column; parcels with an
         invalid geometry are left out) and ``validation_findings.csv``.
 
@@ -142,7 +145,8 @@ class Assessment:
         >>> import agroforest_geo as agf, tempfile
         >>> a = agf.run_assessment(agf.datasets.get_path("parcels"))
         >>> sorted(a.write(tempfile.mkdtemp()))  # doctest: +NORMALIZE_WHITESPACE
-        ['EU GeoJSON', 'table (CSV)', 'table (GeoPackage)', 'validation findings']
+        ['EU GeoJSON', 'evidence records', 'table (CSV)', 'table (GeoPackage)',
+         'table (GeoParquet)', 'validation findings']
         """
         from ._outputs import write_outputs
 
@@ -158,22 +162,37 @@ class Assessment:
         self,
         path: str | Path,
         *,
+        lang: str = "es",
+        group_by: Sequence[str] | None = None,
         outputs: Mapping[str, str | Path] | None = None,
-        title: str = "Deforestation-free assessment (EUDR)",
+        title: str | None = None,
+        max_sheets: int = 2000,
     ) -> Path:
         """Write the self-contained HTML report of this assessment; nothing is recomputed.
+
+        ``lang`` is ``"es"``, ``"en"``, ``"fr"`` or ``"pt"``; ``group_by`` names
+        the parcel columns the summary counts by. See
+        :func:`agroforest_geo.reporting.report_assessment`.
 
         Examples
         --------
         >>> import agroforest_geo as agf, tempfile, pathlib
         >>> a = agf.run_assessment(agf.datasets.get_path("parcels"))
-        >>> out = a.report(pathlib.Path(tempfile.mkdtemp()) / "report.html")
-        >>> out.read_text(encoding="utf-8").count("data-parcel-id=") == len(a.parcels)
+        >>> out = a.report(pathlib.Path(tempfile.mkdtemp()) / "report.html", lang="es")
+        >>> out.read_text(encoding="utf-8").count("data-parcel-id=") == 2 * len(a.parcels)
         True
         """
         from .reporting import report_assessment
 
-        return report_assessment(self, path, outputs=outputs, title=title)
+        return report_assessment(
+            self,
+            path,
+            lang=lang,  # type: ignore[arg-type]
+            group_by=group_by,
+            outputs=outputs,
+            title=title,
+            max_sheets=max_sheets,
+        )
 
 
 # --------------------------------------------------------------------------------------
@@ -321,6 +340,9 @@ def run_assessment(
     commodity: Any = None,
     canopy_height: Any = None,
     alerts: Any = None,
+    biomass_map: Any = None,
+    biomass_product: Any = None,
+    carbon_options: Mapping[str, Any] | None = None,
     repair: bool = True,
     reproject: bool = True,
     read_options: Mapping[str, Mapping[str, Any]] | None = None,
@@ -371,6 +393,15 @@ def run_assessment(
         Land use on the cut-off date and alerts after it, as in
         :func:`agroforest_geo.eudr.assess` (a 2020 forest map, a commodity map, a
         canopy-height raster, date-encoded alerts; each with its product).
+    biomass_map, biomass_product : path and Product or str, optional
+        An above-ground biomass raster (Mg/ha) and what it is: the table gains the
+        parcels' biomass and CO₂e by the map (``map_agb_mg``, ``map_co2e_t``).
+    carbon_options : mapping, optional
+        With ``plots`` and ``trees``: the keywords of
+        :func:`agroforest_geo.carbon.carbon_rollup` (``wood_density_table`` is
+        required unless the inventory has wood densities; ``n_draws``, ``seed``
+        ...); the table gains each parcel's inventory biomass, carbon and CO₂e with
+        its 95 % interval. Carbon columns are not read by the default rules.
     repair : bool
         Repair the parcels' geometries first (never drops a row).
     reproject : bool
@@ -428,6 +459,9 @@ def run_assessment(
         commodity=commodity,
         canopy_height=canopy_height,
         alerts=alerts,
+        biomass_map=biomass_map,
+        biomass_product=biomass_product,
+        carbon_options=None if carbon_options is None else dict(carbon_options),
         protected_options=dict(protected_options or {}),
         raster_options=dict(raster_options or {}),
     )

@@ -98,6 +98,13 @@ def register(subparsers: Any) -> None:
     )
     add_input_options(p)
     add_overwrite_option(p)
+    report = p.add_argument_group("report")
+    report.add_argument(
+        "--lang",
+        choices=["es", "en", "fr", "pt"],
+        default="es",
+        help="language of the report's words, numbers and dates (default es)",
+    )
     p.set_defaults(func=_run_assess)
 
 
@@ -152,6 +159,8 @@ _OUTPUT_NAMES = (
     "report.html",
     "assessment.csv",
     "assessment.gpkg",
+    "assessment.parquet",
+    "evidence_records.jsonl",
     "eudr_geolocation.geojson",
     "validation_findings.csv",
 )
@@ -209,7 +218,7 @@ def _run_assess(args: argparse.Namespace) -> int:
         producer_name_column=args.producer_name_column,
         production_place_column=args.production_place_column,
     )
-    path = assessment.report(outdir / "report.html", outputs=outputs)
+    path = assessment.report(outdir / "report.html", outputs=outputs, lang=args.lang)
     summary = ", ".join(f"{k}={v}" for k, v in assessment.status_counts.items())
     print(f"assessed {len(assessment.result)} parcels: {summary}", file=sys.stderr)
     for name, written in outputs.items():

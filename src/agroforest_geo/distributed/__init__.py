@@ -639,6 +639,15 @@ def _checkpoint_metas(
     return info, [{"geometry": d, "arguments": args} for d in digests]
 
 
+def _accepts_progress(func: Callable[..., Any]) -> bool:
+    import inspect
+
+    try:
+        return "progress" in inspect.signature(func).parameters
+    except (TypeError, ValueError):  # a builtin or a callable without a signature
+        return False
+
+
 def _run_layer(
     func: Callable[..., Any],
     layer: DistributedLayer,
@@ -654,6 +663,8 @@ def _run_layer(
     plan, parts = layer.plan, layer._parts
     npart = len(parts)
     n_total = int(sum(plan.sizes))
+    if "progress" not in kw and _accepts_progress(func):
+        kw = {**kw, "progress": False}  # one bar per call (the partitions'), none per partition
     metas: list[dict[str, Any] | None] = [None] * npart
     done: dict[int, Any] = {}
     if ckpt is not None:

@@ -90,6 +90,9 @@ class _Sources:
     commodity: list[Source] = field(default_factory=list)
     canopy_height: list[Source] = field(default_factory=list)
     alerts: list[Source] = field(default_factory=list)
+    biomass_map: Any = None
+    biomass_product: Any = None
+    carbon_options: Mapping[str, Any] | None = None
     protected_options: Mapping[str, Any] = field(default_factory=dict)
     raster_options: Mapping[str, Any] = field(default_factory=dict)
 
@@ -142,13 +145,30 @@ def collect_evidence(
         parcels, trees=sources.trees, plots=sources.plots, area_ha=area["area_ha"], ok=ok
     )
     records = ev_mod.records_evidence(parcels, plots=sources.plots, cutoff=cutoff, ok=ok)
-    evidence = pd.concat([area, prot, over, trees, records, geom, per_source], axis=1)
+    carbon = _carbon(parcels, sources, id_column)
+    evidence = pd.concat([area, prot, over, trees, records, geom, carbon, per_source], axis=1)
     evidence = combine_evidence(evidence, roles, thresholds=thresholds, cutoff=cutoff)
     for col in ev_mod.EVIDENCE_SCHEMA:  # a source not given: its columns are unknown (NaN)
         if col.name not in evidence.columns and "<" not in col.name:
             evidence[col.name] = np.nan
     evidence.attrs["sources"] = roles
     return evidence, pairs
+
+
+def _carbon(parcels: gpd.GeoDataFrame, sources: _Sources, id_column: str | None) -> pd.DataFrame:
+    """Carbon evidence when asked for (a biomass map, or options for the inventory)."""
+    inventory = sources.carbon_options is not None and sources.plots is not None
+    if not inventory and sources.biomass_map is None:
+        return pd.DataFrame(index=parcels.index)
+    return ev_mod.carbon_evidence(
+        parcels,
+        plots=sources.plots if inventory else None,
+        trees=sources.trees if inventory and not ev_mod._is_table(sources.trees) else None,
+        biomass_map=sources.biomass_map,
+        biomass_product=sources.biomass_product,
+        options=sources.carbon_options,
+        id_column=id_column or "parcel_id",
+    )
 
 
 def result_table(
@@ -174,6 +194,9 @@ def result_table(
     for c in evidence.columns:
         if c.startswith("loss_ha_"):
             out[c] = evidence[c]
+    for col in ev_mod.CARBON_SCHEMA:
+        if col.name in evidence.columns:
+            out[col.name] = evidence[col.name]
     return out
 
 

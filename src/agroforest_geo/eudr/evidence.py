@@ -30,7 +30,9 @@ Sources
 * :func:`canopy_height_evidence` - canopy over 5 m from a canopy-height raster;
 * :func:`records_evidence` - the cooperative's records (plots' ``system`` and
   ``planting_year``, parcels' ``crop``): agricultural use now and on the cut-off date;
-* :func:`alert_evidence` - date-encoded disturbance alerts after the cut-off.
+* :func:`alert_evidence` - date-encoded disturbance alerts after the cut-off;
+* :func:`carbon_evidence` - biomass, carbon and CO₂e from the plots' inventory or a
+  biomass map (not read by the default rules).
 
 Several sources of one role (two loss products, two 2020 maps) are measured one
 by one and combined by :mod:`agroforest_geo.eudr.sources`.
@@ -61,11 +63,13 @@ from ._tables import _col, _is_table, _measure_subset, _ok_mask, _on_index, _yea
 
 __all__ = [
     "AGRICULTURAL_SYSTEMS",
+    "CARBON_SCHEMA",
     "EVIDENCE_SCHEMA",
     "EvidenceColumn",
     "alert_evidence",
     "area_evidence",
     "canopy_height_evidence",
+    "carbon_evidence",
     "commodity_evidence",
     "evidence_schema",
     "forest_2020_evidence",
@@ -185,7 +189,7 @@ EVIDENCE_SCHEMA: tuple[EvidenceColumn, ...] = (
     _c("alert_ha_after_cutoff_source", "alerts", "text", False, "alert product(s) that decided"),
     _c(
         "<label>_<column>",
-        "per source",
+        "per_source",
         "as the column",
         False,
         "the evidence of one source of a role, before the sources are combined",
@@ -209,6 +213,20 @@ EVIDENCE_SCHEMA: tuple[EvidenceColumn, ...] = (
         False,
         "tree cover at the cut-off with a tree density in the agroforestry range",
     ),
+)
+
+#: Carbon columns (added when an inventory with wood densities or a biomass map is given);
+#: intervals (``_p2_5``, ``_p97_5``: Monte-Carlo 95 %) do not add up across parcels.
+CARBON_SCHEMA: tuple[EvidenceColumn, ...] = (
+    _c("inventory_tree_count", "carbon", "count", True, "inventoried trees in the parcel's plots"),
+    _c("inventory_agb_mg", "carbon", "Mg", True, "above-ground biomass of those trees"),
+    _c("inventory_carbon_mg", "carbon", "Mg C", True, "their carbon"),
+    _c("inventory_co2e_t", "carbon", "t CO2e", True, "their CO2 equivalent"),
+    _c("inventory_co2e_t_p2_5", "carbon", "t CO2e", False, "2.5 % quantile of it"),
+    _c("inventory_co2e_t_p97_5", "carbon", "t CO2e", False, "97.5 % quantile of it"),
+    _c("map_agb_mg", "carbon", "Mg", True, "above-ground biomass by the biomass map"),
+    _c("map_co2e_t", "carbon", "t CO2e", True, "its CO2 equivalent"),
+    _c("map_covered_share", "carbon", "share 0-1", False, "share of the parcel the map covers"),
 )
 
 # validation codes that make the geometry unusable for the assessment (id problems do not)
@@ -814,6 +832,63 @@ def tree_evidence(
 
             area_ha = _area_ha(parcels)
         out["trees_per_ha"] = out["tree_count"] / area_ha
+    return out
+
+
+def carbon_evidence(
+    parcels: gpd.GeoDataFrame,
+    *,
+    plots: gpd.GeoDataFrame | None = None,
+    trees: Any = None,
+    biomass_map: Any = None,
+    biomass_product: Any = None,
+    options: Mapping[str, Any] | None = None,
+    id_column: str = "parcel_id",
+) -> pd.DataFrame:
+    """Biomass, carbon and CO₂e of each parcel, from its plots' inventory and/or a biomass map.
+
+    From an inventory (``plots`` with ``parcel_id`` and ``trees``): the trees of
+    each parcel's plots through :func:`agroforest_geo.carbon.carbon_rollup`
+    (``options`` are its keywords, e.g. ``wood_density_table``, ``n_draws``,
+    ``seed``), with the Monte-Carlo 95 % interval of the CO₂e. From a biomass
+    map (Mg/ha): the exact integral over the parcel
+    (:func:`agroforest_geo.carbon.biomass_from_map`). Columns of
+    :data:`CARBON_SCHEMA`; parcels without an inventoried plot get NaN.
+
+    Examples
+    --------
+    >>> import agroforest_geo as agf, geopandas as gpd, warnings
+    >>> get = agf.datasets.get_path
+    >>> parcels, plots = agf.read_parcels(get("parcels")), agf.read_plots(get("plots"))
+    >>> trees = gpd.read_file(get("tree_inventory"), layer="trees")
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     c = carbon_evidence(parcels, plots=plots, trees=trees,
+    ...                         options={"wood_density_table": get("wood_density"), "n_draws": 0})
+    >>> bool((c["inventory_co2e_t"].dropna() > 0).all()), c.index.equals(parcels.index)
+    (True, True)
+    """
+    from ..carbon import biomass_from_map, carbon_rollup
+
+    out = pd.DataFrame(index=parcels.index)
+    if plots is not None and trees is not None:
+        by = carbon_rollup(plots, _tree_layer(trees), by="parcel_id", **dict(options or {}))
+        ids = parcels[id_column].astype(str) if id_column in parcels else parcels.index
+        by.index = by.index.astype(str)
+        for col, src in (
+            ("inventory_tree_count", "tree_count"),
+            ("inventory_agb_mg", "agb_mg"),
+            ("inventory_carbon_mg", "carbon_mg"),
+            ("inventory_co2e_t", "co2e_t"),
+            ("inventory_co2e_t_p2_5", "co2e_t_p2_5"),
+            ("inventory_co2e_t_p97_5", "co2e_t_p97_5"),
+        ):
+            out[col] = ids.map(by[src]).to_numpy(dtype=float) if src in by else np.nan
+    if biomass_map is not None:
+        m = biomass_from_map(parcels, biomass_map, product=biomass_product)
+        out["map_agb_mg"] = m["agb_mg"]
+        out["map_co2e_t"] = m["co2e_t"]
+        out["map_covered_share"] = m["covered_share"]
     return out
 
 
