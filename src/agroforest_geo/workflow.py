@@ -294,18 +294,27 @@ def _prepare_inputs(
     return _Inputs(parcels, layers, validation, rows)
 
 
-def _raster_rows(cover: Any, loss: Any) -> list[dict[str, Any]]:
+def _raster_rows(sources: Any) -> list[dict[str, Any]]:
     rows = []
-    for role, source in (("cover", cover), ("loss", loss)):
-        if source is None or isinstance(source, pd.DataFrame):
-            continue
-        if isinstance(source, str | Path):
-            rows.append(_input_row(role, source, None))
-        else:
-            rows.append(
-                {"role": role, "file": "(dataset)", "path": str(getattr(source, "name", ""))}
+    for role, items in sources.roles_sources().items():
+        for s in items:
+            source = s.raster
+            if source is None or isinstance(source, pd.DataFrame):
+                continue
+            if isinstance(source, str | Path):
+                row = _input_row(role, source, None)
+            else:
+                row = {"role": role, "file": "(dataset)", "path": str(getattr(source, "name", ""))}
+            row["note"] = f"source {s.label}" + (
+                f", product {s.resolved_product().name}" if s.product is not None else ""
             )
+            rows.append(row)
     return rows
+
+
+def _first_raster(items: list[Any]) -> Any:
+    raster = items[0].raster if items else None
+    return None if isinstance(raster, pd.DataFrame) else raster
 
 
 # --------------------------------------------------------------------------------------
@@ -327,6 +336,10 @@ def run_assessment(
     cover_year: int | None = None,
     cover_product: Any = None,
     loss_product: Any = None,
+    forest_2020: Any = None,
+    commodity: Any = None,
+    canopy_height: Any = None,
+    alerts: Any = None,
     biomass_map: Any = None,
     biomass_product: Any = None,
     carbon_options: Mapping[str, Any] | None = None,
@@ -372,7 +385,14 @@ def run_assessment(
     cover_product, loss_product : Product or str, optional
         What the cover and loss rasters hold (:mod:`agroforest_geo.products`); without
         them the rasters are taken as Hansen tree-cover percent and loss years, and
-        their values are checked for the usual mix-ups.
+        their values are checked for the usual mix-ups. ``cover`` and ``loss`` also
+        take a list of sources (``[(raster, product), ...]`` or
+        :class:`~agroforest_geo.eudr.Source`), combined as in
+        :func:`agroforest_geo.eudr.assess`.
+    forest_2020, commodity, canopy_height, alerts : source or list of sources, optional
+        Land use on the cut-off date and alerts after it, as in
+        :func:`agroforest_geo.eudr.assess` (a 2020 forest map, a commodity map, a
+        canopy-height raster, date-encoded alerts; each with its product).
     biomass_map, biomass_product : path and Product or str, optional
         An above-ground biomass raster (Mg/ha) and what it is: the table gains the
         parcels' biomass and CO₂e by the map (``map_agb_mg``, ``map_co2e_t``).
@@ -427,7 +447,7 @@ def run_assessment(
     )
     p = inputs.parcels
     id_column = _check_parcels(p, id_column)
-    sources = _Sources(
+    sources = _Sources.of(
         cover=cover,
         loss=loss,
         protected=inputs.layers.get("protected"),
@@ -435,6 +455,10 @@ def run_assessment(
         plots=inputs.layers.get("plots"),
         cover_product=cover_product,
         loss_product=loss_product,
+        forest_2020=forest_2020,
+        commodity=commodity,
+        canopy_height=canopy_height,
+        alerts=alerts,
         biomass_map=biomass_map,
         biomass_product=biomass_product,
         carbon_options=None if carbon_options is None else dict(carbon_options),
@@ -477,15 +501,13 @@ def run_assessment(
         cutoff=cut,
         rules=tuple(rule_set),
         thresholds=dict(th),
-        inputs=pd.DataFrame(inputs.rows + _raster_rows(cover, loss)),
+        inputs=pd.DataFrame(inputs.rows + _raster_rows(sources)),
         protected=inputs.layers.get("protected"),
         plots=inputs.layers.get("plots"),
         trees=inputs.layers.get("trees"),
-        loss_raster=None if isinstance(loss, pd.DataFrame) else loss,
+        loss_raster=_first_raster(sources.loss),
         id_column=id_column,
-        parameters=_parameters(
-            cut, rules, cover_year, protected_options, raster_options, cover_product, loss_product
-        ),
+        parameters=_parameters(cut, rules, cover_year, protected_options, raster_options, sources),
     )
 
 
@@ -495,13 +517,13 @@ def _parameters(
     cover_year: int | None,
     protected_options: Mapping[str, Any] | None,
     raster_options: Mapping[str, Any] | None,
-    cover_product: Any = None,
-    loss_product: Any = None,
+    sources: Any,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {"cutoff": cut.isoformat(), "cover year": cover_year or "default"}
-    for role, product in (("cover product", cover_product), ("loss product", loss_product)):
-        if product is not None:
-            out[role] = getattr(product, "name", product)
+    for role, items in sources.roles_sources().items():
+        named = [s.resolved_product().name for s in items if s.product is not None]
+        if named:
+            out[f"{role.replace('_', ' ')} product"] = ", ".join(named)
     if isinstance(rules, Mapping):
         out["rule overrides"] = dict(rules) or "none"
     elif isinstance(rules, Sequence):

@@ -4,12 +4,13 @@
   table :data:`DEFAULT_RULES` (version :data:`RULES_VERSION`).
 * :func:`to_geojson` - write parcels as the GeoJSON the EU information system accepts.
 * :func:`check_geojson` - list the problems of any such file, one row per problem.
+* :class:`Source` - one evidence raster with its product (several per role combine).
 
 Examples
 --------
 >>> import agroforest_geo as agf
 >>> agf.eudr.RULES_VERSION
-'2025.1'
+'2026.1'
 """
 
 from . import evidence
@@ -29,6 +30,7 @@ from .rules import (
     GeoJSONRule,
     Rule,
 )
+from .sources import Source
 
 __all__ = [
     "DEFAULT_RULES",
@@ -44,6 +46,7 @@ __all__ = [
     "Condition",
     "GeoJSONRule",
     "Rule",
+    "Source",
     "assess",
     "check_geojson",
     "evidence",

@@ -248,6 +248,29 @@ MESSAGES: dict[str, dict[str, str]] = {
     ),
     "source.overlaps": _m("superposiciones", "overlaps", "chevauchements", "sobreposições"),
     "source.trees": _m("árboles", "trees", "arbres", "árvores"),
+    "source.forest_2020": _m(
+        "mapa de bosque 2020", "2020 forest map", "carte forestière 2020", "mapa de floresta 2020"
+    ),
+    "source.commodity": _m(
+        "mapa del cultivo", "commodity map", "carte de la culture", "mapa da cultura"
+    ),
+    "source.canopy_height": _m(
+        "altura del dosel", "canopy height", "hauteur de la canopée", "altura do dossel"
+    ),
+    "source.records": _m(
+        "registros de la cooperativa",
+        "the cooperative's records",
+        "registres de la coopérative",
+        "registros da cooperativa",
+    ),
+    "source.land_use": _m("uso del suelo", "land use", "usage des terres", "uso da terra"),
+    "source.alerts": _m(
+        "alertas de perturbación",
+        "disturbance alerts",
+        "alertes de perturbation",
+        "alertas de perturbação",
+    ),
+    "source.per_source": _m("por fuente", "per source", "par source", "por fonte"),
     # validation and provenance
     "validation.title": _m(
         "Hallazgos de validación de los datos",
@@ -358,6 +381,40 @@ MESSAGES: dict[str, dict[str, str]] = {
         "art. 2(4) RDUE) ; note seulement",
         "sistema agroflorestal: {trees} árvores/ha com cobertura arbórea na data de corte (não é "
         "floresta, art. 2(4) EUDR); apenas nota",
+    ),
+    "reason.possible_conversion_after_cutoff": _m(
+        "{share} de la parcela era bosque en la fecha de corte según {source}; hoy tiene uso "
+        "agrícola y no hay registro de uso agrícola en o antes de esa fecha: posible conversión "
+        "de bosque a sistema agroforestal después de la fecha de corte; revisar",
+        "{share} of the parcel was forest on the cut-off date by {source}; it is in agricultural "
+        "use now and nothing records agricultural use on or before that date: possible "
+        "conversion of forest to agroforestry after the cut-off; to be checked",
+        "{share} de la parcelle était forêt à la date butoir selon {source} ; elle est cultivée "
+        "aujourd'hui et rien n'atteste un usage agricole à cette date ou avant : conversion "
+        "possible de forêt en agroforesterie après la date butoir ; à vérifier",
+        "{share} da parcela era floresta na data de corte segundo {source}; hoje tem uso "
+        "agrícola e nada registra uso agrícola nessa data ou antes: possível conversão de "
+        "floresta em sistema agroflorestal após a data de corte; a revisar",
+    ),
+    "reason.alert_after_cutoff": _m(
+        "{ha} ha con alertas de perturbación después de la fecha de corte ({source}, la primera "
+        "el {date}); revisar",
+        "{ha} ha with disturbance alerts after the cut-off ({source}, the first on {date}); "
+        "to be checked",
+        "{ha} ha avec des alertes de perturbation après la date butoir ({source}, la première "
+        "le {date}) ; à vérifier",
+        "{ha} ha com alertas de perturbação após a data de corte ({source}, a primeira em "
+        "{date}); a revisar",
+    ),
+    "reason.agroforestry_before_cutoff": _m(
+        "sistema agroforestal registrado en o antes de la fecha de corte ({source}) bajo "
+        "cobertura arbórea: uso agrícola, no bosque (art. 2(4) y 2(6) EUDR); solo nota",
+        "agroforestry recorded on or before the cut-off ({source}) under tree cover: "
+        "agricultural use, not forest (EUDR Art. 2(4), 2(6)); note only",
+        "agroforesterie attestée à la date butoir ou avant ({source}) sous couvert arboré : "
+        "usage agricole, pas une forêt (art. 2(4), 2(6) RDUE) ; note seulement",
+        "sistema agroflorestal registrado na data de corte ou antes ({source}) sob cobertura "
+        "arbórea: uso agrícola, não floresta (art. 2(4) e 2(6) EUDR); apenas nota",
     ),
     "reason.custom": _m(
         "{description} ({values})",
@@ -485,6 +542,146 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
     ),
     "overlapping_parcels": _m("superpuesta con", "overlaps with", "chevauche", "sobreposta a"),
     "tree_count": _m("árboles", "trees", "arbres", "árvores"),
+    "cover_valid_share": _m(
+        "con datos de cobertura",
+        "with cover data",
+        "avec données de couvert",
+        "com dados de cobertura",
+    ),
+    "loss_valid_share": _m(
+        "con datos de pérdida", "with loss data", "avec données de perte", "com dados de perda"
+    ),
+    "forest_share_cutoff_source": _m(
+        "fuente de cobertura", "cover source", "source du couvert", "fonte da cobertura"
+    ),
+    "loss_after_cutoff_ha_source": _m(
+        "fuente de pérdida", "loss source", "source de la perte", "fonte da perda"
+    ),
+    "forest_ha_2020": _m(
+        "bosque 2020 (ha)", "forest 2020 (ha)", "forêt 2020 (ha)", "floresta 2020 (ha)"
+    ),
+    "forest_share_2020": _m("bosque 2020", "forest 2020", "forêt 2020", "floresta 2020"),
+    "forest_2020_valid_share": _m(
+        "con datos del mapa 2020",
+        "with 2020 map data",
+        "avec données de la carte 2020",
+        "com dados do mapa 2020",
+    ),
+    "forest_share_2020_source": _m("mapa 2020", "2020 map", "carte 2020", "mapa 2020"),
+    "commodity_share_cutoff": _m(
+        "cultivo en la fecha de corte",
+        "commodity on the cut-off date",
+        "culture à la date butoir",
+        "cultura na data de corte",
+    ),
+    "commodity_share_now": _m(
+        "cultivo hoy", "commodity now", "culture aujourd'hui", "cultura hoje"
+    ),
+    "commodity_cutoff_valid_share": _m(
+        "con datos (mapa de la fecha de corte)",
+        "with data (cut-off map)",
+        "avec données (carte de la date butoir)",
+        "com dados (mapa da data de corte)",
+    ),
+    "commodity_now_valid_share": _m(
+        "con datos (mapa reciente)",
+        "with data (recent map)",
+        "avec données (carte récente)",
+        "com dados (mapa recente)",
+    ),
+    "commodity_share_cutoff_source": _m(
+        "mapa del cultivo (fecha de corte)",
+        "commodity map (cut-off)",
+        "carte de la culture (date butoir)",
+        "mapa da cultura (data de corte)",
+    ),
+    "commodity_share_now_source": _m(
+        "mapa del cultivo (hoy)",
+        "commodity map (now)",
+        "carte de la culture (aujourd'hui)",
+        "mapa da cultura (hoje)",
+    ),
+    "tall_canopy_share": _m(
+        "dosel de 5 m o más",
+        "canopy of 5 m or more",
+        "canopée de 5 m ou plus",
+        "dossel de 5 m ou mais",
+    ),
+    "canopy_valid_share": _m(
+        "con datos de altura", "with height data", "avec données de hauteur", "com dados de altura"
+    ),
+    "tall_canopy_share_source": _m(
+        "fuente de altura", "height source", "source de hauteur", "fonte da altura"
+    ),
+    "agri_plots": _m(
+        "parcelas agrícolas", "agricultural plots", "parcelles agricoles", "talhões agrícolas"
+    ),
+    "first_planting_year": _m(
+        "primer año de siembra",
+        "first planting year",
+        "première année de plantation",
+        "primeiro ano de plantio",
+    ),
+    "records_agri_now": _m(
+        "uso agrícola registrado",
+        "agricultural use recorded",
+        "usage agricole enregistré",
+        "uso agrícola registrado",
+    ),
+    "records_agri_at_cutoff": _m(
+        "sembrado en o antes de la fecha de corte",
+        "planted on or before the cut-off",
+        "planté à la date butoir ou avant",
+        "plantado na data de corte ou antes",
+    ),
+    "agri_use_now": _m(
+        "uso agrícola hoy",
+        "agricultural use now",
+        "usage agricole aujourd'hui",
+        "uso agrícola hoje",
+    ),
+    "agri_use_at_cutoff": _m(
+        "uso agrícola en la fecha de corte",
+        "agricultural use at the cut-off",
+        "usage agricole à la date butoir",
+        "uso agrícola na data de corte",
+    ),
+    "agri_use_now_source": _m(
+        "según (uso hoy)", "by (use now)", "selon (usage aujourd'hui)", "segundo (uso hoje)"
+    ),
+    "agri_use_at_cutoff_source": _m(
+        "según (uso en la fecha de corte)",
+        "by (use at the cut-off)",
+        "selon (usage à la date butoir)",
+        "segundo (uso na data de corte)",
+    ),
+    "alert_ha_after_cutoff": _m(
+        "alertas después de la fecha de corte (ha)",
+        "alerts after the cut-off (ha)",
+        "alertes après la date butoir (ha)",
+        "alertas após a data de corte (ha)",
+    ),
+    "alert_share_after_cutoff": _m(
+        "parcela con alertas", "parcel with alerts", "parcelle avec alertes", "parcela com alertas"
+    ),
+    "first_alert_date_after_cutoff": _m(
+        "primera alerta", "first alert", "première alerte", "primeira alerta"
+    ),
+    "alert_confidence": _m(
+        "confianza de la alerta", "alert confidence", "confiance de l'alerte", "confiança do alerta"
+    ),
+    "alert_valid_share": _m(
+        "con datos de alertas", "with alert data", "avec données d'alertes", "com dados de alertas"
+    ),
+    "alert_ha_after_cutoff_source": _m(
+        "fuente de alertas", "alert source", "source des alertes", "fonte dos alertas"
+    ),
+    "<label>_<column>": _m(
+        "columna de una fuente",
+        "one source's column",
+        "colonne d'une source",
+        "coluna de uma fonte",
+    ),
 }
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")

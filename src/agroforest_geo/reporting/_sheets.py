@@ -38,8 +38,10 @@ def format_value(v: Any, unit: str, m: Messages) -> str:
         return m.yes_no(v)
     if unit == "text":
         return str(v)
-    if unit == "year":
+    if unit in ("year", "code"):
         return str(int(float(v)))
+    if unit == "date":
+        return pd.Timestamp(v).date().isoformat()
     if unit == "share 0-1":
         return m.pct(v)
     if unit == "percent 0-100":

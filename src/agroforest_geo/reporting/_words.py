@@ -87,6 +87,30 @@ def _sentence(rule: Any, ev: Mapping[Any, Any], years: list[int], m: Messages) -
         return m.t(key, share=m.pct(_value(ev, "valid_share")), threshold=m.pct(rule.threshold))
     if rule.code == "agroforestry_evidence":
         return m.t(key, trees=m.num(_value(ev, "trees_per_ha"), 0))
+    return _land_use_sentence(rule.code, key, ev, m)
+
+
+def _text(ev: Mapping[Any, Any], col: str) -> str:
+    v = _value(ev, col)
+    return v if isinstance(v, str) and v else "-"
+
+
+def _land_use_sentence(code: str, key: str, ev: Mapping[Any, Any], m: Messages) -> str:
+    """Return the land-use and alert rules in words, with the source that decided them."""
+    if code == "possible_conversion_after_cutoff":
+        share = m.pct(_value(ev, "forest_share_2020"))
+        return m.t(key, share=share, source=_text(ev, "forest_share_2020_source"))
+    if code == "alert_after_cutoff":
+        first = _value(ev, "first_alert_date_after_cutoff")
+        date = "-" if pd.isna(first) else pd.Timestamp(first).date().isoformat()
+        return m.t(
+            key,
+            ha=m.num(_value(ev, "alert_ha_after_cutoff"), 2),
+            source=_text(ev, "alert_ha_after_cutoff_source"),
+            date=date,
+        )
+    if code == "agroforestry_before_cutoff":
+        return m.t(key, source=_text(ev, "agri_use_at_cutoff_source"))
     return m.t(key)
 
 
