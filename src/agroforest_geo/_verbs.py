@@ -175,6 +175,7 @@ VERBS: dict[str, VerbSpec] = {
     "agroforest_geo.cover.forest_loss": VerbSpec("rows", rasters=("loss", "cover")),
     "agroforest_geo.cover.forest_cover_and_loss": VerbSpec("rows", rasters=("cover", "loss")),
     "agroforest_geo.raster.integrate": VerbSpec("rows", rasters=("raster",)),
+    "agroforest_geo.alerts.disturbance_alerts": VerbSpec("rows", rasters=("raster",)),
     "agroforest_geo.trees.tree_density": VerbSpec(
         "rows", rasters=("chm", "density_raster"), layers=("trees",)
     ),
