@@ -176,6 +176,7 @@ VERBS: dict[str, VerbSpec] = {
     "agroforest_geo.cover.forest_cover_and_loss": VerbSpec("rows", rasters=("cover", "loss")),
     "agroforest_geo.raster.integrate": VerbSpec("rows", rasters=("raster",)),
     "agroforest_geo.alerts.disturbance_alerts": VerbSpec("rows", rasters=("raster",)),
+    "agroforest_geo.carbon._maps.biomass_from_map": VerbSpec("rows", rasters=("raster",)),
     "agroforest_geo.trees.tree_density": VerbSpec(
         "rows", rasters=("chm", "density_raster"), layers=("trees",)
     ),
@@ -204,7 +205,7 @@ def spec_of(func: Callable[..., Any]) -> VerbSpec | None:
     --------
     >>> import agroforest_geo as agf
     >>> spec_of(agf.forest_cover).rasters
-    ('raster',)
+    ('cover',)
     >>> spec_of(print) is None
     True
     """
