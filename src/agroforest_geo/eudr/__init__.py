@@ -4,6 +4,8 @@
   table :data:`DEFAULT_RULES` (version :data:`RULES_VERSION`).
 * :func:`to_geojson` - write parcels as the GeoJSON the EU information system accepts.
 * :func:`check_geojson` - list the problems of any such file, one row per problem.
+* :func:`country_evidence`, :func:`country_risk` - country of production from the
+  geometry and its EU risk tier (Implementing Regulation (EU) 2025/1093).
 
 Examples
 --------
@@ -12,8 +14,9 @@ Examples
 '2025.1'
 """
 
-from . import evidence
+from . import country, evidence
 from .assess import EVIDENCE_COLUMNS, assess, parcel_tree_density, parse_cutoff
+from .country import country_evidence, country_risk
 from .evidence import EVIDENCE_SCHEMA
 from .geojson import check_geojson, to_geojson
 from .rules import (
@@ -46,6 +49,9 @@ __all__ = [
     "Rule",
     "assess",
     "check_geojson",
+    "country",
+    "country_evidence",
+    "country_risk",
     "evidence",
     "parcel_tree_density",
     "parse_cutoff",
