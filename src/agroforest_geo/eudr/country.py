@@ -19,7 +19,7 @@ other low-risk countries named by the Commission's announcement (United Kingdom,
 States, Japan, South Africa, Norway, Republic of Korea), the four high-risk countries, and
 the standard-risk countries of that alphabetical range and of the main producer countries
 (Peru, Brazil, Colombia, Côte d'Ivoire, Indonesia, ...). A code not in the table is given
-the Regulation's default, ``"standard"``, with a :class:`~agroforest_geo.errors.AgroforestGeoWarning`
+the Regulation's default, ``"standard"``, with an ``AgroforestGeoWarning``
 naming it: full due diligence, never a simplified one by mistake.
 
 Examples
