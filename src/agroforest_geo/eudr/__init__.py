@@ -18,13 +18,14 @@ from . import country, evidence
 from .assess import EVIDENCE_COLUMNS, assess, parcel_tree_density, parse_cutoff
 from .country import country_evidence, country_risk
 from .evidence import EVIDENCE_SCHEMA
-from .geojson import check_geojson, to_geojson
+from .geojson import check_geojson, check_statement, to_geojson
 from .rules import (
     DEFAULT_RULES,
     DEFAULT_THRESHOLDS,
     GEOJSON_LIMITS,
     GEOJSON_RULES,
     GEOJSON_RULES_VERSION,
+    GEOJSON_SPEC,
     RULES,
     RULES_VERSION,
     STATUS_ORDER,
@@ -41,6 +42,7 @@ __all__ = [
     "GEOJSON_LIMITS",
     "GEOJSON_RULES",
     "GEOJSON_RULES_VERSION",
+    "GEOJSON_SPEC",
     "RULES",
     "RULES_VERSION",
     "STATUS_ORDER",
@@ -49,6 +51,7 @@ __all__ = [
     "Rule",
     "assess",
     "check_geojson",
+    "check_statement",
     "country",
     "country_evidence",
     "country_risk",
