@@ -33,9 +33,7 @@ def main(shp: str, iso_json: str) -> None:
     table = json.loads(Path(iso_json).read_text(encoding="utf-8"))["3166-1"]
     a3_to_a2 = {row["alpha_3"]: row["alpha_2"] for row in table}
     ne = gpd.read_file(shp)
-    codes = [
-        NOT_ISO3[a3] if a3 in NOT_ISO3 else a3_to_a2[a3] for a3 in ne["iso_a3"]
-    ]
+    codes = [NOT_ISO3[a3] if a3 in NOT_ISO3 else a3_to_a2[a3] for a3 in ne["iso_a3"]]
     geoms = shapely.make_valid(shapely.set_precision(ne.geometry.values, 0.001))
     out = gpd.GeoDataFrame({"iso_a2": codes}, geometry=geoms, crs=4326)
     out = out.dissolve("iso_a2", as_index=False, sort=True)  # one row per code

@@ -416,7 +416,9 @@ def test_vertices_that_coincide_after_truncation_are_an_error(tmp_path):
         [-76.7200000, -7.2400000],
         [-76.7200000, -7.2500000],
     ]
-    found = check_geojson(_write(tmp_path, _fc([_feat({"type": "Polygon", "coordinates": [ring]})])))
+    found = check_geojson(
+        _write(tmp_path, _fc([_feat({"type": "Polygon", "coordinates": [ring]})]))
+    )
     assert shapely.Polygon(ring).is_valid
     assert set(found["code"]) == {"too_many_decimals", "vertices_coincide_after_truncation"}
     sev = dict(zip(found["code"], found["severity"], strict=True))
@@ -430,7 +432,9 @@ def test_vertices_that_coincide_after_truncation_are_an_error(tmp_path):
     # 7 decimals that stay apart after truncation: only the warning
     ring_ok = [list(p) for p in ring]
     ring_ok[2] = [-76.7100007, -7.2499971]
-    found = check_geojson(_write(tmp_path, _fc([_feat({"type": "Polygon", "coordinates": [ring_ok]})])))
+    found = check_geojson(
+        _write(tmp_path, _fc([_feat({"type": "Polygon", "coordinates": [ring_ok]})]))
+    )
     assert found["code"].tolist() == ["too_many_decimals"]
     # distinct after truncation but folded back onto an edge: the stored ring is invalid
     ring_fold = [list(p) for p in ring]
@@ -458,7 +462,7 @@ def test_export_refuses_a_point_below_0_0001_ha(tmp_path):
         geometry=[shapely.Point(LON, LAT)],
         crs=4326,
     )
-    with pytest.raises(agf.InvalidGeometryError, match="0.0001"):
+    with pytest.raises(agf.InvalidGeometryError, match=r"0\.0001"):
         to_geojson(pts, tmp_path / "x.geojson")
 
 
@@ -543,7 +547,9 @@ _PLACES = {
 def _plots_in_six_countries() -> tuple[gpd.GeoDataFrame, list[str]]:
     truth = ["PE"] * 10 + [c for c in _PLACES if c != "PE" for _ in range(8)]
     geoms = [
-        shapely.box(round(x + k * 0.001, 6), y, round(x + k * 0.001 + 0.0008, 6), round(y + 0.0008, 6))
+        shapely.box(
+            round(x + k * 0.001, 6), y, round(x + k * 0.001 + 0.0008, 6), round(y + 0.0008, 6)
+        )
         for k, (x, y) in enumerate(_PLACES[c] for c in truth)
     ]
     return layer(geoms), truth
@@ -705,7 +711,9 @@ _EC_ERRORS = {
 @pytest.mark.parametrize("name", list(_EC_ERRORS))
 def test_ec_common_errors(tmp_path, name):
     coords, code = _EC_ERRORS[name]
-    found = check_geojson(_write(tmp_path, _fc([_feat({"type": "Polygon", "coordinates": coords})])))
+    found = check_geojson(
+        _write(tmp_path, _fc([_feat({"type": "Polygon", "coordinates": coords})]))
+    )
     assert code in set(found["code"]), found
     assert (found["severity"] == "error").all()
 
