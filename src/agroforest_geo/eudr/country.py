@@ -139,9 +139,9 @@ def country_evidence(parcels: gpd.GeoDataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        On ``parcels.index``: ``country`` (ISO 3166-1 alpha-2; ``None`` outside
-        every country, or for a missing/empty geometry) and ``country_risk``
-        (``"low"``/``"standard"``/``"high"``; ``None`` where ``country`` is).
+        On ``parcels.index``: ``country`` (ISO 3166-1 alpha-2; missing, NaN,
+        outside every country or for a missing/empty geometry) and ``country_risk``
+        (``"low"``/``"standard"``/``"high"``; missing where ``country`` is).
 
     Examples
     --------

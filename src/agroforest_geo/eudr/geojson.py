@@ -142,11 +142,11 @@ def _countries(
         )
     far = distance_to_country(wgs, given.to_numpy(dtype=object)) > TOLERANCE_DEG
     if far.any():
-        found = country_of(wgs[far])
+        elsewhere = country_of(wgs[far])
         rows = parcels.index[far].tolist()[:10]
         raise ValueError(
             f"{int(far.sum())} parcel(s) lie more than {TOLERANCE_DEG}° from their declared "
-            f"country (rows {rows}; by their geometry: {sorted({str(c) for c in found})}); pass "
+            f"country (rows {rows}; by their geometry: {sorted({str(c) for c in elsewhere})}); pass "
             "country=None to fill ProducerCountry from the geometry, or fix country_column"
         )
     return given
@@ -794,8 +794,8 @@ def check_statement(
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "eu.geojson"
     >>> paths = agf.eudr.to_geojson(parcels, out, max_producers=100)
     >>> len(paths), len(agf.eudr.check_statement(paths))
-    (2, 0)
-    >>> agf.eudr.check_statement(paths, max_statement=150)["code"].tolist()
+    (3, 0)
+    >>> agf.eudr.check_statement(paths, max_statement=250)["code"].tolist()
     ['too_many_producers']
     """
     tables = [check_geojson(p, max_producers=max_producers, **options) for p in paths]
