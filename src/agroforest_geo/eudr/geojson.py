@@ -146,8 +146,8 @@ def _countries(
         rows = parcels.index[far].tolist()[:10]
         raise ValueError(
             f"{int(far.sum())} parcel(s) lie more than {TOLERANCE_DEG}° from their declared "
-            f"country (rows {rows}; by their geometry: {sorted({str(c) for c in elsewhere})}); pass "
-            "country=None to fill ProducerCountry from the geometry, or fix country_column"
+            f"country (rows {rows}; by their geometry: {sorted({str(c) for c in elsewhere})}); "
+            "pass country=None to fill ProducerCountry from the geometry, or fix country_column"
         )
     return given
 
