@@ -341,7 +341,7 @@ def to_geojson(
         props["ProducerCountry"] = countries.iloc[i]
         if production_place_column is not None:
             props["ProductionPlace"] = _text(parcels[production_place_column].iloc[i])
-        as_point = is_pt[i] or (small_as == "point" and float(a) <= point_max_ha)
+        as_point = is_pt[i] or (small_as == "point" and _POINT_MIN_HA <= float(a) <= point_max_ha)
         group = []
         for gj, piece in _geometries_json(geom, as_point, decimals):
             piece_area = float(a) if piece is None else _piece_area(piece)
