@@ -61,7 +61,11 @@ def register(subparsers: Any) -> None:
         help="cut-off date, ISO YYYY-MM-DD (default 2020-12-31)",
     )
     p.add_argument("--cover-year", type=int, default=2000, help="year of the cover raster")
-    p.add_argument("--country", default="PE", help="ISO 3166-1 alpha-2 country of production")
+    p.add_argument(
+        "--country",
+        default=None,
+        help="ISO 3166-1 alpha-2 country of production (default: from each parcel's geometry)",
+    )
     p.add_argument(
         "--producer-name-column",
         default="producer_name",
