@@ -749,3 +749,22 @@ def test_published_examples(published):
         (2, "missing_property"),
         (2, "point_too_large"),  # 9 ha as a point
     ]
+
+
+def test_rule_table_names_the_spec_and_every_source():
+    assert agf.eudr.GEOJSON_SPEC["version"] == "1.4"
+    assert agf.eudr.GEOJSON_RULES_VERSION == "2026.1"
+    assert all(r.source for r in agf.eudr.GEOJSON_RULES)
+    sev = {r.code: r.severity for r in agf.eudr.GEOJSON_RULES}
+    assert sev["too_many_decimals"] == "warning"
+    assert agf.eudr.GEOJSON_LIMITS["point_min_ha"] == 0.0001
+
+
+def test_country_column_is_checked_against_the_geometry(tmp_path):
+    parcels, truth = _plots_in_six_countries()
+    parcels["cc"] = truth
+    (path,) = to_geojson(parcels, tmp_path / "ok.geojson", country_column="cc")
+    assert check_geojson(path).empty
+    parcels.loc[parcels.index[-1], "cc"] = "GH"  # a plot in Côte d'Ivoire, labelled Ghana
+    with pytest.raises(ValueError, match=r"rows \[49\].*'CI'"):
+        to_geojson(parcels, tmp_path / "x.geojson", country_column="cc")
