@@ -123,7 +123,7 @@ def main() -> None:
     loss = str(build_vrt(split_raster(agf.datasets.get_path("lossyear"), tmp / "l"), tmp / "l.vrt"))
     protected = agf.read_protected_areas(agf.datasets.get_path("protected_areas"))
 
-    client = local_client(n_workers=args.workers, memory_limit=args.memory_limit)
+    client = local_client(workers=args.workers, memory_limit=args.memory_limit)
     print(f"dashboard: {client.dashboard_link}")
     try:
         for n in args.sizes:

@@ -44,7 +44,7 @@ RTOL = 1e-9
 
 @pytest.fixture(scope="module")
 def client():
-    c = agf.distributed.local_client(n_workers=2, memory_limit="2GiB", dashboard_address=None)
+    c = agf.distributed.local_client(workers=2, memory_limit="2GiB", dashboard_address=None)
     yield c
     cluster = c.cluster
     c.close()
@@ -345,7 +345,7 @@ def test_killed_worker_names_the_partition(parcels):
     import dask
 
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        c = agf.distributed.local_client(n_workers=1, memory_limit="1GiB", dashboard_address=None)
+        c = agf.distributed.local_client(workers=1, memory_limit="1GiB", dashboard_address=None)
     try:
         with pytest.raises(AgroforestGeoError, match=r"partition \d+ .*npartitions"):
             run(
@@ -487,9 +487,31 @@ def test_library_verbs_are_all_declared():
     verbs += [agf.forest_loss, agf.class_shares, agf.tree_density, agf.validate, agf.repair]
     verbs += [agf.eudr.assess, agf.declared_vs_measured, agf.raster.integrate]
     assert all(spec_of(v) is not None for v in verbs)
-    assert spec_of(agf.forest_loss).rasters == ("lossyear", "cover")
+    assert spec_of(agf.forest_loss).rasters == ("loss", "cover")
     # every line of the table names a function that exists, with the arguments it declares
     for name, spec in VERBS.items():
         module, _, attr = name.rpartition(".")
         func = getattr(importlib.import_module(module), attr)
         assert declaration(func) is spec, name
+
+
+def test_one_progress_bar_per_call_not_one_per_partition(monkeypatch, capsys):
+    """A verb with its own bar runs quiet inside the partitions: the call shows one bar."""
+    import agroforest_geo.raster as raster_mod
+
+    monkeypatch.setattr(raster_mod, "PROGRESS_MIN_FEATURES", 1)  # every verb call would show one
+    parcels = agf.read_parcels(agf.datasets.get_path("parcels"))
+    cover = agf.datasets.get_path("treecover")
+    agf.forest_cover(parcels.head(5), cover)
+    assert "pixels" in capsys.readouterr().err  # the verb alone shows its bar
+    res = agf.distributed.run(
+        agf.forest_cover,
+        parcels,
+        cover,
+        scheduler="synchronous",
+        npartitions=4,
+        show_progress=True,
+    )
+    err = capsys.readouterr().err
+    assert "pixels" not in err and "partitions" in err
+    assert len(res) == len(parcels)

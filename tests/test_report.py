@@ -58,6 +58,8 @@ def test_cli_writes_every_output(sample_run, capsys):
         "assessment.csv",
         "eudr_geolocation.geojson",
         "validation_findings.csv",
+        "assessment.parquet",
+        "evidence_records.jsonl",
     ):
         assert (out / name).exists(), name
     table = pd.read_csv(out / "assessment.csv")
@@ -76,9 +78,11 @@ def test_cli_writes_every_output(sample_run, capsys):
     far = table["protected_ha"].eq(0)
     assert (table.loc[far, "distance_to_protected_m"] > 0).all()
     measured = agf.area_ha(parcels).to_numpy()
-    np.testing.assert_allclose(
-        table["area_difference_ha"], parcels["declared_area_ha"].to_numpy() - measured, rtol=1e-9
-    )
+    expected = parcels["declared_area_ha"].to_numpy() - measured
+    # the CSV is rounded to 1 m² (4 decimals of a hectare), the GeoParquet is exact
+    np.testing.assert_allclose(table["area_difference_ha"], expected, rtol=0, atol=5.001e-5)
+    full = gpd.read_parquet(out / "assessment.parquet")
+    np.testing.assert_allclose(full["area_difference_ha"], expected, rtol=1e-9)
 
 
 def test_report_is_self_contained_and_complete(sample_run, capsys):
@@ -89,7 +93,10 @@ def test_report_is_self_contained_and_complete(sample_run, capsys):
     assert not re.search(r"https?://(?!www\.w3\.org/2000/svg)", html)
     assert "Content-Security-Policy" in html and "default-src 'none'" in html
     # one map shape per parcel
-    assert len(re.findall(r'<path class="parcel"[^>]*data-parcel-id=', html)) == len(parcels)
+    assert len(re.findall(r'<path class="parcel[^"]*"[^>]*data-parcel-id=', html)) == len(parcels)
+    # one evidence sheet per parcel
+    sheets = re.findall(r'<section class="sheet" id="sheet-(\d+)"', html)
+    assert sheets == [str(i) for i in range(len(parcels))]  # in the table's order
     # land claimed twice and encroachment are drawn: one shape per overlapping pair / parcel
     truth = json.loads(Path(agf.datasets.get_path("parcels")).with_name("truth.json").read_text())
     n_pairs = len(truth["overlap_pairs"]) + 2  # + the duplicate and the parcel inside another
@@ -99,18 +106,19 @@ def test_report_is_self_contained_and_complete(sample_run, capsys):
     # summary counts match the assessment table
     table = pd.read_csv(Path(sample_run[0]) / "assessment.csv")
     n_detected = int((table["status"] == "deforestation_detected").sum())
-    assert f"<b>{n_detected}</b>deforestation detected" in html
+    assert f"<b>{n_detected}</b>deforestación detectada" in html  # Spanish by default
     # audit trail: checksums and CRS of the inputs, versions, parameters
     digest = hashlib.sha256(Path(agf.datasets.get_path("parcels")).read_bytes()).hexdigest()
     assert digest in html
     assert "EPSG:4326" in html and agf.__version__ in html
     assert "2020-12-31" in html and agf.eudr.RULES_VERSION in html
     for section in (
-        "By province",
-        "By agroforestry system",
-        "Loss per year",
-        "Declared vs measured",
-        "Validation findings",
+        "Por provincia",
+        "Por distrito",
+        "Por sistema agroforestal",
+        "Pérdida por año",
+        "Declarado y medido",
+        "Hallazgos de validación",
         'id="loss-chart"',
         'id="declared-chart"',
         'class="sortable"',
@@ -132,8 +140,8 @@ def test_report_keeps_parcels_without_geometry(tmp_path):
         "invalid_geometry",
         "invalid_geometry",
     ]
-    html = agf.report(result, parcels, tmp_path / "r.html").read_text(encoding="utf-8")
-    assert html.count("data-parcel-id=") == 3
+    html = agf.report(result, parcels, tmp_path / "r.html", lang="en").read_text(encoding="utf-8")
+    assert len(re.findall(r'<path class="parcel[^"]*"[^>]*data-parcel-id=', html)) == 3
     assert "<b>2</b>invalid geometry" in html
 
 
@@ -171,3 +179,16 @@ def test_cli_bad_cutoff_is_an_input_error(tmp_path, capsys):
     )
     assert code == 2
     assert "allowed" in capsys.readouterr().err
+
+
+def test_cli_lang(tmp_path, capsys):
+    code = main(
+        ["assess", agf.datasets.get_path("parcels"), "--lang", "fr", "--output-dir", str(tmp_path)]
+    )
+    assert code == 0
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert '<html lang="fr">' in html and "sans déforestation" in html
+    with pytest.raises(SystemExit) as exc:  # argparse refuses it, listing the choices
+        main(["assess", agf.datasets.get_path("parcels"), "--lang", "de", "--output-dir", "x"])
+    assert exc.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err

@@ -60,6 +60,8 @@ def test_cli_and_api_write_identical_tables(assessment, tmp_path):
     assert set(written) == {
         "table (CSV)",
         "table (GeoPackage)",
+        "table (GeoParquet)",
+        "evidence records",
         "EU GeoJSON",
         "validation findings",
     }
@@ -280,3 +282,48 @@ def test_forest_mask_with_product_gives_the_percent_cover_verdicts(tmp_path, ass
     # without the product the mask is refused, naming the fix
     with pytest.raises(agf.RasterError, match="product"):
         agf.run_assessment(get("parcels"), cover=mask_path, loss=get("lossyear"))
+
+
+def test_carbon_columns_from_the_inventory_and_a_biomass_map(tmp_path):
+    import warnings
+
+    import geopandas as gpd
+
+    # a constant 100 Mg/ha map over the sample area, on the sample raster's grid
+    with rasterio.open(get("treecover")) as src:
+        profile = src.profile
+        shape = (src.height, src.width)
+    profile.update(dtype="float32", nodata=-1)
+    path = tmp_path / "agb.tif"
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(np.full(shape, 100.0, "float32"), 1)
+    options = {"wood_density_table": get("wood_density"), "n_draws": 0, "seed": 1}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = agf.run_assessment(
+            get("parcels"),
+            plots=get("plots"),
+            trees=get("tree_inventory"),
+            biomass_map=path,
+            biomass_product="esa_cci_biomass_2020",
+            carbon_options=options,
+        )
+        plots = agf.read_plots(get("plots"))
+        trees = gpd.read_file(get("tree_inventory"), layer="trees")
+        per_plot = agf.carbon.plot_biomass(plots, trees, **options)
+    r = a.result
+    inside = r["map_covered_share"] > 0.999
+    np.testing.assert_allclose(
+        r.loc[inside, "map_agb_mg"], 100 * r.loc[inside, "area_ha"], rtol=1e-6
+    )
+    # the parcels' inventory CO2e adds up to the plots' (plots of assessed parcels)
+    by_parcel = per_plot["co2e_t"].groupby(plots["parcel_id"].astype(str)).sum(min_count=1)
+    ids = a.parcels["parcel_id"].astype(str)
+    expected = ids.map(by_parcel).to_numpy(dtype=float)
+    np.testing.assert_allclose(r["inventory_co2e_t"].to_numpy(), expected, rtol=1e-9)
+
+
+def test_docs_carbon_table_lists_the_schema():
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "workflow.md").read_text(encoding="utf-8")
+    for col in agf.eudr.evidence.CARBON_SCHEMA:
+        assert f"| `{col.name}` | {col.unit} |" in doc, col.name

@@ -15,6 +15,7 @@ Examples
 from . import carbon, datasets, distributed, eudr, mosaic, products, raster
 from ._network import allow_network
 from ._version import __version__
+from .alerts import disturbance_alerts
 from .area import area_ha, area_m2, perimeter_m
 from .cover import class_shares, forest_cover, forest_cover_and_loss, forest_loss
 from .declared import declared_vs_measured
@@ -39,6 +40,7 @@ from .errors import (
     UndeclaredVerbError,
     UnitError,
     UnreadableInputError,
+    UnsupportedError,
 )
 from .io import read_layer, read_parcels, read_plots, read_protected_areas, read_raw, write_table
 from .overlap import containment, overlaps
@@ -71,6 +73,7 @@ __all__ = [
     "UndeclaredVerbError",
     "UnitError",
     "UnreadableInputError",
+    "UnsupportedError",
     "ValidationReport",
     "__version__",
     "allow_network",
@@ -83,6 +86,7 @@ __all__ = [
     "declared_vs_measured",
     "detect_trees",
     "distributed",
+    "disturbance_alerts",
     "eudr",
     "forest_cover",
     "forest_cover_and_loss",

@@ -193,10 +193,3 @@ def _loss_columns(
     for y, v in years.items():
         cols[f"loss_ha_{y}"] = v / 1e4
     return cols
-
-
-def _nan_where_empty(out: pd.DataFrame, empty: np.ndarray) -> pd.DataFrame:
-    if empty.any():
-        num = [c for c in out.columns if c not in ("first_loss_year", "last_loss_year")]
-        out.loc[empty, num] = np.nan
-    return out

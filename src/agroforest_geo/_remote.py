@@ -29,7 +29,7 @@ def _cluster(client: Any, workers: int) -> Iterator[Any]:
         return
     from .distributed import local_client
 
-    started = local_client(n_workers=workers)
+    started = local_client(workers=workers)
     try:
         yield started
     finally:
@@ -47,10 +47,13 @@ def _forest_tables(
     from .eudr.evidence import _threshold_for, split_cover_and_loss
 
     opts = dict(sources.raster_options)
-    cover, loss = sources.cover, sources.loss
+    c0 = sources.cover[0] if sources.cover else None
+    l0 = sources.loss[0] if sources.loss else None
+    cover, loss = (c0.raster if c0 else None), (l0.raster if l0 else None)
+    cover_product, loss_product = (c0.product if c0 else None), (l0.product if l0 else None)
     is_raster = [x is not None and not isinstance(x, pd.DataFrame) for x in (cover, loss)]
     cutoff = cut.isoformat()
-    t = _threshold_for(sources.cover_product, threshold)
+    t = _threshold_for(cover_product, threshold)
     if all(is_raster):
         both = run(
             cover_mod.forest_cover_and_loss,
@@ -60,8 +63,8 @@ def _forest_tables(
             client=client,
             threshold=t,
             cutoff=cutoff,
-            cover_product=sources.cover_product,
-            loss_product=sources.loss_product,
+            cover_product=cover_product,
+            loss_product=loss_product,
             **opts,
         )
         return split_cover_and_loss(both)
@@ -72,7 +75,7 @@ def _forest_tables(
             cover,
             client=client,
             threshold=t,
-            product=sources.cover_product,
+            product=cover_product,
             **opts,
         )
     if is_raster[1]:
@@ -83,7 +86,7 @@ def _forest_tables(
             client=client,
             threshold=t,
             cutoff=cutoff,
-            product=sources.loss_product,
+            product=loss_product,
             **opts,
         )
     return cover, loss
@@ -106,6 +109,7 @@ def measure_remotely(
     from .overlap import overlaps
     from .protected import protected_overlap
 
+    _check_supported(sources)
     ok = (ev.geometry_evidence(parcels, validation)["n_geometry_errors"] == 0).to_numpy()
     sub = parcels[ok]
     if len(sub) == 0:
@@ -124,8 +128,8 @@ def measure_remotely(
         raw_pairs = run(overlaps, layer, id_column="_position", client=c)
     return dataclasses.replace(
         sources,
-        cover=_reindex(cover, parcels.index),
-        loss=_reindex(loss, parcels.index),
+        cover=_as_table_source(sources.cover, cover, parcels.index),
+        loss=_as_table_source(sources.loss, loss, parcels.index),
         protected=_reindex(protected, parcels.index),
         pairs=ev.pairs_from_overlaps(raw_pairs, parcels, id_column),
     )
@@ -135,3 +139,29 @@ def _reindex(x: Any, index: pd.Index) -> Any:
     if isinstance(x, pd.DataFrame) and not isinstance(x, gpd.GeoDataFrame):
         return x.reindex(index)
     return x
+
+
+def _check_supported(sources: Any) -> None:
+    """Refuse, with the fix, the inputs that are not measured on Dask yet."""
+    from .errors import UnsupportedError
+
+    several = [r for r in ("cover", "loss") if len(getattr(sources, r)) > 1]
+    land_use = [
+        r for r in ("forest_2020", "commodity", "canopy_height", "alerts") if getattr(sources, r)
+    ]
+    if several or land_use:
+        what = [f"several {r} sources" for r in several] + [f"{r}=" for r in land_use]
+        raise UnsupportedError(
+            f"{', '.join(what)} cannot be measured on Dask yet; run without client= and "
+            "workers= (the raster verbs take n_jobs= in raster_options for parallel reading)"
+        )
+
+
+def _as_table_source(given: list[Any], table: Any, index: pd.Index) -> list[Any]:
+    """Return the role's one source with its raster replaced by the table measured on Dask."""
+    if not given:
+        return []
+    from .eudr.sources import Source
+
+    s = given[0]
+    return [Source(_reindex(table, index), s.product, s.label)]

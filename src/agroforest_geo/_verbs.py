@@ -170,11 +170,12 @@ VERBS: dict[str, VerbSpec] = {
     "agroforest_geo.overlap.overlaps": VerbSpec("pairs", layers=("other",), pairs_with="other"),
     "agroforest_geo.overlap.containment": VerbSpec("rows", layers=("parcels",)),
     "agroforest_geo.protected.protected_overlap": VerbSpec("rows", layers=("protected",)),
-    "agroforest_geo.cover.forest_cover": VerbSpec("rows", rasters=("raster",)),
+    "agroforest_geo.cover.forest_cover": VerbSpec("rows", rasters=("cover",)),
     "agroforest_geo.cover.class_shares": VerbSpec("rows", rasters=("raster",)),
-    "agroforest_geo.cover.forest_loss": VerbSpec("rows", rasters=("lossyear", "cover")),
-    "agroforest_geo.cover.forest_cover_and_loss": VerbSpec("rows", rasters=("cover", "lossyear")),
+    "agroforest_geo.cover.forest_loss": VerbSpec("rows", rasters=("loss", "cover")),
+    "agroforest_geo.cover.forest_cover_and_loss": VerbSpec("rows", rasters=("cover", "loss")),
     "agroforest_geo.raster.integrate": VerbSpec("rows", rasters=("raster",)),
+    "agroforest_geo.alerts.disturbance_alerts": VerbSpec("rows", rasters=("raster",)),
     "agroforest_geo.trees.tree_density": VerbSpec(
         "rows", rasters=("chm", "density_raster"), layers=("trees",)
     ),

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Sequence
-from contextlib import ExitStack
 from typing import Any
 
 import geopandas as gpd
@@ -31,9 +30,9 @@ from ._coversums import (
     _loss_columns,
     _LossSums,
     _mean_column,
-    _nan_where_empty,
 )
 from ._cutoff import EUDR_CUTOFF, parse_cutoff
+from ._deprecation import renamed_keywords
 from ._encoding import (
     DEFAULT_THRESHOLD_PCT,
     _threshold,
@@ -43,16 +42,10 @@ from ._encoding import (
     loss_encoding,
 )
 from ._screen import InvalidPolicy
-from .inputs import RasterLike, _open_all, _prepare, with_point_buffer
+from ._zonal import zonal_pass
+from .inputs import RasterLike
 from .products import Product
-from .raster import (
-    Method,
-    _nodata_m2,
-    _plan,
-    _reduce,
-    _validate_method,
-    _warn_no_data,
-)
+from .raster import Method
 
 __all__ = [
     "DEFAULT_FOREST_THRESHOLD_PCT",
@@ -77,22 +70,14 @@ DEFAULT_FOREST_THRESHOLD_PCT: float = DEFAULT_THRESHOLD_PCT
 HANSEN_LOSSYEAR: dict[str, int] = {"no_loss": 0, "base_year": 2000}
 
 
-def _base_columns(
-    index: pd.Index, area_m2: np.ndarray, valid_m2: np.ndarray
-) -> dict[str, np.ndarray]:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.clip(valid_m2 / area_m2, 0.0, 1.0)
-    share[area_m2 == 0] = 0.0
-    return {
-        "area_ha": area_m2 / 1e4,
-        "valid_share": share,
-        "nodata_ha": _nodata_m2(area_m2, valid_m2) / 1e4,
-    }
+#: Columns that stay (NA) rather than NaN for empty polygons.
+_YEAR_COLUMNS = ("first_loss_year", "last_loss_year")
 
 
+@renamed_keywords(raster="cover")
 def forest_cover(
     polygons: gpd.GeoDataFrame | gpd.GeoSeries,
-    raster: RasterLike,
+    cover: RasterLike,
     *,
     threshold: float | None = None,
     forest_values: Sequence[int] | None = None,
@@ -127,7 +112,9 @@ def forest_cover(
     ----------
     polygons : GeoDataFrame or GeoSeries
         Polygons in any CRS (transformed to the raster's).
-    raster : path or rasterio dataset
+    cover : path or rasterio dataset
+        The tree-cover (or forest-mask, canopy-height) raster; ``raster=`` is the
+        deprecated old name of this argument.
     threshold : float, optional
         Value from which a pixel is forest: canopy cover percent (0–100,
         default 10, :data:`DEFAULT_FOREST_THRESHOLD_PCT`), or metres for a
@@ -193,25 +180,23 @@ def forest_cover(
     >>> bool(fp.equals(fc))
     True
     """
-    _validate_method(method)
-    n = len(polygons)
-    with ExitStack() as stack:
-        srcs, bands, grid = _open_all({"raster": raster}, {"raster": band_of(band, product)}, stack)
+
+    def encode(srcs: Any, bands: Any) -> _CoverSums:
         enc = cover_encoding(
             "raster", srcs["raster"], bands["raster"], product,
             threshold=threshold, forest_values=forest_values,
         )  # fmt: skip
-        prepared = _prepare(polygons, grid, invalid=invalid)
-        plan = _plan(prepared, grid, None, len(srcs))
-        sums = _reduce(plan, srcs, bands, method, _CoverSums(enc), progress, n_jobs)
-    enc.check_totals(sums)
-    valid, forest_cols = _forest_columns(sums, n, _mean_column(enc))
-    _warn_no_data(valid, prepared, "raster")
-    cols = _base_columns(polygons.index, prepared.area_m2, valid)
-    cols.update(forest_cols)
-    out = pd.DataFrame(cols, index=polygons.index)
-    out.loc[prepared.empty, :] = np.nan
-    return with_point_buffer(out, prepared)
+        return _CoverSums(enc)
+
+    zp = zonal_pass(
+        polygons, {"raster": cover}, {"raster": band_of(band, product)}, encode,
+        method=method, progress=progress, n_jobs=n_jobs, invalid=invalid,
+    )  # fmt: skip
+    enc = zp.reducer.enc
+    enc.check_totals(zp.sums)
+    valid, forest_cols = _forest_columns(zp.sums, zp.n, _mean_column(enc))
+    zp.warn_no_data(valid, "raster")
+    return zp.finish({**zp.base_columns(valid), **forest_cols})
 
 
 def class_shares(
@@ -266,24 +251,26 @@ def class_shares(
     >>> "share_0" in cs.columns
     True
     """
-    _validate_method(method)
-    n = len(polygons)
-    with ExitStack() as stack:
-        srcs, bands, grid = _open_all({"raster": raster}, {"raster": band_of(band, product)}, stack)
-        enc = class_encoding("raster", srcs["raster"], bands["raster"], product)
-        prepared = _prepare(polygons, grid, invalid=invalid)
-        plan = _plan(prepared, grid, None, len(srcs))
-        sums = _reduce(plan, srcs, bands, method, _ClassSums(enc), progress, n_jobs)
-    valid = sums.get("valid", np.zeros(n))
-    _warn_no_data(valid, prepared, "raster")
-    cols: dict[str, Any] = _base_columns(polygons.index, prepared.area_m2, valid)
-    classes = sorted(k[1] for k in sums if isinstance(k, tuple) and k[0] == "class")
+    zp = zonal_pass(
+        polygons,
+        {"raster": raster},
+        {"raster": band_of(band, product)},
+        lambda srcs, bands: _ClassSums(
+            class_encoding("raster", srcs["raster"], bands["raster"], product)
+        ),
+        method=method,
+        progress=progress,
+        n_jobs=n_jobs,
+        invalid=invalid,
+    )
+    valid = zp.get("valid")
+    zp.warn_no_data(valid, "raster")
+    cols: dict[str, Any] = zp.base_columns(valid)
+    classes = zp.part("class")
     with np.errstate(invalid="ignore", divide="ignore"):
-        for c in classes:
-            cols[f"share_{c}"] = np.where(valid > 0, sums[("class", c)] / valid, np.nan)
-    out = pd.DataFrame(cols, index=polygons.index)
-    out.loc[prepared.empty, :] = np.nan
-    return with_point_buffer(out, prepared)
+        for c in sorted(int(k) for k in classes):  # type: ignore[call-overload]
+            cols[f"share_{c}"] = np.where(valid > 0, classes[c] / valid, np.nan)
+    return zp.finish(cols)
 
 
 def _loss_rasters(
@@ -297,9 +284,10 @@ def _loss_rasters(
     return rasters, bands
 
 
+@renamed_keywords(lossyear="loss")
 def forest_loss(
     polygons: gpd.GeoDataFrame | gpd.GeoSeries,
-    lossyear: RasterLike,
+    loss: RasterLike,
     *,
     cover: RasterLike | None = None,
     threshold: float | None = None,
@@ -338,7 +326,7 @@ def forest_loss(
     Parameters
     ----------
     polygons : GeoDataFrame or GeoSeries
-    lossyear : path or rasterio dataset
+    loss : path or rasterio dataset
         Loss-year raster, integer codes.
     cover : path or rasterio dataset, optional
         Tree-cover raster on the same grid (percent, or a mask with ``cover_product``).
@@ -387,39 +375,40 @@ def forest_loss(
     >>> int(fl.filter(like="loss_ha_").sum(axis=1).sub(fl["loss_ha"]).abs().max() < 1e-9)
     1
     """
-    _validate_method(method)
     if threshold is not None:
         _threshold(threshold, None, False)
     cut = parse_cutoff(cutoff)
-    n = len(polygons)
     rasters, bands_in = _loss_rasters(
-        lossyear, band_of(band, product), cover, band_of(cover_band, cover_product)
+        loss, band_of(band, product), cover, band_of(cover_band, cover_product)
     )
-    with ExitStack() as stack:
-        srcs, bands, grid = _open_all(rasters, bands_in, stack)
+
+    def encode(srcs: Any, bands: Any) -> _LossSums:
         loss = loss_encoding("loss", srcs["loss"], bands["loss"], product, base_year=base_year)
         cov = None
         if cover is not None:
             cov = cover_encoding(
                 "cover", srcs["cover"], bands["cover"], cover_product, threshold=threshold
             )
-        prepared = _prepare(polygons, grid, invalid=invalid)
-        plan = _plan(prepared, grid, None, len(srcs))
-        sums = _reduce(plan, srcs, bands, method, _LossSums(loss, cov), progress, n_jobs)
-    if cov is not None:
-        cov.check_totals(sums)
-    valid = sums.get("valid", np.zeros(n))
-    _warn_no_data(valid, prepared, "loss-year")
-    cols: dict[str, Any] = _base_columns(polygons.index, prepared.area_m2, valid)
-    cols.update(_loss_columns(sums, n, loss.base_year, cut))
-    out = _nan_where_empty(pd.DataFrame(cols, index=polygons.index), prepared.empty)
-    return with_point_buffer(out, prepared)
+        return _LossSums(loss, cov)
+
+    zp = zonal_pass(
+        polygons, rasters, bands_in, encode,
+        method=method, progress=progress, n_jobs=n_jobs, invalid=invalid,
+    )  # fmt: skip
+    if zp.reducer.cover is not None:
+        zp.reducer.cover.check_totals(zp.sums)
+    valid = zp.get("valid")
+    zp.warn_no_data(valid, "loss-year")
+    cols: dict[str, Any] = zp.base_columns(valid)
+    cols.update(_loss_columns(zp.sums, zp.n, zp.reducer.loss.base_year, cut))
+    return zp.finish(cols, keep=_YEAR_COLUMNS)
 
 
+@renamed_keywords(lossyear="loss")
 def forest_cover_and_loss(
     polygons: gpd.GeoDataFrame | gpd.GeoSeries,
     cover: RasterLike,
-    lossyear: RasterLike,
+    loss: RasterLike,
     *,
     threshold: float | None = None,
     cutoff: str | _dt.date | int = "2020-12-31",
@@ -436,7 +425,7 @@ def forest_cover_and_loss(
     """Forest cover and forest loss of each polygon in one pass over both rasters.
 
     The same numbers as :func:`forest_cover` on ``cover`` followed by
-    :func:`forest_loss` on ``lossyear`` with ``cover=cover``, in about half the
+    :func:`forest_loss` on ``loss`` with ``cover=cover``, in about half the
     time: every window of both rasters is read, and the coverage of every
     polygon computed, once. A ``forest_mask`` ``cover_product`` (JRC GFC2020)
     gives forest from its classes and loss only on its forest pixels.
@@ -448,7 +437,7 @@ def forest_cover_and_loss(
     cover : path or rasterio dataset
         Tree-cover raster (e.g. Hansen ``treecover2000``, 0–100), or a forest
         mask / class map with ``cover_product``.
-    lossyear : path or rasterio dataset
+    loss : path or rasterio dataset
         Loss-year raster on the same grid (see :func:`forest_loss`).
     threshold : float, optional
         Canopy cover percent (0–100, default 10) from which a pixel is forest,
@@ -496,35 +485,34 @@ def forest_cover_and_loss(
     >>> bool((both["loss_ha"] == fl["loss_ha"]).all())
     True
     """
-    _validate_method(method)
     cut = parse_cutoff(cutoff)
-    n = len(polygons)
-    with ExitStack() as stack:
-        srcs, bands, grid = _open_all(
-            {"cover": cover, "loss": lossyear},
-            {"cover": band_of(cover_band, cover_product), "loss": band_of(loss_band, loss_product)},
-            stack,
-        )
+
+    def encode(srcs: Any, bands: Any) -> _BothSums:
         cov = cover_encoding(
             "cover", srcs["cover"], bands["cover"], cover_product, threshold=threshold
         )
         loss = loss_encoding("loss", srcs["loss"], bands["loss"], loss_product, base_year=base_year)
-        prepared = _prepare(polygons, grid, invalid=invalid)
-        plan = _plan(prepared, grid, None, len(srcs))
-        reducer = _BothSums(_CoverSums(cov), _LossSums(loss, cov))
-        sums = _reduce(plan, srcs, bands, method, reducer, progress, n_jobs)
-    cov.check_totals(sums)
-    cover_sums = {k[1]: v for k, v in sums.items() if isinstance(k, tuple) and k[0] == "cover"}
-    loss_sums = {k[1]: v for k, v in sums.items() if isinstance(k, tuple) and k[0] == "loss"}
-    valid, forest_cols = _forest_columns(cover_sums, n, _mean_column(cov))
-    loss_valid = loss_sums.get("valid", np.zeros(n))
-    _warn_no_data(valid, prepared, "tree-cover")
-    _warn_no_data(loss_valid, prepared, "loss-year")
-    cols: dict[str, Any] = _base_columns(polygons.index, prepared.area_m2, valid)
+        return _BothSums(_CoverSums(cov), _LossSums(loss, cov))
+
+    zp = zonal_pass(
+        polygons,
+        {"cover": cover, "loss": loss},
+        {"cover": band_of(cover_band, cover_product), "loss": band_of(loss_band, loss_product)},
+        encode,
+        method=method,
+        progress=progress,
+        n_jobs=n_jobs,
+        invalid=invalid,
+    )
+    cov, loss_enc = zp.reducer.cover.enc, zp.reducer.loss.loss
+    cov.check_totals(zp.sums)
+    valid, forest_cols = _forest_columns(zp.part("cover"), zp.n, _mean_column(cov))
+    loss_sums = zp.part("loss")
+    loss_valid = loss_sums.get("valid", np.zeros(zp.n))
+    zp.warn_no_data(valid, "tree-cover")
+    zp.warn_no_data(loss_valid, "loss-year")
+    cols: dict[str, Any] = zp.base_columns(valid)
     cols.update(forest_cols)
-    cols["loss_valid_share"] = _base_columns(polygons.index, prepared.area_m2, loss_valid)[
-        "valid_share"
-    ]
-    cols.update(_loss_columns(loss_sums, n, loss.base_year, cut))
-    out = _nan_where_empty(pd.DataFrame(cols, index=polygons.index), prepared.empty)
-    return with_point_buffer(out, prepared)
+    cols["loss_valid_share"] = zp.base_columns(loss_valid)["valid_share"]
+    cols.update(_loss_columns(loss_sums, zp.n, loss_enc.base_year, cut))
+    return zp.finish(cols, keep=_YEAR_COLUMNS)

@@ -27,6 +27,7 @@ __all__ = [
     "TaxonFallbackWarning",
     "UnitError",
     "UnreadableInputError",
+    "UnsupportedError",
 ]
 
 
@@ -93,6 +94,10 @@ class UndeclaredVerbError(AgroforestGeoError, TypeError):
 
 class UnitError(AgroforestGeoError, ValueError):
     """Measurements are outside any plausible range for their unit (e.g. diameters in mm)."""
+
+
+class UnsupportedError(AgroforestGeoError, NotImplementedError):
+    """A combination of options the library cannot do (e.g. an input not yet measured on Dask)."""
 
 
 class AgroforestGeoWarning(UserWarning):

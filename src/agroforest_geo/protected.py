@@ -29,6 +29,7 @@ import pyproj
 import shapely
 from scipy.spatial import cKDTree
 
+from ._threads import n_workers
 from .area import _densify, geodesic_area_m2
 from .crs import geodetic_crs, same_crs, transform_geoms
 from .errors import MissingColumnError
@@ -41,7 +42,6 @@ from .overlap import (
     _polygons_only,
     _prepare,
 )
-from .raster import _n_workers
 
 __all__ = ["protected_overlap"]
 
@@ -580,7 +580,7 @@ def protected_overlap(
     npa = max(pro.ids.size, 1)
     area_m2 = geodesic_area_m2(pg, crs)  # here, so that a warning about it comes once
     area_m2[par.empty] = 0.0
-    jobs = min(_n_workers(n_jobs), max(n // _MIN_ROWS_PER_JOB, 1))
+    jobs = min(n_workers(n_jobs), max(n // _MIN_ROWS_PER_JOB, 1))
     cuts = np.linspace(0, n, jobs + 1).astype(np.int64)
     if jobs > 1 and shapely.is_prepared(pg).any():
         pg = shapely.from_wkb(shapely.to_wkb(pg))  # a prepared geometry is never shared

@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
-import os
 import warnings
 from collections import deque
 from collections.abc import Callable, Hashable, Iterator, Mapping
@@ -66,6 +65,7 @@ from rasterio.io import DatasetReader
 
 from ._encoding import _Encoding, band_of, density_encoding, is_stat, plain_encoding
 from ._screen import InvalidPolicy
+from ._threads import n_workers
 from .cellarea import _CellArea, cell_area_m2
 from .errors import NoDataWarning
 from .inputs import (
@@ -267,20 +267,6 @@ def _reduce_worker(
         return _reduce_batches(batches, srcs, bands, grid, cell_area, method, reducer)
 
 
-def _n_workers(n_jobs: int) -> int:
-    """Return the number of worker processes for ``n_jobs`` (-1: all cores available)."""
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)):
-        raise TypeError(f"n_jobs must be an int (1, 2, ... or -1 for all cores), got {n_jobs!r}")
-    if n_jobs == -1:
-        try:
-            return max(len(os.sched_getaffinity(0)), 1)
-        except AttributeError:  # pragma: no cover - not on Linux
-            return os.cpu_count() or 1
-    if n_jobs < 1:
-        raise ValueError(f"n_jobs must be >= 1, or -1 for all cores, got {n_jobs}")
-    return int(n_jobs)
-
-
 def _reopenable(src: DatasetReader) -> str | None:
     """Path a worker process can open ``src`` from, or None (in-memory datasets)."""
     name = str(src.name)
@@ -321,7 +307,7 @@ def _reduce(
     per polygon in part order: the result does not depend on batching or on
     ``n_jobs``.
     """
-    workers = _n_workers(n_jobs)
+    workers = n_workers(n_jobs)
     n_parts = plan.part_owner.size
     acc: dict[Hashable, np.ndarray] = {}
     bar = _progress_bar(plan.prepared.n, progress, "pixels")

@@ -128,7 +128,10 @@ class Assessment:
     ) -> dict[str, Path]:
         """Write the per-parcel table (CSV, GeoPackage), the EU GeoJSON and the findings.
 
-        Files: ``assessment.csv``, ``assessment.gpkg``, ``eudr_geolocation.geojson``
+        Files: ``assessment.csv`` (rounded), ``assessment.gpkg`` and ``assessment.parquet``
+        (full precision), ``evidence_records.jsonl`` (one record per parcel, to re-verify
+        each verdict: :func:`agroforest_geo.reporting.verify_evidence_records`),
+        ``eudr_geolocation.geojson``
         (numbered when split; only with a producer-name column; parcels with an
         invalid geometry are left out) and ``validation_findings.csv``.
 
@@ -142,7 +145,8 @@ class Assessment:
         >>> import agroforest_geo as agf, tempfile
         >>> a = agf.run_assessment(agf.datasets.get_path("parcels"))
         >>> sorted(a.write(tempfile.mkdtemp()))  # doctest: +NORMALIZE_WHITESPACE
-        ['EU GeoJSON', 'table (CSV)', 'table (GeoPackage)', 'validation findings']
+        ['EU GeoJSON', 'evidence records', 'table (CSV)', 'table (GeoPackage)',
+         'table (GeoParquet)', 'validation findings']
         """
         from ._outputs import write_outputs
 
@@ -158,22 +162,37 @@ class Assessment:
         self,
         path: str | Path,
         *,
+        lang: str = "es",
+        group_by: Sequence[str] | None = None,
         outputs: Mapping[str, str | Path] | None = None,
-        title: str = "Deforestation-free assessment (EUDR)",
+        title: str | None = None,
+        max_sheets: int = 2000,
     ) -> Path:
         """Write the self-contained HTML report of this assessment; nothing is recomputed.
+
+        ``lang`` is ``"es"``, ``"en"``, ``"fr"`` or ``"pt"``; ``group_by`` names
+        the parcel columns the summary counts by. See
+        :func:`agroforest_geo.reporting.report_assessment`.
 
         Examples
         --------
         >>> import agroforest_geo as agf, tempfile, pathlib
         >>> a = agf.run_assessment(agf.datasets.get_path("parcels"))
-        >>> out = a.report(pathlib.Path(tempfile.mkdtemp()) / "report.html")
-        >>> out.read_text(encoding="utf-8").count("data-parcel-id=") == len(a.parcels)
+        >>> out = a.report(pathlib.Path(tempfile.mkdtemp()) / "report.html", lang="es")
+        >>> out.read_text(encoding="utf-8").count("data-parcel-id=") == 2 * len(a.parcels)
         True
         """
         from .reporting import report_assessment
 
-        return report_assessment(self, path, outputs=outputs, title=title)
+        return report_assessment(
+            self,
+            path,
+            lang=lang,  # type: ignore[arg-type]
+            group_by=group_by,
+            outputs=outputs,
+            title=title,
+            max_sheets=max_sheets,
+        )
 
 
 # --------------------------------------------------------------------------------------
@@ -275,18 +294,27 @@ def _prepare_inputs(
     return _Inputs(parcels, layers, validation, rows)
 
 
-def _raster_rows(cover: Any, loss: Any) -> list[dict[str, Any]]:
+def _raster_rows(sources: Any) -> list[dict[str, Any]]:
     rows = []
-    for role, source in (("cover", cover), ("loss", loss)):
-        if source is None or isinstance(source, pd.DataFrame):
-            continue
-        if isinstance(source, str | Path):
-            rows.append(_input_row(role, source, None))
-        else:
-            rows.append(
-                {"role": role, "file": "(dataset)", "path": str(getattr(source, "name", ""))}
+    for role, items in sources.roles_sources().items():
+        for s in items:
+            source = s.raster
+            if source is None or isinstance(source, pd.DataFrame):
+                continue
+            if isinstance(source, str | Path):
+                row = _input_row(role, source, None)
+            else:
+                row = {"role": role, "file": "(dataset)", "path": str(getattr(source, "name", ""))}
+            row["note"] = f"source {s.label}" + (
+                f", product {s.resolved_product().name}" if s.product is not None else ""
             )
+            rows.append(row)
     return rows
+
+
+def _first_raster(items: list[Any]) -> Any:
+    raster = items[0].raster if items else None
+    return None if isinstance(raster, pd.DataFrame) else raster
 
 
 # --------------------------------------------------------------------------------------
@@ -308,6 +336,13 @@ def run_assessment(
     cover_year: int | None = None,
     cover_product: Any = None,
     loss_product: Any = None,
+    forest_2020: Any = None,
+    commodity: Any = None,
+    canopy_height: Any = None,
+    alerts: Any = None,
+    biomass_map: Any = None,
+    biomass_product: Any = None,
+    carbon_options: Mapping[str, Any] | None = None,
     repair: bool = True,
     reproject: bool = True,
     read_options: Mapping[str, Mapping[str, Any]] | None = None,
@@ -350,7 +385,23 @@ def run_assessment(
     cover_product, loss_product : Product or str, optional
         What the cover and loss rasters hold (:mod:`agroforest_geo.products`); without
         them the rasters are taken as Hansen tree-cover percent and loss years, and
-        their values are checked for the usual mix-ups.
+        their values are checked for the usual mix-ups. ``cover`` and ``loss`` also
+        take a list of sources (``[(raster, product), ...]`` or
+        :class:`~agroforest_geo.eudr.Source`), combined as in
+        :func:`agroforest_geo.eudr.assess`.
+    forest_2020, commodity, canopy_height, alerts : source or list of sources, optional
+        Land use on the cut-off date and alerts after it, as in
+        :func:`agroforest_geo.eudr.assess` (a 2020 forest map, a commodity map, a
+        canopy-height raster, date-encoded alerts; each with its product).
+    biomass_map, biomass_product : path and Product or str, optional
+        An above-ground biomass raster (Mg/ha) and what it is: the table gains the
+        parcels' biomass and CO₂e by the map (``map_agb_mg``, ``map_co2e_t``).
+    carbon_options : mapping, optional
+        With ``plots`` and ``trees``: the keywords of
+        :func:`agroforest_geo.carbon.carbon_rollup` (``wood_density_table`` is
+        required unless the inventory has wood densities; ``n_draws``, ``seed``
+        ...); the table gains each parcel's inventory biomass, carbon and CO₂e with
+        its 95 % interval. Carbon columns are not read by the default rules.
     repair : bool
         Repair the parcels' geometries first (never drops a row).
     reproject : bool
@@ -396,7 +447,7 @@ def run_assessment(
     )
     p = inputs.parcels
     id_column = _check_parcels(p, id_column)
-    sources = _Sources(
+    sources = _Sources.of(
         cover=cover,
         loss=loss,
         protected=inputs.layers.get("protected"),
@@ -404,6 +455,13 @@ def run_assessment(
         plots=inputs.layers.get("plots"),
         cover_product=cover_product,
         loss_product=loss_product,
+        forest_2020=forest_2020,
+        commodity=commodity,
+        canopy_height=canopy_height,
+        alerts=alerts,
+        biomass_map=biomass_map,
+        biomass_product=biomass_product,
+        carbon_options=None if carbon_options is None else dict(carbon_options),
         protected_options=dict(protected_options or {}),
         raster_options=dict(raster_options or {}),
     )
@@ -443,15 +501,13 @@ def run_assessment(
         cutoff=cut,
         rules=tuple(rule_set),
         thresholds=dict(th),
-        inputs=pd.DataFrame(inputs.rows + _raster_rows(cover, loss)),
+        inputs=pd.DataFrame(inputs.rows + _raster_rows(sources)),
         protected=inputs.layers.get("protected"),
         plots=inputs.layers.get("plots"),
         trees=inputs.layers.get("trees"),
-        loss_raster=None if isinstance(loss, pd.DataFrame) else loss,
+        loss_raster=_first_raster(sources.loss),
         id_column=id_column,
-        parameters=_parameters(
-            cut, rules, cover_year, protected_options, raster_options, cover_product, loss_product
-        ),
+        parameters=_parameters(cut, rules, cover_year, protected_options, raster_options, sources),
     )
 
 
@@ -461,13 +517,13 @@ def _parameters(
     cover_year: int | None,
     protected_options: Mapping[str, Any] | None,
     raster_options: Mapping[str, Any] | None,
-    cover_product: Any = None,
-    loss_product: Any = None,
+    sources: Any,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {"cutoff": cut.isoformat(), "cover year": cover_year or "default"}
-    for role, product in (("cover product", cover_product), ("loss product", loss_product)):
-        if product is not None:
-            out[role] = getattr(product, "name", product)
+    for role, items in sources.roles_sources().items():
+        named = [s.resolved_product().name for s in items if s.product is not None]
+        if named:
+            out[f"{role.replace('_', ' ')} product"] = ", ".join(named)
     if isinstance(rules, Mapping):
         out["rule overrides"] = dict(rules) or "none"
     elif isinstance(rules, Sequence):

@@ -60,7 +60,12 @@ def register(subparsers: Any) -> None:
         metavar="DATE",
         help="cut-off date, ISO YYYY-MM-DD (default 2020-12-31)",
     )
-    p.add_argument("--cover-year", type=int, default=2000, help="year of the cover raster")
+    p.add_argument(
+        "--cover-year",
+        type=int,
+        default=None,
+        help="year of the cover raster (default: its product's reference year, else 2000)",
+    )
     p.add_argument(
         "--country",
         default=None,
@@ -85,6 +90,7 @@ def register(subparsers: Any) -> None:
         metavar="PARAM=VALUE",
         help="override a rule threshold, e.g. --rule loss_after_cutoff_min_ha=0.1",
     )
+    _add_source_options(p)
     p.add_argument("--output-dir", required=True, metavar="DIR", help="directory for the outputs")
     p.add_argument(
         "--workers",
@@ -96,7 +102,60 @@ def register(subparsers: Any) -> None:
     )
     add_input_options(p)
     add_overwrite_option(p)
+    report = p.add_argument_group("report")
+    report.add_argument(
+        "--lang",
+        choices=["es", "en", "fr", "pt"],
+        default="es",
+        help="language of the report's words, numbers and dates (default es)",
+    )
     p.set_defaults(func=_run_assess)
+
+
+_SOURCE_OPTIONS = {
+    "forest_2020": "a forest map of the cut-off date (e.g. RASTER:jrc_gfc2020)",
+    "commodity": "a commodity probability map (e.g. RASTER:fdap_cocoa_probability)",
+    "canopy_height": "a canopy-height raster (e.g. RASTER:eth_canopy_height_2020)",
+    "alerts": "a date-encoded alert raster (e.g. RASTER:radd_alerts)",
+}
+
+
+def _add_source_options(p: Any) -> None:
+    """Add the repeatable land-use and alert sources and the products of --cover/--loss."""
+    for role, what in _SOURCE_OPTIONS.items():
+        p.add_argument(
+            f"--{role.replace('_', '-')}",
+            action="append",
+            default=[],
+            metavar="RASTER[:PRODUCT]",
+            help=f"{what}; repeat for several sources (combined by --rule {role}"
+            "_sources_required=...)",
+        )
+    for flag in ("--cover-product", "--loss-product"):
+        p.add_argument(
+            flag,
+            metavar="NAME|FILE",
+            help=f"what --{flag[2:6]} holds: a built-in product (docs/products.md) or a "
+            ".toml/.json file describing one",
+        )
+
+
+def _source(text: str) -> Any:
+    """Parse RASTER[:PRODUCT]; PRODUCT is a built-in name or a .toml/.json product file."""
+    from ..products import from_file
+
+    raster, sep, product = text.rpartition(":")
+    if product.endswith((".toml", ".json")) and raster:
+        return (raster, from_file(product))
+    if not sep and text.endswith((".toml", ".json")):  # a --cover-product / --loss-product file
+        return from_file(text)
+    if not sep or len(raster) < 2 or "/" in product or "\\" in product:
+        return text  # no product (a Windows drive letter is not one)
+    return (raster, product)
+
+
+def _sources(items: list[str]) -> Any:
+    return [_source(x) for x in items] or None
 
 
 #: the files assess writes into --output-dir (none may be an input)
@@ -104,17 +163,20 @@ _OUTPUT_NAMES = (
     "report.html",
     "assessment.csv",
     "assessment.gpkg",
+    "assessment.parquet",
+    "evidence_records.jsonl",
     "eudr_geolocation.geojson",
     "validation_findings.csv",
 )
 
 
-def _rule_overrides(items: list[str]) -> dict[str, float]:
-    out = {}
+def _rule_overrides(items: list[str]) -> dict[str, float | str]:
+    out: dict[str, float | str] = {}
     for item in items:
         key, sep, value = item.partition("=")
         try:
-            out[key.strip()] = float(value)
+            words = key.strip().endswith("_sources_required") and value in ("any", "all")
+            out[key.strip()] = value if words else float(value)
         except ValueError:
             sep = ""
         if not sep:
@@ -149,6 +211,9 @@ def _run_assess(args: argparse.Namespace) -> int:
         cutoff=args.cutoff,
         rules=rules or None,
         cover_year=args.cover_year,
+        cover_product=args.cover_product and _source(args.cover_product),
+        loss_product=args.loss_product and _source(args.loss_product),
+        **{role: _sources(getattr(args, role)) for role in _SOURCE_OPTIONS},
         workers=args.workers,
     )
     outputs = assessment.write(
@@ -157,7 +222,7 @@ def _run_assess(args: argparse.Namespace) -> int:
         producer_name_column=args.producer_name_column,
         production_place_column=args.production_place_column,
     )
-    path = assessment.report(outdir / "report.html", outputs=outputs)
+    path = assessment.report(outdir / "report.html", outputs=outputs, lang=args.lang)
     summary = ", ".join(f"{k}={v}" for k, v in assessment.status_counts.items())
     print(f"assessed {len(assessment.result)} parcels: {summary}", file=sys.stderr)
     for name, written in outputs.items():

@@ -51,7 +51,7 @@ def _run_carbon(args: argparse.Namespace) -> int:
     if args.biomass_map is not None:
         result = biomass_from_map(plots, args.biomass_map, carbon_fraction=args.carbon_fraction)
     elif args.inventory is None:
-        raise ValueError("give --inventory TREES (tree points) or --biomass-map RASTER (Mg/ha)")
+        raise ValueError("give --trees TREES (tree points) or --biomass-map RASTER (Mg/ha)")
     elif args.by:
         by = [c.strip() for c in args.by.split(",") if c.strip()]
         result = carbon_rollup(plots, args.inventory, by=by, **_inventory_options(args))
@@ -87,7 +87,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     p.add_argument("plots", metavar="PLOTS", help="plots layer (GeoPackage, GeoJSON, ...)")
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--inventory", metavar="TREES", help="tree points, one per tree")
+    src.add_argument(
+        "--trees",
+        "--inventory",
+        dest="inventory",
+        metavar="TREES",
+        help="tree inventory points, one per tree (--trees, as in the other subcommands; "
+        "--inventory is the same option)",
+    )
     src.add_argument("--biomass-map", metavar="RASTER", help="above-ground biomass raster, Mg/ha")
     p.add_argument(
         "--wood-density",

@@ -74,6 +74,7 @@ from typing import Any, Literal, get_args
 import geopandas as gpd
 import numpy as np
 
+from .._deprecation import renamed_keywords
 from .._verbs import VerbSpec, verb
 from ..errors import UndeclaredVerbError
 from ..mosaic import as_raster
@@ -129,14 +130,15 @@ def _import_distributed() -> Any:
     return distributed
 
 
+@renamed_keywords(n_workers="workers")
 def local_client(
-    *, n_workers: int = 2, memory_limit: str | float = "auto", dashboard_address: str | None = ":0"
+    *, workers: int = 2, memory_limit: str | float = "auto", dashboard_address: str | None = ":0"
 ) -> Any:
     """Start a ``LocalCluster`` of single-threaded worker processes and a client on it.
 
     Parameters
     ----------
-    n_workers : int
+    workers : int
         Worker processes (one thread each: shapely and GDAL work per process).
     memory_limit : str or float
         Per worker, e.g. ``"4GiB"``; ``"auto"`` shares the machine's memory.
@@ -150,13 +152,13 @@ def local_client(
 
     Examples
     --------
-    >>> client = local_client(n_workers=1)  # doctest: +SKIP
+    >>> client = local_client(workers=1)  # doctest: +SKIP
     >>> client.dashboard_link  # doctest: +SKIP
     'http://127.0.0.1:40123/status'
     """
     distributed = _import_distributed()
     cluster = distributed.LocalCluster(
-        n_workers=int(n_workers),
+        n_workers=int(workers),
         threads_per_worker=1,
         processes=True,
         memory_limit=memory_limit,
@@ -422,6 +424,7 @@ def _distribute(
     return DistributedLayer(data, plan, ex.put(plan.parts), ex, by)
 
 
+@renamed_keywords(n_workers="workers")
 def run(
     func: Callable[..., Any],
     data: gpd.GeoDataFrame | Any,
@@ -430,7 +433,7 @@ def run(
     partition_by: PartitionBy = "auto",
     client: Any = None,
     scheduler: Scheduler = "distributed",
-    n_workers: int = 2,
+    workers: int = 2,
     memory_limit: str | float = "auto",
     checkpoint_dir: str | Path | None = None,
     retries: int = 2,
@@ -463,12 +466,12 @@ def run(
         ``"space"`` (``"auto"``): slices along a Hilbert curve; ``"order"``:
         slices of the input order.
     client : distributed.Client, optional
-        An existing cluster. Default: a ``LocalCluster`` of ``n_workers``
+        An existing cluster. Default: a ``LocalCluster`` of ``workers``
         processes with ``memory_limit`` each, closed at the end.
     scheduler : {"distributed", "synchronous"}
         ``"synchronous"`` runs the same partitions one by one in this process,
         without Dask (debugging, doctests).
-    n_workers : int
+    workers : int
         Workers of the default local cluster.
     memory_limit : str or float
         Memory per worker of the default local cluster, e.g. ``"4GiB"``.
@@ -549,9 +552,7 @@ def run(
     if layer is not None:
         client = layer.client  # None: a layer kept in this process, run here
     elif scheduler == "distributed" and client is None:
-        client = local_client(
-            n_workers=n_workers, memory_limit=memory_limit, dashboard_address=None
-        )
+        client = local_client(workers=workers, memory_limit=memory_limit, dashboard_address=None)
         own_client = True
     ex = Executor(client if scheduler == "distributed" else None, retries)
     own_layer = None
@@ -638,6 +639,15 @@ def _checkpoint_metas(
     return info, [{"geometry": d, "arguments": args} for d in digests]
 
 
+def _accepts_progress(func: Callable[..., Any]) -> bool:
+    import inspect
+
+    try:
+        return "progress" in inspect.signature(func).parameters
+    except (TypeError, ValueError):  # a builtin or a callable without a signature
+        return False
+
+
 def _run_layer(
     func: Callable[..., Any],
     layer: DistributedLayer,
@@ -653,6 +663,8 @@ def _run_layer(
     plan, parts = layer.plan, layer._parts
     npart = len(parts)
     n_total = int(sum(plan.sizes))
+    if "progress" not in kw and _accepts_progress(func):
+        kw = {**kw, "progress": False}  # one bar per call (the partitions'), none per partition
     metas: list[dict[str, Any] | None] = [None] * npart
     done: dict[int, Any] = {}
     if ckpt is not None:

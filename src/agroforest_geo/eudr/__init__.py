@@ -6,12 +6,13 @@
 * :func:`check_geojson` - list the problems of any such file, one row per problem.
 * :func:`country_evidence`, :func:`country_risk` - country of production from the
   geometry and its EU risk tier (Implementing Regulation (EU) 2025/1093).
+* :class:`Source` - one evidence raster with its product (several per role combine).
 
 Examples
 --------
 >>> import agroforest_geo as agf
 >>> agf.eudr.RULES_VERSION
-'2025.1'
+'2026.1'
 """
 
 from . import country, evidence
@@ -33,6 +34,7 @@ from .rules import (
     GeoJSONRule,
     Rule,
 )
+from .sources import Source
 
 __all__ = [
     "DEFAULT_RULES",
@@ -49,6 +51,7 @@ __all__ = [
     "Condition",
     "GeoJSONRule",
     "Rule",
+    "Source",
     "assess",
     "check_geojson",
     "check_statement",

@@ -99,13 +99,33 @@ def _detail(rule: Rule, evidence: pd.DataFrame, p: int) -> str:
         if isinstance(text, str) and text:
             return text
     parts = []
-    for c in rule.conditions():
+    shown = [
+        c for c in rule.conditions() if c not in rule.any_of or _holds(c, evidence.iloc[[p]])[0]
+    ]
+    for c in shown:
         if c.op == "missing":
             parts.append(f"{c.column} unknown")
-        else:
-            value = _fmt(evidence[c.column].iloc[p])
-            parts.append(f"{c.column}={value} {c.op} {_fmt(c.threshold)}")
+            continue
+        value = _fmt(evidence[c.column].iloc[p])
+        text = f"{c.column}={value} {c.op} {_fmt(c.threshold)}"
+        source = _source_of(evidence, c.column, p)
+        parts.append(f"{text} by {source}" if source else text)
     return ", ".join(parts)
+
+
+def _source_of(evidence: pd.DataFrame, column: str, p: int) -> str:
+    """Return the source(s) that decided an evidence value (``<column>_source``), with its date."""
+    name = f"{column}_source"
+    if name not in evidence.columns:
+        return ""
+    source = evidence[name].iloc[p]
+    if not isinstance(source, str) or not source:
+        return ""
+    if column == "alert_ha_after_cutoff" and "first_alert_date_after_cutoff" in evidence:
+        first = evidence["first_alert_date_after_cutoff"].iloc[p]
+        if not pd.isna(first):
+            return f"{source}, first alert {pd.Timestamp(first).date().isoformat()}"
+    return source
 
 
 def apply_rules(evidence: pd.DataFrame, rules: Sequence[Rule]) -> pd.DataFrame:

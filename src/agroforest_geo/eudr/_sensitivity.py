@@ -12,7 +12,7 @@ reported too; a source's absence that only makes "no data" rules fire is not.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -128,6 +128,21 @@ def _source_candidates(
     return out
 
 
+def _variant_candidates(
+    rules: Sequence[Rule], base: np.ndarray, variants: Mapping[str, pd.DataFrame]
+) -> pd.Series:
+    """Status changes when one source is left out and the sources are combined again."""
+    out = pd.Series([""] * len(base), dtype=object)
+    for what, evidence in variants.items():
+        status = apply_rules(evidence.reset_index(drop=True), rules)["status"].astype(str)
+        changed = _level(status) != base
+        text = "becomes " + status + " without the " + what + " evidence"
+        out[changed] = np.where(
+            out[changed] == "", text[changed], out[changed] + "; " + text[changed]
+        )
+    return out
+
+
 def _fmt(v: float) -> str:
     return f"{v:.4g}"
 
@@ -138,6 +153,7 @@ def verdict_sensitivity(
     status: pd.Series,
     *,
     sources: dict[str, list[str]] | None = None,
+    variants: Mapping[str, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """Say, per parcel, the smallest change of one threshold or one source less that flips it.
 
@@ -151,6 +167,9 @@ def verdict_sensitivity(
         The status each parcel got.
     sources : dict, optional
         ``{source: [evidence columns]}`` to leave out one at a time.
+    variants : mapping, optional
+        ``{what: evidence}``: the evidence combined again without one source (one
+        product of several); any status change is reported.
 
     Returns
     -------
@@ -175,6 +194,7 @@ def verdict_sensitivity(
     ev = evidence.reset_index(drop=True)
     out = _threshold_candidates(ev, rules, base)
     by_source = _source_candidates(ev, rules, base, sources or {})
+    by_variant = _variant_candidates(rules, base, variants or {})
     words = []
     for i in range(len(ev)):
         parts = []
@@ -185,6 +205,8 @@ def verdict_sensitivity(
             )
         if by_source.iloc[i]:
             parts.append(by_source.iloc[i])
+        if by_variant.iloc[i]:
+            parts.append(by_variant.iloc[i])
         words.append(f"{status.iloc[i]}; " + "; ".join(parts) if parts else "")
     out = out.drop(columns="_how")
     out["what_would_change"] = words

@@ -28,8 +28,10 @@ from ..crs import require_crs
 from ..errors import MissingColumnError
 from . import evidence as ev_mod
 from ._apply import apply_rules
+from ._combine import combine_evidence, measure_sources, without_each_source
 from ._sensitivity import verdict_sensitivity
 from .rules import RULES_VERSION, Rule, resolve_rules, rules_table
+from .sources import Source, as_sources
 
 __all__ = ["EVIDENCE_COLUMNS", "assess", "parcel_tree_density", "parse_cutoff"]
 
@@ -51,6 +53,16 @@ EVIDENCE_COLUMNS: tuple[str, ...] = (
     "tree_count",
     "trees_per_ha",
     "agroforestry_evidence",
+    "forest_share_2020",
+    "commodity_share_cutoff",
+    "commodity_share_now",
+    "tall_canopy_share",
+    "first_planting_year",
+    "agri_use_now",
+    "agri_use_at_cutoff",
+    "alert_ha_after_cutoff",
+    "first_alert_date_after_cutoff",
+    "alert_confidence",
     "n_geometry_errors",
     "geometry_problem",
 )
@@ -66,31 +78,39 @@ _PROTECTED_DETAIL = (
 
 @dataclass(frozen=True)
 class _Sources:
-    """The inputs of the evidence, as given (paths, layers or precomputed tables)."""
+    """The inputs of the evidence, as given (raster roles as lists of :class:`Source`)."""
 
-    cover: Any = None
-    loss: Any = None
+    cover: list[Source] = field(default_factory=list)
+    loss: list[Source] = field(default_factory=list)
     protected: Any = None
     trees: Any = None
     plots: gpd.GeoDataFrame | None = None
     pairs: gpd.GeoDataFrame | None = None
-    cover_product: Any = None
-    loss_product: Any = None
+    forest_2020: list[Source] = field(default_factory=list)
+    commodity: list[Source] = field(default_factory=list)
+    canopy_height: list[Source] = field(default_factory=list)
+    alerts: list[Source] = field(default_factory=list)
+    biomass_map: Any = None
+    biomass_product: Any = None
+    carbon_options: Mapping[str, Any] | None = None
     protected_options: Mapping[str, Any] = field(default_factory=dict)
     raster_options: Mapping[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def of(cls, *, cover_product: Any = None, loss_product: Any = None, **given: Any) -> _Sources:
+        """Normalise the raster inputs (one raster, a (raster, product) pair or a list)."""
+        given["cover"] = as_sources(given.get("cover"), "cover", product=cover_product)
+        given["loss"] = as_sources(given.get("loss"), "loss", product=loss_product)
+        for role in ("forest_2020", "commodity", "canopy_height", "alerts"):
+            given[role] = as_sources(given.get(role), role)
+        return cls(**given)
 
-def _agroforestry(evidence: pd.DataFrame, th: Mapping[str, float]) -> pd.Series:
-    """Tree cover at the cut-off with a tree density in the agroforestry range (NA: unknown)."""
-    share, density = evidence["forest_share_cutoff"], evidence["trees_per_ha"]
-    agro = (
-        (share >= th["agroforestry_min_cover_share"])
-        & (density >= th["agroforestry_min_trees_per_ha"])
-        & (density <= th["agroforestry_max_trees_per_ha"])
-    )
-    out: pd.Series = agro.astype("boolean")
-    out[~(share.notna() & density.notna())] = pd.NA
-    return out
+    def roles_sources(self) -> dict[str, list[Source]]:
+        """Return the sources of each raster role."""
+        return {
+            r: list(getattr(self, r))
+            for r in ("cover", "loss", "forest_2020", "commodity", "canopy_height", "alerts")
+        }
 
 
 def collect_evidence(
@@ -107,19 +127,10 @@ def collect_evidence(
     geom = ev_mod.geometry_evidence(parcels, validation)
     ok = (geom["n_geometry_errors"] == 0).to_numpy()
     area = ev_mod.area_evidence(parcels, ok=ok)
-    forest = ev_mod.forest_evidence(
-        parcels,
-        cover=sources.cover,
-        loss=sources.loss,
-        cutoff=cutoff,
-        threshold=thresholds["cover_threshold_pct"],
-        cover_year=cover_year,
-        cover_product=sources.cover_product,
-        loss_product=sources.loss_product,
-        area_ha=area["area_ha"],
-        ok=ok,
-        verb_options=sources.raster_options,
-    )
+    per_source, roles = measure_sources(
+        parcels, sources, ok=ok, area_ha=area["area_ha"], cutoff=cutoff,
+        thresholds=thresholds, cover_year=cover_year,
+    )  # fmt: skip
     if sources.protected is not None:
         prot = ev_mod.protected_evidence(
             parcels, sources.protected, ok=ok, **dict(sources.protected_options)
@@ -133,12 +144,31 @@ def collect_evidence(
     trees = ev_mod.tree_evidence(
         parcels, trees=sources.trees, plots=sources.plots, area_ha=area["area_ha"], ok=ok
     )
-    evidence = pd.concat([area, forest, prot, over, trees, geom], axis=1)
+    records = ev_mod.records_evidence(parcels, plots=sources.plots, cutoff=cutoff, ok=ok)
+    carbon = _carbon(parcels, sources, id_column)
+    evidence = pd.concat([area, prot, over, trees, records, geom, carbon, per_source], axis=1)
+    evidence = combine_evidence(evidence, roles, thresholds=thresholds, cutoff=cutoff)
     for col in ev_mod.EVIDENCE_SCHEMA:  # a source not given: its columns are unknown (NaN)
         if col.name not in evidence.columns and "<" not in col.name:
             evidence[col.name] = np.nan
-    evidence["agroforestry_evidence"] = _agroforestry(evidence, thresholds)
+    evidence.attrs["sources"] = roles
     return evidence, pairs
+
+
+def _carbon(parcels: gpd.GeoDataFrame, sources: _Sources, id_column: str | None) -> pd.DataFrame:
+    """Carbon evidence when asked for (a biomass map, or options for the inventory)."""
+    inventory = sources.carbon_options is not None and sources.plots is not None
+    if not inventory and sources.biomass_map is None:
+        return pd.DataFrame(index=parcels.index)
+    return ev_mod.carbon_evidence(
+        parcels,
+        plots=sources.plots if inventory else None,
+        trees=sources.trees if inventory and not ev_mod._is_table(sources.trees) else None,
+        biomass_map=sources.biomass_map,
+        biomass_product=sources.biomass_product,
+        options=sources.carbon_options,
+        id_column=id_column or "parcel_id",
+    )
 
 
 def result_table(
@@ -164,6 +194,9 @@ def result_table(
     for c in evidence.columns:
         if c.startswith("loss_ha_"):
             out[c] = evidence[c]
+    for col in ev_mod.CARBON_SCHEMA:
+        if col.name in evidence.columns:
+            out[col.name] = evidence[col.name]
     return out
 
 
@@ -199,7 +232,10 @@ def decide(
         for s in ("forest", "protected", "overlaps", "trees")
     }
     sources["forest"] += [c for c in evidence.columns if c.startswith("loss_ha_")]
-    change = verdict_sensitivity(evidence, rule_set, decided["status"], sources=sources)
+    variants = without_each_source(evidence, thresholds=thresholds, cutoff=cutoff)
+    change = verdict_sensitivity(
+        evidence, rule_set, decided["status"], sources=sources, variants=variants
+    )
     decided["what_would_change"] = change["what_would_change"]
     out = result_table(parcels, evidence, decided, id_column)
     out.attrs["rules_version"] = "custom" if custom_rules else RULES_VERSION
@@ -222,6 +258,10 @@ def assess(
     cover_year: int | None = None,
     cover_product: Any = None,
     loss_product: Any = None,
+    forest_2020: Any = None,
+    commodity: Any = None,
+    canopy_height: Any = None,
+    alerts: Any = None,
     id_column: str | None = "parcel_id",
     validation: Any = None,
     protected_options: Mapping[str, Any] | None = None,
@@ -288,7 +328,20 @@ def assess(
     cover_product, loss_product : Product or str, optional
         What the rasters hold (:mod:`agroforest_geo.products`), e.g.
         ``cover_product="jrc_gfc2020"`` for the JRC 2020 forest mask (forest on the
-        cut-off date directly; loss counts only on its forest pixels).
+        cut-off date directly; loss counts only on its forest pixels). For one raster
+        given alone; a list gives each source its product.
+    forest_2020, commodity, canopy_height, alerts : source or list of sources, optional
+        Land use on the cut-off date and alerts after it, each a raster with its
+        product (``(raster, product)``, a :class:`~agroforest_geo.eudr.Source`, or a
+        list of them): a 2020 forest map (``forest_mask``, e.g. ``"jrc_gfc2020"``),
+        a commodity map (``commodity_probability``; its ``reference_year`` says
+        whether it is the use on the cut-off date or now), a canopy-height raster
+        (``canopy_height_m``) and date-encoded alerts (``disturbance_date``, e.g.
+        ``"radd_alerts"``). ``cover`` and ``loss`` take lists too. Each source's
+        evidence is kept in columns prefixed by its label; the combined columns
+        keep their names, combined by the rule-table parameters
+        ``<role>_sources_required`` (1: any source, the default; k: at least k;
+        ``"all"``), see :mod:`agroforest_geo.eudr.sources`.
     id_column : str or None
         Parcel id column (copied to the result; used to name overlapping parcels).
     validation : ValidationReport, optional
@@ -327,7 +380,7 @@ def assess(
         from ..validate import validate
 
         validation = validate(parcels, kind="parcels", id_column=id_column)
-    sources = _Sources(
+    sources = _Sources.of(
         cover=cover,
         loss=loss,
         protected=protected,
@@ -335,6 +388,10 @@ def assess(
         plots=plots,
         cover_product=cover_product,
         loss_product=loss_product,
+        forest_2020=forest_2020,
+        commodity=commodity,
+        canopy_height=canopy_height,
+        alerts=alerts,
         protected_options=dict(protected_options or {}),
         raster_options=dict(raster_options or {}),
     )

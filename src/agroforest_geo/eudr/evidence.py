@@ -24,13 +24,23 @@ Sources
   :func:`agroforest_geo.protected_overlap` passes through);
 * :func:`overlap_evidence` - other parcels (from the pairs of
   :func:`parcel_overlap_pairs`, which are kept for the report);
-* :func:`tree_evidence` - tree inventory, planting records.
+* :func:`tree_evidence` - tree inventory, planting records;
+* :func:`forest_2020_evidence` - forest on the cut-off date by a 2020 map;
+* :func:`commodity_evidence` - a commodity (cocoa) probability map;
+* :func:`canopy_height_evidence` - canopy over 5 m from a canopy-height raster;
+* :func:`records_evidence` - the cooperative's records (plots' ``system`` and
+  ``planting_year``, parcels' ``crop``): agricultural use now and on the cut-off date;
+* :func:`alert_evidence` - date-encoded disturbance alerts after the cut-off;
+* :func:`carbon_evidence` - biomass, carbon and CO₂e from the plots' inventory or a
+  biomass map (not read by the default rules).
+
+Several sources of one role (two loss products, two 2020 maps) are measured one
+by one and combined by :mod:`agroforest_geo.eudr.sources`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,18 +51,35 @@ import numpy as np
 import pandas as pd
 
 from .._cutoff import last_year_before_cutoff, parse_cutoff, year_is_after_cutoff
+from ._landuse import (
+    AGRICULTURAL_SYSTEMS,
+    alert_evidence,
+    canopy_height_evidence,
+    commodity_evidence,
+    forest_2020_evidence,
+    records_evidence,
+)
+from ._tables import _col, _is_table, _measure_subset, _ok_mask, _on_index, _year_columns
 
 __all__ = [
+    "AGRICULTURAL_SYSTEMS",
+    "CARBON_SCHEMA",
     "EVIDENCE_SCHEMA",
     "EvidenceColumn",
+    "alert_evidence",
     "area_evidence",
+    "canopy_height_evidence",
+    "carbon_evidence",
+    "commodity_evidence",
     "evidence_schema",
+    "forest_2020_evidence",
     "forest_evidence",
     "geometry_evidence",
     "overlap_evidence",
     "pairs_from_overlaps",
     "parcel_overlap_pairs",
     "protected_evidence",
+    "records_evidence",
     "split_cover_and_loss",
     "tree_evidence",
 ]
@@ -97,8 +124,76 @@ EVIDENCE_SCHEMA: tuple[EvidenceColumn, ...] = (
         "forest loss after the cover year, up to the cut-off",
     ),
     _c("first_loss_year_after_cutoff", "forest", "year", False, "first year of loss after it"),
-    _c("valid_share", "forest", "share 0-1", False, "share of the parcel with raster data"),
+    _c(
+        "valid_share",
+        "forest",
+        "share 0-1",
+        False,
+        "share of the parcel with data in every raster given (the least covered)",
+    ),
     _c("loss_ha_<year>", "forest", "ha", True, "forest loss in that year"),
+    _c("cover_valid_share", "forest", "share 0-1", False, "share with data, cover pass"),
+    _c("loss_valid_share", "forest", "share 0-1", False, "share with data, loss pass"),
+    _c("forest_share_cutoff_source", "forest", "text", False, "cover source(s) that decided"),
+    _c("loss_after_cutoff_ha_source", "forest", "text", False, "loss source(s) that decided"),
+    _c("forest_ha_2020", "forest_2020", "ha", True, "forest on the cut-off date by a 2020 map"),
+    _c("forest_share_2020", "forest_2020", "share 0-1", False, "forest_ha_2020 / area_ha"),
+    _c("forest_2020_valid_share", "forest_2020", "share 0-1", False, "share with map data"),
+    _c("forest_share_2020_source", "forest_2020", "text", False, "map(s) that decided"),
+    _c(
+        "commodity_share_cutoff",
+        "commodity",
+        "share 0-1",
+        False,
+        "share mapped as the commodity by maps of the cut-off year or before",
+    ),
+    _c("commodity_share_now", "commodity", "share 0-1", False, "the same by later maps"),
+    _c("commodity_cutoff_valid_share", "commodity", "share 0-1", False, "data, cut-off maps"),
+    _c("commodity_now_valid_share", "commodity", "share 0-1", False, "data, later maps"),
+    _c("commodity_share_cutoff_source", "commodity", "text", False, "map(s) that decided"),
+    _c("commodity_share_now_source", "commodity", "text", False, "map(s) that decided"),
+    _c(
+        "tall_canopy_share",
+        "canopy_height",
+        "share 0-1",
+        False,
+        "share of the parcel under canopy of at least canopy_min_height_m (5 m)",
+    ),
+    _c("canopy_valid_share", "canopy_height", "share 0-1", False, "share with height data"),
+    _c("tall_canopy_share_source", "canopy_height", "text", False, "raster(s) that decided"),
+    _c("agri_plots", "records", "count", True, "agricultural (cocoa, agroforestry) plots"),
+    _c("first_planting_year", "records", "year", False, "earliest planting year of those"),
+    _c("records_agri_now", "records", "bool", False, "an agricultural plot or a crop recorded"),
+    _c(
+        "records_agri_at_cutoff",
+        "records",
+        "bool",
+        False,
+        "an agricultural plot planted on or before the cut-off",
+    ),
+    _c("agri_use_now", "land_use", "bool", False, "agricultural use now (records or maps)"),
+    _c(
+        "agri_use_at_cutoff",
+        "land_use",
+        "bool",
+        False,
+        "agricultural use on or before the cut-off (records or maps); 0: no record",
+    ),
+    _c("agri_use_now_source", "land_use", "text", False, "what says so"),
+    _c("agri_use_at_cutoff_source", "land_use", "text", False, "what says so"),
+    _c("alert_ha_after_cutoff", "alerts", "ha", True, "area alerted after the cut-off"),
+    _c("alert_share_after_cutoff", "alerts", "share 0-1", False, "of the parcel"),
+    _c("first_alert_date_after_cutoff", "alerts", "date", False, "first alert after it"),
+    _c("alert_confidence", "alerts", "code", False, "highest confidence code of those alerts"),
+    _c("alert_valid_share", "alerts", "share 0-1", False, "share with alert data"),
+    _c("alert_ha_after_cutoff_source", "alerts", "text", False, "alert product(s) that decided"),
+    _c(
+        "<label>_<column>",
+        "per_source",
+        "as the column",
+        False,
+        "the evidence of one source of a role, before the sources are combined",
+    ),
     _c("protected_ha", "protected", "ha", True, "area inside protected / REDD+ areas"),
     _c("protected_share", "protected", "share 0-1", False, "protected_ha / area_ha"),
     _c("n_protected_areas", "protected", "count", False, "protected areas the parcel meets"),
@@ -120,7 +215,20 @@ EVIDENCE_SCHEMA: tuple[EvidenceColumn, ...] = (
     ),
 )
 
-_LOSS_YEAR = re.compile(r"^loss_ha_(\d{4})$")
+#: Carbon columns (added when an inventory with wood densities or a biomass map is given);
+#: intervals (``_p2_5``, ``_p97_5``: Monte-Carlo 95 %) do not add up across parcels.
+CARBON_SCHEMA: tuple[EvidenceColumn, ...] = (
+    _c("inventory_tree_count", "carbon", "count", True, "inventoried trees in the parcel's plots"),
+    _c("inventory_agb_mg", "carbon", "Mg", True, "above-ground biomass of those trees"),
+    _c("inventory_carbon_mg", "carbon", "Mg C", True, "their carbon"),
+    _c("inventory_co2e_t", "carbon", "t CO2e", True, "their CO2 equivalent"),
+    _c("inventory_co2e_t_p2_5", "carbon", "t CO2e", False, "2.5 % quantile of it"),
+    _c("inventory_co2e_t_p97_5", "carbon", "t CO2e", False, "97.5 % quantile of it"),
+    _c("map_agb_mg", "carbon", "Mg", True, "above-ground biomass by the biomass map"),
+    _c("map_co2e_t", "carbon", "t CO2e", True, "its CO2 equivalent"),
+    _c("map_covered_share", "carbon", "share 0-1", False, "share of the parcel the map covers"),
+)
+
 # validation codes that make the geometry unusable for the assessment (id problems do not)
 _NOT_GEOMETRY = frozenset({"duplicate_id", "missing_id", "missing_crs", "missing_id_column"})
 
@@ -143,54 +251,6 @@ def evidence_schema() -> pd.DataFrame:
 # --------------------------------------------------------------------------------------
 
 
-def _is_table(x: Any) -> bool:
-    """Tell whether ``x`` is a precomputed table (a DataFrame, not a layer)."""
-    return isinstance(x, pd.DataFrame) and not isinstance(x, gpd.GeoDataFrame)
-
-
-def _on_index(table: pd.DataFrame, index: pd.Index, name: str) -> pd.DataFrame:
-    if len(table) and len(index) and not table.index.isin(index).any():
-        raise ValueError(
-            f"the {name} table shares no index label with the parcels; precomputed evidence must "
-            f"be on the parcels' index (e.g. the result of agf.{name}(parcels, ...))"
-        )
-    if not table.index.is_unique:
-        raise ValueError(f"the {name} table has repeated index labels; give one row per parcel")
-    return table.reindex(index)
-
-
-def _col(table: pd.DataFrame | None, name: str, index: pd.Index) -> pd.Series:
-    if table is None or name not in table.columns:
-        return pd.Series(np.nan, index=index, dtype=float)
-    return pd.to_numeric(table[name], errors="coerce").astype(float)
-
-
-def _ok_mask(parcels: gpd.GeoDataFrame, ok: Any) -> np.ndarray:
-    if ok is None:
-        return np.ones(len(parcels), dtype=bool)
-    return np.asarray(ok, dtype=bool)
-
-
-def _year_columns(table: pd.DataFrame | None) -> dict[int, str]:
-    if table is None:
-        return {}
-    out = {}
-    for c in table.columns:
-        m = _LOSS_YEAR.match(str(c))
-        if m:
-            out[int(m.group(1))] = str(c)
-    return dict(sorted(out.items()))
-
-
-def _measure_subset(parcels: gpd.GeoDataFrame, ok: np.ndarray, verb: Any) -> pd.DataFrame:
-    """Run ``verb`` on the usable parcels only; rows of the others are NaN."""
-    sub = parcels[ok]
-    if not len(sub):
-        return pd.DataFrame(index=parcels.index)
-    return pd.DataFrame(verb(sub)).reindex(parcels.index)
-
-
-# --------------------------------------------------------------------------------------
 # geometry and area
 # --------------------------------------------------------------------------------------
 
@@ -775,6 +835,63 @@ def tree_evidence(
     return out
 
 
+def carbon_evidence(
+    parcels: gpd.GeoDataFrame,
+    *,
+    plots: gpd.GeoDataFrame | None = None,
+    trees: Any = None,
+    biomass_map: Any = None,
+    biomass_product: Any = None,
+    options: Mapping[str, Any] | None = None,
+    id_column: str = "parcel_id",
+) -> pd.DataFrame:
+    """Biomass, carbon and CO₂e of each parcel, from its plots' inventory and/or a biomass map.
+
+    From an inventory (``plots`` with ``parcel_id`` and ``trees``): the trees of
+    each parcel's plots through :func:`agroforest_geo.carbon.carbon_rollup`
+    (``options`` are its keywords, e.g. ``wood_density_table``, ``n_draws``,
+    ``seed``), with the Monte-Carlo 95 % interval of the CO₂e. From a biomass
+    map (Mg/ha): the exact integral over the parcel
+    (:func:`agroforest_geo.carbon.biomass_from_map`). Columns of
+    :data:`CARBON_SCHEMA`; parcels without an inventoried plot get NaN.
+
+    Examples
+    --------
+    >>> import agroforest_geo as agf, geopandas as gpd, warnings
+    >>> get = agf.datasets.get_path
+    >>> parcels, plots = agf.read_parcels(get("parcels")), agf.read_plots(get("plots"))
+    >>> trees = gpd.read_file(get("tree_inventory"), layer="trees")
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     c = carbon_evidence(parcels, plots=plots, trees=trees,
+    ...                         options={"wood_density_table": get("wood_density"), "n_draws": 0})
+    >>> bool((c["inventory_co2e_t"].dropna() > 0).all()), c.index.equals(parcels.index)
+    (True, True)
+    """
+    from ..carbon import biomass_from_map, carbon_rollup
+
+    out = pd.DataFrame(index=parcels.index)
+    if plots is not None and trees is not None:
+        by = carbon_rollup(plots, _tree_layer(trees), by="parcel_id", **dict(options or {}))
+        ids = parcels[id_column].astype(str) if id_column in parcels else parcels.index
+        by.index = by.index.astype(str)
+        for col, src in (
+            ("inventory_tree_count", "tree_count"),
+            ("inventory_agb_mg", "agb_mg"),
+            ("inventory_carbon_mg", "carbon_mg"),
+            ("inventory_co2e_t", "co2e_t"),
+            ("inventory_co2e_t_p2_5", "co2e_t_p2_5"),
+            ("inventory_co2e_t_p97_5", "co2e_t_p97_5"),
+        ):
+            out[col] = ids.map(by[src]).to_numpy(dtype=float) if src in by else np.nan
+    if biomass_map is not None:
+        m = biomass_from_map(parcels, biomass_map, product=biomass_product)
+        out["map_agb_mg"] = m["agb_mg"]
+        out["map_co2e_t"] = m["co2e_t"]
+        out["map_covered_share"] = m["covered_share"]
+    return out
+
+
 def _tree_layer(trees: Any) -> gpd.GeoDataFrame:
     from ..io import read_raw
 
@@ -786,3 +903,7 @@ def _tree_layer(trees: Any) -> gpd.GeoDataFrame:
         "trees must be a tree_density result (DataFrame on the parcels' index), a tree "
         f"inventory GeoDataFrame of points, or a path to one; got {type(trees).__name__}"
     )
+
+
+# --------------------------------------------------------------------------------------
+# land use on the cut-off date: 2020 maps, commodity maps, canopy height, own records

@@ -39,7 +39,19 @@ How the default rules apply this:
   on such a parcel with no loss after the cut-off is ``deforestation_free``;
 * overlap with a protected / REDD+ area or with another member's parcel, and
   rasters that do not cover the parcel ("no data") -> ``needs_review``;
-* invalid geometry -> ``invalid_geometry`` (the parcel is kept, never dropped).
+* invalid geometry -> ``invalid_geometry`` (the parcel is kept, never dropped);
+* forest on the cut-off date by a 2020 map, agricultural use now (a cocoa or
+  agroforestry plot, a crop, a commodity map) and no record of agricultural use on
+  or before the cut-off -> ``needs_review`` ("possible conversion of forest to
+  agroforestry after the cut-off", Art. 2(3));
+* agroforestry planted on or before the cut-off under tree cover -> a *note*
+  (agricultural use, not forest: Art. 2(4), 2(6));
+* disturbance alerts dated after the cut-off -> ``needs_review``.
+
+Each rule carries its legal basis (``Rule.basis``). Several sources of one role
+combine by the parameters ``<role>_sources_required`` of
+:data:`DEFAULT_THRESHOLDS` (1: any, the default; k; ``"all"``), see
+:mod:`agroforest_geo.eudr.sources`.
 
 EU GeoJSON rules (:data:`GEOJSON_RULES`, version :data:`GEOJSON_RULES_VERSION`)
 ------------------------------------------------------------------------------
@@ -59,7 +71,7 @@ Examples
 --------
 >>> from agroforest_geo.eudr import rules
 >>> rules.RULES_VERSION
-'2025.1'
+'2026.1'
 >>> [r.code for r in rules.DEFAULT_RULES][:2]
 ['invalid_geometry', 'deforestation_after_cutoff']
 >>> rules.GEOJSON_LIMITS["point_max_ha"]
@@ -68,12 +80,14 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
 from .._countries import COUNTRY_BOUNDS
 from .._points import POINT_MAX_HA
+from .sources import SOURCE_PARAMS
 
 __all__ = [
     "COUNTRY_BOUNDS",
@@ -108,7 +122,7 @@ STATUS_ORDER: tuple[str, ...] = (
 _OPS: tuple[str, ...] = (">", ">=", "<", "<=", "==", "!=", "missing")
 
 #: Version of :data:`DEFAULT_RULES`; bump it whenever a rule or a default threshold changes.
-RULES_VERSION = "2025.1"
+RULES_VERSION = "2026.1"
 
 
 @dataclass(frozen=True)
@@ -178,6 +192,8 @@ class Rule:
         What firing means, in words; shown in ``reasons``.
     all_of, any_of : tuple of Condition
         Further conditions, all of which / at least one of which must hold.
+    basis : str
+        The provisions of Regulation (EU) 2023/1115 the rule applies (its legal basis).
 
     Examples
     --------
@@ -198,6 +214,7 @@ class Rule:
     description: str
     all_of: tuple[Condition, ...] = ()
     any_of: tuple[Condition, ...] = ()
+    basis: str = ""
 
     def __post_init__(self) -> None:
         if self.status not in STATUS_ORDER:
@@ -242,6 +259,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         0,
         None,
         "the parcel geometry is invalid or empty",
+        basis="Art. 9(1)(d) (geolocation of every plot of land), Art. 2(28)",
     ),
     Rule(
         "deforestation_after_cutoff",
@@ -251,6 +269,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         0.5,
         "loss_after_cutoff_min_ha",
         "tree-cover loss after the cut-off reaches the forest minimum area",
+        basis="Art. 3(a); Art. 2(3) (deforestation), 2(4) (forest: more than 0.5 ha), 2(13)",
     ),
     Rule(
         "loss_after_cutoff",
@@ -261,6 +280,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "loss_after_cutoff_review_min_ha",
         "tree-cover loss after the cut-off (below the forest minimum area it is canopy "
         "thinning or shade-tree management, to be checked)",
+        basis="Art. 10(1) (risk assessment); Art. 2(3), 2(7) (forest degradation)",
     ),
     Rule(
         "protected_area_overlap",
@@ -270,6 +290,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         0.0,
         "protected_overlap_max_share",
         "the parcel overlaps a protected or REDD+ area",
+        basis="Art. 3(b) and 2(40) (relevant legislation: land use, environmental protection)",
     ),
     Rule(
         "parcel_overlap",
@@ -279,6 +300,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         0.01,
         "parcel_overlap_max_ha",
         "the parcel overlaps another parcel",
+        basis="Art. 9(1)(d) (geolocation); Art. 2(40)(a) (land use rights)",
     ),
     Rule(
         "no_cover_data",
@@ -288,6 +310,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         None,
         None,
         "no data: the tree-cover raster does not cover the parcel (or was not given)",
+        basis="Art. 10(1) and 2(26) (without evidence the risk is not negligible)",
     ),
     Rule(
         "no_loss_data",
@@ -297,6 +320,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         None,
         None,
         "no data: the loss raster does not cover the parcel (or was not given)",
+        basis="Art. 10(1) and 2(26) (without evidence the risk is not negligible)",
     ),
     Rule(
         "partial_raster_coverage",
@@ -306,6 +330,51 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         0.9,
         "min_valid_share",
         "no data over part of the parcel: the rasters cover too little of it",
+        basis="Art. 10(1) and 2(26) (without evidence the risk is not negligible)",
+    ),
+    Rule(
+        "possible_conversion_after_cutoff",
+        "needs_review",
+        None,
+        None,
+        None,
+        None,
+        "possible conversion of forest to agroforestry after the cut-off: forest on the "
+        "cut-off date by a 2020 map, agricultural use now, and no record of agricultural "
+        "use on or before the cut-off (EUDR Art. 2(3))",
+        all_of=(
+            Condition("forest_share_2020", ">=", 0.1, "forest_2020_min_share"),
+            Condition("agri_use_now", "==", 1.0),
+            Condition("agri_use_at_cutoff", "==", 0.0),
+        ),
+        basis="Art. 2(3) (conversion of forest to agricultural use), 2(5), 2(13); Art. 10(1)",
+    ),
+    Rule(
+        "alert_after_cutoff",
+        "needs_review",
+        "alert_ha_after_cutoff",
+        ">",
+        0.0,
+        "alert_review_min_ha",
+        "disturbance alerts dated after the cut-off (to be checked on imagery or on the ground)",
+        basis="Art. 10(1) (risk assessment); Art. 2(3), 2(7)",
+    ),
+    Rule(
+        "agroforestry_before_cutoff",
+        "deforestation_free",
+        None,
+        None,
+        None,
+        None,
+        "agroforestry planted on or before the cut-off under tree cover: agricultural use, "
+        "not forest (EUDR Art. 2(4)); note only",
+        all_of=(Condition("agri_use_at_cutoff", "==", 1.0), Condition("agri_use_now", "==", 1.0)),
+        any_of=(
+            Condition("forest_share_cutoff", ">=", 0.1, "agroforestry_min_cover_share"),
+            Condition("forest_share_2020", ">=", 0.1, "agroforestry_min_cover_share"),
+            Condition("tall_canopy_share", ">=", 0.1, "agroforestry_min_cover_share"),
+        ),
+        basis="Art. 2(4) and 2(6) (agroforestry is an agricultural plantation, not forest)",
     ),
     Rule(
         "agroforestry_evidence",
@@ -316,6 +385,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         None,
         "tree cover at the cut-off with a tree density in the agroforestry range "
         "(agroforestry is not forest under EUDR Art. 2(4)); note only",
+        basis="Art. 2(4) and 2(6) (agroforestry is an agricultural plantation, not forest)",
     ),
 )
 
@@ -331,6 +401,14 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     # ... and a shade-tree density typical of cocoa agroforestry (trees per ha)
     "agroforestry_min_trees_per_ha": 20.0,
     "agroforestry_max_trees_per_ha": 400.0,
+    # commodity maps: a pixel is the commodity from this probability ...
+    "commodity_min_probability": 0.5,
+    # ... and a parcel is in that use when this share of it is
+    "commodity_min_share": 0.1,
+    # canopy height: tree cover from this height (EUDR Art. 2(4): trees higher than 5 m)
+    "canopy_min_height_m": 5.0,
+    # several sources of one role: how many must agree (1 any, inf / "all" every one)
+    **{param: 1.0 for param in SOURCE_PARAMS.values()},
 }
 
 
@@ -344,7 +422,8 @@ def resolve_rules(
     rules : mapping, sequence of Rule or None
         ``None`` for the defaults; a mapping ``{param: threshold}`` changing
         thresholds by their ``param`` name (those of :data:`DEFAULT_RULES` and
-        :data:`DEFAULT_THRESHOLDS`); or a complete replacement sequence of
+        :data:`DEFAULT_THRESHOLDS`; ``<role>_sources_required`` also takes
+        ``"any"`` and ``"all"``); or a complete replacement sequence of
         :class:`Rule`.
 
     Returns
@@ -371,8 +450,9 @@ def resolve_rules(
         unknown = sorted(set(rules) - set(allowed))
         if unknown:
             raise ValueError(f"unknown rule parameter(s) {unknown}; allowed: {allowed}")
-        out = tuple(_override(r, rules) for r in DEFAULT_RULES)
-        thresholds.update({k: float(v) for k, v in rules.items() if k in DEFAULT_THRESHOLDS})
+        values = {k: _value(k, v) for k, v in rules.items()}
+        out = tuple(_override(r, values) for r in DEFAULT_RULES)
+        thresholds.update({k: v for k, v in values.items() if k in DEFAULT_THRESHOLDS})
         return out, thresholds
     seq = tuple(rules)
     bad = [type(r).__name__ for r in seq if not isinstance(r, Rule)]
@@ -382,6 +462,20 @@ def resolve_rules(
             f"got items of type {sorted(set(bad))}"
         )
     return seq, thresholds
+
+
+def _value(param: str, value: object) -> float:
+    """Return a threshold as a number (sources-required parameters also take "any", "all")."""
+    if param not in SOURCE_PARAMS.values():
+        return float(value)  # type: ignore[arg-type]
+    k = {"any": 1.0, "all": math.inf}.get(value, value) if isinstance(value, str) else value
+    k = float(k)  # type: ignore[arg-type]
+    if not (k == math.inf or (k >= 1 and k == int(k))):
+        raise ValueError(
+            f"{param} is how many sources must agree: 'any' (1), a whole number k >= 1 "
+            f"(at least k of them) or 'all'; got {value!r}"
+        )
+    return k
 
 
 def _override(rule: Rule, values: Mapping[str, float]) -> Rule:
@@ -420,6 +514,7 @@ def rules_table(rules: Sequence[Rule]) -> list[dict[str, object]]:
                 + ([f"any of ({' or '.join(c.text() for c in r.any_of)})"] if r.any_of else [])
             ),
             "description": r.description,
+            "basis": r.basis,
         }
         for r in rules
     ]
