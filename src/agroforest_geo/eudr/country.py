@@ -12,7 +12,7 @@ Countries: the bundled Natural Earth 1:110m admin-0 layer (public domain), see
 
 Risk tiers: :data:`COUNTRY_RISK_SOURCE`. The Regulation's Annex lists the countries of
 low risk (140) and of high risk (4: Belarus, North Korea, Myanmar, Russia); every country
-not listed is of standard risk (Art. 29(2) of Regulation (EU) 2023/1115). The bundled table
+not listed is of standard risk (Art. 29 of Regulation (EU) 2023/1115). The bundled table
 (``_data/eudr_country_risk.csv``) holds the Annex's low list from Afghanistan to Ghana
 (alphabetical, English names, transcribed in full), the remaining EU Member States and the
 other low-risk countries named by the Commission's announcement (United Kingdom, United
