@@ -148,7 +148,7 @@ def _write_geojson(
     a: Assessment,
     staged: OutputSet,
     *,
-    country: str,
+    country: str | None,
     producer_name_column: str,
     production_place_column: str | None,
 ) -> dict[str, Path]:
@@ -194,7 +194,7 @@ def write_outputs(
     a: Assessment,
     outdir: Path,
     *,
-    country: str = "PE",
+    country: str | None = None,
     producer_name_column: str = "producer_name",
     production_place_column: str | None = "district",
 ) -> dict[str, Path]:

@@ -122,7 +122,7 @@ class Assessment:
         self,
         directory: str | Path,
         *,
-        country: str = "PE",
+        country: str | None = None,
         producer_name_column: str = "producer_name",
         production_place_column: str | None = "district",
     ) -> dict[str, Path]:

@@ -66,7 +66,11 @@ def register(subparsers: Any) -> None:
         default=None,
         help="year of the cover raster (default: its product's reference year, else 2000)",
     )
-    p.add_argument("--country", default="PE", help="ISO 3166-1 alpha-2 country of production")
+    p.add_argument(
+        "--country",
+        default=None,
+        help="ISO 3166-1 alpha-2 country of production (default: from each parcel's geometry)",
+    )
     p.add_argument(
         "--producer-name-column",
         default="producer_name",

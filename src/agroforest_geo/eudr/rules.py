@@ -56,13 +56,16 @@ combine by the parameters ``<role>_sources_required`` of
 EU GeoJSON rules (:data:`GEOJSON_RULES`, version :data:`GEOJSON_RULES_VERSION`)
 ------------------------------------------------------------------------------
 What the EU information system (TRACES, EUDR due-diligence statements) accepts
-for geolocation files, as used by :func:`agroforest_geo.eudr.to_geojson` and
-checked by :func:`agroforest_geo.eudr.check_geojson`: an RFC 7946
-FeatureCollection in WGS 84 with [longitude, latitude] positions of at most
-6 decimals, polygons without holes, valid closed rings, the properties
-``ProducerName``, ``ProducerCountry`` (ISO 3166-1 alpha-2), ``ProductionPlace``
-and ``Area`` (ha), points only for plots of at most 4 ha, and files of at most
-25 MB.
+for geolocation files (:data:`GEOJSON_SPEC`: the EC's GeoJSON File Description
+v1.4 and the system's API rules), as used by :func:`agroforest_geo.eudr.to_geojson`
+and checked by :func:`agroforest_geo.eudr.check_geojson`: an RFC 7946
+FeatureCollection in WGS 84 with [longitude, latitude] positions (more than 6
+decimals are truncated to 6 by the system: a warning; vertices that then
+coincide are an error), OGC-valid polygons without holes, the properties
+``ProducerCountry`` (ISO 3166-1 alpha-2, required; checked against the
+geometry), ``ProducerName`` and ``ProductionPlace`` (optional) and ``Area``
+(ha; required for points, 0.0001 to 4 ha), at most 1,000 producers per
+commodity and 10,000 per statement, and files of at most 25 MB.
 
 Examples
 --------
@@ -93,6 +96,7 @@ __all__ = [
     "GEOJSON_LIMITS",
     "GEOJSON_RULES",
     "GEOJSON_RULES_VERSION",
+    "GEOJSON_SPEC",
     "ISO_3166_ALPHA2",
     "RULES",
     "RULES_VERSION",
@@ -523,62 +527,164 @@ def rules_table(rules: Sequence[Rule]) -> list[dict[str, object]]:
 #: Version of :data:`GEOJSON_RULES` and :data:`GEOJSON_LIMITS`.
 GEOJSON_RULES_VERSION = "2026.1"
 
+#: The EU documents the GeoJSON rules follow. The file description is the EC's "EUDR GeoJSON
+#: File Description" for the EUDR information system (TRACES); v1.2 is dated 4 July 2024, v1.4
+#: is the current one cited by public summaries (its date was not verified here). Rule sources
+#: below name the document: "EC-FD" (file description), "EC-API" (the information system's API
+#: rules), "EC-errors" (the description's list of common file errors), "Reg" (Regulation (EU)
+#: 2023/1115), "RFC 7946", or "agroforest_geo" for checks of our own.
+GEOJSON_SPEC: dict[str, str] = {
+    "document": "EUDR GeoJSON File Description (European Commission, EUDR information system)",
+    "version": "1.4",
+    "date": "not verified (v1.2: 2024-07-04)",
+    "regulation": "Regulation (EU) 2023/1115, Art. 2(28), Art. 9(1)(d)",
+    "geojson": "RFC 7946 (2016)",
+}
+
 
 @dataclass(frozen=True)
 class GeoJSONRule:
-    """One requirement of the EU information system on geolocation GeoJSON files."""
+    """One requirement of the EU information system on geolocation GeoJSON files.
+
+    Attributes
+    ----------
+    code : str
+        Stable code reported by :func:`~agroforest_geo.eudr.check_geojson`.
+    severity : {"error", "warning"}
+        ``"error"``: the system refuses the file or the geolocation is wrong;
+        ``"warning"``: accepted, but changed by the system or worth a look.
+    description : str
+        The requirement in words.
+    source : str
+        Where the requirement comes from (see :data:`GEOJSON_SPEC`).
+    """
 
     code: str
     severity: Literal["error", "warning"]
     description: str
+    source: str = ""
 
 
+_FD = "EC-FD v1.4"
 #: Requirements checked by :func:`~agroforest_geo.eudr.check_geojson` (and met by ``to_geojson``).
 GEOJSON_RULES: tuple[GeoJSONRule, ...] = (
-    GeoJSONRule("invalid_json", "error", "the file is not readable JSON"),
-    GeoJSONRule("file_too_large", "error", "the file is larger than max_bytes (25 MB)"),
-    GeoJSONRule("not_feature_collection", "error", "the top level is not a FeatureCollection"),
+    GeoJSONRule("invalid_json", "error", "the file is not readable JSON", "RFC 7946 / RFC 8259"),
+    GeoJSONRule(
+        "file_too_large", "error", "the file is larger than max_bytes (25 MB)", f"{_FD}; EC-API"
+    ),
+    GeoJSONRule(
+        "not_feature_collection",
+        "error",
+        "the top level is not a FeatureCollection",
+        f"{_FD}; RFC 7946 §3.3",
+    ),
+    GeoJSONRule(
+        "too_many_producers",
+        "error",
+        "more than 1,000 producers (features) in one file (one commodity) or more than 10,000 "
+        "in one statement",
+        "EC-API",
+    ),
     GeoJSONRule(
         "crs_not_wgs84",
         "error",
         "a 'crs' member other than WGS 84 / CRS84, or coordinates outside longitude/latitude "
         "ranges (projected coordinates)",
+        f"{_FD}; RFC 7946 §4",
     ),
     GeoJSONRule(
         "lat_lon_swapped",
         "error",
         "positions look like [latitude, longitude] instead of [longitude, latitude]",
+        f"{_FD}; RFC 7946 §3.1.1",
     ),
-    GeoJSONRule("too_many_decimals", "error", "a coordinate has more than 6 decimals"),
+    GeoJSONRule(
+        "too_many_decimals",
+        "warning",
+        "a coordinate has more than 6 decimals: accepted, the system truncates to 6 (the "
+        "Regulation asks for at least 6)",
+        f"{_FD}; Reg Art. 2(28)",
+    ),
+    GeoJSONRule(
+        "vertices_coincide_after_truncation",
+        "error",
+        "after truncation to 6 decimals two consecutive vertices of a ring coincide or the "
+        "ring becomes invalid",
+        f"{_FD}; EC-errors",
+    ),
     GeoJSONRule(
         "unsupported_geometry",
         "error",
         "geometry missing or not a Point, MultiPoint, Polygon or MultiPolygon",
+        _FD,
     ),
-    GeoJSONRule("holes", "error", "a polygon has interior rings (holes)"),
-    GeoJSONRule("unclosed_ring", "error", "a ring's first and last positions differ"),
+    GeoJSONRule("holes", "error", "a polygon has interior rings (holes, 'doughnuts')", "EC-errors"),
+    GeoJSONRule(
+        "unclosed_ring",
+        "error",
+        "a ring's first and last positions differ (open polygon)",
+        "EC-errors; RFC 7946 §3.1.6",
+    ),
     GeoJSONRule(
         "invalid_ring",
         "error",
-        "a ring has fewer than 4 positions or the polygon is invalid (self-intersection)",
+        "a ring has fewer than 4 positions or the polygon is invalid (crossing lines, "
+        "overlapping sides)",
+        "EC-errors; RFC 7946 §3.1.6",
     ),
-    GeoJSONRule("duplicate_vertices", "error", "a ring repeats a position consecutively"),
-    GeoJSONRule("missing_property", "error", "a required property is absent or empty"),
-    GeoJSONRule("bad_country", "error", "ProducerCountry is not an ISO 3166-1 alpha-2 code"),
-    GeoJSONRule("bad_area", "error", "Area is not a positive number of hectares"),
-    GeoJSONRule("point_too_large", "error", "a point plot declares an Area above 4 ha"),
+    GeoJSONRule(
+        "invalid_multipolygon",
+        "error",
+        "the parts of a MultiPolygon overlap or share a boundary segment (not OGC-valid)",
+        "EC-errors (overlapping sides); OGC Simple Features",
+    ),
+    GeoJSONRule(
+        "duplicate_vertices", "error", "a ring repeats a position consecutively", "EC-errors"
+    ),
+    GeoJSONRule(
+        "missing_property",
+        "error",
+        "ProducerCountry is absent or empty, or a point has no Area (ProducerName and "
+        "ProductionPlace are optional)",
+        _FD,
+    ),
+    GeoJSONRule("bad_country", "error", "ProducerCountry is not an ISO 3166-1 alpha-2 code", _FD),
+    GeoJSONRule(
+        "country_mismatch",
+        "error",
+        "the geometry lies more than 0.5° (~55 km) from the declared ProducerCountry "
+        "(Natural Earth 1:110m boundaries)",
+        "Reg Art. 9(1)(b); agroforest_geo",
+    ),
+    GeoJSONRule("bad_area", "error", "Area is not a positive number of hectares", _FD),
+    GeoJSONRule(
+        "point_too_large",
+        "error",
+        "a point plot declares an Area above 4 ha (non-cattle plots need a polygon)",
+        f"{_FD}; Reg Art. 2(28)",
+    ),
+    GeoJSONRule(
+        "point_area_too_small",
+        "error",
+        "a point plot declares an Area below 0.0001 ha (1 m²)",
+        "EC-API",
+    ),
 )
 
 #: Numeric limits of the EU GeoJSON rules.
 GEOJSON_LIMITS: dict[str, float] = {
     "max_decimals": 6,
     "point_max_ha": POINT_MAX_HA,
+    "point_min_ha": 0.0001,
     "max_bytes": 25 * 1024 * 1024,
+    "max_producers_per_commodity": 1000,
+    "max_producers_per_statement": 10000,
+    "country_tolerance_deg": 0.5,
 }
 
 #: Properties every feature must carry (``Area`` only for points, see :data:`GEOJSON_LIMITS`).
-GEOJSON_REQUIRED_PROPERTIES: tuple[str, ...] = ("ProducerName", "ProducerCountry")
-GEOJSON_OPTIONAL_PROPERTIES: tuple[str, ...] = ("ProductionPlace", "Area")
+GEOJSON_REQUIRED_PROPERTIES: tuple[str, ...] = ("ProducerCountry",)
+GEOJSON_OPTIONAL_PROPERTIES: tuple[str, ...] = ("ProducerName", "ProductionPlace", "Area")
 
 #: ISO 3166-1 alpha-2 country codes (249 officially assigned codes).
 ISO_3166_ALPHA2: frozenset[str] = frozenset(
