@@ -327,3 +327,12 @@ def test_docs_carbon_table_lists_the_schema():
     doc = (Path(__file__).resolve().parents[1] / "docs" / "workflow.md").read_text(encoding="utf-8")
     for col in agf.eudr.evidence.CARBON_SCHEMA:
         assert f"| `{col.name}` | {col.unit} |" in doc, col.name
+
+
+def test_every_evidence_source_has_words_in_every_language():
+    from agroforest_geo.reporting._i18n import MESSAGES
+
+    schema = agf.eudr.EVIDENCE_SCHEMA + agf.eudr.evidence.CARBON_SCHEMA
+    for source in {c.source for c in schema}:
+        entry = MESSAGES[f"source.{source}"]
+        assert set(entry) >= {"es", "en", "fr", "pt"}, source

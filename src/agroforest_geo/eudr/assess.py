@@ -146,13 +146,29 @@ def collect_evidence(
     )
     records = ev_mod.records_evidence(parcels, plots=sources.plots, cutoff=cutoff, ok=ok)
     carbon = _carbon(parcels, sources, id_column)
-    evidence = pd.concat([area, prot, over, trees, records, geom, carbon, per_source], axis=1)
+    country = _country(parcels, ok)
+    evidence = pd.concat(
+        [area, prot, over, trees, records, geom, country, carbon, per_source], axis=1
+    )
     evidence = combine_evidence(evidence, roles, thresholds=thresholds, cutoff=cutoff)
     for col in ev_mod.EVIDENCE_SCHEMA:  # a source not given: its columns are unknown (NaN)
         if col.name not in evidence.columns and "<" not in col.name:
             evidence[col.name] = np.nan
     evidence.attrs["sources"] = roles
     return evidence, pairs
+
+
+def _country(parcels: gpd.GeoDataFrame, ok: np.ndarray) -> pd.DataFrame:
+    """Country of production and its EU risk tier (Implementing Regulation (EU) 2025/1093)."""
+    from .country import country_evidence
+
+    out = pd.DataFrame({"country": pd.NA, "country_risk": pd.NA}, index=parcels.index, dtype=object)
+    if ok.any():
+        found = country_evidence(parcels[ok])
+        rows = np.flatnonzero(ok)
+        out.iloc[rows, 0] = found["country"].to_numpy(dtype=object)
+        out.iloc[rows, 1] = found["country_risk"].to_numpy(dtype=object)
+    return out
 
 
 def _carbon(parcels: gpd.GeoDataFrame, sources: _Sources, id_column: str | None) -> pd.DataFrame:
@@ -185,6 +201,9 @@ def result_table(
     for c in EVIDENCE_COLUMNS:
         out[c] = evidence[c]
     out["overlapping_parcels"] = evidence["overlapping_parcels"]
+    for c in ("country", "country_risk"):
+        if c in evidence.columns:
+            out[c] = evidence[c]
     buffer = point_buffer_column(parcels)  # point plots: measured as circles of this area
     if buffer is not None:
         out["point_buffer_ha"] = buffer

@@ -17,8 +17,10 @@ not listed is of standard risk (Art. 29 of Regulation (EU) 2023/1115). The bundl
 (alphabetical, English names, transcribed in full), the remaining EU Member States and the
 other low-risk countries named by the Commission's announcement (United Kingdom, United
 States, Japan, South Africa, Norway, Republic of Korea), the four high-risk countries, and
-the standard-risk countries of that alphabetical range and of the main producer countries
-(Peru, Brazil, Colombia, Côte d'Ivoire, Indonesia, ...). A code not in the table is given
+the standard-risk countries of that alphabetical range, of the main producer countries
+(Peru, Brazil, Colombia, Côte d'Ivoire, Indonesia, ...) and of the published compilations of
+the standard list (Guatemala to Zimbabwe: standard is also the Regulation's default, so
+listing them can never lower a tier). A code not in the table is given
 the Regulation's default, ``"standard"``, with an ``AgroforestGeoWarning``
 naming it: full due diligence, never a simplified one by mistake.
 

@@ -106,6 +106,14 @@ def _c(name: str, source: str, unit: str, additive: bool, meaning: str) -> Evide
 EVIDENCE_SCHEMA: tuple[EvidenceColumn, ...] = (
     _c("n_geometry_errors", "geometry", "count", True, "validation errors of the geometry"),
     _c("geometry_problem", "geometry", "text", False, "the validation errors, in words"),
+    _c(
+        "country",
+        "country",
+        "ISO 3166-1 alpha-2",
+        False,
+        "country of production, from the geometry",
+    ),
+    _c("country_risk", "country", "low/standard/high", False, "EU country benchmarking tier"),
     _c("area_ha", "area", "ha", True, "ellipsoidal area of the parcel"),
     _c("declared_area_ha", "area", "ha", True, "area declared by the member"),
     _c("area_difference_ha", "area", "ha", True, "declared minus measured area"),

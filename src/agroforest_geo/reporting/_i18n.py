@@ -93,6 +93,16 @@ MESSAGES: dict[str, dict[str, str]] = {
     ),
     "summary.total": _m("total", "total", "total", "total"),
     "summary.none": _m("(sin dato)", "(none)", "(aucun)", "(nenhum)"),
+    "summary.country": _m(
+        "País de producción y nivel de riesgo de la UE (Reglamento de Ejecución (UE) 2025/1093)",
+        "Country of production and EU risk tier (Implementing Regulation (EU) 2025/1093)",
+        "Pays de production et niveau de risque UE (règlement d'exécution (UE) 2025/1093)",
+        "País de produção e nível de risco da UE (Regulamento de Execução (UE) 2025/1093)",
+    ),
+    "risk.low": _m("riesgo bajo", "low risk", "risque faible", "risco baixo"),
+    "risk.standard": _m("riesgo estándar", "standard risk", "risque standard", "risco padrão"),
+    "risk.high": _m("riesgo alto", "high risk", "risque élevé", "risco alto"),
+    "risk.none": _m("fuera de todo país", "outside every country", "hors de tout pays", "fora"),
     "summary.note": _m(
         "Un sistema agroforestal no es bosque según el art. 2(4) del EUDR: la cobertura arbórea "
         "por sí sola nunca hace que una parcela incumpla; la pérdida después de la fecha de "
@@ -248,6 +258,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     ),
     "source.overlaps": _m("superposiciones", "overlaps", "chevauchements", "sobreposições"),
     "source.trees": _m("árboles", "trees", "arbres", "árvores"),
+    "source.country": _m("país", "country", "pays", "país"),
+    "source.carbon": _m("carbono", "carbon", "carbone", "carbono"),
     "source.forest_2020": _m(
         "mapa de bosque 2020", "2020 forest map", "carte forestière 2020", "mapa de floresta 2020"
     ),
@@ -457,6 +469,8 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
         "superposición (ha)", "overlap (ha)", "chevauchement (ha)", "sobreposição (ha)"
     ),
     "trees_per_ha": _m("árboles/ha", "trees/ha", "arbres/ha", "árvores/ha"),
+    "country": _m("país", "country", "pays", "país"),
+    "country_risk": _m("riesgo UE", "EU risk", "risque UE", "risco UE"),
     "agroforestry_evidence": _m("agroforestal", "agroforestry", "agroforesterie", "agroflorestal"),
     "n_geometry_errors": _m(
         "errores de geometría", "geometry errors", "erreurs de géométrie", "erros de geometria"

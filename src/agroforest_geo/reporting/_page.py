@@ -142,6 +142,22 @@ def _crosstab(rows: pd.Series, sh: _Shared, label: str) -> str:
 # --------------------------------------------------------------------------------------
 
 
+def _country_html(d: _ReportData, sh: _Shared) -> str:
+    """Parcels per country of production and EU risk tier (empty without the evidence)."""
+    ev = d.evidence
+    if "country" not in ev.columns or "country_risk" not in ev.columns:
+        return ""
+    m = sh.m
+    risk = ev["country_risk"].astype(object).where(ev["country_risk"].notna(), "none")
+    country = ev["country"].astype(object).where(ev["country"].notna(), "")
+    counts = pd.DataFrame({"c": country, "r": risk}).value_counts(sort=False).sort_index()
+    items = "".join(
+        f'<li title="{_esc(r)}">{_esc(c or "—")}: {_esc(m.t(f"risk.{r}"))} ({m.num(n, 0)})</li>'
+        for (c, r), n in zip(counts.index.tolist(), counts.tolist(), strict=True)
+    )
+    return f"<h3>{_esc(m.t('summary.country'))}</h3><ul>{items}</ul>"
+
+
 def _summary_html(d: _ReportData, sh: _Shared) -> str:
     m = sh.m
     counts = sh.status.value_counts()
@@ -159,7 +175,8 @@ def _summary_html(d: _ReportData, sh: _Shared) -> str:
     )
     return (
         f'<section id="summary"><h2>{_esc(m.t("nav.summary"))}</h2><div class="cards">{cards}'
-        f'</div><p class="muted">{_esc(m.t("summary.area", areas=areas))}</p>{groups}'
+        f'</div><p class="muted">{_esc(m.t("summary.area", areas=areas))}</p>'
+        f"{_country_html(d, sh)}{groups}"
         f"<h3>{_esc(m.t('summary.by_system'))}</h3>{_crosstab(sh.systems, sh, m.column('system'))}"
         f'<p class="muted">{_esc(m.t("summary.note"))}</p></section>'
     )
