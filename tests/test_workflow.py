@@ -336,3 +336,31 @@ def test_every_evidence_source_has_words_in_every_language():
     for source in {c.source for c in schema}:
         entry = MESSAGES[f"source.{source}"]
         assert set(entry) >= {"es", "en", "fr", "pt"}, source
+
+
+def test_carbon_per_system_in_the_assessment_and_its_report(tmp_path):
+    import warnings
+
+    import geopandas as gpd
+
+    options = {"wood_density_table": get("wood_density"), "n_draws": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = agf.run_assessment(
+            get("parcels"), plots=get("plots"), trees=get("tree_inventory"), carbon_options=options
+        )
+        plots = agf.read_plots(get("plots"))
+        trees = gpd.read_file(get("tree_inventory"), layer="trees")
+        per_plot = agf.carbon.plot_biomass(plots, trees, **options)
+    expected = per_plot["co2e_t"].groupby(plots["system"]).sum(min_count=1)
+    np.testing.assert_allclose(
+        a.carbon["co2e_t"].reindex(expected.index), expected, rtol=1e-9, equal_nan=True
+    )
+    page = a.report(tmp_path / "r.html", lang="en").read_text(encoding="utf-8")
+    assert '<section id="carbon">' in page
+    total = a.carbon.loc["cocoa_agroforestry", "co2e_t"]
+    assert f"<td>{total:,.1f}</td>" in page
+    # without carbon options there is no carbon section
+    b = agf.run_assessment(get("parcels"))
+    assert b.carbon is None
+    assert '<section id="carbon">' not in b.report(tmp_path / "b.html").read_text("utf-8")

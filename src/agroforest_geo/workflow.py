@@ -71,6 +71,9 @@ class Assessment:
     id_column : str or None
     parameters : dict
         The options of the run, for the record.
+    carbon : DataFrame or None
+        With ``carbon_options``: biomass, carbon and CO₂e per agroforestry system
+        (:func:`agroforest_geo.carbon.carbon_rollup`; intervals from the summed draws).
     """
 
     parcels: gpd.GeoDataFrame
@@ -88,6 +91,7 @@ class Assessment:
     loss_raster: Any = None
     id_column: str | None = "parcel_id"
     parameters: dict[str, Any] = field(default_factory=dict)
+    carbon: pd.DataFrame | None = None
 
     @property
     def status_counts(self) -> dict[str, int]:
@@ -508,7 +512,18 @@ def run_assessment(
         loss_raster=_first_raster(sources.loss),
         id_column=id_column,
         parameters=_parameters(cut, rules, cover_year, protected_options, raster_options, sources),
+        carbon=_carbon_by_system(inputs, carbon_options),
     )
+
+
+def _carbon_by_system(inputs: _Inputs, options: Mapping[str, Any] | None) -> pd.DataFrame | None:
+    """Biomass and CO₂e per agroforestry system, intervals from the summed draws (or None)."""
+    plots, trees = inputs.layers.get("plots"), inputs.layers.get("trees")
+    if options is None or plots is None or trees is None or "system" not in plots.columns:
+        return None
+    from .carbon import carbon_rollup
+
+    return carbon_rollup(plots, trees, by="system", **dict(options))
 
 
 def _parameters(

@@ -102,6 +102,7 @@ def register(subparsers: Any) -> None:
     )
     add_input_options(p)
     add_overwrite_option(p)
+    _add_carbon_options(p)
     report = p.add_argument_group("report")
     report.add_argument(
         "--lang",
@@ -118,6 +119,46 @@ _SOURCE_OPTIONS = {
     "canopy_height": "a canopy-height raster (e.g. RASTER:eth_canopy_height_2020)",
     "alerts": "a date-encoded alert raster (e.g. RASTER:radd_alerts)",
 }
+
+
+def _add_carbon_options(p: Any) -> None:
+    """Carbon next to the verdict: from the plots' inventory and/or a biomass map."""
+    g = p.add_argument_group("carbon (reported next to the verdict, never deciding it)")
+    g.add_argument(
+        "--wood-density",
+        metavar="TABLE",
+        help="wood-density table (CSV: family, genus, species, wd): adds each parcel's and "
+        "each system's biomass and CO2e from the plots' tree inventory (--plots, --trees)",
+    )
+    g.add_argument(
+        "--carbon-draws",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="Monte-Carlo draws for the carbon intervals (default %(default)s)",
+    )
+    g.add_argument(
+        "--biomass-map",
+        metavar="RASTER[:PRODUCT]",
+        help="above-ground biomass raster in Mg/ha (e.g. RASTER:esa_cci_biomass_2020)",
+    )
+
+
+def _carbon_arguments(args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if args.wood_density:
+        out["carbon_options"] = {
+            "wood_density_table": args.wood_density,
+            "n_draws": args.carbon_draws,
+            "seed": 0,
+        }
+    if args.biomass_map:
+        raster, sep, product = args.biomass_map.rpartition(":")
+        if not sep or "/" in product or "\\" in product or "." in product:
+            raster, product = args.biomass_map, ""
+        out["biomass_map"] = raster
+        out["biomass_product"] = product or None
+    return out
 
 
 def _add_source_options(p: Any) -> None:
@@ -193,6 +234,7 @@ def _run_assess(args: argparse.Namespace) -> int:
     protected = args.protected or []
     outdir = Path(args.output_dir)
     inputs = [args.parcels, args.cover, args.loss, *protected, args.plots, args.trees]
+    inputs += [x for x in (args.wood_density, args.biomass_map) if x]
     check_outputs(inputs, [outdir / n for n in _OUTPUT_NAMES], overwrite=args.overwrite)
     read_options = {"parcels": reader_options(args.parcels, args, main=True)}
     if protected:
@@ -214,6 +256,7 @@ def _run_assess(args: argparse.Namespace) -> int:
         cover_product=args.cover_product and _source(args.cover_product),
         loss_product=args.loss_product and _source(args.loss_product),
         **{role: _sources(getattr(args, role)) for role in _SOURCE_OPTIONS},
+        **_carbon_arguments(args),
         workers=args.workers,
     )
     outputs = assessment.write(

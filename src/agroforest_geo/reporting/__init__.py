@@ -214,6 +214,7 @@ def _report_data(
         group_by=_group_by(assessment.parcels, group_by),
         max_sheets=max_sheets,
         loss_years=tuple(loss_year_range(assessment)),
+        carbon=assessment.carbon,
     )
 
 

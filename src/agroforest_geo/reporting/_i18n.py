@@ -93,6 +93,43 @@ MESSAGES: dict[str, dict[str, str]] = {
     ),
     "summary.total": _m("total", "total", "total", "total"),
     "summary.none": _m("(sin dato)", "(none)", "(aucun)", "(nenhum)"),
+    "nav.carbon": _m("Carbono", "Carbon", "Carbone", "Carbono"),
+    "carbon.system": _m("sistema", "system", "système", "sistema"),
+    "carbon.plots": _m("parcelas agroforestales", "plots", "placettes", "talhões"),
+    "carbon.trees": _m("árboles medidos", "trees measured", "arbres mesurés", "árvores medidas"),
+    "carbon.agb": _m(
+        "biomasa aérea (Mg)",
+        "above-ground biomass (Mg)",
+        "biomasse aérienne (Mg)",
+        "biomassa aérea (Mg)",
+    ),
+    "carbon.co2e": _m("CO₂e (t)", "CO₂e (t)", "CO₂e (t)", "CO₂e (t)"),
+    "carbon.ci": _m(
+        "intervalo 95 % (t)", "95 % interval (t)", "intervalle 95 % (t)", "intervalo 95 % (t)"
+    ),
+    "carbon.ha": _m(
+        "CO₂e por ha (t/ha)", "CO₂e per ha (t/ha)", "CO₂e par ha (t/ha)", "CO₂e por ha (t/ha)"
+    ),
+    "carbon.map": _m(
+        "CO₂e según el mapa de biomasa, por sistema",
+        "CO₂e by the biomass map, per system",
+        "CO₂e selon la carte de biomasse, par système",
+        "CO₂e segundo o mapa de biomassa, por sistema",
+    ),
+    "carbon.note": _m(
+        "Totales del inventario (Chave et al. 2014 por defecto); el intervalo del total viene de "
+        "la suma de las simulaciones Monte Carlo, no de la suma de los intervalos. Las "
+        "densidades por hectárea no se suman: son totales entre hectáreas sumadas.",
+        "Inventory totals (Chave et al. 2014 by default); the interval of a total comes from the "
+        "summed Monte-Carlo draws, not from summed intervals. Per-hectare values do not add up: "
+        "they are totals over summed hectares.",
+        "Totaux de l'inventaire (Chave et al. 2014 par défaut) ; l'intervalle d'un total vient de "
+        "la somme des tirages Monte-Carlo, pas de la somme des intervalles. Les valeurs par "
+        "hectare ne s'additionnent pas.",
+        "Totais do inventário (Chave et al. 2014 por padrão); o intervalo de um total vem da soma "
+        "dos sorteios de Monte Carlo, não da soma dos intervalos. Valores por hectare não se "
+        "somam.",
+    ),
     "summary.country": _m(
         "País de producción y nivel de riesgo de la UE (Reglamento de Ejecución (UE) 2025/1093)",
         "Country of production and EU risk tier (Implementing Regulation (EU) 2025/1093)",

@@ -78,6 +78,7 @@ class _ReportData:
     group_by: Sequence[str] = ()
     max_sheets: int = 2000
     loss_years: Sequence[int] = ()
+    carbon: pd.DataFrame | None = None
 
 
 @dataclass
@@ -179,6 +180,43 @@ def _summary_html(d: _ReportData, sh: _Shared) -> str:
         f"{_country_html(d, sh)}{groups}"
         f"<h3>{_esc(m.t('summary.by_system'))}</h3>{_crosstab(sh.systems, sh, m.column('system'))}"
         f'<p class="muted">{_esc(m.t("summary.note"))}</p></section>'
+    )
+
+
+def _carbon_html(d: _ReportData, sh: _Shared) -> str:
+    """Biomass and CO₂e per agroforestry system, with the 95 % interval of the totals."""
+    m = sh.m
+    rows = []
+    if d.carbon is not None and len(d.carbon):
+        c = d.carbon
+        for system, r in c.iterrows():
+            rows.append(
+                [
+                    _esc(system),
+                    m.num(r.get("plot_count"), 0),
+                    m.num(r.get("tree_count"), 0),
+                    m.num(r.get("agb_mg"), 1),
+                    m.num(r.get("co2e_t"), 1),
+                    f"{m.num(r.get('co2e_t_p2_5'), 1)} – {m.num(r.get('co2e_t_p97_5'), 1)}",
+                    m.num(r.get("co2e_t_ha"), 1),
+                ]
+            )
+    map_html = ""
+    if "map_co2e_t" in d.evidence.columns:
+        by = pd.to_numeric(d.evidence["map_co2e_t"], errors="coerce").groupby(sh.systems).sum()
+        items = "".join(f"<li>{_esc(k)}: {m.num(v, 1)} t CO₂e</li>" for k, v in by.items())
+        map_html = f"<h3>{_esc(m.t('carbon.map'))}</h3><ul>{items}</ul>"
+    if not rows and not map_html:
+        return ""
+    heads = [m.t(f"carbon.{k}") for k in ("system", "plots", "trees", "agb", "co2e", "ci", "ha")]
+    table = ""
+    if rows:
+        head = "".join(f"<th>{_esc(h)}</th>" for h in heads)
+        body = "".join("<tr>" + "".join(f"<td>{v}</td>" for v in r) + "</tr>" for r in rows)
+        table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return (
+        f'<section id="carbon"><h2>{_esc(m.t("nav.carbon"))}</h2>{table}{map_html}'
+        f'<p class="muted">{_esc(m.t("carbon.note"))}</p></section>'
     )
 
 
@@ -462,7 +500,8 @@ def render(d: _ReportData) -> str:
     body = (
         f"<header><h1>{_esc(title)}</h1><p>{_esc(header)} · {now.isoformat()}</p></header>"
         f'<nav class="noprint">{nav}</nav><main>{_summary_html(d, sh)}{map_html(d, sh, dr)}'
-        f"{_charts_html(d, sh)}{_parcels_html(sh)}{_sheets_html(d, sh, dr)}"
+        f"{_charts_html(d, sh)}{_carbon_html(d, sh)}{_parcels_html(sh)}"
+        f"{_sheets_html(d, sh, dr)}"
         f'{_validation_html(d, sh)}{_provenance_html(d, sh, now)}</main><div id="tip"></div>'
         f'<script type="application/json" id="agf-data">{_json_block(_table_data(d, sh, sheets))}'
         "</script>"
