@@ -627,6 +627,18 @@ def check_geojson(
     Works on any file (written by :func:`to_geojson` or not). The rule codes
     and severities are those of :data:`agroforest_geo.eudr.GEOJSON_RULES`.
 
+    ``ProducerCountry`` is checked against the geometry with the bundled Natural
+    Earth 1:110m countries, within 0.5° (~55 km; the layer's borders are that
+    coarse): ``country_mismatch``. Codes the layer does not draw (small islands)
+    are not checked. A position in no country that falls in one when read as
+    [latitude, longitude] is ``lat_lon_swapped``.
+
+    Malformed input is reported, never raised: invalid JSON (including ``NaN``
+    literals and nesting too deep to parse), rings that are not lists of
+    positions, non-finite coordinates. Files over :data:`READ_LIMIT_BYTES`
+    (32 MiB; parsing takes ~13x the file size in memory) are not parsed: they get
+    ``file_too_large``.
+
     Parameters
     ----------
     path : path
@@ -639,17 +651,6 @@ def check_geojson(
         Features (producers) one file may hold: 1,000, the system's limit per
         commodity. For the limit of a statement (10,000) see :func:`check_statement`.
 
-    ``ProducerCountry`` is checked against the geometry with the bundled Natural
-    Earth 1:110m countries, within 0.5° (~55 km; the layer's borders are that
-    coarse): ``country_mismatch``. Codes the layer does not draw (small islands)
-    are not checked. A position in no country that falls in one when read as
-    [latitude, longitude] is ``lat_lon_swapped``.
-
-    Malformed input is reported, never raised: invalid JSON (including ``NaN``
-    literals and nesting too deep to parse), rings that are not lists of
-    positions, non-finite coordinates. Files over :data:`READ_LIMIT_BYTES`
-    (32 MiB; parsing takes ~13x the file size in memory) are not parsed: they get
-    ``file_too_large``.
 
     Returns
     -------
