@@ -16,6 +16,7 @@ from typing import Any, Literal, get_args
 import numpy as np
 import shapely
 
+from ._threads import is_valid
 from .errors import GeometryWarning, InvalidGeometryError
 
 __all__ = [
@@ -135,7 +136,7 @@ def screen(
     present = ~shapely.is_missing(rest)
     present[present] = ~shapely.is_empty(rest[present])
     bad = np.zeros(arr.size, dtype=bool)
-    bad[present] = ~shapely.is_valid(rest[present])
+    bad[present] = ~is_valid(rest[present])
     if bad.any():
         reasons = shapely.is_valid_reason(rest[bad][:3])
         detail = f"rows {_labels(labels, bad)}; e.g. {'; '.join(reasons)}"

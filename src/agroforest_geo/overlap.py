@@ -34,7 +34,7 @@ import shapely
 from ._pairs import overlapping_pairs
 from ._points import point_areas_ha, points_as_circles
 from ._screen import screen, warn_nonfinite
-from ._threads import map_blocks, n_workers
+from ._threads import is_valid, n_workers
 from .area import geodesic_area_m2
 from .crs import require_crs, same_crs
 from .errors import DuplicateIdError, GeometryWarning, InvalidGeometryError, MissingColumnError
@@ -173,14 +173,7 @@ def _prepare(
 
 def _is_valid(geoms: np.ndarray, n_jobs: int) -> np.ndarray:
     """``shapely.is_valid`` on blocks of rows, on up to ``n_jobs`` threads."""
-    return np.concatenate(
-        map_blocks(
-            lambda lo, hi: shapely.is_valid(geoms[lo:hi]),
-            geoms.size,
-            n_jobs=n_jobs,
-            min_per_job=_MIN_ROWS_PER_JOB,
-        )
-    )
+    return is_valid(geoms, n_jobs)
 
 
 def _repaired(gdf: gpd.GeoDataFrame, name: str, id_name: str | None) -> np.ndarray:
