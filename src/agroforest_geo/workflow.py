@@ -496,22 +496,41 @@ def run_assessment(
     result = decide(
         p, evidence, rule_set, thresholds=th, cutoff=cut, id_column=id_column, custom_rules=custom
     )
+    parameters = _parameters(cut, rules, cover_year, protected_options, raster_options, sources)
+    return _assessment(inputs, sources, evidence, pairs, result, rule_set, th, cut, id_column,
+                       parameters, carbon_options)  # fmt: skip
+
+
+def _assessment(
+    inputs: _Inputs,
+    sources: Any,
+    evidence: pd.DataFrame,
+    pairs: gpd.GeoDataFrame,
+    result: pd.DataFrame,
+    rule_set: Any,
+    thresholds: Mapping[str, float],
+    cut: dt.date,
+    id_column: str | None,
+    parameters: dict[str, Any],
+    carbon_options: Mapping[str, Any] | None,
+) -> Assessment:
+    """Assemble the :class:`Assessment` of a run from what it read and computed."""
     return Assessment(
-        parcels=p,
+        parcels=inputs.parcels,
         evidence=evidence,
         result=result,
         validation=inputs.validation,
         overlap_pairs=pairs,
         cutoff=cut,
         rules=tuple(rule_set),
-        thresholds=dict(th),
+        thresholds=dict(thresholds),
         inputs=pd.DataFrame(inputs.rows + _raster_rows(sources)),
         protected=inputs.layers.get("protected"),
         plots=inputs.layers.get("plots"),
         trees=inputs.layers.get("trees"),
         loss_raster=_first_raster(sources.loss),
         id_column=id_column,
-        parameters=_parameters(cut, rules, cover_year, protected_options, raster_options, sources),
+        parameters=parameters,
         carbon=_carbon_by_system(inputs, carbon_options),
     )
 
