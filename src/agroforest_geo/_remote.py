@@ -42,54 +42,25 @@ def _cluster(client: Any, workers: int) -> Iterator[Any]:
 def _forest_tables(
     layer: Any, sources: Any, cut: dt.date, threshold: float, client: Any
 ) -> tuple[Any, Any]:
-    from . import cover as cover_mod
     from .distributed import run
-    from .eudr.evidence import _threshold_for, split_cover_and_loss
+    from .eudr.evidence import forest_tables
 
-    opts = dict(sources.raster_options)
     c0 = sources.cover[0] if sources.cover else None
     l0 = sources.loss[0] if sources.loss else None
-    cover, loss = (c0.raster if c0 else None), (l0.raster if l0 else None)
-    cover_product, loss_product = (c0.product if c0 else None), (l0.product if l0 else None)
-    is_raster = [x is not None and not isinstance(x, pd.DataFrame) for x in (cover, loss)]
-    cutoff = cut.isoformat()
-    t = _threshold_for(cover_product, threshold)
-    if all(is_raster):
-        both = run(
-            cover_mod.forest_cover_and_loss,
-            layer,
-            cover,
-            loss,
-            client=client,
-            threshold=t,
-            cutoff=cutoff,
-            cover_product=cover_product,
-            loss_product=loss_product,
-            **opts,
-        )
-        return split_cover_and_loss(both)
-    if is_raster[0]:
-        cover = run(
-            cover_mod.forest_cover,
-            layer,
-            cover,
-            client=client,
-            threshold=t,
-            product=cover_product,
-            **opts,
-        )
-    if is_raster[1]:
-        loss = run(
-            cover_mod.forest_loss,
-            layer,
-            loss,
-            client=client,
-            threshold=t,
-            cutoff=cutoff,
-            product=loss_product,
-            **opts,
-        )
-    return cover, loss
+
+    def measure(verb: Any, *rasters: Any, **options: Any) -> Any:
+        return run(verb, layer, *rasters, client=client, **options)
+
+    return forest_tables(
+        c0.raster if c0 else None,
+        l0.raster if l0 else None,
+        threshold=threshold,
+        cutoff=cut,
+        cover_product=c0.product if c0 else None,
+        loss_product=l0.product if l0 else None,
+        verb_options=sources.raster_options,
+        measure=measure,
+    )
 
 
 def measure_remotely(

@@ -27,6 +27,7 @@ import geopandas as gpd
 import pandas as pd
 
 from ._cutoff import parse_cutoff
+from .crs import _crs_label as crs_label
 from .errors import CRSMismatchError
 
 __all__ = ["Assessment", "run_assessment"]
@@ -229,10 +230,7 @@ def _input_row(role: str, source: Any, layer: gpd.GeoDataFrame | None) -> dict[s
 
 
 def _crs_label(layer: gpd.GeoDataFrame | None) -> str:
-    if layer is None or layer.crs is None:
-        return ""
-    epsg = layer.crs.to_epsg()
-    return f"EPSG:{epsg}" if epsg else str(layer.crs.name)
+    return "" if layer is None or layer.crs is None else crs_label(layer.crs)
 
 
 def _align(

@@ -365,6 +365,52 @@ def _threshold_for(product: Any, threshold: float) -> float | None:
     return threshold if kind == "cover_percent" else None
 
 
+def forest_tables(
+    cover: Any,
+    loss: Any,
+    *,
+    threshold: float,
+    cutoff: dt.date,
+    cover_product: Any,
+    loss_product: Any,
+    verb_options: Mapping[str, Any],
+    measure: Any,
+) -> tuple[Any, Any]:
+    """Measure the cover and loss rasters (both in one pass); tables pass through as given.
+
+    ``measure(verb, *rasters, **options)`` runs a raster verb on the parcels and
+    returns its table on their index: in this process, or partition by
+    partition on Dask (:mod:`agroforest_geo._remote`), with the same choice of
+    verb and options either way.
+    """
+    from .. import cover as cover_mod
+
+    opts = dict(verb_options)
+    cut = cutoff.isoformat()
+    t = _threshold_for(cover_product, threshold)
+    cover_raster = cover is not None and not _is_table(cover)
+    loss_raster = loss is not None and not _is_table(loss)
+    if cover_raster and loss_raster:
+        both = measure(
+            cover_mod.forest_cover_and_loss,
+            cover,
+            loss,
+            threshold=t,
+            cutoff=cut,
+            cover_product=cover_product,
+            loss_product=loss_product,
+            **opts,
+        )
+        return split_cover_and_loss(both)
+    if cover_raster:
+        cover = measure(cover_mod.forest_cover, cover, threshold=t, product=cover_product, **opts)
+    if loss_raster:
+        loss = measure(
+            cover_mod.forest_loss, loss, threshold=t, cutoff=cut, product=loss_product, **opts
+        )
+    return cover, loss
+
+
 def _raw_forest_tables(
     parcels: gpd.GeoDataFrame,
     ok: np.ndarray,
@@ -378,46 +424,25 @@ def _raw_forest_tables(
     verb_options: Mapping[str, Any],
 ) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
     """Return the cover and loss tables, from rasters in one pass or from precomputed tables."""
-    from .. import cover as cover_mod
+    if _is_table(cover):
+        cover = _on_index(cover, parcels.index, "forest_cover")
+    if _is_table(loss):
+        loss = _on_index(loss, parcels.index, "forest_loss")
 
-    opts = dict(verb_options)
-    cover_raster = cover is not None and not _is_table(cover)
-    loss_raster = loss is not None and not _is_table(loss)
-    cut = cutoff.isoformat()
-    t = _threshold_for(cover_product, threshold)
-    cov = _on_index(cover, parcels.index, "forest_cover") if _is_table(cover) else None
-    lss = _on_index(loss, parcels.index, "forest_loss") if _is_table(loss) else None
-    if cover_raster and loss_raster:
-        both = _measure_subset(
-            parcels,
-            ok,
-            lambda s: cover_mod.forest_cover_and_loss(
-                s,
-                cover,
-                loss,
-                threshold=t,
-                cutoff=cut,
-                cover_product=cover_product,
-                loss_product=loss_product,
-                **opts,
-            ),
-        )
-        return split_cover_and_loss(both)
-    if cover_raster:
-        cov = _measure_subset(
-            parcels,
-            ok,
-            lambda s: cover_mod.forest_cover(s, cover, threshold=t, product=cover_product, **opts),
-        )
-    if loss_raster:
-        lss = _measure_subset(
-            parcels,
-            ok,
-            lambda s: cover_mod.forest_loss(
-                s, loss, threshold=t, cutoff=cut, product=loss_product, **opts
-            ),
-        )
-    return cov, lss
+    def measure(verb: Any, *rasters: Any, **options: Any) -> pd.DataFrame:
+        return _measure_subset(parcels, ok, lambda s: verb(s, *rasters, **options))
+
+    cov, lss = forest_tables(
+        cover,
+        loss,
+        threshold=threshold,
+        cutoff=cutoff,
+        cover_product=cover_product,
+        loss_product=loss_product,
+        verb_options=verb_options,
+        measure=measure,
+    )
+    return (cov if _is_table(cov) else None), (lss if _is_table(lss) else None)
 
 
 def split_cover_and_loss(both: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
