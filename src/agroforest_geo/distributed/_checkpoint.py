@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .._atomic import atomic_write
 from ..errors import AgroforestGeoError
 
 __all__ = [
@@ -120,9 +121,8 @@ def check_manifest(directory: Path, info: dict[str, Any]) -> None:
     """Write the run's manifest, or raise naming what differs from the stored one."""
     path = directory / "manifest.json"
     if not path.exists():
-        tmp = directory / f".manifest.json.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps({"format": _FORMAT, **info}, indent=1), encoding="utf-8")
-        os.replace(tmp, path)
+        with atomic_write(path) as tmp:
+            tmp.write_text(json.dumps({"format": _FORMAT, **info}, indent=1), encoding="utf-8")
         return
     try:
         old = json.loads(path.read_text(encoding="utf-8"))
@@ -157,9 +157,8 @@ def _result_paths(directory: Path, p: int) -> dict[str, Path]:
 
 
 def _atomic(path: Path, write: Any) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    write(tmp)
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:
+        write(tmp)
 
 
 def _write_table(path: Path, table: pd.DataFrame | pd.Series) -> None:

@@ -26,6 +26,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from .._atomic import atomic_write
 from .._cutoff import parse_cutoff
 from .._network import check_source, raster_env, vector_env
 from ..errors import MissingColumnError
@@ -150,10 +151,8 @@ def _findings_frame(validation: Any) -> pd.DataFrame:
 
 def _write(page: str, path: PathLike) -> Path:
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, out)
+    with atomic_write(out) as tmp:
+        tmp.write_text(page, encoding="utf-8")
     return out
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._atomic import atomic_write
 from .._version import __version__
 
 __all__ = ["read_evidence_records", "verify_evidence_records", "write_evidence_records"]
@@ -138,9 +139,7 @@ def write_evidence_records(assessment: Any, path: PathLike) -> Path:
     status = assessment.result["status"].astype(str).tolist()
     fired = assessment.result["rules_fired"].fillna("").astype(str).tolist()
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
+    with atomic_write(out) as tmp, open(tmp, "w", encoding="utf-8") as f:
         f.write(_canonical(header) + "\n")
         for pid, st, fr, values in zip(ids, status, fired, ev.to_dict("records"), strict=True):
             rec = {
@@ -154,7 +153,6 @@ def write_evidence_records(assessment: Any, path: PathLike) -> Path:
                 "status": st,
             }
             f.write(_canonical(rec) + "\n")
-    os.replace(tmp, out)
     return out
 
 
