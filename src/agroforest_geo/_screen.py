@@ -88,6 +88,13 @@ def warn_nonfinite(
 ) -> np.ndarray:
     """Rows with a NaN or infinite vertex, with a :class:`GeometryWarning` naming them."""
     bad = nonfinite(geoms)
+    _warn_rows_nonfinite(bad, labels, name=name, stacklevel=stacklevel + 1)
+    return bad
+
+
+def _warn_rows_nonfinite(
+    bad: np.ndarray, labels: Sequence[Any], *, name: str, stacklevel: int
+) -> None:
     if bad.any():
         warnings.warn(
             f"{int(bad.sum())} {name} row(s) have NaN or infinite coordinates; their "
@@ -95,7 +102,6 @@ def warn_nonfinite(
             GeometryWarning,
             stacklevel=stacklevel + 1,
         )
-    return bad
 
 
 def _labels(labels: Sequence[Any], mask: np.ndarray) -> str:
@@ -111,12 +117,15 @@ def screen(
     invalid: str,
     name: str = "layer",
     stacklevel: int = 3,
+    proved: np.ndarray | None = None,
 ) -> np.ndarray:
     """Rows whose results must be NaN: non-finite vertices always, invalid ones per policy.
 
     Warns (:class:`GeometryWarning`) naming the rows by their index label;
     raises :class:`InvalidGeometryError` for invalid rows with ``invalid="raise"``.
-    Never calls GEOS on a geometry with a non-finite vertex.
+    Never calls GEOS on a geometry with a non-finite vertex. ``proved`` marks rows
+    already known to be valid with finite vertices (:mod:`._simplering`): they are
+    not checked again, and the result is the same as without it.
 
     Examples
     --------
@@ -130,15 +139,19 @@ def screen(
     """
     check_policy(invalid)
     arr = np.asarray(geoms, dtype=object)
-    bad_xy = warn_nonfinite(arr, labels, name=name, stacklevel=stacklevel + 1)
-    rest = arr.copy()
-    rest[bad_xy] = None
+    todo = np.arange(arr.size) if proved is None else np.flatnonzero(~np.asarray(proved))
+    bad_xy = np.zeros(arr.size, dtype=bool)
+    bad_xy[todo] = nonfinite(arr[todo])
+    _warn_rows_nonfinite(bad_xy, labels, name=name, stacklevel=stacklevel + 1)
+    todo = todo[~bad_xy[todo]]
+    rest = arr[todo]
     present = ~shapely.is_missing(rest)
     present[present] = ~shapely.is_empty(rest[present])
+    todo = todo[present]
     bad = np.zeros(arr.size, dtype=bool)
-    bad[present] = ~is_valid(rest[present])
+    bad[todo] = ~is_valid(arr[todo])
     if bad.any():
-        reasons = shapely.is_valid_reason(rest[bad][:3])
+        reasons = shapely.is_valid_reason(arr[bad][:3])
         detail = f"rows {_labels(labels, bad)}; e.g. {'; '.join(reasons)}"
         if invalid == "raise":
             raise InvalidGeometryError(

@@ -30,7 +30,7 @@ import itertools
 import math
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -42,7 +42,8 @@ from ._points import point_areas_ha, points_as_circles
 from ._ringarea import backend, ring_areas
 from ._ringarea import screen as screen_vertices
 from ._screen import InvalidPolicy, blank, check_policy, screen
-from ._threads import n_workers
+from ._simplering import proved_simple
+from ._threads import map_blocks, n_workers
 from .crs import geodetic_crs, require_crs
 from .errors import GeometryWarning
 
@@ -56,6 +57,8 @@ _M_PER_DEG_MAX = 111_700.0
 _BLOCK_VERTICES = 1 << 18
 #: Fewer vertices than this per thread are not worth a thread.
 _MIN_VERTICES_PER_JOB = 1 << 16
+#: Fewer rows than this per thread are counted on one.
+_MIN_ROWS_PER_JOB = 20_000
 
 
 def _geoseries(data: gpd.GeoDataFrame | gpd.GeoSeries, name: str) -> gpd.GeoSeries:
@@ -102,16 +105,26 @@ def _authalic_radius(geod: pyproj.Geod) -> float:
     return float(geod.a * np.sqrt(qp / 2))
 
 
-def _polygon_rings(
-    geoms: np.ndarray, num_coords: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+class _Rings(NamedTuple):
+    """The polygon rings of an array of geometries, their vertices one ring after another."""
+
+    xy: np.ndarray  #: (n, 2) vertices, in the geometries' CRS
+    ring: np.ndarray  #: ring of each vertex (0, 1, ...; sorted)
+    owner: np.ndarray  #: row of each ring
+    exterior: np.ndarray  #: whether each ring is a shell (else a hole)
+    #: the first ``n_simple`` rings are the only ring of their row, a Polygon without holes
+    n_simple: int
+    types: np.ndarray  #: ``shapely.get_type_id`` of every row
+
+
+def _polygon_rings(geoms: np.ndarray, num_coords: np.ndarray | None = None) -> _Rings:
     """Vertices of every polygon ring of ``geoms`` (in one C call, no per-feature loop).
 
-    Returns ``(xy, ring_of_vertex, owner_of_ring, is_exterior)``; non-polygonal,
-    empty and missing geometries contribute no ring. The polygons inside a
-    GeometryCollection (e.g. an intersection that is a polygon plus a line) count.
-    ``num_coords`` (``shapely.get_num_coordinates(geoms)``), when the caller has it,
-    saves a pass: a polygon is empty exactly when it has no coordinates.
+    Non-polygonal, empty and missing geometries contribute no ring. The polygons
+    inside a GeometryCollection (e.g. an intersection that is a polygon plus a line)
+    count (and then no ring is counted as simple). ``num_coords``
+    (``shapely.get_num_coordinates(geoms)``), when the caller has it, saves a pass:
+    a polygon is empty exactly when it has no coordinates.
     """
     types = shapely.get_type_id(geoms)
     gc = np.flatnonzero(types == 7)
@@ -120,13 +133,13 @@ def _polygon_rings(
         keep = np.isin(shapely.get_type_id(parts), (3, 6))
         rest = geoms.copy()
         rest[gc] = None
-        xy, ring_of_vertex, owner, exterior = _polygon_rings(np.concatenate([rest, parts[keep]]))
+        inner = _polygon_rings(np.concatenate([rest, parts[keep]]))
         remap = np.concatenate([np.arange(geoms.size), gc[part_owner[keep]]])
-        return xy, ring_of_vertex, remap[owner], exterior
+        return inner._replace(owner=remap[inner.owner], n_simple=0, types=types)
     nonempty = ~shapely.is_empty(geoms) if num_coords is None else num_coords > 0
     # fast path: single-part polygons without holes are one ring each
     simple = (types == 3) & nonempty & (shapely.get_num_interior_rings(geoms) == 0)
-    complex_ = np.isin(types, (3, 6)) & nonempty & ~simple
+    complex_ = ((types == 3) | (types == 6)) & nonempty & ~simple
     sidx = np.flatnonzero(simple)
     xy, ring_of_vertex = shapely.get_coordinates(geoms[sidx], return_index=True)
     owners = [sidx]
@@ -150,7 +163,8 @@ def _polygon_rings(
         )
         owners.append(cidx[geom_of_part[part_of_ring]])
         exteriors.append(ext)
-    return xy, ring_of_vertex, np.concatenate(owners), np.concatenate(exteriors)
+    owner = np.concatenate(owners)
+    return _Rings(xy, ring_of_vertex, owner, np.concatenate(exteriors), sidx.size, types)
 
 
 def _densify(
@@ -255,11 +269,39 @@ def geodesic_area_m2(
     arr = np.asarray(geoms, dtype=object)
     if arr.ndim != 1:
         arr = arr.ravel()
+    found = _measure_m2(arr, crs, max_segment_m=max_segment_m, n_jobs=n_jobs, prove=False)
+    _warn_impossible(int(found.bad.sum()), stacklevel=4)
+    return found.m2
+
+
+class _Measured(NamedTuple):
+    """Per row: m² (NaN if missing or impossible), and what the pass found on the way."""
+
+    m2: np.ndarray
+    bad: np.ndarray  #: a vertex is impossible: NaN, infinite or beyond a pole (m2 is NaN)
+    proved: np.ndarray  #: a Polygon proved valid by :mod:`._simplering` (finite vertices)
+    point: np.ndarray  #: a Point (measured 0 here)
+
+
+def _measure_m2(
+    arr: np.ndarray, crs: Any, *, max_segment_m: float, n_jobs: int, prove: bool
+) -> _Measured:
+    """Ellipsoidal m² of every row of ``arr``, in blocks of features on threads.
+
+    With ``prove`` (and the compiled kernel in use), the same pass over the vertices
+    also proves which polygons are valid (:func:`._simplering.proved_simple`).
+    """
     jobs = n_workers(n_jobs)
     # blocks of at most _BLOCK_VERTICES vertices bound the memory of the temporary arrays (and
     # give each thread the same share); every ring is computed on its own, so the blocks give
     # the same bits as one pass
-    num_coords = shapely.get_num_coordinates(arr)
+    counts = map_blocks(  # GEOS releases the GIL: on threads
+        lambda lo, hi: shapely.get_num_coordinates(arr[lo:hi]),
+        arr.size,
+        n_jobs=jobs,
+        min_per_job=_MIN_ROWS_PER_JOB,
+    )
+    num_coords = np.concatenate(counts)
     cum = np.cumsum(num_coords)
     total = int(cum[-1]) if cum.size else 0
     kernel = backend("auto", n_vertices=total)  # one kernel for the whole call
@@ -269,26 +311,32 @@ def geodesic_area_m2(
     nblocks = math.ceil(max(math.ceil(total / _BLOCK_VERTICES), 1) / jobs) * jobs
     cuts = np.searchsorted(cum, np.linspace(0, total, nblocks + 1)[1:-1], side="right")
     bounds = np.unique(np.concatenate([[0], cuts, [arr.size]])).tolist()
-    out = np.zeros(arr.size, dtype=float)
+    out = _Measured(*(np.zeros(arr.size, dtype=t) for t in (float, bool, bool, bool)))
+    prove = prove and kernel == "numba"  # the proof is compiled: without numba, GEOS decides
 
-    def block(lo: int, hi: int) -> int:
-        out[lo:hi], bad = _area_block_m2(arr[lo:hi], num_coords[lo:hi], crs, max_segment_m, kernel)
-        return bad
+    def block(lo: int, hi: int) -> None:
+        part = _area_block_m2(arr[lo:hi], num_coords[lo:hi], crs, max_segment_m, kernel, prove)
+        for whole, piece in zip(out, part, strict=True):
+            whole[lo:hi] = piece
 
     if jobs == 1:
-        n_bad = sum(block(lo, hi) for lo, hi in itertools.pairwise(bounds))
+        for lo, hi in itertools.pairwise(bounds):
+            block(lo, hi)
     else:
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            n_bad = sum(pool.map(block, bounds[:-1], bounds[1:]))
+            list(pool.map(block, bounds[:-1], bounds[1:]))
+    return out
+
+
+def _warn_impossible(n_bad: int, *, stacklevel: int) -> None:
     if n_bad:
         warnings.warn(
             f"{n_bad} feature(s) have coordinates that are impossible in their CRS "
             "(e.g. metres labelled as degrees); their area is NaN. Run agroforest_geo.validate "
             "to see which, and fix the CRS (set_crs) or the coordinates.",
             GeometryWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
-    return out
 
 
 def _area_block_m2(
@@ -297,46 +345,70 @@ def _area_block_m2(
     crs: Any,
     max_segment_m: float,
     kernel: Literal["numba", "numpy"],
-) -> tuple[np.ndarray, int]:
-    """Ellipsoidal m² of ``arr``, and how many features have impossible coordinates."""
-    out = np.zeros(arr.size, dtype=float)
-    missing = shapely.is_missing(arr)
-    out[missing] = np.nan
-    xy, ring_idx, owner, exterior = _polygon_rings(arr, num_coords)
-    if owner.size == 0:
-        return out, 0
-    lon, lat, geod = _to_lonlat(xy, crs)
+    prove: bool,
+) -> _Measured:
+    """Measure one block of rows (see :class:`_Measured`)."""
+    out = _Measured(*(np.zeros(arr.size, dtype=t) for t in (float, bool, bool, bool)))
+    out.m2[shapely.is_missing(arr)] = np.nan
+    rings = _polygon_rings(arr, num_coords)
+    out.point[:] = rings.types == 0
+    if rings.owner.size == 0:
+        return out
+    simple = rings.owner[: rings.n_simple]
+    # the rings of simple polygons hold every coordinate of their row, one after another
+    start = np.zeros(rings.owner.size + 1, dtype=np.int64)
+    np.cumsum(num_coords[simple], out=start[1 : rings.n_simple + 1])
+    if prove and rings.n_simple:
+        out.proved[simple] = proved_simple(rings.xy, start[: rings.n_simple + 1])
+    lon, lat, geod = _to_lonlat(rings.xy, crs)
+    ring_idx = rings.ring
     any_bad, any_long = screen_vertices(
         lon, lat, ring_idx, max_segment_m / _M_PER_DEG_MAX, use=kernel
     )
     if any_bad:
+        # every vertex of a row with an impossible vertex is set to 0 (no long edges to
+        # densify): the row's area is NaN
         bad = ~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90.0))
-        bad_owner = np.unique(owner[ring_idx[bad]])
-        lat = np.where(bad, 0.0, lat)
-        lon = np.where(bad, 0.0, lon)
-    if any_bad or any_long:
-        lon, lat, ring_idx = _densify(lon, lat, ring_idx, geod, max_segment_m)
-    nring = owner.size
-    start = np.searchsorted(ring_idx, np.arange(nring + 1))
-    ring_area = ring_areas(lon, lat, start, geod.es, use=kernel) * _authalic_radius(geod) ** 2
-    signed = np.where(exterior, ring_area, -ring_area)
-    out += np.bincount(owner, weights=signed, minlength=arr.size)
-    if any_bad:
-        out[bad_owner] = np.nan
-        return out, int(bad_owner.size)
-    return out, 0
+        out.bad[rings.owner[ring_idx[bad]]] = True
+        zero = out.bad[rings.owner[ring_idx]]
+        lat = np.where(zero, 0.0, lat)
+        lon = np.where(zero, 0.0, lon)
+    if any_bad or any_long or rings.owner.size > rings.n_simple:
+        if any_long:
+            lon, lat, ring_idx = _densify(lon, lat, ring_idx, geod, max_segment_m)
+        start = np.searchsorted(ring_idx, np.arange(rings.owner.size + 1))
+    area = ring_areas(lon, lat, start, geod.es, use=kernel) * _authalic_radius(geod) ** 2
+    if rings.owner.size == rings.n_simple:
+        out.m2[simple] = area  # one ring per row: no sum
+    else:
+        signed = np.where(rings.exterior, area, -area)
+        out.m2[:] += np.bincount(rings.owner, weights=signed, minlength=arr.size)
+    out.m2[out.bad] = np.nan
+    return out
 
 
 def _areas(gdf: gpd.GeoDataFrame | gpd.GeoSeries, invalid: str) -> pd.Series:
-    """m² of every feature: points as circles of their declared area, screened rows NaN."""
+    """m² of every feature: points as circles of their declared area, screened rows NaN.
+
+    One pass over the vertices measures every polygon and proves most of them valid
+    (:mod:`._simplering`); GEOS checks the validity of the others only.
+    """
     gs = _geoseries(gdf, "gdf")
     crs = require_crs(gs, "gdf")
     check_policy(invalid)
     geoms = np.asarray(gs.values, dtype=object)
-    nan = screen(geoms, gs.index, invalid=invalid, name="gdf", stacklevel=4)
-    geoms = blank(geoms, nan)
-    geoms, buffer_ha = points_as_circles(geoms, crs, point_areas_ha(gdf, geoms.size))
-    out = geodesic_area_m2(geoms, crs)
+    found = _measure_m2(geoms, crs, max_segment_m=_DEFAULT_MAX_SEGMENT_M, n_jobs=-1, prove=True)
+    nan = screen(geoms, gs.index, invalid=invalid, name="gdf", stacklevel=4, proved=found.proved)
+    # rows screened out are not measured (their impossible vertices are not news)
+    _warn_impossible(int((found.bad & ~nan).sum()), stacklevel=4)
+    out = found.m2
+    buffer_ha = np.full(geoms.size, np.nan)
+    pts = np.flatnonzero(found.point & ~nan)
+    if pts.size:
+        circles, buffer_ha[pts] = points_as_circles(
+            geoms[pts], crs, point_areas_ha(gdf, geoms.size)[pts]
+        )
+        out[pts] = geodesic_area_m2(circles, crs)
     out[nan] = np.nan
     res = pd.Series(out, index=gs.index, name="area_m2")
     if np.isfinite(buffer_ha).any():
@@ -442,7 +514,7 @@ def perimeter_m(
     arr = blank(arr, nan)
     out = np.zeros(arr.size, dtype=float)
     out[shapely.is_missing(arr)] = np.nan
-    xy, part_idx, owner, _ = _polygon_rings(arr)
+    xy, part_idx, owner = _polygon_rings(arr)[:3]
     lidx = np.flatnonzero(np.isin(shapely.get_type_id(arr), (1, 2, 5)))
     if lidx.size:
         lparts, lown = shapely.get_parts(arr[lidx], return_index=True)

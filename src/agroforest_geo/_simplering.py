@@ -1,0 +1,252 @@
+"""A conservative proof that a polygon ring is valid, faster than asking GEOS.
+
+:func:`proved_simple` tells, for every ring, whether it is *certainly* a valid
+polygon shell as GEOS judges it (``shapely.is_valid`` of a polygon made of that
+ring alone). It is a pre-filter: a ring it does not prove may be valid or not,
+and the caller asks GEOS about it. It never answers "valid" for a ring that GEOS
+finds invalid.
+
+Method
+------
+GEOS's validity of a one-ring polygon (``IsValidOp``) asks for finite
+coordinates, a closed ring of at least 4 coordinates with at least 3 distinct
+points, and no invalid intersection between two of its segments: two segments
+that are not neighbours in the ring must not meet at all (OGC rings do not touch
+themselves), and neighbours must meet only at their shared vertex. GEOS finds
+candidate pairs by their envelopes and decides each one with exact orientation
+signs (``RobustLineIntersector``: the pair is disjoint when the envelopes are,
+or when both ends of one segment lie strictly on the same side of the other).
+
+The proof asks exactly those questions, and accepts an answer only when it is
+certain in floating point:
+
+* every turn ``(v[k-1], v[k], v[k+1])`` of the ring has a non-zero orientation,
+  so neighbouring segments meet only at their shared vertex (no spike, no
+  repeated or collinear point);
+* every pair of non-neighbouring segments has disjoint envelopes (exact
+  comparisons, as GEOS makes them) or is separated by orientation signs;
+* an orientation sign counts only when the computed determinant exceeds the
+  static error bound of Shewchuk (1997, "Adaptive precision floating-point
+  arithmetic and fast robust geometric predicates", ``ccwerrboundA`` =
+  (3 + 16ε)ε of ``|l| + |r|``): then its sign is the exact sign, the one GEOS
+  computes. A determinant within the bound, an overflow or NaN, or terms so
+  small that rounding is no longer relative (below 1e-290) leave the ring
+  unproved.
+
+Pairs are found by brute force in rings of up to :data:`BRUTE_FORCE_SEGMENTS`
+segments and by a sweep along x (segments sorted by their left end) in longer
+ones; a ring whose sweep needs more than :data:`MAX_PAIRS_PER_SEGMENT` pair
+tests per segment (a long ring whose segments all overlap in x) is left to GEOS.
+
+A polygon with holes, a multipolygon, a geometry collection or any other type is
+never proved here: the callers send them to GEOS.
+
+The compiled loop (numba, the ``fast`` extra) is the implementation; without
+numba nothing is proved and every geometry goes to GEOS, which gives the same
+answers more slowly.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+
+import numpy as np
+
+from ._ringarea import _numba_available
+
+__all__ = ["BRUTE_FORCE_SEGMENTS", "MAX_PAIRS_PER_SEGMENT", "available", "proved_simple"]
+
+#: Shewchuk's ``ccwerrboundA``: (3 + 16ε)ε with ε = 2**-53, the relative error bound of the
+#: two-product orientation determinant computed in double precision.
+_ERRBOUND = (3.0 + 16.0 * 2.0**-53) * 2.0**-53
+#: Below this, a product may be subnormal and its error no longer relative: not proved.
+_TINY = 1e-290
+#: Rings with up to this many segments test every pair; longer ones sweep along x.
+BRUTE_FORCE_SEGMENTS = 24
+#: A sweep that needs more pair tests than this per segment gives up (GEOS decides).
+MAX_PAIRS_PER_SEGMENT = 64
+
+
+def available() -> bool:
+    """Whether the compiled proof can run (numba is installed)."""
+    return _numba_available()
+
+
+def proved_simple(xy: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """Tell which rings are certainly valid polygon shells (see the module's Method).
+
+    Parameters
+    ----------
+    xy : numpy.ndarray of float, shape (n, 2)
+        Vertices of the rings, one ring after another (as ``shapely.get_coordinates``
+        gives them), in the coordinates GEOS would test.
+    start : numpy.ndarray of int
+        Index of every ring's first vertex, followed by ``n``.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        One per ring; True only where ``shapely.is_valid(shapely.Polygon(ring))``
+        is certainly True. All False when numba is not installed.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> rings = [shapely.box(0, 0, 1, 1), shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])]
+    >>> xy, idx = shapely.get_coordinates(rings, return_index=True)
+    >>> start = np.searchsorted(idx, np.arange(3))
+    >>> proved_simple(xy, start).tolist() == [available(), False]  # a square, a bow-tie
+    True
+    """
+    start = np.ascontiguousarray(start, dtype=np.int64)
+    out = np.zeros(max(start.size - 1, 0), dtype=np.bool_)
+    if out.size == 0 or not available():
+        return out
+    xy = np.asarray(xy, dtype=np.float64)
+    if xy.ndim != 2 or xy.shape[1] < 2:
+        raise ValueError(f"xy must have shape (n, 2), got {xy.shape}")
+    _compiled()(xy, start, out)
+    return out
+
+
+def _orient(ax: float, ay: float, bx: float, by: float, cx: float, cy: float) -> int:
+    """Return the turn a -> b -> c when its sign is certain: 1 left, -1 right, else 0."""
+    left = (bx - ax) * (cy - ay)
+    right = (by - ay) * (cx - ax)
+    det = left - right
+    size = abs(left) + abs(right)
+    if not (size > _TINY):  # both products tiny, or NaN
+        return 0
+    bound = _ERRBOUND * size  # infinite on overflow: then nothing exceeds it
+    if det > bound:
+        return 1
+    if -det > bound:
+        return -1
+    return 0
+
+
+def _separated(xy: np.ndarray, a: int, i: int, j: int) -> bool:
+    """Segments i and j of the ring starting at vertex a certainly do not meet."""
+    p1x, p1y = xy[a + i, 0], xy[a + i, 1]
+    p2x, p2y = xy[a + i + 1, 0], xy[a + i + 1, 1]
+    q1x, q1y = xy[a + j, 0], xy[a + j, 1]
+    q2x, q2y = xy[a + j + 1, 0], xy[a + j + 1, 1]
+    s1 = _orient(p1x, p1y, p2x, p2y, q1x, q1y)
+    if s1 != 0 and s1 == _orient(p1x, p1y, p2x, p2y, q2x, q2y):
+        return True
+    t1 = _orient(q1x, q1y, q2x, q2y, p1x, p1y)
+    return t1 != 0 and t1 == _orient(q1x, q1y, q2x, q2y, p2x, p2y)
+
+
+def _boxes_apart(box: np.ndarray, i: int, j: int) -> bool:
+    """Tell whether the envelopes of segments i and j are disjoint (GEOS's exact test)."""
+    return bool(
+        box[0, i] > box[1, j]
+        or box[1, i] < box[0, j]
+        or box[2, i] > box[3, j]
+        or box[3, i] < box[2, j]
+    )
+
+
+def _ring_proved(xy: np.ndarray, a: int, n: int, box: np.ndarray) -> bool:
+    """Prove the ring of ``n`` coordinates from vertex ``a`` valid (``box``: scratch)."""
+    m = n - 1  # segments
+    if m < 3:
+        return False
+    if xy[a, 0] != xy[a + m, 0] or xy[a, 1] != xy[a + m, 1]:
+        return False
+    # the envelopes of the segments, and every turn strict (neighbouring segments meet only
+    # at their shared vertex), without branches: the same test as _orient != 0
+    certain = True
+    px, py = xy[a + m - 1, 0], xy[a + m - 1, 1]
+    for k in range(m):
+        x0, y0 = xy[a + k, 0], xy[a + k, 1]
+        x1, y1 = xy[a + k + 1, 0], xy[a + k + 1, 1]
+        box[0, k] = min(x0, x1)
+        box[1, k] = max(x0, x1)
+        box[2, k] = min(y0, y1)
+        box[3, k] = max(y0, y1)
+        left = (x0 - px) * (y1 - py)
+        right = (y0 - py) * (x1 - px)
+        size = abs(left) + abs(right)
+        certain &= (abs(left - right) > _ERRBOUND * size) & (size > _TINY)
+        px, py = x0, y0
+    if not certain:  # also a NaN or infinite coordinate
+        return False
+    if m > BRUTE_FORCE_SEGMENTS:
+        return _swept(xy, a, m, box)
+    # most small rings have no two non-neighbouring segments with overlapping envelopes:
+    # count those pairs without branches first
+    overlaps = 0
+    for i in range(m - 2):
+        last = m if i > 0 else m - 1  # segments 0 and m - 1 are neighbours
+        x0, x1, y0, y1 = box[0, i], box[1, i], box[2, i], box[3, i]
+        for j in range(i + 2, last):
+            overlaps += (
+                (x0 <= box[1, j]) & (x1 >= box[0, j]) & (y0 <= box[3, j]) & (y1 >= box[2, j])
+            )
+    if overlaps == 0:
+        return True
+    for i in range(m - 2):
+        last = m if i > 0 else m - 1
+        for j in range(i + 2, last):
+            if not _boxes_apart(box, i, j) and not _separated(xy, a, i, j):
+                return False
+    return True
+
+
+def _swept(xy: np.ndarray, a: int, m: int, box: np.ndarray) -> bool:
+    """Test the segment pairs of a long ring by a sweep along x (see the module's Method)."""
+    order = np.argsort(box[0, :m], kind="mergesort")
+    budget = MAX_PAIRS_PER_SEGMENT * m
+    for s in range(m):
+        i = order[s]
+        for t in range(s + 1, m):
+            j = order[t]
+            if box[0, j] > box[1, i]:
+                break  # sorted by left end: no later segment reaches segment i
+            lo, hi = min(i, j), max(i, j)
+            if hi - lo < 2 or (lo == 0 and hi == m - 1):
+                continue  # neighbours: their turn was checked already
+            if _boxes_apart(box, i, j):
+                continue
+            budget -= 1
+            if budget < 0 or not _separated(xy, a, lo, hi):
+                return False
+    return True
+
+
+def _proof_loop(xy: np.ndarray, start: np.ndarray, out: np.ndarray) -> None:
+    """``out[r]``: ring r (vertices ``start[r]:start[r + 1]``) is proved valid."""
+    longest = 0
+    for r in range(start.size - 1):
+        longest = max(longest, start[r + 1] - start[r])
+    box = np.empty((4, max(longest, 1)))
+    for r in range(start.size - 1):
+        out[r] = _ring_proved(xy, start[r], start[r + 1] - start[r], box)
+
+
+_COMPILE_LOCK = threading.Lock()
+
+
+def _compiled() -> Callable[..., None]:
+    with _COMPILE_LOCK:  # threads calling at once compile once
+        return _compile()
+
+
+@functools.cache
+def _compile() -> Callable[..., None]:
+    """Compile the proof on first use (cached on disk), never at import.
+
+    numba resolves the helpers by their global names: they are replaced by their
+    compiled versions (which Python can call too, with the same results).
+    """
+    import numba
+
+    jit = numba.njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+    module = globals()
+    for name in ("_orient", "_boxes_apart", "_separated", "_swept", "_ring_proved"):
+        module[name] = jit(module[name])
+    return jit(_proof_loop)  # type: ignore[no-any-return]
