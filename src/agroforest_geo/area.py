@@ -122,7 +122,7 @@ def _polygon_rings(geoms: np.ndarray, num_coords: np.ndarray | None = None) -> _
 
     Non-polygonal, empty and missing geometries contribute no ring. The polygons
     inside a GeometryCollection (e.g. an intersection that is a polygon plus a line)
-    count (and then no ring is counted as simple). ``num_coords``
+    count (as rings that are not simple). ``num_coords``
     (``shapely.get_num_coordinates(geoms)``), when the caller has it, saves a pass:
     a polygon is empty exactly when it has no coordinates.
     """
@@ -135,7 +135,9 @@ def _polygon_rings(geoms: np.ndarray, num_coords: np.ndarray | None = None) -> _
         rest[gc] = None
         inner = _polygon_rings(np.concatenate([rest, parts[keep]]))
         remap = np.concatenate([np.arange(geoms.size), gc[part_owner[keep]]])
-        return inner._replace(owner=remap[inner.owner], n_simple=0, types=types)
+        # the simple rings of rows come first, then those of the collections' parts
+        n_rows = int(np.searchsorted(inner.owner[: inner.n_simple], geoms.size))
+        return inner._replace(owner=remap[inner.owner], n_simple=n_rows, types=types)
     nonempty = ~shapely.is_empty(geoms) if num_coords is None else num_coords > 0
     # fast path: single-part polygons without holes are one ring each
     simple = (types == 3) & nonempty & (shapely.get_num_interior_rings(geoms) == 0)

@@ -1,0 +1,309 @@
+"""The validity proof never says "valid" where GEOS says invalid, and changes no result.
+
+:mod:`agroforest_geo._simplering` proves polygons valid so that ``shapely.is_valid``
+runs only on the others. These tests hold it against GEOS on adversarial rings
+(exact and near degeneracies: spikes, repeated and collinear points, self-touching
+rings, vertices on edges and 1e-15 away from them, huge and tiny coordinates, NaN),
+check that it does prove the ordinary parcels valid (else it would be useless), and
+that ``area_ha``'s hectares and warnings are the same with and without it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+import agroforest_geo as agf
+import agroforest_geo.area as area_module
+from agroforest_geo import _ringarea, _simplering
+from agroforest_geo._screen import screen
+
+pytestmark = pytest.mark.skipif(
+    not _simplering.available(), reason="numba (the fast extra) is not installed"
+)
+
+
+def _proved_and_valid(rings: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The proof and GEOS on one-ring polygons built from ``rings`` (closed by shapely)."""
+    polys = np.array([shapely.Polygon(r) for r in rings], dtype=object)
+    xy, idx = shapely.get_coordinates(polys, return_index=True)
+    start = np.searchsorted(idx, np.arange(polys.size + 1))
+    finite = ~_nonfinite(polys)
+    valid = np.zeros(polys.size, dtype=bool)
+    valid[finite] = shapely.is_valid(polys[finite])
+    return _simplering.proved_simple(xy, start), valid
+
+
+def _nonfinite(polys: np.ndarray) -> np.ndarray:
+    xy, idx = shapely.get_coordinates(polys, return_index=True)
+    out = np.zeros(polys.size, dtype=bool)
+    out[idx[~np.isfinite(xy).all(axis=1)]] = True
+    return out
+
+
+def _star(rng: np.random.Generator, k: int, wobble: float = 0.3) -> np.ndarray:
+    ang = np.sort(rng.uniform(0, 2 * np.pi, k))
+    r = rng.uniform(1 - wobble, 1 + wobble, k)
+    return np.c_[r * np.cos(ang), r * np.sin(ang)]
+
+
+def _attack(ring: np.ndarray, rng: np.random.Generator, how: int) -> np.ndarray:
+    """Move the ring towards a degenerate case, exactly or within a few ulps of it."""
+    out = ring.copy()
+    k = len(out)
+    i, j = sorted(rng.choice(k, 2, replace=False))
+    if how == 0:  # a vertex onto another one (self-touching ring)
+        out[j] = out[i]
+    elif how == 1:  # a vertex onto the middle of a non-neighbouring edge, as rounded
+        e = (i + k // 2) % k
+        out[i] = (out[e] + out[(e + 1) % k]) / 2
+    elif how == 2:  # a repeated vertex
+        out = np.insert(out, i, out[i], axis=0)
+    elif how == 3:  # a spike: out to a point and back along the same line
+        tip = out[i] + (out[i] - out[(i - 1) % k]) * 0.5
+        out = np.insert(out, i + 1, [tip, out[i]], axis=0)
+    elif how == 4:  # a collinear vertex between two neighbours
+        out = np.insert(out, i + 1, (out[i] + out[(i + 1) % k]) / 2, axis=0)
+    elif how == 5:  # a vertex 1e-15 (relative) from the middle of another edge
+        e = (i + k // 2) % k
+        mid = (out[e] + out[(e + 1) % k]) / 2
+        out[i] = mid * (1 + rng.choice([-1, 1], 2) * 1e-15)
+    elif how == 6:  # two vertices swapped (a bow-tie)
+        out[[i, j]] = out[[j, i]]
+    return out
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    k=st.integers(3, 60),
+    how=st.integers(-1, 6),
+    scale=st.sampled_from([1.0, 1e-9, 3.7e-6, 1e6, 1e150, 1e-150, 1e300]),
+    offset=st.sampled_from([0.0, -76.5, 5e5, 9.2e6, 1e15, -3.3e-7]),
+)
+def test_proof_never_contradicts_geos_on_stars_and_their_degenerate_neighbours(
+    seed, k, how, scale, offset
+):
+    rng = np.random.default_rng(seed)
+    ring = _star(rng, k)
+    if how >= 0:
+        ring = _attack(ring, rng, how)
+    ring = ring * scale + offset
+    proved, valid = _proved_and_valid([ring])
+    assert not (proved & ~valid).any()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    pts=st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), min_size=3, max_size=14),
+    scale=st.sampled_from([1.0, 0.1, 1 / 3, 1e-12, 2.0**-1070, 1e200]),
+    offset=st.sampled_from([0.0, 0.1, -76.7, 1e16]),
+)
+def test_proof_never_contradicts_geos_on_rings_of_a_small_grid(pts, scale, offset):
+    # a 4 x 4 grid makes every exact degeneracy: collinear runs, touching, overlapping edges
+    ring = np.asarray(pts, dtype=float) * scale + offset
+    proved, valid = _proved_and_valid([ring])
+    assert not (proved & ~valid).any()
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    xs=st.lists(
+        st.floats(allow_nan=True, allow_infinity=True, width=64), min_size=6, max_size=40
+    ).filter(lambda v: len(v) % 2 == 0)
+)
+def test_proof_never_contradicts_geos_on_arbitrary_floats(xs):
+    ring = np.asarray(xs, dtype=float).reshape(-1, 2)
+    try:
+        shapely.Polygon(ring)
+    except shapely.errors.GEOSException:  # e.g. NaN first and last: cannot be closed
+        assume(False)
+    proved, valid = _proved_and_valid([ring])
+    assert not (proved & ~valid).any()
+
+
+def test_hand_made_invalid_rings_are_not_proved():
+    bowtie = [(0, 0), (1, 1), (1, 0), (0, 1)]
+    spike = [(0, 0), (2, 0), (2, 2), (2, 3), (2, 2), (0, 2)]
+    repeated = [(0, 0), (1, 0), (1, 0), (1, 1), (0, 1)]
+    zero_area = [(0, 0), (1, 0), (2, 0)]
+    touching = [(0, 0), (4, 0), (4, 4), (2, 0), (0, 4)]  # a vertex on the bottom edge
+    figure8 = [(0, 0), (2, 2), (4, 0), (4, 4), (2, 2), (0, 4)]  # through one vertex twice
+    near = [(0, 0), (4, 2), (4, 4), (2, 1 + 1e-15), (0, 4)]  # 1e-15 above the bottom edge
+    nan = [(0, 0), (1, 0), (np.nan, 1), (0, 1)]
+    rings = [np.asarray(r, dtype=float) for r in (bowtie, spike, repeated, zero_area)]
+    rings += [np.asarray(r, dtype=float) for r in (touching, figure8, near, nan)]
+    proved, valid = _proved_and_valid(rings)
+    assert valid.tolist() == [False, False, True, False, False, False, True, False]
+    assert not proved[[0, 1, 3, 4, 5, 7]].any()
+    assert not proved[2]  # valid for GEOS, but a repeated point is left to it
+
+
+def test_ordinary_parcels_are_proved_so_geos_is_rarely_asked():
+    # the proof must be worth its pass: well-shaped parcels (and the 1e-15-away case
+    # that GEOS calls valid stays unproved, as it should) are proved as GEOS judges them
+    rng = np.random.default_rng(7)
+    rings = [_star(rng, int(k)) * 1e-3 + (-76.5, -7.2) for k in rng.integers(3, 200, 2_000)]
+    proved, valid = _proved_and_valid(rings)
+    assert not (proved & ~valid).any()
+    assert proved.sum() >= 0.99 * valid.sum()
+    squares = [np.asarray(shapely.box(x, 0, x + 1, 1).exterior.coords) for x in range(10)]
+    assert _proved_and_valid(squares)[0].all()
+
+
+def test_long_rings_are_swept_and_hopeless_sweeps_give_up():
+    rng = np.random.default_rng(3)
+    long_ok = _star(rng, 5_000, wobble=0.05)
+    long_bad = _attack(_star(rng, 5_000, wobble=0.05), rng, 6)
+    # a sun of 1,000 long thin rays: the envelopes of most ray edges overlap each other,
+    # more pair tests than the sweep allows per segment
+    ang = np.linspace(0, 2 * np.pi, 2_000, endpoint=False)
+    r = np.where(np.arange(2_000) % 2, 100.0, 1.0)
+    sun = np.c_[r * np.cos(ang), r * np.sin(ang)]
+    proved, valid = _proved_and_valid([long_ok, long_bad, sun])
+    assert proved[0] and valid[0]
+    assert not proved[1] and not valid[1]
+    assert valid[2] and not proved[2]  # GEOS decides
+    assert not (proved & ~valid).any()
+    assert len(long_ok) > _simplering.BRUTE_FORCE_SEGMENTS
+
+
+def test_compiled_proof_matches_its_python_source_on_random_rings(tmp_path):
+    # numba's semantics (bool arithmetic, integer types) could differ from Python's: the
+    # same source run by the interpreter (NUMBA_DISABLE_JIT) must give the same answers
+    rng = np.random.default_rng(11)
+    rings = [_attack(_star(rng, int(k)), rng, int(rng.integers(-1, 7))) for k in range(3, 80)]
+    rings += [np.asarray(r, dtype=float) * 1e-3 for r in ([(0, 0), (2, 0), (1, 1)],) * 3]
+    polys = np.array([shapely.Polygon(r) for r in rings], dtype=object)
+    xy, idx = shapely.get_coordinates(polys, return_index=True)
+    start = np.searchsorted(idx, np.arange(polys.size + 1))
+    np.save(tmp_path / "xy.npy", xy)
+    np.save(tmp_path / "start.npy", start)
+    code = (
+        "import numpy as np, sys; from agroforest_geo._simplering import proved_simple; "
+        f"d = {str(tmp_path)!r}; "
+        "np.save(d + '/out.npy', proved_simple(np.load(d + '/xy.npy'), np.load(d + '/start.npy')))"
+    )
+    env = dict(os.environ, NUMBA_DISABLE_JIT="1")
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
+    interpreted = np.load(tmp_path / "out.npy")
+    compiled = _simplering.proved_simple(xy, start)
+    assert np.array_equal(compiled, interpreted)
+    assert 0 < compiled.sum() < compiled.size
+
+
+# --- area_ha: the same hectares and warnings with and without the proof ---------------
+
+
+def _layer(rng: np.random.Generator, n: int) -> gpd.GeoDataFrame:
+    geoms: list = []
+    for i in range(n):
+        ring = _star(rng, int(rng.integers(3, 40))) * 4e-4 + (-76.5 + i * 1e-3, -7.2)
+        kind = i % 11
+        if kind == 0:
+            ring = _attack(ring, rng, int(rng.integers(0, 7)))
+        geom = shapely.Polygon(ring)
+        if kind == 1:
+            geom = shapely.Polygon(ring, [ring[::-1] * 0.5 + ring.mean(axis=0) * 0.5])
+        elif kind == 2:
+            geom = shapely.MultiPolygon([geom, shapely.Polygon(ring + 1e-3)])
+        elif kind == 3:
+            geom = [None, shapely.Polygon(), shapely.Point(ring[0]), shapely.LineString(ring)][
+                i % 4
+            ]
+        elif kind == 4:
+            geom = shapely.Polygon(np.where(np.arange(len(ring))[:, None] == 1, np.nan, ring))
+        elif kind == 5:
+            geom = shapely.GeometryCollection([geom, shapely.LineString(ring[:2])])
+        geoms.append(geom)
+    return gpd.GeoDataFrame(geometry=geoms, index=np.arange(n) * 3 + 1, crs=4326)
+
+
+def _area_and_warnings(layer, invalid, proof: bool, monkeypatch) -> tuple[pd.Series, list]:
+    with monkeypatch.context() as m:
+        m.setenv(_ringarea.ENV_VAR, "numba")  # the compiled kernel even on a small layer
+        if not proof:
+            m.setattr(area_module, "proved_simple", lambda xy, s: np.zeros(s.size - 1, bool))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                out = agf.area_ha(layer, invalid=invalid)
+            except agf.InvalidGeometryError as err:
+                out = pd.Series([str(err)])
+    return out, [(w.category, str(w.message)) for w in caught]
+
+
+@pytest.mark.parametrize("invalid", ["warn", "nan", "raise"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_area_ha_is_unchanged_by_the_proof(invalid, seed, monkeypatch):
+    layer = _layer(np.random.default_rng(seed), 300)
+    fast, fast_w = _area_and_warnings(layer, invalid, True, monkeypatch)
+    slow, slow_w = _area_and_warnings(layer, invalid, False, monkeypatch)
+    pd.testing.assert_series_equal(fast, slow, check_exact=True)
+    assert fast_w == slow_w
+    said = " ".join(msg for _, msg in fast_w) + str(fast.iloc[0])  # warned, or raised
+    assert "invalid gdf geometries" in said  # the layer does hold invalid rows
+
+
+def test_the_proof_is_used_and_agrees_with_screen_alone(monkeypatch):
+    layer = _layer(np.random.default_rng(5), 400)
+    geoms = np.asarray(layer.geometry.values, dtype=object)
+    monkeypatch.setenv(_ringarea.ENV_VAR, "numba")
+    found = area_module._measure_m2(geoms, 4326, max_segment_m=500.0, n_jobs=1, prove=True)
+    types = shapely.get_type_id(geoms)
+    simple = (types == 3) & (shapely.get_num_interior_rings(geoms) == 0)
+    finite = ~_nonfinite(geoms)
+    valid = np.zeros(geoms.size, dtype=bool)
+    valid[finite] = shapely.is_valid(geoms[finite])
+    assert not (found.proved & ~(simple & valid)).any()
+    # the plain polygons never reach GEOS, those in collections' blocks included (some
+    # attacked rings that GEOS still calls valid, with a repeated or collinear point, do)
+    assert found.proved.sum() >= 0.95 * (simple & valid & ~shapely.is_empty(geoms)).sum()
+    with warnings.catch_warnings(record=True) as w1:
+        warnings.simplefilter("always")
+        a = screen(geoms, layer.index, invalid="nan", proved=found.proved)
+    with warnings.catch_warnings(record=True) as w2:
+        warnings.simplefilter("always")
+        b = screen(geoms, layer.index, invalid="nan")
+    assert np.array_equal(a, b)
+    assert [str(w.message) for w in w1] == [str(w.message) for w in w2]
+
+
+def test_threads_and_blocks_give_the_same_areas_and_proofs(monkeypatch):
+    layer = _layer(np.random.default_rng(9), 500)
+    geoms = np.asarray(layer.geometry.values, dtype=object)
+    monkeypatch.setenv(_ringarea.ENV_VAR, "numba")
+    one = area_module._measure_m2(geoms, 4326, max_segment_m=500.0, n_jobs=1, prove=True)
+    monkeypatch.setattr(area_module, "_MIN_VERTICES_PER_JOB", 16)
+    monkeypatch.setattr(area_module, "_MIN_ROWS_PER_JOB", 10)
+    monkeypatch.setattr(area_module, "_BLOCK_VERTICES", 200)
+    for n_jobs in (1, 2, 3, -1):
+        many = area_module._measure_m2(geoms, 4326, max_segment_m=500.0, n_jobs=n_jobs, prove=True)
+        for a, b in zip(one, many, strict=True):
+            assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
+
+
+def test_a_projected_layer_is_proved_in_its_own_coordinates(monkeypatch):
+    # GEOS judges the stored coordinates: the proof must too, not the lon/lat
+    monkeypatch.setenv(_ringarea.ENV_VAR, "numba")
+    rng = np.random.default_rng(1)
+    rings = [_star(rng, 12) * 50 + (500_000 + 200 * i, 9_200_000) for i in range(200)]
+    rings[7] = _attack(rings[7], rng, 6)
+    layer = gpd.GeoDataFrame(geometry=[shapely.Polygon(r) for r in rings], crs=32718)
+    geoms = np.asarray(layer.geometry.values, dtype=object)
+    found = area_module._measure_m2(geoms, 32718, max_segment_m=500.0, n_jobs=1, prove=True)
+    valid = shapely.is_valid(geoms)
+    assert not (found.proved & ~valid).any()
+    assert found.proved.sum() == valid.sum()
+    assert math.isfinite(agf.area_ha(layer, invalid="nan").drop(index=7).sum())
