@@ -196,3 +196,18 @@ def test_threads_and_blocks_give_the_same_bits(backend, monkeypatch):
         assert np.array_equal(geodesic_area_m2(parcels, 4326, n_jobs=n_jobs), one)
     with pytest.raises(ValueError, match="n_jobs"):
         geodesic_area_m2(parcels, 4326, n_jobs=0)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_screen_ignores_the_step_between_two_rings(backend):
+    # two small rings 10 degrees apart: no long edge, though the step between them is long
+    a = np.asarray(shapely.box(0, 0, 0.001, 0.001).exterior.coords)
+    b = a + 10.0
+    lon, lat = np.r_[a[:, 0], b[:, 0]], np.r_[a[:, 1], b[:, 1]]
+    start = np.array([0, 5, 10])
+    assert _ringarea.screen(lon, lat, start, 0.01, use=backend) == (False, False)
+    assert _ringarea.screen(lon, lat, start, 0.0005, use=backend) == (False, True)
+    start_empty = np.array([0, 0, 5, 5, 10, 10])  # empty rings in between
+    assert _ringarea.screen(lon, lat, start_empty, 0.01, use=backend) == (False, False)
+    lat[7] = 91.0
+    assert _ringarea.screen(lon, lat, start, 0.01, use=backend) == (True, True)

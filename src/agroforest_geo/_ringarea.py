@@ -109,7 +109,7 @@ def ring_areas(
 def screen(
     lon: np.ndarray,
     lat: np.ndarray,
-    ring: np.ndarray,
+    start: np.ndarray,
     max_step_deg: float,
     *,
     use: Backend = "auto",
@@ -117,41 +117,43 @@ def screen(
     """Whether any vertex is impossible, and whether any edge may be long, in one pass.
 
     An impossible vertex is non-finite or beyond a pole; an edge may be long when
-    ``dlon² + dlat² > max_step_deg²`` (between two vertices of the same ring). The
-    compiled pass when numba is in use, else numpy; either way the same answer.
+    ``dlon² + dlat² > max_step_deg²`` (between two vertices of the same ring: ``start``
+    holds every ring's first vertex, then ``lon.size``). The compiled pass when numba
+    is in use, else numpy; either way the same answer.
     """
     if lon.size == 0:
         return False, False
+    start = np.ascontiguousarray(start, dtype=np.int64)
     if backend(use) == "numba":
         flags = np.zeros(2, dtype=np.bool_)
-        ring64 = np.ascontiguousarray(ring, dtype=np.int64)
-        _compiled_screen()(lon, lat, ring64, max_step_deg, flags)
+        _compiled_screen()(lon, lat, start, max_step_deg, flags)
         return bool(flags[0]), bool(flags[1])
     bad = ~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90.0))
     dx = lon[1:] - lon[:-1]
     dy = lat[1:] - lat[:-1]
-    step2 = dx * dx + dy * dy
-    long_ = (step2 > max_step_deg * max_step_deg) & (ring[1:] == ring[:-1])
+    long_ = dx * dx + dy * dy > max_step_deg * max_step_deg
+    between = start[1:-1] - 1  # the step from one ring's last vertex to the next ring's first
+    long_[between[(between >= 0) & (between < long_.size)]] = False
     return bool(bad.any()), bool(long_.any())
 
 
 def _screen_loop(  # pragma: no cover - compiled by numba; the numpy branch of screen is the twin
-    lon: np.ndarray, lat: np.ndarray, ring: np.ndarray, max_step_deg: float, flags: np.ndarray
+    lon: np.ndarray, lat: np.ndarray, start: np.ndarray, max_step_deg: float, flags: np.ndarray
 ) -> None:
     """One pass of :func:`screen`: ``flags = [impossible vertex, possibly long edge]``."""
     lim = max_step_deg * max_step_deg
     bad = False
     long_ = False
-    n = lon.size
-    for i in range(n):
-        y = lat[i]
-        if not (math.isfinite(lon[i]) and math.isfinite(y) and abs(y) <= 90.0):
-            bad = True
-        if i + 1 < n and ring[i + 1] == ring[i]:
+    for r in range(start.size - 1):
+        a = start[r]
+        b = start[r + 1]
+        for i in range(a, b):
+            y = lat[i]
+            bad |= not (math.isfinite(lon[i]) and math.isfinite(y) and abs(y) <= 90.0)
+        for i in range(a, b - 1):
             dx = lon[i + 1] - lon[i]
-            dy = lat[i + 1] - y
-            if dx * dx + dy * dy > lim:
-                long_ = True
+            dy = lat[i + 1] - lat[i]
+            long_ |= dx * dx + dy * dy > lim
     flags[0] = bad
     flags[1] = long_
 

@@ -109,7 +109,7 @@ class _Rings(NamedTuple):
     """The polygon rings of an array of geometries, their vertices one ring after another."""
 
     xy: np.ndarray  #: (n, 2) vertices, in the geometries' CRS
-    ring: np.ndarray  #: ring of each vertex (0, 1, ...; sorted)
+    start: np.ndarray  #: index of every ring's first vertex, then n
     owner: np.ndarray  #: row of each ring
     exterior: np.ndarray  #: whether each ring is a shell (else a hole)
     #: the first ``n_simple`` rings are the only ring of their row, a Polygon without holes
@@ -141,9 +141,11 @@ def _polygon_rings(geoms: np.ndarray, num_coords: np.ndarray | None = None) -> _
     nonempty = ~shapely.is_empty(geoms) if num_coords is None else num_coords > 0
     # fast path: single-part polygons without holes are one ring each
     simple = (types == 3) & nonempty & (shapely.get_num_interior_rings(geoms) == 0)
-    complex_ = ((types == 3) | (types == 6)) & nonempty & ~simple
     sidx = np.flatnonzero(simple)
-    xy, ring_of_vertex = shapely.get_coordinates(geoms[sidx], return_index=True)
+    xy = shapely.get_coordinates(geoms[sidx])  # no index: the counts give the rings
+    counts = shapely.get_num_coordinates(geoms[sidx]) if num_coords is None else num_coords[sidx]
+    complex_ = ((types == 3) | (types == 6)) & nonempty & ~simple
+    starts = [np.zeros(1, dtype=np.int64), np.cumsum(counts, dtype=np.int64)]
     owners = [sidx]
     exteriors = [np.ones(sidx.size, dtype=bool)]
     cidx = np.flatnonzero(complex_)
@@ -159,14 +161,18 @@ def _polygon_rings(geoms: np.ndarray, num_coords: np.ndarray | None = None) -> _
         geom_of_part = np.repeat(np.arange(geom_off.size - 1), np.diff(geom_off))
         ext = np.zeros(nring, dtype=bool)
         ext[part_off[:-1][np.diff(part_off) > 0]] = True
+        starts.append(xy.shape[0] + ring_off[1:].astype(np.int64))
         xy = np.concatenate([xy, cxy[:, :2]])
-        ring_of_vertex = np.concatenate(
-            [ring_of_vertex, sidx.size + np.repeat(np.arange(nring), np.diff(ring_off))]
-        )
         owners.append(cidx[geom_of_part[part_of_ring]])
         exteriors.append(ext)
+    start = np.concatenate(starts)
     owner = np.concatenate(owners)
-    return _Rings(xy, ring_of_vertex, owner, np.concatenate(exteriors), sidx.size, types)
+    return _Rings(xy, start, owner, np.concatenate(exteriors), sidx.size, types)
+
+
+def _ring_of_vertex(start: np.ndarray) -> np.ndarray:
+    """Return the ring of every vertex, from the rings' first vertices (see :class:`_Rings`)."""
+    return np.repeat(np.arange(start.size - 1), np.diff(start))
 
 
 def _densify(
@@ -357,27 +363,22 @@ def _area_block_m2(
     if rings.owner.size == 0:
         return out
     simple = rings.owner[: rings.n_simple]
-    # the rings of simple polygons hold every coordinate of their row, one after another
-    start = np.zeros(rings.owner.size + 1, dtype=np.int64)
-    np.cumsum(num_coords[simple], out=start[1 : rings.n_simple + 1])
+    start = rings.start
     if prove and rings.n_simple:
         out.proved[simple] = proved_simple(rings.xy, start[: rings.n_simple + 1])
     lon, lat, geod = _to_lonlat(rings.xy, crs)
-    ring_idx = rings.ring
-    any_bad, any_long = screen_vertices(
-        lon, lat, ring_idx, max_segment_m / _M_PER_DEG_MAX, use=kernel
-    )
+    any_bad, any_long = screen_vertices(lon, lat, start, max_segment_m / _M_PER_DEG_MAX, use=kernel)
     if any_bad:
         # every vertex of a row with an impossible vertex is set to 0 (no long edges to
         # densify): the row's area is NaN
+        owner_of_vertex = rings.owner[_ring_of_vertex(start)]
         bad = ~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90.0))
-        out.bad[rings.owner[ring_idx[bad]]] = True
-        zero = out.bad[rings.owner[ring_idx]]
+        out.bad[owner_of_vertex[bad]] = True
+        zero = out.bad[owner_of_vertex]
         lat = np.where(zero, 0.0, lat)
         lon = np.where(zero, 0.0, lon)
-    if any_bad or any_long or rings.owner.size > rings.n_simple:
-        if any_long:
-            lon, lat, ring_idx = _densify(lon, lat, ring_idx, geod, max_segment_m)
+    if any_long:
+        lon, lat, ring_idx = _densify(lon, lat, _ring_of_vertex(start), geod, max_segment_m)
         start = np.searchsorted(ring_idx, np.arange(rings.owner.size + 1))
     area = ring_areas(lon, lat, start, geod.es, use=kernel) * _authalic_radius(geod) ** 2
     if rings.owner.size == rings.n_simple:
@@ -516,7 +517,8 @@ def perimeter_m(
     arr = blank(arr, nan)
     out = np.zeros(arr.size, dtype=float)
     out[shapely.is_missing(arr)] = np.nan
-    xy, part_idx, owner = _polygon_rings(arr)[:3]
+    xy, start, owner = _polygon_rings(arr)[:3]
+    part_idx = _ring_of_vertex(start)
     lidx = np.flatnonzero(np.isin(shapely.get_type_id(arr), (1, 2, 5)))
     if lidx.size:
         lparts, lown = shapely.get_parts(arr[lidx], return_index=True)
