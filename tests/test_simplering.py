@@ -150,6 +150,14 @@ def test_hand_made_invalid_rings_are_not_proved():
     assert not proved[2]  # valid for GEOS, but a repeated point is left to it
 
 
+def test_only_x_and_y_count_as_for_geos():
+    # GEOS judges x and y: a NaN or infinite z leaves a polygon valid, and proved
+    p = shapely.Polygon([(0, 0, np.nan), (1, 0, np.inf), (1, 1, 5.0)])
+    xy = shapely.get_coordinates(p)
+    assert shapely.is_valid(p)
+    assert _simplering.proved_simple(xy, np.array([0, len(xy)])).tolist() == [True]
+
+
 def test_ordinary_parcels_are_proved_so_geos_is_rarely_asked():
     # the proof must be worth its pass: well-shaped parcels (and the 1e-15-away case
     # that GEOS calls valid stays unproved, as it should) are proved as GEOS judges them
