@@ -357,8 +357,8 @@ def _area_block_m2(
 ) -> _Measured:
     """Measure one block of rows (see :class:`_Measured`)."""
     out = _Measured(*(np.zeros(arr.size, dtype=t) for t in (float, bool, bool, bool)))
-    out.m2[shapely.is_missing(arr)] = np.nan
     rings = _polygon_rings(arr, num_coords)
+    out.m2[rings.types == -1] = np.nan  # missing (None)
     out.point[:] = rings.types == 0
     if rings.owner.size == 0:
         return out
