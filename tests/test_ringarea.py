@@ -211,3 +211,23 @@ def test_screen_ignores_the_step_between_two_rings(backend):
     assert _ringarea.screen(lon, lat, start_empty, 0.01, use=backend) == (False, False)
     lat[7] = 91.0
     assert _ringarea.screen(lon, lat, start, 0.01, use=backend) == (True, True)
+
+
+@needs_numba
+@settings(max_examples=200, deadline=None)
+@given(
+    sizes=st.lists(st.integers(0, 6), min_size=1, max_size=8),
+    seed=st.integers(0, 2**32 - 1),
+    step=st.sampled_from([0.05, 0.5, 2.0]),
+)
+def test_compiled_and_numpy_screens_agree(sizes, seed, step):
+    # rings of 0-6 vertices (empty ones too), steps around the limit, a few impossible values
+    rng = np.random.default_rng(seed)
+    start = np.r_[0, np.cumsum(sizes)]
+    n = int(start[-1])
+    lon = rng.uniform(-1, 1, n).cumsum()
+    lat = rng.uniform(-1, 1, n).cumsum()
+    if n and rng.random() < 0.3:
+        lat[rng.integers(n)] = rng.choice([np.nan, np.inf, 95.0, -90.0])
+    want = _ringarea.screen(lon, lat, start, step, use="numpy")
+    assert _ringarea.screen(lon, lat, start, step, use="numba") == want

@@ -57,6 +57,7 @@ _SMALL_U = 1e-3
 _S3, _S5, _S7 = -1.0 / 6.0, 1.0 / 120.0, -1.0 / 5040.0
 _C2, _C4, _C6, _C8 = 0.5, -1.0 / 24.0, 1.0 / 720.0, -1.0 / 40320.0
 _T3, _T5, _T7 = 1.0 / 3.0, 1.0 / 5.0, 1.0 / 7.0
+_DBL_MAX = float(np.finfo(np.float64).max)
 
 
 def ring_areas(
@@ -140,22 +141,31 @@ def screen(
 def _screen_loop(  # pragma: no cover - compiled by numba; the numpy branch of screen is the twin
     lon: np.ndarray, lat: np.ndarray, start: np.ndarray, max_step_deg: float, flags: np.ndarray
 ) -> None:
-    """One pass of :func:`screen`: ``flags = [impossible vertex, possibly long edge]``."""
+    """Run the passes of :func:`screen`: ``flags = [impossible vertex, possibly long edge]``.
+
+    Branch-free counts over all the vertices and all the steps between consecutive
+    vertices; only when a step is long are the steps from one ring to the next taken
+    back out (each once, however many empty rings lie between).
+    """
     lim = max_step_deg * max_step_deg
-    bad = False
-    long_ = False
-    for r in range(start.size - 1):
-        a = start[r]
-        b = start[r + 1]
-        for i in range(a, b):
-            y = lat[i]
-            bad |= not (math.isfinite(lon[i]) and math.isfinite(y) and abs(y) <= 90.0)
-        for i in range(a, b - 1):
-            dx = lon[i + 1] - lon[i]
-            dy = lat[i + 1] - lat[i]
-            long_ |= dx * dx + dy * dy > lim
-    flags[0] = bad
-    flags[1] = long_
+    n = lon.size
+    n_bad = 0
+    for i in range(n):  # finite, and not beyond a pole (NaN fails both comparisons)
+        n_bad += not ((abs(lat[i]) <= 90.0) & (abs(lon[i]) <= _DBL_MAX))
+    n_long = 0
+    for i in range(n - 1):
+        dx = lon[i + 1] - lon[i]
+        dy = lat[i + 1] - lat[i]
+        n_long += dx * dx + dy * dy > lim
+    if n_long:
+        for r in range(1, start.size - 1):
+            e = start[r] - 1
+            if start[r] != start[r - 1] and 0 <= e < n - 1:
+                dx = lon[e + 1] - lon[e]
+                dy = lat[e + 1] - lat[e]
+                n_long -= dx * dx + dy * dy > lim
+    flags[0] = n_bad > 0
+    flags[1] = n_long > 0
 
 
 def _ring_constants(lat0: np.ndarray, e2: float) -> tuple[np.ndarray, ...]:
