@@ -68,6 +68,28 @@ def proof_against_geos(parcels: gpd.GeoDataFrame) -> str:
     )
 
 
+def two_thread_ceiling() -> float:
+    """How much faster two threads finish two equal jobs than one does, at this moment.
+
+    ``numpy.sin`` on a large array releases the GIL: 2.0 on two free cores, about 1 when
+    other jobs hold one of them. It tells how far the machine's load lets our threads go.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    a = np.linspace(0.0, 1.0, 4_000_000)
+    one = two = float("inf")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for _ in range(3):
+            t0 = time.perf_counter()
+            np.sin(a)
+            np.sin(a)
+            one = min(one, time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            list(pool.map(np.sin, [a, a]))
+            two = min(two, time.perf_counter() - t0)
+    return one / two
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=100_000)
@@ -84,7 +106,7 @@ def main() -> None:
     agf.area_ha(parcels)  # warm-up (imports, the compiled kernel's cache)
     first = time.perf_counter() - t0
     print(f"first call (imports numba, loads or compiles the kernels): {first:.2f} s")
-    print(load_note())
+    print(load_note(), f"(two-thread ceiling now: {two_thread_ceiling():.2f}x)")
     t_ours, c_ours, ours = best_of(lambda: agf.area_ha(parcels))
     t_loop, c_loop, ref = best_of(loop)
     os.environ["AGROFOREST_GEO_AREA_KERNEL"] = "numpy"
@@ -92,7 +114,7 @@ def main() -> None:
         t_np, c_np, ours_np = best_of(lambda: agf.area_ha(parcels))
     finally:
         del os.environ["AGROFOREST_GEO_AREA_KERNEL"]
-    print(load_note())
+    print(load_note(), f"(two-thread ceiling now: {two_thread_ceiling():.2f}x)")
     _, m_ours, _ = measure(lambda: agf.area_ha(parcels), repeat=1)
     worst = float(np.max(np.abs(ours.to_numpy() - ref) / ref))
     kernels = float(np.max(np.abs(ours.to_numpy() - ours_np.to_numpy()) / ref))
