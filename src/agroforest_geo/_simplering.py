@@ -43,7 +43,9 @@ never proved here: the callers send them to GEOS.
 
 The compiled loop (numba, the ``fast`` extra) is the implementation; without
 numba nothing is proved and every geometry goes to GEOS, which gives the same
-answers more slowly.
+answers more slowly. (The same tests written in numpy, vectorized over the rings of
+each length, took 95 ms on the benchmark's 100,000 parcels, GEOS 104 ms and the
+compiled loop 9.8 ms: not worth a second implementation.)
 """
 
 from __future__ import annotations
