@@ -481,7 +481,7 @@ def run_assessment(
             workers=workers,
         )
     log.info("assessing %d parcels", len(p))
-    evidence, pairs = collect_evidence(
+    collected = collect_evidence(
         p,
         inputs.validation["parcels"],
         sources,
@@ -492,33 +492,32 @@ def run_assessment(
     )
     custom = not (rules is None or isinstance(rules, Mapping))
     result = decide(
-        p, evidence, rule_set, thresholds=th, cutoff=cut, id_column=id_column, custom_rules=custom
-    )
+        p, collected.evidence, rule_set, thresholds=th, cutoff=cut, id_column=id_column,
+        custom_rules=custom,
+    )  # fmt: skip
     parameters = _parameters(cut, rules, cover_year, protected_options, raster_options, sources)
-    return _assessment(inputs, sources, evidence, pairs, result, rule_set, th, cut, id_column,
-                       parameters, carbon_options)  # fmt: skip
+    return _assessment(inputs, sources, collected, result, rule_set, th, cut, id_column,
+                       parameters)  # fmt: skip
 
 
 def _assessment(
     inputs: _Inputs,
     sources: Any,
-    evidence: pd.DataFrame,
-    pairs: gpd.GeoDataFrame,
+    collected: Any,
     result: pd.DataFrame,
     rule_set: Any,
     thresholds: Mapping[str, float],
     cut: dt.date,
     id_column: str | None,
     parameters: dict[str, Any],
-    carbon_options: Mapping[str, Any] | None,
 ) -> Assessment:
     """Assemble the :class:`Assessment` of a run from what it read and computed."""
     return Assessment(
         parcels=inputs.parcels,
-        evidence=evidence,
+        evidence=collected.evidence,
         result=result,
         validation=inputs.validation,
-        overlap_pairs=pairs,
+        overlap_pairs=collected.pairs,
         cutoff=cut,
         rules=tuple(rule_set),
         thresholds=dict(thresholds),
@@ -529,18 +528,8 @@ def _assessment(
         loss_raster=_first_raster(sources.loss),
         id_column=id_column,
         parameters=parameters,
-        carbon=_carbon_by_system(inputs, carbon_options),
+        carbon=collected.carbon_by_system,
     )
-
-
-def _carbon_by_system(inputs: _Inputs, options: Mapping[str, Any] | None) -> pd.DataFrame | None:
-    """Biomass and CO₂e per agroforestry system, intervals from the summed draws (or None)."""
-    plots, trees = inputs.layers.get("plots"), inputs.layers.get("trees")
-    if options is None or plots is None or trees is None or "system" not in plots.columns:
-        return None
-    from .carbon import carbon_rollup
-
-    return carbon_rollup(plots, trees, by="system", **dict(options))
 
 
 def _parameters(

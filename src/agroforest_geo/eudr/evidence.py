@@ -901,11 +901,34 @@ def carbon_evidence(
     >>> bool((c["inventory_co2e_t"].dropna() > 0).all()), c.index.equals(parcels.index)
     (True, True)
     """
-    from ..carbon import biomass_from_map, carbon_rollup
+    return carbon_columns(
+        parcels, plots=plots, trees=trees, biomass_map=biomass_map,
+        biomass_product=biomass_product, options=options, id_column=id_column,
+    )[0]  # fmt: skip
+
+
+def carbon_columns(
+    parcels: gpd.GeoDataFrame,
+    *,
+    plots: gpd.GeoDataFrame | None,
+    trees: Any,
+    biomass_map: Any,
+    biomass_product: Any,
+    options: Mapping[str, Any] | None,
+    id_column: str,
+    by_system: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """:func:`carbon_evidence`, and with ``by_system`` the per-system roll-up of the same draws."""
+    from ..carbon import biomass_from_map
+    from ..carbon._plots import rollups
 
     out = pd.DataFrame(index=parcels.index)
+    system = None
     if plots is not None and trees is not None:
-        by = carbon_rollup(plots, _tree_layer(trees), by="parcel_id", **dict(options or {}))
+        groupings = [["parcel_id"], ["system"]] if by_system else [["parcel_id"]]
+        tables = rollups(plots, _tree_layer(trees), groupings, **dict(options or {}))
+        by = tables[0]
+        system = tables[1] if by_system else None
         ids = parcels[id_column].astype(str) if id_column in parcels else parcels.index
         by.index = by.index.astype(str)
         for col, src in (
@@ -922,7 +945,7 @@ def carbon_evidence(
         out["map_agb_mg"] = m["agb_mg"]
         out["map_co2e_t"] = m["co2e_t"]
         out["map_covered_share"] = m["covered_share"]
-    return out
+    return out, system
 
 
 def _tree_layer(trees: Any) -> gpd.GeoDataFrame:
