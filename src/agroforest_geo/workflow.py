@@ -435,7 +435,7 @@ def run_assessment(
     >>> a.result.index.equals(a.parcels.index), a.cutoff.isoformat()
     (True, '2020-12-31')
     """
-    from .eudr.assess import _check_parcels, _Sources, collect_evidence, decide
+    from .eudr.assess import _check_parcels, _Sources, decide
     from .eudr.rules import resolve_rules
 
     cut = parse_cutoff(cutoff)
@@ -467,29 +467,11 @@ def run_assessment(
         protected_options=dict(protected_options or {}),
         raster_options=dict(raster_options or {}),
     )
-    if client is not None or workers:
-        from ._remote import measure_remotely
-
-        sources = measure_remotely(
-            p,
-            inputs.validation["parcels"],
-            sources,
-            cutoff=cut,
-            thresholds=th,
-            id_column=id_column,
-            client=client,
-            workers=workers,
-        )
     log.info("assessing %d parcels", len(p))
-    collected = collect_evidence(
-        p,
-        inputs.validation["parcels"],
-        sources,
-        cutoff=cut,
-        thresholds=th,
-        cover_year=cover_year,
-        id_column=id_column,
-    )
+    collected, sources = _collect(
+        p, inputs.validation["parcels"], sources, cutoff=cut, thresholds=th,
+        cover_year=cover_year, id_column=id_column, client=client, workers=workers,
+    )  # fmt: skip
     custom = not (rules is None or isinstance(rules, Mapping))
     result = decide(
         p, collected.evidence, rule_set, thresholds=th, cutoff=cut, id_column=id_column,
@@ -498,6 +480,36 @@ def run_assessment(
     parameters = _parameters(cut, rules, cover_year, protected_options, raster_options, sources)
     return _assessment(inputs, sources, collected, result, rule_set, th, cut, id_column,
                        parameters)  # fmt: skip
+
+
+def _collect(
+    parcels: gpd.GeoDataFrame,
+    validation: Any,
+    sources: Any,
+    *,
+    cutoff: dt.date,
+    thresholds: Mapping[str, float],
+    cover_year: int | None,
+    id_column: str | None,
+    client: Any,
+    workers: int,
+) -> tuple[Any, Any]:
+    """Collect the evidence (measured here, or on Dask); return it and the sources as measured."""
+    from .eudr.assess import collect_evidence
+
+    def collect(given: Any) -> Any:
+        return collect_evidence(
+            parcels, validation, given, cutoff=cutoff, thresholds=thresholds,
+            cover_year=cover_year, id_column=id_column,
+        )  # fmt: skip
+
+    if client is None and not workers:
+        return collect(sources), sources
+    from ._remote import measure_remotely, on_dask
+
+    with on_dask(client, workers) as c:
+        sources = measure_remotely(parcels, validation, sources, id_column=id_column, client=c)
+        return collect(sources), sources
 
 
 def _assessment(

@@ -430,7 +430,7 @@ def _raw_forest_tables(
         loss = _on_index(loss, parcels.index, "forest_loss")
 
     def measure(verb: Any, *rasters: Any, **options: Any) -> pd.DataFrame:
-        return _measure_subset(parcels, ok, lambda s: verb(s, *rasters, **options))
+        return _measure_subset(parcels, ok, verb, *rasters, **options)
 
     cov, lss = forest_tables(
         cover,
@@ -671,9 +671,7 @@ def protected_evidence(
             if isinstance(protected, gpd.GeoDataFrame)
             else read_protected_areas(protected)
         )
-        table = _measure_subset(
-            parcels, _ok_mask(parcels, ok), lambda s: protected_overlap(s, layer, **options)
-        )
+        table = _measure_subset(parcels, _ok_mask(parcels, ok), protected_overlap, layer, **options)
     return table.drop(columns=[c for c in ("area_ha",) if c in table.columns])
 
 
@@ -855,7 +853,7 @@ def tree_evidence(
         from ..trees import tree_density
 
         layer = _tree_layer(trees)
-        table = _measure_subset(parcels, okm, lambda s: tree_density(s, trees=layer))
+        table = _measure_subset(parcels, okm, tree_density, trees=layer)
     out = pd.DataFrame(index=idx)
     out["tree_count"] = _col(table, "tree_count", idx).where(okm)
     out["trees_per_ha"] = _col(table, "trees_per_ha", idx).where(okm)
