@@ -59,3 +59,42 @@ def load_note() -> str:
     one, five, fifteen = os.getloadavg()
     cores = os.cpu_count() or 1
     return f"load average {one:.2f} / {five:.2f} / {fifteen:.2f} on {cores} cores"
+
+
+#: Lines of this form are collected by ``run_all.py`` into the summary that ends ``make bench``.
+RATIO_TAG = "RATIO |"
+
+
+def ratio(
+    label: str,
+    ours_s: float,
+    theirs_s: float,
+    *,
+    against: str,
+    goal: float | None = None,
+    higher_is_better: bool = True,
+) -> float:
+    """Print one summary line: ``theirs / ours`` (or ``ours / theirs``), the goal and the load.
+
+    ``higher_is_better=False`` is for a ratio to a floor (ours / the I/O floor), where
+    the goal is an upper bound.
+    """
+    value = theirs_s / ours_s if higher_is_better else ours_s / theirs_s
+    if goal is None:
+        verdict = ""
+    elif higher_is_better:
+        verdict = f"goal >= {goal:g}x: {'met' if value >= goal else 'NOT met'}"
+    else:
+        verdict = f"goal <= {goal:g}x: {'met' if value <= goal else 'NOT met'}"
+    print(
+        f"{RATIO_TAG} {label} | {value:.2f}x {against} | ours {ours_s:.3f} s, "
+        f"theirs {theirs_s:.3f} s | {verdict} | {load_note()}",
+        flush=True,
+    )
+    return value
+
+
+def limit(label: str, seconds: float, *, goal_s: float) -> None:
+    """Print one summary line for an absolute goal (e.g. 1M parcels in under 5 s)."""
+    verdict = f"goal < {goal_s:g} s: {'met' if seconds < goal_s else 'NOT met'}"
+    print(f"{RATIO_TAG} {label} | {seconds:.2f} s | | {verdict} | {load_note()}", flush=True)

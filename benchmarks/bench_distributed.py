@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import resource
+import sys
 import tempfile
 import time
 import warnings
@@ -31,6 +32,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _util import ratio
 
 import agroforest_geo as agf
 from agroforest_geo.distributed import distribute, local_client, run
@@ -185,6 +189,12 @@ def main() -> None:
                     err_msg=name,
                 )
             print(f"{'total':<28s} {t_one:9.2f}s {t_dsk:9.2f}s {t_one / t_dsk:8.2f}x")
+            ratio(
+                f"end to end on Dask, {n:,} parcels, {args.workers} workers",
+                t_dsk,
+                t_one,
+                against="one process",
+            )
             if t_sync is not None:
                 print(
                     f"same partitions one by one in 1 process: {t_sync:.2f}s; workers vs that: "

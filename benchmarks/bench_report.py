@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -30,6 +31,9 @@ import pyproj
 import rasterio
 import shapely
 from rasterio.transform import from_origin
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _util import ratio
 
 import agroforest_geo as agf
 
@@ -156,6 +160,13 @@ def run(n: int, folder: Path) -> str:
         t_report = time.perf_counter() - t0
     size = out.stat().st_size / 1e6
     load = os.getloadavg()[0]
+    ratio(
+        f"report, {n:,} parcels (report time / assessment time)",
+        t_report,
+        t_assess,
+        against="the assessment",
+        higher_is_better=False,
+    )
     return (
         f"{n:>8d} parcels  assessment {t_assess:7.2f} s  report {t_report:7.2f} s  "
         f"ratio {t_report / t_assess:5.2f}  report peak +{mem.mb:7.1f} MB  HTML {size:6.1f} MB  "

@@ -343,12 +343,54 @@ def test_sample_demo_unchanged_without_new_inputs():
     assert not a.result["rules_fired"].str.contains("possible_conversion|alert_after").any()
 
 
-def test_land_use_inputs_on_dask_refused_with_the_fix(parcels, rasters):
-    with pytest.raises(agf.UnsupportedError, match="cannot be measured on Dask yet"):
-        agf.run_assessment(parcels, forest_2020=(rasters["gfc"], "jrc_gfc2020"), workers=2)
-    with pytest.raises(NotImplementedError):
-        agf.run_assessment(parcels, loss=[rasters["loss"], Source(rasters["loss"], None, "b")],
-                           workers=2)  # fmt: skip
+@pytest.mark.dask
+def test_land_use_alerts_and_several_sources_on_dask_give_the_same_verdicts(
+    parcels, rasters, tmp_path, monkeypatch
+):
+    pytest.importorskip("distributed")
+    h = _grid(3, "uint8")
+    h[:5, :10] = 12
+    height = _tif(tmp_path / "height.tif", [h], nodata=255)
+    g = _grid(0, "int32")
+    g[0, :10] = 32198  # P1, 2021-01-06
+    gfw = _tif(tmp_path / "gfw.tif", [g], nodata=-1)
+    loss2 = _grid(0, "uint8")
+    loss2[:3, :10] = 22  # a second loss source: 30 px of P1 lost in 2022
+    second = _tif(tmp_path / "loss2.tif", [loss2], nodata=255)
+    kw = dict(
+        cover=rasters["cover"],
+        loss=[(rasters["loss"], "hansen_lossyear_v1_13"), Source(second, None, "second_loss")],
+        plots=_plots(parcels, [2022, 2015]),
+        forest_2020=(rasters["gfc"], "jrc_gfc2020"),
+        canopy_height=(height, "eth_canopy_height_2020"),
+        alerts=(gfw, "gfw_integrated_alerts"),
+    )
+    here = agf.run_assessment(parcels, **kw)
+    ran: list[str] = []
+    real_run = agf.distributed.run
+
+    def counting_run(verb, *args, **kwargs):
+        ran.append(verb.__name__)
+        return real_run(verb, *args, **kwargs)
+
+    monkeypatch.setattr(agf.distributed, "run", counting_run)
+    remote = agf.run_assessment(parcels, workers=1, **kw)
+    # every raster was measured on the workers: cover+loss in one pass, the second loss
+    # source, the 2020 map and the canopy height (forest_cover), the alerts
+    assert sorted(ran) == sorted(["forest_cover_and_loss", "forest_cover_and_loss",
+                                  "forest_cover", "forest_cover", "disturbance_alerts",
+                                  "overlaps"])  # fmt: skip
+    # the sources really were measured, and they decide
+    r = here.result.set_index("parcel_id")
+    assert r.loc["P1", "status"] == "needs_review"
+    fired = "loss_after_cutoff;possible_conversion_after_cutoff;alert_after_cutoff"
+    assert r.loc["P1", "rules_fired"] == fired
+    ev = here.evidence.set_index(here.parcels["parcel_id"])
+    assert ev.loc["P1", "second_loss_loss_after_cutoff_ha"] == pytest.approx(0.3, rel=REL)
+    pd.testing.assert_frame_equal(remote.evidence, here.evidence, check_exact=False, rtol=1e-9)
+    assert r.loc["P1", "tall_canopy_share"] == pytest.approx(0.5, rel=REL)
+    assert r.loc["P1", "alert_ha_after_cutoff"] == pytest.approx(0.1, rel=REL)
+    pd.testing.assert_frame_equal(remote.result, here.result, check_exact=False, rtol=1e-9)
 
 
 def test_cli_assess_takes_the_new_sources(parcels, rasters, tmp_path, capsys):

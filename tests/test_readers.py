@@ -393,15 +393,35 @@ def test_real_sernanp_and_whisp(shared_data):
     assert len(pa) == len(anp) == 3
     assert set(pa["category"]) == {"Parque Nacional", "Bosque de Protección"}
     assert pa["area_id"].is_unique
-    with pytest.raises(agf.MissingColumnError, match="category"):  # ACR files have no category
-        agf.read_protected_areas(
-            shared_data / "perugeopkg" / "anp" / "acr_cordillera_escalera.gpkg"
-        )
+    # SERNANP's ACR files have no category field: their layout is the category
+    every = sorted((shared_data / "perugeopkg" / "anp").glob("*.gpkg"))
+    all_five = agf.read_protected_areas(every)
+    assert len(all_five) == 5 and all_five["area_id"].is_unique
+    acr = all_five[all_five["source_file"].str.startswith("acr_")]
+    assert set(acr["category"]) == {"Área de Conservación Regional"}
+    assert set(acr["name"]) == {"Cordillera Escalera", "Bosques de Shunté y Mishollo"}
     whisp = shared_data / "whisp" / "geojson_example.geojson"
     with pytest.raises(agf.MissingColumnError, match="id_column='user_id'"):
         agf.read_parcels(whisp)
     plots = agf.read_parcels(whisp, id_column="user_id")
     assert plots["parcel_id"].tolist()[:3] == ["1", "2", "3"] and len(plots) == 50
+
+
+def test_sernanp_acr_layout_gets_its_category_and_nothing_else_does(tmp_path):
+    acr = gpd.GeoDataFrame(
+        {"acr_nomb": ["Cordillera Escalera"], "acr_balec": ["D.S. N° 045-2005-AG"]},
+        geometry=[SQUARE], crs=4326,
+    )  # fmt: skip
+    acr.to_file(tmp_path / "acr_x.gpkg")
+    pa = agf.read_protected_areas(tmp_path / "acr_x.gpkg")
+    assert pa["category"].tolist() == ["Área de Conservación Regional"]
+    assert pa.attrs["column_mapping"]["(SERNANP ACR layout)"] == "category"
+    # a category given (or mapped) wins; a layer without the ACR fields is still refused
+    own = agf.read_protected_areas(acr.assign(categoria=["ACR"], area_id=["a1"]))
+    assert own["category"].tolist() == ["ACR"]
+    other = gpd.GeoDataFrame({"nombre": ["X"], "area_id": ["a2"]}, geometry=[SQUARE], crs=4326)
+    with pytest.raises(agf.MissingColumnError, match="category"):
+        agf.read_protected_areas(other)
 
 
 def test_naming_the_model_id_still_finds_its_common_names():

@@ -364,3 +364,51 @@ def test_carbon_per_system_in_the_assessment_and_its_report(tmp_path):
     b = agf.run_assessment(get("parcels"))
     assert b.carbon is None
     assert '<section id="carbon">' not in b.report(tmp_path / "b.html").read_text("utf-8")
+
+
+def test_carbon_simulates_each_tree_once_for_parcels_and_systems(monkeypatch):
+    """The per-parcel evidence and the per-system roll-up share one simulation."""
+    import warnings
+
+    import geopandas as gpd
+
+    from agroforest_geo.carbon import _montecarlo
+
+    simulated: list[int] = []
+    real = _montecarlo.simulate_trees
+
+    def counting(t, idx, *args, **kwargs):
+        simulated.append(len(idx))
+        return real(t, idx, *args, **kwargs)
+
+    monkeypatch.setattr(_montecarlo, "simulate_trees", counting)
+    options = {"wood_density_table": get("wood_density"), "n_draws": 200, "seed": 3}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = agf.run_assessment(
+            get("parcels"), plots=get("plots"), trees=get("tree_inventory"), carbon_options=options
+        )
+        plots = agf.read_plots(get("plots"))
+        trees = gpd.read_file(get("tree_inventory"), layer="trees")
+        in_plots = shapely.STRtree(plots.geometry.to_numpy()).query(
+            trees.geometry.to_numpy(), predicate="intersects"
+        )[0]
+    # every tree in a plot (with a diameter) drawn exactly once, not once per grouping
+    n_measured = int(trees.iloc[np.unique(in_plots)]["diameter_cm"].notna().sum())
+    assert sum(simulated) == n_measured
+    assert a.carbon is not None
+    np.testing.assert_allclose(a.carbon["tree_count"].sum(), n_measured)
+    # the groupings share the draws: the same grouping twice gives the same intervals
+    # (two simulations of 200 draws would not)
+    from agroforest_geo.carbon._plots import rollups
+
+    opts = {k: v for k, v in options.items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        first, system, again = rollups(
+            plots, trees, [["parcel_id"], ["system"], ["parcel_id"]], **opts
+        )
+    assert np.isfinite(first["co2e_t_p97_5"]).sum() >= 5
+    pd.testing.assert_frame_equal(first, again)
+    separate = agf.carbon.carbon_rollup(plots, trees, by="system", **{**opts, "seed": 4})
+    assert not np.allclose(system["co2e_t_sd"].dropna(), separate["co2e_t_sd"].dropna())

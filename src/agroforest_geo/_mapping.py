@@ -204,6 +204,36 @@ def require_columns(gdf: gpd.GeoDataFrame, kind: str, schema: LayerSchema) -> No
     raise exc
 
 
+#: SERNANP distributes each Área de Conservación Regional with ``acr_*`` fields and no
+#: category field: the category is the layout itself.
+_SERNANP_ACR_FIELDS = ("acr_nomb", "acr_nombre")
+SERNANP_ACR_CATEGORY = "Área de Conservación Regional"
+
+
+def sernanp_acr_category(
+    gdf: gpd.GeoDataFrame, columns: Mapping[str, str] | None
+) -> gpd.GeoDataFrame:
+    """Give ``category`` to a SERNANP ACR file (``acr_*`` fields, no category field).
+
+    Nothing changes when the layer has a category column (or one is mapped) or is
+    not laid out as SERNANP's ACR files are.
+    """
+    if "category" in dict(columns or {}).values():
+        return gdf
+    if find_aliases(gdf.columns, COLUMN_ALIASES["protected_areas"]["category"]):
+        return gdf
+    if "category" in gdf.columns or not any(c in gdf.columns for c in _SERNANP_ACR_FIELDS):
+        return gdf
+    out = gdf.copy()
+    out["category"] = SERNANP_ACR_CATEGORY
+    out.attrs["column_mapping"] = {
+        **gdf.attrs.get("column_mapping", {}),
+        "(SERNANP ACR layout)": "category",
+    }
+    log.info("SERNANP ACR layout (acr_* fields): category %r", SERNANP_ACR_CATEGORY)
+    return out
+
+
 def generated_area_ids(
     gdf: gpd.GeoDataFrame, path: Path, id_column: str | None, columns: Mapping[str, str] | None
 ) -> gpd.GeoDataFrame:

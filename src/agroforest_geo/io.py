@@ -35,6 +35,7 @@ from ._mapping import (
     map_columns,
     renamed,
     require_columns,
+    sernanp_acr_category,
 )
 from ._names import COLUMN_ALIASES
 from ._network import allow_network as network_policy
@@ -310,6 +311,8 @@ def read_layer(
             gdf = gdf.set_crs(norm_crs(crs))
         if kind == "protected_areas":
             gdf = generated_area_ids(gdf, path, id_column, columns)
+    if kind == "protected_areas":
+        gdf = sernanp_acr_category(gdf, columns)
     gdf = map_columns(gdf, kind, id_column, columns, suffix)
     require_columns(gdf, kind, schema)
     if gdf.crs is None:
@@ -398,7 +401,9 @@ def read_protected_areas(
     distributes them): they are read alike, must share a CRS, and are
     concatenated with a ``source_file`` column naming the file of each feature.
     Files without an id column get ``area_id`` = ``<file name>-<row>``.
-    SERNANP's ``anp_nombre`` / ``anp_cate`` are recognised as ``name`` / ``category``.
+    SERNANP's ``anp_nombre`` / ``anp_cate`` are recognised as ``name`` / ``category``;
+    its ACR files (``acr_nomb``, no category field) get the category
+    ``"Área de Conservación Regional"`` (recorded in ``attrs["column_mapping"]``).
 
     Examples
     --------

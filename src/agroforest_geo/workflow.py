@@ -435,7 +435,7 @@ def run_assessment(
     >>> a.result.index.equals(a.parcels.index), a.cutoff.isoformat()
     (True, '2020-12-31')
     """
-    from .eudr.assess import _check_parcels, _Sources, collect_evidence, decide
+    from .eudr.assess import _check_parcels, _Sources, decide
     from .eudr.rules import resolve_rules
 
     cut = parse_cutoff(cutoff)
@@ -467,58 +467,69 @@ def run_assessment(
         protected_options=dict(protected_options or {}),
         raster_options=dict(raster_options or {}),
     )
-    if client is not None or workers:
-        from ._remote import measure_remotely
-
-        sources = measure_remotely(
-            p,
-            inputs.validation["parcels"],
-            sources,
-            cutoff=cut,
-            thresholds=th,
-            id_column=id_column,
-            client=client,
-            workers=workers,
-        )
     log.info("assessing %d parcels", len(p))
-    evidence, pairs = collect_evidence(
-        p,
-        inputs.validation["parcels"],
-        sources,
-        cutoff=cut,
-        thresholds=th,
-        cover_year=cover_year,
-        id_column=id_column,
-    )
+    collected, sources = _collect(
+        p, inputs.validation["parcels"], sources, cutoff=cut, thresholds=th,
+        cover_year=cover_year, id_column=id_column, client=client, workers=workers,
+    )  # fmt: skip
     custom = not (rules is None or isinstance(rules, Mapping))
     result = decide(
-        p, evidence, rule_set, thresholds=th, cutoff=cut, id_column=id_column, custom_rules=custom
-    )
+        p, collected.evidence, rule_set, thresholds=th, cutoff=cut, id_column=id_column,
+        custom_rules=custom,
+    )  # fmt: skip
     parameters = _parameters(cut, rules, cover_year, protected_options, raster_options, sources)
-    return _assessment(inputs, sources, evidence, pairs, result, rule_set, th, cut, id_column,
-                       parameters, carbon_options)  # fmt: skip
+    return _assessment(inputs, sources, collected, result, rule_set, th, cut, id_column,
+                       parameters)  # fmt: skip
+
+
+def _collect(
+    parcels: gpd.GeoDataFrame,
+    validation: Any,
+    sources: Any,
+    *,
+    cutoff: dt.date,
+    thresholds: Mapping[str, float],
+    cover_year: int | None,
+    id_column: str | None,
+    client: Any,
+    workers: int,
+) -> tuple[Any, Any]:
+    """Collect the evidence (measured here, or on Dask); return it and the sources as measured."""
+    from .eudr.assess import collect_evidence
+
+    def collect(given: Any) -> Any:
+        return collect_evidence(
+            parcels, validation, given, cutoff=cutoff, thresholds=thresholds,
+            cover_year=cover_year, id_column=id_column,
+        )  # fmt: skip
+
+    if client is None and not workers:
+        return collect(sources), sources
+    from ._remote import measure_remotely, on_dask
+
+    with on_dask(client, workers) as c:
+        sources = measure_remotely(parcels, validation, sources, id_column=id_column, client=c)
+        return collect(sources), sources
 
 
 def _assessment(
     inputs: _Inputs,
     sources: Any,
-    evidence: pd.DataFrame,
-    pairs: gpd.GeoDataFrame,
+    collected: Any,
     result: pd.DataFrame,
     rule_set: Any,
     thresholds: Mapping[str, float],
     cut: dt.date,
     id_column: str | None,
     parameters: dict[str, Any],
-    carbon_options: Mapping[str, Any] | None,
 ) -> Assessment:
     """Assemble the :class:`Assessment` of a run from what it read and computed."""
     return Assessment(
         parcels=inputs.parcels,
-        evidence=evidence,
+        evidence=collected.evidence,
         result=result,
         validation=inputs.validation,
-        overlap_pairs=pairs,
+        overlap_pairs=collected.pairs,
         cutoff=cut,
         rules=tuple(rule_set),
         thresholds=dict(thresholds),
@@ -529,18 +540,8 @@ def _assessment(
         loss_raster=_first_raster(sources.loss),
         id_column=id_column,
         parameters=parameters,
-        carbon=_carbon_by_system(inputs, carbon_options),
+        carbon=collected.carbon_by_system,
     )
-
-
-def _carbon_by_system(inputs: _Inputs, options: Mapping[str, Any] | None) -> pd.DataFrame | None:
-    """Biomass and CO₂e per agroforestry system, intervals from the summed draws (or None)."""
-    plots, trees = inputs.layers.get("plots"), inputs.layers.get("trees")
-    if options is None or plots is None or trees is None or "system" not in plots.columns:
-        return None
-    from .carbon import carbon_rollup
-
-    return carbon_rollup(plots, trees, by="system", **dict(options))
 
 
 def _parameters(

@@ -18,8 +18,9 @@ Each draw perturbs, independently per tree:
 
 Draws are summed per unit through a sparse (units × trees) membership matrix,
 so a tree in two overlapping plots counts in both. Units are processed in
-blocks and trees in chunks of at most ``_MAX_CELLS`` tree-draws, so memory is
-bounded whatever the inventory size. One ``numpy.random.Generator`` seeded
+blocks of at most ``_MAX_SUM_CELLS`` unit-draws, and each block's trees in chunks
+of at most ``_MAX_CELLS`` tree-draws, each tree simulated once per block, so
+memory is bounded whatever the inventory size. One ``numpy.random.Generator`` seeded
 from ``seed`` drives everything, in a fixed order: seeded runs are identical.
 """
 
@@ -37,6 +38,8 @@ from ._height import HeightModel
 
 #: Tree-draws simulated at once (each array of a chunk is at most this many float64s).
 _MAX_CELLS = 1_000_000
+#: Unit-draws summed at once (2**24 float64s, 134 MB): 16,777 units at 1,000 draws.
+_MAX_SUM_CELLS = 2**24
 _WD_BOUNDS = (0.08, 1.39)
 _H_MIN_M = 1.3
 #: Rounds of redrawing before inverse-CDF sampling of what is still out of bounds.
@@ -147,23 +150,26 @@ def unit_sums(
     diameter_error: str | float,
     seed: int | np.random.SeedSequence | None,
 ) -> Iterator[tuple[slice, np.ndarray]]:
-    """Yield (unit slice, summed AGB draws in kg of shape (units in slice, n_draws))."""
+    """Yield (unit slice, summed AGB draws in kg of shape (units in slice, n_draws)).
+
+    Units are taken in blocks of at most ``_MAX_SUM_CELLS`` unit-draws; within a
+    block each tree is simulated once, however many of the block's units it is
+    in (the units of several groupings stacked in one membership matrix therefore
+    share the same draws of each tree while they fit in one block).
+    """
     rng = np.random.default_rng(seed)
     n_units = membership.shape[0]
-    per_unit = np.diff(membership.indptr)
     max_trees = max(_MAX_CELLS // max(n_draws, 1), 1)
-    start = 0
-    while start < n_units:
-        stop, count = start, 0
-        while stop < n_units and (count == 0 or count + per_unit[stop] <= max_trees):
-            count += per_unit[stop]
-            stop += 1
-        block = membership[start:stop]
-        trees = np.unique(block.indices)
+    per_block = max(_MAX_SUM_CELLS // max(n_draws, 1), 1)
+    for start in range(0, n_units, per_block):
+        stop = min(start + per_block, n_units)
+        block = sparse.csc_matrix(membership[start:stop])
+        trees = np.flatnonzero(np.diff(block.indptr))
         sums = np.zeros((stop - start, n_draws))
         for c0 in range(0, trees.size, max_trees):
             chunk = trees[c0 : c0 + max_trees]
             draws = simulate_trees(t, chunk, n_draws, allometry, height_model, diameter_error, rng)
-            sums += block[:, chunk] @ np.nan_to_num(draws)
+            part = sparse.csr_matrix(block[:, chunk])
+            rows = np.flatnonzero(np.diff(part.indptr))
+            sums[rows] += part[rows] @ np.nan_to_num(draws)
         yield slice(start, stop), sums
-        start = stop

@@ -385,9 +385,60 @@ height_model, height_error_m, diameter_error, e, family_column
     >>> bool(abs(r["agb_mg"].sum() - b["agb_mg"].sum()) < 1e-9)
     True
     """
-    _check_options(n_draws, carbon_fraction, root_shoot)
     keys = [by] if isinstance(by, str) else list(by)
-    groups = _group_keys(plots, keys, parcels)
+    return rollups(
+        plots, trees, [keys], parcels=parcels, diameter_column=diameter_column,
+        height_column=height_column, taxon_column=taxon_column, allometry=allometry,
+        n_draws=n_draws, seed=seed, carbon_fraction=carbon_fraction, root_shoot=root_shoot,
+        wood_density_table=wood_density_table, wood_density_column=wood_density_column,
+        region=region, height_model=height_model, height_error_m=height_error_m,
+        diameter_error=diameter_error, e=e, family_column=family_column,
+    )[0]  # fmt: skip
+
+
+def _group_index(groups: pd.DataFrame, keys: list[str], n: int) -> tuple[np.ndarray, pd.Index]:
+    """Group code of each plot and the index of the groups (sorted)."""
+    if not keys:
+        return np.zeros(n, dtype=np.int64), pd.Index(["total"])
+    codes, uniques = pd.MultiIndex.from_frame(groups[keys]).factorize(sort=True)
+    if len(keys) > 1:
+        return codes, pd.MultiIndex.from_tuples(list(uniques), names=keys)
+    return codes, pd.Index([u[0] for u in uniques], name=keys[0])
+
+
+def rollups(
+    plots: gpd.GeoDataFrame,
+    trees: gpd.GeoDataFrame | str | os.PathLike[str],
+    groupings: Sequence[Sequence[str]],
+    *,
+    parcels: gpd.GeoDataFrame | None = None,
+    diameter_column: str = "diameter_cm",
+    height_column: str | None = "height_m",
+    taxon_column: str | None = "taxon",
+    allometry: AllometryLike = "chave2014",
+    n_draws: int = 1000,
+    seed: int | None = None,
+    carbon_fraction: float = 0.47,
+    root_shoot: float | None = None,
+    wood_density_table: Any = None,
+    wood_density_column: str | None = None,
+    region: str | None = "South America (tropical)",
+    height_model: HeightModelLike = None,
+    height_error_m: float = 0.0,
+    diameter_error: str | float = "chave2004",
+    e: ELike = None,
+    family_column: str | None = None,
+) -> list[pd.DataFrame]:
+    """:func:`carbon_rollup` by several groupings at once, from one simulation.
+
+    The trees are read, assigned and simulated once; each grouping's rows are
+    sums of the same draws (while all groups fit in one block of
+    ``_montecarlo._MAX_SUM_CELLS`` unit-draws), so e.g. a per-system interval
+    and the per-parcel intervals come from the same simulated trees.
+    """
+    _check_options(n_draws, carbon_fraction, root_shoot)
+    key_lists = [list(k) for k in groupings]
+    groups = _group_keys(plots, sorted({k for ks in key_lists for k in ks}), parcels)
     opts = {
         "diameter_column": diameter_column,
         "height_column": height_column,
@@ -402,34 +453,34 @@ height_model, height_error_m, diameter_error, e, family_column
     }
     s = _setup(plots, trees, opts)
     n = len(plots)
-    if keys:
-        codes, uniques = pd.MultiIndex.from_frame(groups).factorize(sort=True)
-        index = (
-            pd.MultiIndex.from_tuples(list(uniques), names=keys)
-            if len(keys) > 1
-            else pd.Index([u[0] for u in uniques], name=keys[0])
-        )
-    else:
-        codes, index = np.zeros(n, dtype=np.int64), pd.Index(["total"])
-    k = len(index)
+    coded = [_group_index(groups, keys, n) for keys in key_lists]
     count_plot = np.bincount(s.ipl, minlength=n)
     has = count_plot > 0
     area = area_ha(plots).to_numpy(float)
     agb_kg = s.inputs["agb_kg"].to_numpy(float)
     agb_plot = np.bincount(s.ipl, weights=agb_kg[s.ipt], minlength=n) / 1000.0
-    g_of_pair = codes[s.ipl]
-    m = _membership(g_of_pair, s.ipt, (k, len(s.inputs)))
+    m = sparse.vstack(
+        [_membership(codes[s.ipl], s.ipt, (len(index), len(s.inputs))) for codes, index in coded],
+        format="csr",
+    )
     errors = {"height_error_m": height_error_m, "diameter_error": diameter_error}
     stats = _draw_stats(m, s, n_draws, seed, errors)
     cf = carbon_fraction * (1.0 + (root_shoot or 0.0))
-    sums = {
-        "count": np.bincount(codes, weights=count_plot, minlength=k),
-        "area": np.bincount(codes, weights=np.where(has, area, 0.0), minlength=k),
-        "agb": np.bincount(codes, weights=np.where(has, agb_plot, 0.0), minlength=k),
-    }
-    out = _frame(index, sums["count"], sums["area"], sums["agb"], stats, cf)
-    out.insert(0, "plot_count", np.bincount(codes, minlength=k).astype(np.int64))
-    out.insert(
-        1, "plots_without_trees", np.bincount(codes, weights=~has, minlength=k).astype(np.int64)
-    )
+    out, row = [], 0
+    for codes, index in coded:
+        k = len(index)
+        table = _frame(
+            index,
+            np.bincount(codes, weights=count_plot, minlength=k),
+            np.bincount(codes, weights=np.where(has, area, 0.0), minlength=k),
+            np.bincount(codes, weights=np.where(has, agb_plot, 0.0), minlength=k),
+            stats[row : row + k],
+            cf,
+        )
+        table.insert(0, "plot_count", np.bincount(codes, minlength=k).astype(np.int64))
+        table.insert(
+            1, "plots_without_trees", np.bincount(codes, weights=~has, minlength=k).astype(np.int64)
+        )
+        out.append(table)
+        row += k
     return out

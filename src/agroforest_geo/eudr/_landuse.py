@@ -72,12 +72,9 @@ def _share_of_parcel(
     else:
         opts = {k: v for k, v in verb_options.items() if k in ("method", "n_jobs", "progress")}
         table = _measure_subset(
-            parcels,
-            ok,
-            lambda s: cover_mod.forest_cover(
-                s, raster, threshold=threshold, product=product, **opts
-            ),
-        )
+            parcels, ok, cover_mod.forest_cover, raster, threshold=threshold, product=product,
+            **opts,
+        )  # fmt: skip
     valid = _col(table, "valid_share", idx)
     forest_ha = _col(table, "forest_ha", idx)
     if "forest_ha" not in table.columns and "forest_share" in table.columns:
@@ -398,10 +395,9 @@ def alert_evidence(
     else:
         opts = {k: v for k, v in (verb_options or {}).items() if k in ("method", "n_jobs")}
         table = _measure_subset(
-            parcels,
-            okm,
-            lambda s: disturbance_alerts(s, raster, product=p, cutoff=parse_cutoff(cutoff), **opts),
-        )
+            parcels, okm, disturbance_alerts, raster, product=p, cutoff=parse_cutoff(cutoff),
+            **opts,
+        )  # fmt: skip
     first = (
         pd.to_datetime(table["first_alert_date"])
         if "first_alert_date" in table.columns

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import re
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import geopandas as gpd
@@ -51,12 +54,46 @@ def _year_columns(table: pd.DataFrame | None) -> dict[int, str]:
     return dict(sorted(out.items()))
 
 
-def _measure_subset(parcels: gpd.GeoDataFrame, ok: np.ndarray, verb: Any) -> pd.DataFrame:
-    """Run ``verb`` on the usable parcels only; rows of the others are NaN."""
+#: Where the evidence functions run their raster verbs: None in this process, or a
+#: ``runner(verb, layer, *args, **options)`` (partition by partition on Dask) set by
+#: :func:`verbs_run_by` for the duration of one assessment.
+_RUNNER: contextvars.ContextVar[Callable[..., Any] | None] = contextvars.ContextVar(
+    "agroforest_geo_verb_runner", default=None
+)
+
+
+@contextlib.contextmanager
+def verbs_run_by(runner: Callable[..., Any]) -> Iterator[None]:
+    """Run the evidence functions' raster verbs through ``runner`` inside the block."""
+    token = _RUNNER.set(runner)
+    try:
+        yield
+    finally:
+        _RUNNER.reset(token)
+
+
+def _measure_subset(
+    parcels: gpd.GeoDataFrame, ok: np.ndarray, verb: Callable[..., Any], *args: Any, **options: Any
+) -> pd.DataFrame:
+    """Run ``verb(usable parcels, *args, **options)``; rows of the other parcels are NaN.
+
+    Inside :func:`verbs_run_by` a verb that reads rasters runs through the runner
+    (on Dask); everything else, and every verb outside it, runs here.
+    """
     sub = parcels[ok]
     if not len(sub):
         return pd.DataFrame(index=parcels.index)
-    return pd.DataFrame(verb(sub)).reindex(parcels.index)
+    runner = _RUNNER.get()
+    if runner is not None and _reads_rasters(verb):
+        return pd.DataFrame(runner(verb, sub, *args, **options)).reindex(parcels.index)
+    return pd.DataFrame(verb(sub, *args, **options)).reindex(parcels.index)
+
+
+def _reads_rasters(verb: Callable[..., Any]) -> bool:
+    from .._verbs import spec_of
+
+    spec = spec_of(verb)
+    return spec is not None and bool(spec.rasters)
 
 
 # --------------------------------------------------------------------------------------

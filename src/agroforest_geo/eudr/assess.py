@@ -16,7 +16,7 @@ import datetime as dt
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -113,6 +113,14 @@ class _Sources:
         }
 
 
+class Collected(NamedTuple):
+    """What :func:`collect_evidence` gathers."""
+
+    evidence: pd.DataFrame
+    pairs: gpd.GeoDataFrame
+    carbon_by_system: pd.DataFrame | None
+
+
 def collect_evidence(
     parcels: gpd.GeoDataFrame,
     validation: Any,
@@ -122,8 +130,8 @@ def collect_evidence(
     thresholds: Mapping[str, float],
     cover_year: int | None,
     id_column: str | None,
-) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
-    """Every evidence column of every source, and the parcel-overlap pairs."""
+) -> Collected:
+    """Every evidence column of every source, the parcel-overlap pairs and the carbon roll-up."""
     geom = ev_mod.geometry_evidence(parcels, validation)
     ok = (geom["n_geometry_errors"] == 0).to_numpy()
     area = ev_mod.area_evidence(parcels, ok=ok)
@@ -145,7 +153,7 @@ def collect_evidence(
         parcels, trees=sources.trees, plots=sources.plots, area_ha=area["area_ha"], ok=ok
     )
     records = ev_mod.records_evidence(parcels, plots=sources.plots, cutoff=cutoff, ok=ok)
-    carbon = _carbon(parcels, sources, id_column)
+    carbon, carbon_by_system = _carbon(parcels, sources, id_column)
     country = _country(parcels, ok)
     evidence = pd.concat(
         [area, prot, over, trees, records, geom, country, carbon, per_source], axis=1
@@ -155,7 +163,7 @@ def collect_evidence(
         if col.name not in evidence.columns and "<" not in col.name:
             evidence[col.name] = np.nan
     evidence.attrs["sources"] = roles
-    return evidence, pairs
+    return Collected(evidence, pairs, carbon_by_system)
 
 
 def _country(parcels: gpd.GeoDataFrame, ok: np.ndarray) -> pd.DataFrame:
@@ -171,19 +179,28 @@ def _country(parcels: gpd.GeoDataFrame, ok: np.ndarray) -> pd.DataFrame:
     return out
 
 
-def _carbon(parcels: gpd.GeoDataFrame, sources: _Sources, id_column: str | None) -> pd.DataFrame:
-    """Carbon evidence when asked for (a biomass map, or options for the inventory)."""
+def _carbon(
+    parcels: gpd.GeoDataFrame, sources: _Sources, id_column: str | None
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Carbon evidence when asked for, and the per-system roll-up of the same draws.
+
+    Evidence from a biomass map or the plots' inventory; the roll-up when the
+    plots have a ``system``.
+    """
     inventory = sources.carbon_options is not None and sources.plots is not None
     if not inventory and sources.biomass_map is None:
-        return pd.DataFrame(index=parcels.index)
-    return ev_mod.carbon_evidence(
+        return pd.DataFrame(index=parcels.index), None
+    trees = sources.trees if inventory and not ev_mod._is_table(sources.trees) else None
+    plots = sources.plots if inventory else None
+    return ev_mod.carbon_columns(
         parcels,
-        plots=sources.plots if inventory else None,
-        trees=sources.trees if inventory and not ev_mod._is_table(sources.trees) else None,
+        plots=plots,
+        trees=trees,
         biomass_map=sources.biomass_map,
         biomass_product=sources.biomass_product,
         options=sources.carbon_options,
         id_column=id_column or "parcel_id",
+        by_system=plots is not None and trees is not None and "system" in plots.columns,
     )
 
 
@@ -414,7 +431,7 @@ def assess(
         protected_options=dict(protected_options or {}),
         raster_options=dict(raster_options or {}),
     )
-    evidence, _ = collect_evidence(
+    evidence = collect_evidence(
         parcels,
         validation,
         sources,
@@ -422,7 +439,7 @@ def assess(
         thresholds=th,
         cover_year=cover_year,
         id_column=id_column,
-    )
+    ).evidence
     custom = not (rules is None or isinstance(rules, Mapping))
     return decide(
         parcels,

@@ -430,7 +430,7 @@ def _raw_forest_tables(
         loss = _on_index(loss, parcels.index, "forest_loss")
 
     def measure(verb: Any, *rasters: Any, **options: Any) -> pd.DataFrame:
-        return _measure_subset(parcels, ok, lambda s: verb(s, *rasters, **options))
+        return _measure_subset(parcels, ok, verb, *rasters, **options)
 
     cov, lss = forest_tables(
         cover,
@@ -671,9 +671,7 @@ def protected_evidence(
             if isinstance(protected, gpd.GeoDataFrame)
             else read_protected_areas(protected)
         )
-        table = _measure_subset(
-            parcels, _ok_mask(parcels, ok), lambda s: protected_overlap(s, layer, **options)
-        )
+        table = _measure_subset(parcels, _ok_mask(parcels, ok), protected_overlap, layer, **options)
     return table.drop(columns=[c for c in ("area_ha",) if c in table.columns])
 
 
@@ -855,7 +853,7 @@ def tree_evidence(
         from ..trees import tree_density
 
         layer = _tree_layer(trees)
-        table = _measure_subset(parcels, okm, lambda s: tree_density(s, trees=layer))
+        table = _measure_subset(parcels, okm, tree_density, trees=layer)
     out = pd.DataFrame(index=idx)
     out["tree_count"] = _col(table, "tree_count", idx).where(okm)
     out["trees_per_ha"] = _col(table, "trees_per_ha", idx).where(okm)
@@ -901,11 +899,34 @@ def carbon_evidence(
     >>> bool((c["inventory_co2e_t"].dropna() > 0).all()), c.index.equals(parcels.index)
     (True, True)
     """
-    from ..carbon import biomass_from_map, carbon_rollup
+    return carbon_columns(
+        parcels, plots=plots, trees=trees, biomass_map=biomass_map,
+        biomass_product=biomass_product, options=options, id_column=id_column,
+    )[0]  # fmt: skip
+
+
+def carbon_columns(
+    parcels: gpd.GeoDataFrame,
+    *,
+    plots: gpd.GeoDataFrame | None,
+    trees: Any,
+    biomass_map: Any,
+    biomass_product: Any,
+    options: Mapping[str, Any] | None,
+    id_column: str,
+    by_system: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """:func:`carbon_evidence`, and with ``by_system`` the per-system roll-up of the same draws."""
+    from ..carbon import biomass_from_map
+    from ..carbon._plots import rollups
 
     out = pd.DataFrame(index=parcels.index)
+    system = None
     if plots is not None and trees is not None:
-        by = carbon_rollup(plots, _tree_layer(trees), by="parcel_id", **dict(options or {}))
+        groupings = [["parcel_id"], ["system"]] if by_system else [["parcel_id"]]
+        tables = rollups(plots, _tree_layer(trees), groupings, **dict(options or {}))
+        by = tables[0]
+        system = tables[1] if by_system else None
         ids = parcels[id_column].astype(str) if id_column in parcels else parcels.index
         by.index = by.index.astype(str)
         for col, src in (
@@ -922,7 +943,7 @@ def carbon_evidence(
         out["map_agb_mg"] = m["agb_mg"]
         out["map_co2e_t"] = m["co2e_t"]
         out["map_covered_share"] = m["covered_share"]
-    return out
+    return out, system
 
 
 def _tree_layer(trees: Any) -> gpd.GeoDataFrame:
