@@ -315,3 +315,27 @@ def test_a_projected_layer_is_proved_in_its_own_coordinates(monkeypatch):
     assert not (found.proved & ~valid).any()
     assert found.proved.sum() == valid.sum()
     assert math.isfinite(agf.area_ha(layer, invalid="nan").drop(index=7).sum())
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["peru_distrital_simple.geojson", "peru_provincial_simple.geojson"],
+)
+def test_real_boundaries_are_proved_as_geos_judges_them(shared_data, name, monkeypatch):
+    # Peru's districts and provinces (INEI): rings of a few to thousands of vertices, so the
+    # brute-force and the sweep paths both run on real shapes
+    path = shared_data / "peru-geojson" / name
+    if not path.exists():
+        pytest.skip(f"{path} is not present")
+    layer = gpd.read_file(path)
+    geoms = np.asarray(layer.geometry.values, dtype=object)
+    monkeypatch.setenv(_ringarea.ENV_VAR, "numba")
+    found = area_module._measure_m2(geoms, layer.crs, max_segment_m=500.0, n_jobs=1, prove=True)
+    valid = shapely.is_valid(geoms)
+    assert not (found.proved & ~valid).any()
+    polygons = shapely.get_type_id(geoms) == 3
+    assert found.proved.sum() >= 0.95 * (polygons & valid).sum()
+    fast, fast_w = _area_and_warnings(layer, "warn", True, monkeypatch)
+    slow, slow_w = _area_and_warnings(layer, "warn", False, monkeypatch)
+    pd.testing.assert_series_equal(fast, slow, check_exact=True)
+    assert fast_w == slow_w
