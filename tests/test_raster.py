@@ -434,11 +434,13 @@ def test_n_jobs_gives_identical_results(big_grid):
 
 
 @pytest.mark.filterwarnings("ignore::agroforest_geo.errors.NoDataWarning")
-def test_n_jobs_with_in_memory_raster_falls_back(big_grid):
+def test_n_jobs_with_in_memory_raster(big_grid):
+    # threads share the open dataset (read under a lock): in-memory rasters take n_jobs too
     path, polys = big_grid
     from rasterio.io import MemoryFile
 
     with open(path, "rb") as f, MemoryFile(f.read()) as mem, mem.open() as src:
-        with pytest.warns(RuntimeWarning, match="in-memory"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
             out = integrate(polys, src, n_jobs=2)
     pd.testing.assert_frame_equal(out, integrate(polys, path), check_exact=True)

@@ -8,15 +8,16 @@ one window per raster.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import shapely
-from rasterio.io import DatasetReader
 from rasterio.windows import Window
 
+from ._blocks import BlockStore
+from ._coverage import compiled_coverage, use_compiled
 from .cellarea import _CellArea
 from .inputs import _Grid, _Prepared
 
@@ -178,7 +179,32 @@ def _grid_source(grid: _Grid) -> Any:
 def _coverage_exact(
     geoms: np.ndarray, grid: _Grid
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Exact coverage of cells by each geometry: (geometry position, row, col, fraction)."""
+    """Exact coverage of cells by each geometry: (geometry position, row, col, fraction).
+
+    The compiled pass (:mod:`agroforest_geo._coverage`) for the geometries it is
+    sure of, exactextract for the others (and for all without numba).
+    """
+    if not use_compiled():
+        return _coverage_exactextract(geoms, grid)
+    t = grid.transform
+    pos, rows, cols, cov, unsure = compiled_coverage(
+        geoms, t.c, t.f, grid.dx, grid.dy, grid.width, grid.height
+    )
+    if unsure.size == 0:
+        return pos, rows, cols, cov
+    p2, r2, c2, f2 = _coverage_exactextract(geoms[unsure], grid)
+    return (
+        np.concatenate([pos, unsure[p2]]),
+        np.concatenate([rows, r2]),
+        np.concatenate([cols, c2]),
+        np.concatenate([cov, f2]),
+    )
+
+
+def _coverage_exactextract(
+    geoms: np.ndarray, grid: _Grid
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Exact coverage of cells by each geometry, computed by exactextract."""
     from exactextract import exact_extract
 
     vec = _wkb_feature_source(list(shapely.to_wkb(geoms)), grid.wkt)
@@ -214,15 +240,6 @@ def _coverage_centroid(
         return e, e, e, np.empty(0)
     pos = np.concatenate(pos_l)
     return pos, np.concatenate(row_l), np.concatenate(col_l), np.ones(pos.size)
-
-
-def _read(src: DatasetReader, band: int, win: Window) -> tuple[np.ndarray, np.ndarray]:
-    arr = src.read(band, window=win, masked=True)
-    data = np.asarray(arr.data)
-    valid = ~np.ma.getmaskarray(arr)
-    if np.issubdtype(data.dtype, np.floating):
-        valid &= ~np.isnan(data)
-    return data, valid
 
 
 @dataclass
@@ -313,13 +330,15 @@ def _plan(prepared: _Prepared, grid: _Grid, tile: int | None = None, n_rasters: 
 
 def _pieces(
     batch: _Batch,
-    srcs: Mapping[str, DatasetReader],
-    bands: Mapping[str, int],
+    store: BlockStore,
     grid: _Grid,
     cell_area: _CellArea,
     method: str,
 ) -> PixelPieces:
-    """Pixel pieces of one batch; ``feature`` is the position of the part in the batch."""
+    """Pixel pieces of one batch; ``feature`` is the position of the part in the batch.
+
+    The batch's window is released from ``store`` once its values are gathered.
+    """
     if method == "exact":
         pos, rows, cols, cov = _coverage_exact(batch.geoms, grid)
     else:
@@ -328,12 +347,13 @@ def _pieces(
     r0, c0 = int(win.row_off), int(win.col_off)
     wr, wc = rows - r0, cols - c0
     keep = (cov > 0) & (wr >= 0) & (wr < win.height) & (wc >= 0) & (wc < win.width)
-    pos, rows, cols, cov, wr, wc = (a[keep] for a in (pos, rows, cols, cov, wr, wc))
+    pos, rows, cols, cov = (a[keep] for a in (pos, rows, cols, cov))
     values, valid = {}, {}
-    for name, src in srcs.items():
-        data, ok = _read(src, bands[name], win)
-        values[name] = data[wr, wc]
-        valid[name] = ok[wr, wc]
+    try:
+        for name in store.rasters:
+            values[name], valid[name] = store.gather(name, win, rows, cols)
+    finally:
+        store.release(win)
     return PixelPieces(
         feature=pos,
         row=rows,

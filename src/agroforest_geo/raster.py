@@ -46,13 +46,10 @@ visible in ``nodata_m2``, never silently scaled.
 
 from __future__ import annotations
 
-import itertools
-import multiprocessing
 import warnings
 from collections import deque
 from collections.abc import Callable, Hashable, Iterator, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
@@ -63,6 +60,7 @@ import pandas as pd
 import rasterio
 from rasterio.io import DatasetReader
 
+from ._blocks import BlockStore
 from ._encoding import _Encoding, band_of, density_encoding, is_stat, plain_encoding
 from ._screen import InvalidPolicy
 from ._threads import n_workers
@@ -98,8 +96,8 @@ __all__ = [
 
 #: Show a progress bar by default from this many polygons on.
 PROGRESS_MIN_FEATURES = 20_000
-#: With ``n_jobs > 1``, groups of batches handed to each worker process.
-_CHUNKS_PER_WORKER = 6
+#: With ``n_jobs > 1``, batches submitted ahead per thread (bounds the memory held).
+_AHEAD_PER_WORKER = 2
 
 
 def _progress_bar(total: int, progress: bool | None, desc: str) -> Any:
@@ -177,12 +175,14 @@ def _run(
     progress: bool | None,
 ) -> Iterator[PixelPieces]:
     grid = plan.grid
+    windows = [b.window for b in plan.batches]
     cell_area = _CellArea(grid)
-    cell_area.prefill([b.window for b in plan.batches])
+    cell_area.prefill(windows)
+    store = BlockStore(srcs, bands, windows)
     bar = _progress_bar(plan.prepared.n, progress, "pixels")
     try:
         for batch in plan.batches:
-            p = _pieces(batch, srcs, bands, grid, cell_area, method)
+            p = _pieces(batch, store, grid, cell_area, method)
             owner = plan.part_owner[batch.part]
             p.feature = owner[p.feature]
             yield p
@@ -227,69 +227,46 @@ def _per_polygon(key: Hashable, v: np.ndarray, owner: np.ndarray, n: int) -> np.
 _Sums = tuple[np.ndarray, dict[Hashable, np.ndarray]]
 
 
-def _reduce_batches(
-    batches: list[_Batch],
-    srcs: Mapping[str, DatasetReader],
-    bands: Mapping[str, int],
+def _reduce_batch(
+    batch: _Batch,
+    store: BlockStore,
     grid: _Grid,
     cell_area: _CellArea,
     method: str,
     reducer: Reducer,
 ) -> _Sums:
-    """Sum a group of batches per part: (part ids, {key: sums aligned with the ids})."""
-    parts = np.concatenate([b.part for b in batches]) if batches else np.empty(0, np.int64)
-    sums: dict[Hashable, np.ndarray] = {}
-    at = 0
-    for b in batches:
-        nb = b.part.size
-        for key, v in reducer(_pieces(b, srcs, bands, grid, cell_area, method), nb).items():
-            if key not in sums:
-                sums[key] = np.full(parts.size, _fill(key))
-            sums[key][at : at + nb] = v
-        at += nb
-    return parts, sums
+    """Sum one batch per part: (part ids, {key: sums aligned with the ids})."""
+    pieces = _pieces(batch, store, grid, cell_area, method)
+    sums = dict(reducer(pieces, batch.part.size))
+    return batch.part, sums
 
 
-def _reduce_worker(
-    paths: Mapping[str, str],
-    bands: Mapping[str, int],
-    grid: _Grid,
-    method: str,
-    reducer: Reducer,
-    batches: list[_Batch],
-) -> _Sums:
-    """Worker-process side of :func:`_reduce`: open the rasters, reduce a group of batches."""
-    with ExitStack() as stack:
-        stack.enter_context(bounded_block_cache())
-        srcs = {name: stack.enter_context(rasterio.open(p)) for name, p in paths.items()}
-        cell_area = _CellArea(grid)
-        cell_area.prefill([b.window for b in batches])
-        return _reduce_batches(batches, srcs, bands, grid, cell_area, method, reducer)
+def _in_threads(
+    fn: Callable[[_Batch], _Sums], batches: list[_Batch], workers: int
+) -> Iterator[_Sums]:
+    """``fn`` of every batch, in batch order, on ``workers`` threads (a few batches ahead).
 
+    Each thread reads under the GDAL options of the calling thread (rasterio
+    keeps them per thread outside the main one).
+    """
+    opts = rasterio.env.getenv() if rasterio.env.hasenv() else {}
 
-def _reopenable(src: DatasetReader) -> str | None:
-    """Path a worker process can open ``src`` from, or None (in-memory datasets)."""
-    name = str(src.name)
-    if src.driver == "MEM" or name.startswith("/vsimem/") or not name:
-        return None
-    return name
+    def run(b: _Batch) -> _Sums:
+        with rasterio.Env(**opts):
+            return fn(b)
 
-
-def _mp_context() -> Any:
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        ctx = multiprocessing.get_context("forkserver")
-        # workers are forked from a server that has imported the package once
-        ctx.set_forkserver_preload(["agroforest_geo.raster"])
-        return ctx
-    return multiprocessing.get_context("spawn")  # pragma: no cover - not on Linux
-
-
-def _chunks(batches: list[_Batch], n: int) -> list[list[_Batch]]:
-    """Split batches (in tile order) into about ``n`` runs of similar numbers of parts."""
-    sizes = np.array([b.part.size for b in batches], dtype=float)
-    edges = np.searchsorted(np.cumsum(sizes), np.linspace(0, sizes.sum(), n + 1)[1:-1])
-    bounds = np.unique(np.r_[0, edges + 1, len(batches)].clip(0, len(batches)))
-    return [batches[a:b] for a, b in itertools.pairwise(bounds) if b > a]
+    with ThreadPoolExecutor(workers) as ex:
+        pending: deque[Future[_Sums]] = deque()
+        try:
+            for b in batches:
+                pending.append(ex.submit(run, b))
+                if len(pending) > _AHEAD_PER_WORKER * workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for f in pending:
+                f.cancel()
 
 
 def _reduce(
@@ -305,67 +282,32 @@ def _reduce(
 
     Sums are taken per part (each part lies in one batch), then parts are added
     per polygon in part order: the result does not depend on batching or on
-    ``n_jobs``.
+    ``n_jobs`` (threads over batches).
     """
-    workers = n_workers(n_jobs)
+    workers = min(n_workers(n_jobs), max(len(plan.batches), 1))
     n_parts = plan.part_owner.size
     acc: dict[Hashable, np.ndarray] = {}
     bar = _progress_bar(plan.prepared.n, progress, "pixels")
-
-    def consume(res: _Sums) -> None:
-        parts, sums = res
-        for key, v in sums.items():
-            if key not in acc:
-                acc[key] = np.full(n_parts, _fill(key))
-            acc[key][parts] = v
-        if bar is not None:
-            bar.update(int(np.unique(plan.part_owner[parts]).size))
-
-    reopen = {name: _reopenable(src) for name, src in srcs.items()}
-    paths = {name: p for name, p in reopen.items() if p is not None}
-    if workers > 1 and len(paths) < len(reopen):
-        warnings.warn(
-            "n_jobs > 1 needs rasters that worker processes can open by path; in-memory "
-            "datasets are processed in this process (n_jobs=1)",
-            RuntimeWarning,
-            stacklevel=3,
-        )
-        workers = 1
+    windows = [b.window for b in plan.batches]
     try:
-        if workers == 1 or len(plan.batches) < 2:
-            with bounded_block_cache():
-                cell_area = _CellArea(plan.grid)
-                cell_area.prefill([b.window for b in plan.batches])
-                for b in plan.batches:
-                    consume(
-                        _reduce_batches([b], srcs, bands, plan.grid, cell_area, method, reducer)
-                    )
-        else:
-            chunks = _chunks(plan.batches, workers * _CHUNKS_PER_WORKER)
-            workers = min(workers, len(chunks))
-            with ProcessPoolExecutor(workers, mp_context=_mp_context()) as ex:
-                pending: deque[Future[_Sums]] = deque()
-                try:
-                    for chunk in chunks:
-                        pending.append(
-                            ex.submit(
-                                _reduce_worker, paths, bands, plan.grid, method, reducer, chunk
-                            )
-                        )
-                        if len(pending) > 2 * workers:
-                            consume(pending.popleft().result())
-                    while pending:
-                        consume(pending.popleft().result())
-                except BrokenProcessPool as exc:
-                    raise RuntimeError(
-                        "a worker process of n_jobs died. In a script, call with n_jobs > 1 "
-                        'only under `if __name__ == "__main__":` (workers re-import the main '
-                        "module); otherwise it may have run out of memory. n_jobs=1 avoids it."
-                    ) from exc
-                except BaseException:
-                    for f in pending:
-                        f.cancel()
-                    raise
+        with bounded_block_cache():
+            cell_area = _CellArea(plan.grid)
+            cell_area.prefill(windows, n_jobs=workers)
+            store = BlockStore(srcs, bands, windows)
+
+            def one(b: _Batch) -> _Sums:
+                return _reduce_batch(b, store, plan.grid, cell_area, method, reducer)
+
+            results = (
+                map(one, plan.batches) if workers == 1 else _in_threads(one, plan.batches, workers)
+            )
+            for parts, sums in results:
+                for key, v in sums.items():
+                    if key not in acc:
+                        acc[key] = np.full(n_parts, _fill(key))
+                    acc[key][parts] = v
+                if bar is not None:
+                    bar.update(int(np.unique(plan.part_owner[parts]).size))
     finally:
         if bar is not None:
             bar.close()

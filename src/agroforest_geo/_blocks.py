@@ -1,0 +1,206 @@
+"""Raster blocks read once each, in the order the batches need them, shared by threads.
+
+The windows of the batches of a pass (:mod:`agroforest_geo.pixelpieces`) overlap
+where polygons straddle tile lines, and a window is rarely aligned on the
+raster's blocks, so reading window by window decompresses the blocks on the
+edges of every window two to four times, or relies on GDAL's block cache to
+keep them. Here the pass is planned on *units* (the raster's blocks, grouped into
+at least 512 × 512 pixels when blocks are small strips): every unit a batch's
+window touches is read once, whole, the first time a batch asks for it, kept
+while later batches still need it (a count per unit, known from the plan), and
+dropped after its last one. A window is copied together from its units.
+
+Values and their validity are exactly those of a masked read of the window:
+for an integer band whose only mask is its nodata value the validity is
+``value != nodata`` (GDAL's nodata mask of an integer band); otherwise GDAL's
+mask band is read with the unit (alpha, per-dataset masks, float nodata).
+
+Several threads may ask at once: a raster's dataset is read under its own lock
+(GDAL handles are not shared between threads; the read releases the GIL), so
+units of different rasters are read in parallel and no unit is read twice.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import rasterio
+from rasterio.io import DatasetReader
+from rasterio.windows import Window
+
+__all__ = ["BlockStore"]
+
+#: Values gathered at some cells, and whether each is valid.
+Gathered = tuple[np.ndarray, np.ndarray]
+
+#: Units are at least this many pixels on a side (when the raster is that large).
+_MIN_UNIT_PX = 512
+
+
+@dataclass
+class _Counters:
+    """What a pass read: units read, unit reads asked for by windows, pixels read and needed."""
+
+    units_read: int = 0
+    units_asked: int = 0
+    pixels_read: int = 0
+    pixels_in_windows: int = 0
+    reads_per_unit: dict[tuple[str, int, int], int] = field(default_factory=dict)
+
+
+def _nodata_compare(src: DatasetReader, band: int) -> int | None:
+    """Return the integer nodata to compare with when it is the band's only mask, else None."""
+    flags = src.mask_flag_enums[band - 1]
+    dtype = np.dtype(src.dtypes[band - 1])
+    if list(flags) != [rasterio.enums.MaskFlags.nodata] or dtype.kind not in "iu":
+        return None
+    nod = src.nodatavals[band - 1]
+    if nod is None or not math.isfinite(nod) or nod != int(nod):
+        return None
+    info = np.iinfo(dtype)
+    if not info.min <= nod <= info.max:
+        return None
+    return int(nod)
+
+
+class _Raster:
+    """One raster's units: their size, the lock on its dataset, the units held."""
+
+    def __init__(self, src: DatasetReader, band: int) -> None:
+        self.src, self.band = src, band
+        bh, bw = src.block_shapes[band - 1]
+        self.uh = bh * max(1, math.ceil(min(_MIN_UNIT_PX, src.height) / bh))
+        self.uw = bw * max(1, math.ceil(min(_MIN_UNIT_PX, src.width) / bw))
+        self.nodata = _nodata_compare(src, band)
+        self.all_valid = all(
+            f == rasterio.enums.MaskFlags.all_valid for f in src.mask_flag_enums[band - 1]
+        )
+        self.lock = threading.Lock()
+        self.units: dict[tuple[int, int], tuple[np.ndarray, np.ndarray | None]] = {}
+
+    def keys(self, win: Window) -> list[tuple[int, int]]:
+        r0, c0 = int(win.row_off), int(win.col_off)
+        r1, c1 = r0 + int(win.height), c0 + int(win.width)
+        return [
+            (i, j)
+            for i in range(r0 // self.uh, (r1 - 1) // self.uh + 1)
+            for j in range(c0 // self.uw, (c1 - 1) // self.uw + 1)
+        ]
+
+    def read(self, key: tuple[int, int]) -> tuple[np.ndarray, np.ndarray | None]:
+        """Read one unit: its values, and its mask (None: validity comes from the values)."""
+        i, j = key
+        src = self.src
+        w = Window(j * self.uw, i * self.uh, self.uw, self.uh).intersection(
+            Window(0, 0, src.width, src.height)
+        )
+        data = src.read(self.band, window=w)
+        if self.nodata is not None or self.all_valid:
+            return data, None
+        return data, src.read_masks(self.band, window=w) != 0
+
+    def valid(self, values: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+        """Return whether values gathered from units are valid (``mask``: theirs, if read)."""
+        if mask is not None:
+            ok = mask
+        elif self.nodata is not None:
+            ok = values != values.dtype.type(self.nodata)
+        else:
+            ok = np.ones(values.shape, dtype=bool)
+        if values.dtype.kind == "f":
+            ok &= ~np.isnan(values)
+        return ok
+
+
+class BlockStore:
+    """Windows of several rasters, copied from units each read once (see the module notes).
+
+    Parameters
+    ----------
+    srcs, bands
+        The open rasters (on one grid) and the band of each.
+    windows
+        The window of every batch, in the order they will be asked for (every
+        window must be asked for, then released, exactly once).
+    """
+
+    def __init__(
+        self,
+        srcs: Mapping[str, DatasetReader],
+        bands: Mapping[str, int],
+        windows: Sequence[Window],
+    ) -> None:
+        self.rasters = {name: _Raster(src, bands[name]) for name, src in srcs.items()}
+        self.counters = _Counters()
+        self._left: dict[str, dict[tuple[int, int], int]] = {}
+        for name, r in self.rasters.items():
+            left: dict[tuple[int, int], int] = {}
+            for win in windows:
+                for key in r.keys(win):
+                    left[key] = left.get(key, 0) + 1
+            self._left[name] = left
+        self._count_lock = threading.Lock()
+
+    def _unit(self, name: str, key: tuple[int, int]) -> tuple[np.ndarray, np.ndarray | None]:
+        r = self.rasters[name]
+        with r.lock:
+            got = r.units.get(key)
+            if got is None:
+                got = r.units[key] = r.read(key)
+                c = self.counters
+                c.units_read += 1
+                c.pixels_read += got[0].size
+                k = (name, *key)
+                c.reads_per_unit[k] = c.reads_per_unit.get(k, 0) + 1
+        return got
+
+    def gather(self, name: str, win: Window, rows: np.ndarray, cols: np.ndarray) -> Gathered:
+        """Values and validity of raster ``name`` at cells ``(rows, cols)`` inside ``win``."""
+        r = self.rasters[name]
+        data, mask = self.window(name, win)
+        wr, wc = rows - int(win.row_off), cols - int(win.col_off)
+        values = data[wr, wc]
+        return values, r.valid(values, None if mask is None else mask[wr, wc])
+
+    def window(self, name: str, win: Window) -> tuple[np.ndarray, np.ndarray | None]:
+        """Return the values of ``name`` in ``win`` (and their mask, if not in the values)."""
+        r = self.rasters[name]
+        r0, c0 = int(win.row_off), int(win.col_off)
+        h, w = int(win.height), int(win.width)
+        keys = r.keys(win)
+        units = [self._unit(name, k) for k in keys]
+        with self._count_lock:
+            self.counters.units_asked += len(keys)
+            self.counters.pixels_in_windows += h * w
+        if len(keys) == 1:
+            (i, j), (d, m) = keys[0], units[0]
+            rs, cs = r0 - i * r.uh, c0 - j * r.uw
+            sl = (slice(rs, rs + h), slice(cs, cs + w))
+            return d[sl], None if m is None else m[sl]
+        data = np.empty((h, w), dtype=units[0][0].dtype)
+        mask = None if units[0][1] is None else np.empty((h, w), dtype=bool)
+        for (i, j), (d, m) in zip(keys, units, strict=True):
+            ua, ub = max(r0, i * r.uh), min(r0 + h, i * r.uh + d.shape[0])
+            va, vb = max(c0, j * r.uw), min(c0 + w, j * r.uw + d.shape[1])
+            src_sl = (slice(ua - i * r.uh, ub - i * r.uh), slice(va - j * r.uw, vb - j * r.uw))
+            dst_sl = (slice(ua - r0, ub - r0), slice(va - c0, vb - c0))
+            data[dst_sl] = d[src_sl]
+            if mask is not None and m is not None:
+                mask[dst_sl] = m[src_sl]
+        return data, mask
+
+    def release(self, win: Window) -> None:
+        """Say that the batch of ``win`` is done: units no later batch needs are dropped."""
+        for name, r in self.rasters.items():
+            left = self._left[name]
+            for key in r.keys(win):
+                with self._count_lock:
+                    left[key] -= 1
+                    done = left[key] == 0
+                if done:
+                    with r.lock:
+                        r.units.pop(key, None)
