@@ -66,19 +66,31 @@ def use_compiled() -> bool:
 
 
 def compiled_coverage(
-    geoms: np.ndarray, x0: float, y0: float, dx: float, dy: float, width: int, height: int
+    geoms: np.ndarray,
+    x0: float,
+    y0: float,
+    dx: float,
+    dy: float,
+    width: int,
+    height: int,
+    *,
+    known_valid: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Cover fractions of the cells of a grid by each geometry, for those it is sure of.
 
     Returns ``(pos, row, col, fraction, unsure)``: the pieces (position of the
     geometry in ``geoms``, cell, fraction as float32 rounded, in float64), and the
     positions of the geometries left out, to be computed by exactextract.
+    ``known_valid`` marks geometries GEOS already found valid (the others are checked).
     """
     n = geoms.size
     if n == 0:
         e = np.empty(0, np.int64)
         return e, e, e, np.empty(0), e
-    ok = np.asarray(shapely.is_valid(geoms), dtype=bool)
+    ok = np.zeros(n, dtype=bool) if known_valid is None else known_valid.copy()
+    check = np.flatnonzero(~ok)
+    if check.size:
+        ok[check] = shapely.is_valid(geoms[check])
     sure = np.flatnonzero(ok)
     if sure.size == 0:
         e = np.empty(0, np.int64)

@@ -18,7 +18,10 @@
 
 from __future__ import annotations
 
+import functools
 import math
+import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from typing import Any
@@ -27,7 +30,7 @@ import numpy as np
 import shapely
 from rasterio.windows import Window
 
-from ._ringarea import backend, ring_areas
+from ._ringarea import _numba_available, backend, ring_areas
 from .area import (
     _DEFAULT_MAX_SEGMENT_M,
     _M_PER_DEG_MAX,
@@ -198,32 +201,94 @@ class _CellArea:
         if ratio.shape == (1, 1):
             self._fill(np.array([0]))
             return np.full(rows.shape, nominal * ratio[0, 0])
-        # bilinear interpolation of the scale ratio in (row, col)
-        i = np.clip(np.searchsorted(lr, rows, side="right") - 1, 0, max(len(lr) - 2, 0))
-        j = np.clip(np.searchsorted(lc, cols, side="right") - 1, 0, max(len(lc) - 2, 0))
-        if len(lr) == 1:
-            ti = np.zeros(rows.shape)
-            i1 = i
-        else:
-            i1 = i + 1
-            ti = (rows - lr[i]) / (lr[i1] - lr[i])
-        if len(lc) == 1:
-            tj = np.zeros(cols.shape)
-            j1 = j
-        else:
-            j1 = j + 1
-            tj = (cols - lc[j]) / (lc[j1] - lc[j])
         if rows.size:
             self._fill(
                 self._block(int(rows.min()), int(rows.max()), int(cols.min()), int(cols.max()))
             )
+        if _numba_available() and rows.size >= _MIN_COMPILED:
+            out = np.empty(rows.shape)
+            _compiled()(np.ravel(rows), np.ravel(cols), lr, lc, ratio, nominal, out.reshape(-1))
+            return out
+        return _bilinear(rows, cols, lr, lc, ratio, nominal)
+
+
+def _bilinear(
+    rows: np.ndarray,
+    cols: np.ndarray,
+    lr: np.ndarray,
+    lc: np.ndarray,
+    ratio: np.ndarray,
+    nominal: float,
+) -> np.ndarray:
+    """Cell areas: the scale ratio interpolated bilinearly in (row, col) from the lattice."""
+    i = np.clip(np.searchsorted(lr, rows, side="right") - 1, 0, max(len(lr) - 2, 0))
+    j = np.clip(np.searchsorted(lc, cols, side="right") - 1, 0, max(len(lc) - 2, 0))
+    if len(lr) == 1:
+        ti = np.zeros(rows.shape)
+        i1 = i
+    else:
+        i1 = i + 1
+        ti = (rows - lr[i]) / (lr[i1] - lr[i])
+    if len(lc) == 1:
+        tj = np.zeros(cols.shape)
+        j1 = j
+    else:
+        j1 = j + 1
+        tj = (cols - lc[j]) / (lc[j1] - lc[j])
+    r = (
+        ratio[i, j] * (1 - ti) * (1 - tj)
+        + ratio[i1, j] * ti * (1 - tj)
+        + ratio[i, j1] * (1 - ti) * tj
+        + ratio[i1, j1] * ti * tj
+    )
+    return nominal * r
+
+
+def _bilinear_loop(rows, cols, lr, lc, ratio, nominal, out):  # type: ignore[no-untyped-def]
+    """:func:`_bilinear` in one compiled pass, the same operations in the same order."""
+    nr, nc = lr.size, lc.size
+    for k in range(rows.size):
+        rw, cl = rows[k], cols[k]
+        i = min(max(np.searchsorted(lr, rw, side="right") - 1, 0), max(nr - 2, 0))
+        j = min(max(np.searchsorted(lc, cl, side="right") - 1, 0), max(nc - 2, 0))
+        if nr == 1:
+            ti = 0.0
+            i1 = i
+        else:
+            i1 = i + 1
+            ti = (rw - lr[i]) / (lr[i1] - lr[i])
+        if nc == 1:
+            tj = 0.0
+            j1 = j
+        else:
+            j1 = j + 1
+            tj = (cl - lc[j]) / (lc[j1] - lc[j])
         r = (
             ratio[i, j] * (1 - ti) * (1 - tj)
             + ratio[i1, j] * ti * (1 - tj)
             + ratio[i, j1] * (1 - ti) * tj
             + ratio[i1, j1] * ti * tj
         )
-        return nominal * r
+        out[k] = nominal * r
+
+
+#: Calls on fewer cells use the numpy code (the same numbers).
+_MIN_COMPILED = 1_000
+_COMPILE_LOCK = threading.Lock()
+
+
+def _compiled() -> Callable[..., None]:
+    """Compile :func:`_bilinear_loop` on first use (cached on disk), never at import."""
+    with _COMPILE_LOCK:
+        return _compile()
+
+
+@functools.cache
+def _compile() -> Callable[..., None]:
+    import numba
+
+    jit = numba.njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+    return jit(_bilinear_loop)  # type: ignore[no-any-return]
 
 
 def cell_area_m2(raster: RasterLike, rows: Any, cols: Any) -> np.ndarray:

@@ -177,7 +177,7 @@ def _grid_source(grid: _Grid) -> Any:
 
 
 def _coverage_exact(
-    geoms: np.ndarray, grid: _Grid
+    geoms: np.ndarray, grid: _Grid, known_valid: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Exact coverage of cells by each geometry: (geometry position, row, col, fraction).
 
@@ -188,7 +188,7 @@ def _coverage_exact(
         return _coverage_exactextract(geoms, grid)
     t = grid.transform
     pos, rows, cols, cov, unsure = compiled_coverage(
-        geoms, t.c, t.f, grid.dx, grid.dy, grid.width, grid.height
+        geoms, t.c, t.f, grid.dx, grid.dy, grid.width, grid.height, known_valid=known_valid
     )
     if unsure.size == 0:
         return pos, rows, cols, cov
@@ -250,6 +250,8 @@ class _Batch:
     geoms: np.ndarray
     part: np.ndarray
     pb: np.ndarray
+    valid: np.ndarray | None = None
+    """True where the part is known valid (GEOS, on this very geometry); None: unknown."""
 
 
 @dataclass
@@ -310,7 +312,9 @@ def _plan(prepared: _Prepared, grid: _Grid, tile: int | None = None, n_rasters: 
     keep = pb[:, 0] >= 0 if idx.size else np.zeros(0, bool)
     geoms, owner, pb = geoms[keep], idx[keep], pb[keep]
     if geoms.size:
+        whole = geoms
         geoms, owner, pb = _split_large(geoms, owner, pb, grid, tile or _SPLIT_PX)
+        valid = _known_valid(prepared, geoms, owner, whole)
     batches = []
     if geoms.size:
         if tile is None:
@@ -324,8 +328,24 @@ def _plan(prepared: _Prepared, grid: _Grid, tile: int | None = None, n_rasters: 
             r0 = max(int(win[k, 1]) - 1, 0)
             c1 = min(int(win[k, 2]) + 1, grid.width)
             r1 = min(int(win[k, 3]) + 1, grid.height)
-            batches.append(_Batch(Window(c0, r0, c1 - c0, r1 - r0), geoms[sel], sel, pb[sel]))
+            batches.append(
+                _Batch(Window(c0, r0, c1 - c0, r1 - r0), geoms[sel], sel, pb[sel], valid[sel])
+            )
     return _Plan(prepared, grid, batches, owner.astype(np.int64))
+
+
+def _known_valid(
+    prepared: _Prepared, parts: np.ndarray, owner: np.ndarray, whole: np.ndarray
+) -> np.ndarray:
+    """Parts known valid: the polygon itself (not a piece cut from it), found valid before."""
+    if prepared.valid is None:
+        return np.zeros(parts.size, dtype=bool)
+    same = np.fromiter(
+        (p is prepared.geoms[o] for p, o in zip(parts, owner, strict=True)),
+        dtype=bool,
+        count=parts.size,
+    )
+    return same & prepared.valid[owner]
 
 
 def _pieces(
@@ -340,7 +360,7 @@ def _pieces(
     The batch's window is released from ``store`` once its values are gathered.
     """
     if method == "exact":
-        pos, rows, cols, cov = _coverage_exact(batch.geoms, grid)
+        pos, rows, cols, cov = _coverage_exact(batch.geoms, grid, batch.valid)
     else:
         pos, rows, cols, cov = _coverage_centroid(batch.geoms, grid, batch.pb)
     win = batch.window
