@@ -32,13 +32,19 @@ def write(path: Path, arr: np.ndarray, *, nodata=None, tiled=True, block=64, mas
     return path
 
 
-def windows(rng, shape, n=40):
+def batches(rng, shape, n=40):
+    """Random batches: a window and, inside it, a few pixel boxes (c0, r0, c1, r1)."""
     h, w = shape
     out = []
     for _ in range(n):
         r0, c0 = int(rng.integers(0, h - 1)), int(rng.integers(0, w - 1))
         width, height = int(rng.integers(1, w - c0 + 1)), int(rng.integers(1, h - r0 + 1))
-        out.append(Window(c0, r0, width, height))
+        k = int(rng.integers(1, 6))
+        a = np.column_stack([rng.integers(c0, c0 + width, k), rng.integers(r0, r0 + height, k)])
+        b = np.column_stack(
+            [rng.integers(a[:, 0], c0 + width) + 1, rng.integers(a[:, 1], r0 + height) + 1]
+        )
+        out.append((Window(c0, r0, width, height), np.column_stack([a, b]).astype(np.int64)))
     return out
 
 
@@ -65,30 +71,45 @@ def test_windows_equal_masked_reads_and_each_unit_is_read_once(tmp_path):
     rng = np.random.default_rng(1)
     for label, path in rasters(tmp_path).items():
         with rasterio.open(path) as src:
-            wins = windows(rng, src.shape)
-            store = BlockStore({"v": src}, {"v": 1}, wins)
-            for k in rng.permutation(len(wins)):  # any order, as threads finish them
-                win = wins[k]
+            plan = batches(rng, src.shape)
+            store = BlockStore({"v": src}, {"v": 1}, [boxes for _, boxes in plan])
+            for k in rng.permutation(len(plan)):  # any order, as threads finish them
+                win, boxes = plan[k]
                 arr = src.read(1, window=win, masked=True)
                 ref_valid = ~np.ma.getmaskarray(arr)
                 if arr.dtype.kind == "f":
                     ref_valid &= ~np.isnan(arr.data)
-                rr, cc = np.mgrid[0 : win.height, 0 : win.width]
-                rows, cols = (rr + win.row_off).ravel(), (cc + win.col_off).ravel()
-                values, valid = store.gather("v", win, rows, cols)
-                np.testing.assert_array_equal(values, arr.data.ravel(), err_msg=label)
-                np.testing.assert_array_equal(valid, ref_valid.ravel(), err_msg=label)
-                store.release(win)
+                c0, r0, c1, r1 = boxes[0]
+                rr, cc = np.mgrid[r0:r1, c0:c1]
+                rows, cols = rr.ravel(), cc.ravel()
+                values, valid = store.gather("v", k, win, rows, cols)
+                wr, wc = rows - win.row_off, cols - win.col_off
+                np.testing.assert_array_equal(values, arr.data[wr, wc], err_msg=label)
+                np.testing.assert_array_equal(valid, ref_valid[wr, wc], err_msg=label)
+                store.release(k)
             c = store.counters
             assert set(c.reads_per_unit.values()) == {1}, label
             assert c.units_read == len(c.reads_per_unit) < c.units_asked, label
             assert all(not r.units for r in store.rasters.values()), label  # all dropped
 
 
+def test_only_the_units_of_the_boxes_are_read(tmp_path):
+    path = write(tmp_path / "u.tif", np.zeros((2048, 2048), "uint8"), nodata=255)
+    with rasterio.open(path) as src:
+        # a window over 16 units, whose parts lie in two of them
+        win = Window(0, 0, 2048, 2048)
+        store = BlockStore({"v": src}, {"v": 1}, [np.array([[5, 5, 9, 9], [1500, 20, 1510, 30]])])
+        values, _ = store.gather("v", 0, win, np.array([5, 25]), np.array([5, 1505]))
+        assert values.tolist() == [0, 0]
+        assert store.counters.units_read == 2
+        with pytest.raises(RuntimeError, match="outside the raster blocks planned"):
+            store.gather("v", 0, win, np.array([1000]), np.array([1000]))
+
+
 def test_units_group_small_blocks(tmp_path):
     path = write(tmp_path / "s.tif", np.zeros((1200, 900), "uint8"), nodata=255, tiled=False)
     with rasterio.open(path) as src:
-        store = BlockStore({"v": src}, {"v": 1}, [Window(0, 0, 900, 1200)])
+        store = BlockStore({"v": src}, {"v": 1}, [np.array([[0, 0, 900, 1200]])])
         r = store.rasters["v"]
         assert src.block_shapes[0][0] < 512
         assert (r.uh, r.uw) == (src.block_shapes[0][0] * -(-512 // src.block_shapes[0][0]), 900)

@@ -82,22 +82,30 @@ class _Raster:
         self.lock = threading.Lock()
         self.units: dict[tuple[int, int], tuple[np.ndarray, np.ndarray | None]] = {}
 
-    def keys(self, win: Window) -> list[tuple[int, int]]:
-        r0, c0 = int(win.row_off), int(win.col_off)
-        r1, c1 = r0 + int(win.height), c0 + int(win.width)
-        return [
-            (i, j)
-            for i in range(r0 // self.uh, (r1 - 1) // self.uh + 1)
-            for j in range(c0 // self.uw, (c1 - 1) // self.uw + 1)
-        ]
+    def keys(self, boxes: np.ndarray) -> list[tuple[int, int]]:
+        """Return the units (row, col), in order, that pixel boxes ``(c0, r0, c1, r1)`` touch."""
+        if boxes.size == 0:
+            return []
+        i0, i1 = boxes[:, 1] // self.uh, (boxes[:, 3] - 1) // self.uh
+        j0, j1 = boxes[:, 0] // self.uw, (boxes[:, 2] - 1) // self.uw
+        ni, nj = i1 - i0 + 1, j1 - j0 + 1
+        rep = np.repeat(np.arange(boxes.shape[0]), ni * nj)
+        k = np.arange(rep.size) - np.repeat(np.cumsum(ni * nj) - ni * nj, ni * nj)
+        ii, jj = i0[rep] + k // nj[rep], j0[rep] + k % nj[rep]
+        ncol = -(-self.src.width // self.uw)
+        flat = np.unique(ii * ncol + jj)
+        return [(int(f // ncol), int(f % ncol)) for f in flat]
+
+    def window(self, key: tuple[int, int]) -> Window:
+        """Return the window of unit ``key`` (cut at the raster's edges)."""
+        i, j = key
+        h = min(self.uh, self.src.height - i * self.uh)
+        return Window(j * self.uw, i * self.uh, min(self.uw, self.src.width - j * self.uw), h)
 
     def read(self, key: tuple[int, int]) -> tuple[np.ndarray, np.ndarray | None]:
         """Read one unit: its values, and its mask (None: validity comes from the values)."""
-        i, j = key
         src = self.src
-        w = Window(j * self.uw, i * self.uh, self.uw, self.uh).intersection(
-            Window(0, 0, src.width, src.height)
-        )
+        w = self.window(key)
         data = src.read(self.band, window=w)
         if self.nodata is not None or self.all_valid:
             return data, None
@@ -117,32 +125,35 @@ class _Raster:
 
 
 class BlockStore:
-    """Windows of several rasters, copied from units each read once (see the module notes).
+    """Values of several rasters at the cells of batches, from units each read once.
 
     Parameters
     ----------
     srcs, bands
         The open rasters (on one grid) and the band of each.
-    windows
-        The window of every batch, in the order they will be asked for (every
-        window must be asked for, then released, exactly once).
+    needs
+        Per batch, in the order they will be asked for, the pixel boxes
+        ``(c0, r0, c1, r1)`` (end exclusive, inside the raster) its cells lie in;
+        every batch must be gathered from, then released, exactly once.
     """
 
     def __init__(
         self,
         srcs: Mapping[str, DatasetReader],
         bands: Mapping[str, int],
-        windows: Sequence[Window],
+        needs: Sequence[np.ndarray],
     ) -> None:
         self.rasters = {name: _Raster(src, bands[name]) for name, src in srcs.items()}
         self.counters = _Counters()
+        self._keys: dict[str, list[list[tuple[int, int]]]] = {}
         self._left: dict[str, dict[tuple[int, int], int]] = {}
         for name, r in self.rasters.items():
+            keys = [r.keys(np.asarray(b, dtype=np.int64).reshape(-1, 4)) for b in needs]
             left: dict[tuple[int, int], int] = {}
-            for win in windows:
-                for key in r.keys(win):
+            for ks in keys:
+                for key in ks:
                     left[key] = left.get(key, 0) + 1
-            self._left[name] = left
+            self._keys[name], self._left[name] = keys, left
         self._count_lock = threading.Lock()
 
     def _unit(self, name: str, key: tuple[int, int]) -> tuple[np.ndarray, np.ndarray | None]:
@@ -158,46 +169,57 @@ class BlockStore:
                 c.reads_per_unit[k] = c.reads_per_unit.get(k, 0) + 1
         return got
 
-    def gather(self, name: str, win: Window, rows: np.ndarray, cols: np.ndarray) -> Gathered:
-        """Values and validity of raster ``name`` at cells ``(rows, cols)`` inside ``win``."""
+    def gather(
+        self, name: str, batch: int, win: Window, rows: np.ndarray, cols: np.ndarray
+    ) -> Gathered:
+        """Values and validity of raster ``name`` at cells ``(rows, cols)`` of batch ``batch``.
+
+        ``win`` is a window holding the cells; only the units the batch needs are
+        copied into it, and a cell outside them raises (a planning error).
+        """
         r = self.rasters[name]
-        data, mask = self.window(name, win)
+        keys = self._keys[name][batch]
+        data, mask, have = self._window(name, keys, win)
         wr, wc = rows - int(win.row_off), cols - int(win.col_off)
+        ui = (rows // r.uh - have[1]) * have[0].shape[1] + cols // r.uw - have[2]
+        if not have[0].ravel()[ui].all():
+            raise RuntimeError("a pixel piece lies outside the raster blocks planned for it")
         values = data[wr, wc]
         return values, r.valid(values, None if mask is None else mask[wr, wc])
 
-    def window(self, name: str, win: Window) -> tuple[np.ndarray, np.ndarray | None]:
-        """Return the values of ``name`` in ``win`` (and their mask, if not in the values)."""
+    def _window(
+        self, name: str, keys: list[tuple[int, int]], win: Window
+    ) -> tuple[np.ndarray, np.ndarray | None, tuple[np.ndarray, int, int]]:
+        """``win`` filled from the units ``keys``; and which units of its span those are."""
         r = self.rasters[name]
         r0, c0 = int(win.row_off), int(win.col_off)
         h, w = int(win.height), int(win.width)
-        keys = r.keys(win)
         units = [self._unit(name, k) for k in keys]
         with self._count_lock:
             self.counters.units_asked += len(keys)
             self.counters.pixels_in_windows += h * w
-        if len(keys) == 1:
-            (i, j), (d, m) = keys[0], units[0]
-            rs, cs = r0 - i * r.uh, c0 - j * r.uw
-            sl = (slice(rs, rs + h), slice(cs, cs + w))
-            return d[sl], None if m is None else m[sl]
-        data = np.empty((h, w), dtype=units[0][0].dtype)
-        mask = None if units[0][1] is None else np.empty((h, w), dtype=bool)
+        i0, j0 = r0 // r.uh, c0 // r.uw
+        have = np.zeros(((r0 + h - 1) // r.uh - i0 + 1, (c0 + w - 1) // r.uw - j0 + 1), bool)
+        data = np.empty((h, w), dtype=units[0][0].dtype if units else r.src.dtypes[r.band - 1])
+        mask = None if not units or units[0][1] is None else np.empty((h, w), dtype=bool)
         for (i, j), (d, m) in zip(keys, units, strict=True):
             ua, ub = max(r0, i * r.uh), min(r0 + h, i * r.uh + d.shape[0])
             va, vb = max(c0, j * r.uw), min(c0 + w, j * r.uw + d.shape[1])
+            if ua >= ub or va >= vb:
+                continue
+            have[i - i0, j - j0] = True
             src_sl = (slice(ua - i * r.uh, ub - i * r.uh), slice(va - j * r.uw, vb - j * r.uw))
             dst_sl = (slice(ua - r0, ub - r0), slice(va - c0, vb - c0))
             data[dst_sl] = d[src_sl]
             if mask is not None and m is not None:
                 mask[dst_sl] = m[src_sl]
-        return data, mask
+        return data, mask, (have, i0, j0)
 
-    def release(self, win: Window) -> None:
-        """Say that the batch of ``win`` is done: units no later batch needs are dropped."""
+    def release(self, batch: int) -> None:
+        """Say that batch ``batch`` is done: units no later batch needs are dropped."""
         for name, r in self.rasters.items():
             left = self._left[name]
-            for key in r.keys(win):
+            for key in self._keys[name][batch]:
                 with self._count_lock:
                     left[key] -= 1
                     done = left[key] == 0

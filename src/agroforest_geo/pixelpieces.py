@@ -348,16 +348,36 @@ def _known_valid(
     return same & prepared.valid[owner]
 
 
+def _needs(batch: _Batch) -> np.ndarray:
+    """Pixel boxes ``(c0, r0, c1, r1)`` the batch's pieces lie in: its parts' boxes, 1 px more.
+
+    The margin is the window's: cells exactextract may list at a box's edge.
+    """
+    w = batch.window
+    c0, r0 = int(w.col_off), int(w.row_off)
+    c1, r1 = c0 + int(w.width), r0 + int(w.height)
+    pb = batch.pb
+    return np.column_stack(
+        [
+            np.maximum(pb[:, 0] - 1, c0),
+            np.maximum(pb[:, 1] - 1, r0),
+            np.minimum(pb[:, 2] + 1, c1),
+            np.minimum(pb[:, 3] + 1, r1),
+        ]
+    ).astype(np.int64)
+
+
 def _pieces(
     batch: _Batch,
     store: BlockStore,
     grid: _Grid,
     cell_area: _CellArea,
     method: str,
+    k: int,
 ) -> PixelPieces:
-    """Pixel pieces of one batch; ``feature`` is the position of the part in the batch.
+    """Pixel pieces of batch ``k``; ``feature`` is the position of the part in the batch.
 
-    The batch's window is released from ``store`` once its values are gathered.
+    The batch is released from ``store`` once its values are gathered.
     """
     if method == "exact":
         pos, rows, cols, cov = _coverage_exact(batch.geoms, grid, batch.valid)
@@ -371,9 +391,9 @@ def _pieces(
     values, valid = {}, {}
     try:
         for name in store.rasters:
-            values[name], valid[name] = store.gather(name, win, rows, cols)
+            values[name], valid[name] = store.gather(name, k, win, rows, cols)
     finally:
-        store.release(win)
+        store.release(k)
     return PixelPieces(
         feature=pos,
         row=rows,

@@ -46,6 +46,7 @@ visible in ``nodata_m2``, never silently scaled.
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections import deque
 from collections.abc import Callable, Hashable, Iterator, Mapping
@@ -79,6 +80,7 @@ from .pixelpieces import (
     Method,
     PixelPieces,
     _Batch,
+    _needs,
     _pieces,
     _Plan,
     _plan,
@@ -93,6 +95,8 @@ __all__ = [
     "integrate",
     "iter_pixel_pieces",
 ]
+
+_log = logging.getLogger(__name__)
 
 #: Show a progress bar by default from this many polygons on.
 PROGRESS_MIN_FEATURES = 20_000
@@ -175,14 +179,14 @@ def _run(
     progress: bool | None,
 ) -> Iterator[PixelPieces]:
     grid = plan.grid
-    windows = [b.window for b in plan.batches]
+    needs = [_needs(b) for b in plan.batches]
     cell_area = _CellArea(grid)
-    cell_area.prefill(windows)
-    store = BlockStore(srcs, bands, windows)
+    cell_area.prefill(np.concatenate(needs) if needs else np.empty((0, 4), np.int64))
+    store = BlockStore(srcs, bands, needs)
     bar = _progress_bar(plan.prepared.n, progress, "pixels")
     try:
-        for batch in plan.batches:
-            p = _pieces(batch, store, grid, cell_area, method)
+        for k, batch in enumerate(plan.batches):
+            p = _pieces(batch, store, grid, cell_area, method, k)
             owner = plan.part_owner[batch.part]
             p.feature = owner[p.feature]
             yield p
@@ -234,32 +238,31 @@ def _reduce_batch(
     cell_area: _CellArea,
     method: str,
     reducer: Reducer,
+    k: int,
 ) -> _Sums:
-    """Sum one batch per part: (part ids, {key: sums aligned with the ids})."""
-    pieces = _pieces(batch, store, grid, cell_area, method)
+    """Sum batch ``k`` per part: (part ids, {key: sums aligned with the ids})."""
+    pieces = _pieces(batch, store, grid, cell_area, method, k)
     sums = dict(reducer(pieces, batch.part.size))
     return batch.part, sums
 
 
-def _in_threads(
-    fn: Callable[[_Batch], _Sums], batches: list[_Batch], workers: int
-) -> Iterator[_Sums]:
-    """``fn`` of every batch, in batch order, on ``workers`` threads (a few batches ahead).
+def _in_threads(fn: Callable[[int], _Sums], n: int, workers: int) -> Iterator[_Sums]:
+    """``fn(k)`` of every batch ``k < n``, in order, on ``workers`` threads (a few ahead).
 
     Each thread reads under the GDAL options of the calling thread (rasterio
     keeps them per thread outside the main one).
     """
     opts = rasterio.env.getenv() if rasterio.env.hasenv() else {}
 
-    def run(b: _Batch) -> _Sums:
+    def run(k: int) -> _Sums:
         with rasterio.Env(**opts):
-            return fn(b)
+            return fn(k)
 
     with ThreadPoolExecutor(workers) as ex:
         pending: deque[Future[_Sums]] = deque()
         try:
-            for b in batches:
-                pending.append(ex.submit(run, b))
+            for k in range(n):
+                pending.append(ex.submit(run, k))
                 if len(pending) > _AHEAD_PER_WORKER * workers:
                     yield pending.popleft().result()
             while pending:
@@ -288,19 +291,21 @@ def _reduce(
     n_parts = plan.part_owner.size
     acc: dict[Hashable, np.ndarray] = {}
     bar = _progress_bar(plan.prepared.n, progress, "pixels")
-    windows = [b.window for b in plan.batches]
+    needs = [_needs(b) for b in plan.batches]
     try:
         with bounded_block_cache():
             cell_area = _CellArea(plan.grid)
-            cell_area.prefill(windows, n_jobs=workers)
-            store = BlockStore(srcs, bands, windows)
+            boxes = np.concatenate(needs) if needs else np.empty((0, 4), np.int64)
+            cell_area.prefill(boxes, n_jobs=workers)
+            store = BlockStore(srcs, bands, needs)
 
-            def one(b: _Batch) -> _Sums:
-                return _reduce_batch(b, store, plan.grid, cell_area, method, reducer)
+            def one(k: int) -> _Sums:
+                return _reduce_batch(
+                    plan.batches[k], store, plan.grid, cell_area, method, reducer, k
+                )
 
-            results = (
-                map(one, plan.batches) if workers == 1 else _in_threads(one, plan.batches, workers)
-            )
+            n_b = len(plan.batches)
+            results = map(one, range(n_b)) if workers == 1 else _in_threads(one, n_b, workers)
             for parts, sums in results:
                 for key, v in sums.items():
                     if key not in acc:
@@ -311,6 +316,13 @@ def _reduce(
     finally:
         if bar is not None:
             bar.close()
+    c = store.counters
+    _log.debug(
+        "raster pass: %d batches; %d block units read (%d distinct, asked %d times by the "
+        "windows); %d px read, %d px in the windows",
+        len(plan.batches), c.units_read, len(c.reads_per_unit), c.units_asked,
+        c.pixels_read, c.pixels_in_windows,
+    )  # fmt: skip
     n = plan.prepared.n
     return {key: _per_polygon(key, v, plan.part_owner, n) for key, v in acc.items()}
 
