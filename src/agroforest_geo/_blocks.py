@@ -154,7 +154,12 @@ class BlockStore:
                 for key in ks:
                     left[key] = left.get(key, 0) + 1
             self._keys[name], self._left[name] = keys, left
+        self._boxes = list(needs)
         self._count_lock = threading.Lock()
+
+    def boxes(self, batch: int) -> np.ndarray:
+        """Return the pixel boxes batch ``batch`` needs (as given)."""
+        return np.asarray(self._boxes[batch], dtype=np.int64).reshape(-1, 4)
 
     def _unit(self, name: str, key: tuple[int, int]) -> tuple[np.ndarray, np.ndarray | None]:
         r = self.rasters[name]

@@ -377,8 +377,11 @@ def _pieces(
 ) -> PixelPieces:
     """Pixel pieces of batch ``k``; ``feature`` is the position of the part in the batch.
 
-    The batch is released from ``store`` once its values are gathered.
+    The cell-area lattice around the batch's parts is computed here (on the
+    batch's thread), and the batch is released from ``store`` once its values
+    are gathered.
     """
+    cell_area.prefill(store.boxes(k))
     if method == "exact":
         pos, rows, cols, cov = _coverage_exact(batch.geoms, grid, batch.valid)
     else:

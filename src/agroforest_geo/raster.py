@@ -179,10 +179,8 @@ def _run(
     progress: bool | None,
 ) -> Iterator[PixelPieces]:
     grid = plan.grid
-    needs = [_needs(b) for b in plan.batches]
     cell_area = _CellArea(grid)
-    cell_area.prefill(np.concatenate(needs) if needs else np.empty((0, 4), np.int64))
-    store = BlockStore(srcs, bands, needs)
+    store = BlockStore(srcs, bands, [_needs(b) for b in plan.batches])
     bar = _progress_bar(plan.prepared.n, progress, "pixels")
     try:
         for k, batch in enumerate(plan.batches):
@@ -291,13 +289,10 @@ def _reduce(
     n_parts = plan.part_owner.size
     acc: dict[Hashable, np.ndarray] = {}
     bar = _progress_bar(plan.prepared.n, progress, "pixels")
-    needs = [_needs(b) for b in plan.batches]
     try:
         with bounded_block_cache():
             cell_area = _CellArea(plan.grid)
-            boxes = np.concatenate(needs) if needs else np.empty((0, 4), np.int64)
-            cell_area.prefill(boxes, n_jobs=workers)
-            store = BlockStore(srcs, bands, needs)
+            store = BlockStore(srcs, bands, [_needs(b) for b in plan.batches])
 
             def one(k: int) -> _Sums:
                 return _reduce_batch(
