@@ -9,30 +9,37 @@ Vertices are put in cell units of the raster's whole grid, ``u = (x - x0) / dx``
 (column) and ``v = (y - y0) / dy`` (row), then shifted by the integer corner of
 the polygon's cell box (an exact shift). Every edge is cut where it crosses a
 cell line (points on the lines get the line's integer coordinate exactly), so
-each piece lies in one cell. By Green's theorem the area of a cell left of ...
-on the side of a piece, between the piece and the cell's right edge, is
-``dv × (c + 1 - u_mid)`` and every cell further right in the row gets ``dv``:
-both go into an accumulation row (``acc[c] += dv (c + 1 - u_mid)``,
+each piece lies in one cell ``c`` of a row. By Green's theorem a straight piece
+rising by ``dv`` bounds, between itself and the right edge of its cell, the
+area ``dv × (c + 1 - u_mid)``, and each cell further right in the row gets
+``dv``: both go into an accumulation row (``acc[c] += dv (c + 1 - u_mid)``,
 ``acc[c + 1] += dv (u_mid - c)``), whose running sum along the row is the
-signed area of the polygon in each cell (the winding number integrated over the
-cell). Rings are signed by role (exteriors +, holes -) whatever their stored
-orientation, so for a *valid* polygon that is its covered area: exact but for
-the rounding of a few additions per cell (~1e-15 of a cell with the local
-coordinates of a parcel).
+signed area of the polygon in each cell (its winding number integrated over
+the cell). Rings are signed by role (exteriors +, holes -) whatever their
+stored orientation, so for a *valid* polygon that is its covered area, exact
+but for the rounding of a few additions per cell (~1e-15 of a cell in the
+polygon's local coordinates).
 
-Sums of zero up to that rounding (cells in the box, outside the polygon) are
-zero below ``_ZERO`` (1e-12 of a cell), and fractions are rounded to float32,
-as exactextract returns them, so the pieces are those exactextract gives, to
-one float32 rounding: the two roundings of a fraction differ only where its
-exact value lies within ~1e-12 of a float32 rounding boundary (then by one
-float32 ulp, 6e-8 of that piece), and a sliver below 1e-12 of a cell is left
-out (exactextract may list it). A polygon the pass is not sure of is handed
-back to exactextract: invalid ones (bow-ties, overlapping parts: their winding
-numbers are not their coverage), ones with a vertex outside the raster's grid,
-and any whose running sums leave ``[-_ZERO, 1 + _ZERO]``.
+Running sums within ``_ZERO`` (1e-12 of a cell) of 0 are 0 (cells of the box
+outside the polygon), and fractions are rounded to float32, as exactextract
+returns them. Against exactextract the cells are the same, in the same order,
+and the fractions equal or one float32 ulp apart (0.06 % of the partial cells
+of the benchmark's parcels; in every case checked the pass's fraction is the
+one nearer GEOS's exact intersection, exactextract's double being computed in
+the grid's absolute coordinates, off by up to ~3e-8 of a cell); a sliver below
+1e-12 of a cell is left out. A polygon the pass is not sure of is handed back
+to exactextract: invalid ones (bow-ties, overlapping parts: their winding
+numbers are not their coverage), ones not inside the raster's grid, boxes of
+more than 4 M cells, and any whose running sums leave ``[-_ZERO, 1 + _ZERO]``.
 
 Pieces come out polygon by polygon, row-major inside each (exactextract's
-order), so per-polygon sums add the same numbers in the same order.
+order), so per-polygon sums add the pieces in the same order.
+
+Why a hand-written pass: exactextract, called per batch through its Python
+bindings, took 3.3 s of CPU for the 100,000 parcels of ``bench_cover.py``
+(~30 us per parcel, a third of it in per-feature Python); this pass takes
+0.07 s, and 0.24 s with reading the vertices out of shapely and GEOS's
+validity check. It also releases the GIL, so batches run on threads.
 """
 
 from __future__ import annotations

@@ -7,11 +7,16 @@ and grouped by the raster tile (``tile_px`` × ``tile_px`` pixels) that holds
 the centre of their bounding box; a polygon wider than ``tile_px`` (default
 1024) pixels is cut into pieces along the fixed lines every ``tile_px`` pixels
 from the raster's origin with :func:`shapely.clip_by_rect` (the pieces
-partition it, so coverage fractions add up exactly). For each group, one
-window around its polygons is read from every raster, once, and `exactextract
-<https://isciences.github.io/exactextract/>`_ gives the exact fraction of each
-pixel covered by each polygon (``cell_id`` and ``coverage`` operations).
-Memory is bounded by the window size, whatever the size of the raster.
+partition it, so coverage fractions add up exactly). The exact fraction of each
+pixel covered by each polygon comes from one compiled pass over its edges
+(:mod:`agroforest_geo._coverage`) for valid polygons inside the grid, and from
+`exactextract <https://isciences.github.io/exactextract/>`_ (``cell_id`` and
+``coverage`` operations) for the others (and for all without numba); the two
+agree cell by cell (``tests/test_coverage.py``). The values come from the
+raster blocks the polygons' pixel boxes touch, each block read and
+decompressed once in the pass, in batch order, and dropped after the last
+batch that needs it (:mod:`agroforest_geo._blocks`). Memory is bounded by the
+batches in flight, whatever the size of the raster.
 
 Every covered pixel piece gets an ellipsoidal area, ``coverage × cell area``
 (:mod:`agroforest_geo.cellarea`: closed-form on geographic rasters, the exact
@@ -26,15 +31,17 @@ fixed order, before parts are added up. A subset of polygons, a shuffled
 order, a Dask partition or ``n_jobs > 1`` give bit-identical results.
 
 Coverage fractions are planar in the raster's CRS; within one pixel the area
-density is taken as uniform, and exactextract returns fractions as float32
-(~6e-8 relative per partial pixel; whole pixels are exact). For a 0.00025°
+density is taken as uniform, and fractions are float32, as exactextract returns
+them (~6e-8 relative per partial pixel; whole pixels are exact). For a 0.00025°
 pixel the sum of the pieces of a polygon agrees with its exact ellipsoidal
 area (:func:`agroforest_geo.area_ha`) to ~1e-7 relative, for 30 m UTM pixels to
 ~1e-8; ``nodata`` residues below 1e-6 of the polygon's area are set to 0.
 
-Parallelism: exactextract holds the GIL, so threads do not help; the verbs that
-take ``n_jobs`` process groups of batches in worker processes (each opens the
-rasters from their paths) and combine the per-polygon sums in this process.
+Parallelism: the verbs that take ``n_jobs`` process batches on that many
+threads (the coverage pass, the cell-area kernels, GDAL's reads and numpy
+release the GIL; a raster's dataset is read under its own lock); every batch
+is reduced on its own and the per-part sums are combined in batch order, so
+the numbers are the same for any ``n_jobs``.
 
 Nodata rule: a pixel is missing when it equals the band's nodata value, is
 masked by the dataset's mask band, or is NaN. A raster without a nodata value
@@ -202,7 +209,8 @@ def _run(
 #: A reducer turns the pieces of one batch (``feature`` = position of the part
 #: in the batch, 0 … nb-1) into named sums per part, each an array of length nb,
 #: e.g. ``{"valid": np.bincount(p.feature[ok], weights=p.area_m2[ok], minlength=nb)}``.
-#: Reducers handed to worker processes must be picklable (module-level classes).
+#: Reducers run on several threads at once (pure functions of the pieces) and must be
+#: picklable (module-level classes) for the Dask path.
 #: Keys ``("stat", name, "max" | "min" | ...)`` carry per-batch check statistics
 #: (:mod:`agroforest_geo._encoding`): "max" and "min" are combined by max and min,
 #: the others summed; only their overall value is meaningful, not the per-polygon one.
@@ -390,7 +398,7 @@ def integrate(
         and values outside the range raise. Without it values are read as they
         are, scale/offset of the band applied.
     n_jobs : int, default 1
-        Worker processes (-1: all cores); see :func:`agroforest_geo.forest_cover`.
+        Threads (-1: all cores); see :func:`agroforest_geo.forest_cover`.
     invalid : {"warn", "nan", "raise"}, default "warn"
         Invalid polygons: see :func:`agroforest_geo.forest_cover` (point plots too).
 
