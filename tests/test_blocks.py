@@ -155,3 +155,39 @@ def test_compiled_bilinear_is_the_numpy_one(tmp_path):
     lr, lc, ratio = ca.lattice
     ref = cellarea._bilinear(rows, cols, lr, lc, ratio, abs(ca.grid.dx * ca.grid.dy))
     np.testing.assert_array_equal(got, ref)
+
+
+@pytest.mark.filterwarnings("ignore::agroforest_geo.errors.GeometryWarning")
+@pytest.mark.filterwarnings("ignore::agroforest_geo.errors.NoDataWarning")
+def test_any_number_of_threads_gives_the_same_bits(tmp_path):
+    import geopandas as gpd
+    import pandas as pd
+
+    from agroforest_geo.cover import forest_cover_and_loss
+
+    rng = np.random.default_rng(9)
+    n = 3000
+    cover = rng.integers(0, 101, (n, n)).astype("uint8")
+    loss = np.where(rng.random((n, n)) < 0.1, rng.integers(1, 24, (n, n)), 0).astype("uint8")
+    cpath = write(tmp_path / "cover.tif", cover, nodata=255)
+    lpath = write(tmp_path / "loss.tif", loss, nodata=255, block=128)
+    x = rng.uniform(X0, X0 + 30 * n, 1500)
+    y = rng.uniform(Y0 - 30 * n, Y0, 1500)
+    geoms = list(shapely.buffer(shapely.points(x, y), rng.uniform(20, 300, 1500), quad_segs=4))
+    geoms += [
+        shapely.box(X0 + 1000, Y0 - 80_000, X0 + 80_000, Y0 - 1000),  # cut across tiles
+        # a bow-tie: measured by exactextract
+        shapely.Polygon(
+            [(X0 + 300, Y0 - 300), (X0 + 900, Y0 - 900), (X0 + 900, Y0 - 300), (X0 + 300, Y0 - 900)]
+        ),
+        shapely.box(X0 - 500, Y0 - 500, X0 + 500, Y0 + 500),  # across the raster's corner
+        shapely.box(X0 + 5000, Y0 - 6000, X0 + 6000, Y0 - 5000).difference(
+            shapely.box(X0 + 5300, Y0 - 5700, X0 + 5700, Y0 - 5300)
+        ),
+    ]
+    polys = gpd.GeoDataFrame(geometry=geoms, crs=32718)
+    one = forest_cover_and_loss(polys, cpath, lpath, n_jobs=1)
+    for jobs in (2, 4):
+        pd.testing.assert_frame_equal(
+            forest_cover_and_loss(polys, cpath, lpath, n_jobs=jobs), one, check_exact=True
+        )
