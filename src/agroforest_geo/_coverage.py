@@ -115,8 +115,10 @@ def compiled_coverage(
     bad = box[:, 0] < 0  # outside the grid, too large, empty: exactextract decides
     m = kernel(u, v, ring_off, part_off, geom_off, box, pos, rows, cols, frac, bad)
     pos, rows, cols, frac = pos[:m], rows[:m], cols[:m], frac[:m]
-    keep = ~bad[pos]
-    pos, rows, cols, frac = sure[pos[keep]], rows[keep], cols[keep], frac[keep]
+    if bad.any():  # the kernel wrote no piece of a bad geometry, but be explicit
+        keep = ~bad[pos]
+        pos, rows, cols, frac = pos[keep], rows[keep], cols[keep], frac[keep]
+    pos = sure[pos]
     unsure = np.sort(np.concatenate([np.flatnonzero(~ok), sure[bad]]))
     return pos, rows, cols, frac, unsure
 

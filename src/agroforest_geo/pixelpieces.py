@@ -391,9 +391,17 @@ def _pieces(
         pos, rows, cols, cov = _coverage_centroid(batch.geoms, grid, batch.pb)
     win = batch.window
     r0, c0 = int(win.row_off), int(win.col_off)
-    wr, wc = rows - r0, cols - c0
-    keep = (cov > 0) & (wr >= 0) & (wr < win.height) & (wc >= 0) & (wc < win.width)
-    pos, rows, cols, cov = (a[keep] for a in (pos, rows, cols, cov))
+    inside = rows.size == 0 or (
+        cov.min() > 0
+        and rows.min() >= r0
+        and rows.max() < r0 + win.height
+        and cols.min() >= c0
+        and cols.max() < c0 + win.width
+    )
+    if not inside:  # exactextract's zero-coverage cells, cells off the window
+        wr, wc = rows - r0, cols - c0
+        keep = (cov > 0) & (wr >= 0) & (wr < win.height) & (wc >= 0) & (wc < win.width)
+        pos, rows, cols, cov = (a[keep] for a in (pos, rows, cols, cov))
     values, valid = {}, {}
     try:
         for name in store.rasters:
