@@ -294,17 +294,21 @@ _TILE_CANDIDATES = (64, 128, 256, 512, 1024, 2048)
 
 
 def _choose_tile(pb: np.ndarray, grid: _Grid, n_rasters: int) -> int:
-    """Tile size minimising batches × overhead + pixels read × decode cost.
+    """Tile size minimising batches × overhead + window pixels × copy cost.
 
-    Only the grouping (hence speed and memory) depends on it, not the numbers.
+    Candidates are tried from the largest down, until the cost rises (with
+    blocks read once, large tiles nearly always win: two groupings of the
+    polygons instead of six). Only the grouping (hence speed and memory)
+    depends on it, not the numbers.
     """
     best, best_cost = DEFAULT_TILE_PX, np.inf
-    for tile in _TILE_CANDIDATES:
+    for tile in sorted(_TILE_CANDIDATES, reverse=True):
         _, starts, win = _group(pb, grid, tile)
         px = float(((win[:, 2] - win[:, 0]) * (win[:, 3] - win[:, 1])).sum())
         cost = starts.size * _COST_PER_BATCH_S + px * n_rasters * _COST_PER_PIXEL_S
-        if cost < best_cost:
-            best, best_cost = tile, cost
+        if cost >= best_cost:
+            break
+        best, best_cost = tile, cost
     return best
 
 
