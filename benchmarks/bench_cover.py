@@ -1,25 +1,25 @@
-"""Benchmark forest_cover + forest_loss against exactextract and rasterstats.
+"""Benchmark forest_cover + forest_loss against exactextract, rasterstats and the I/O floor.
 
 Builds, in a temporary directory, a tree-cover raster and a matching loss-year
-raster (``--raster-px`` square, 30 m pixels, EPSG:32718, tiled and
+raster (``--raster-px`` square, 30 m pixels, EPSG:32718, 512 px tiles,
 deflate-compressed) and random parcels of 0.5-5 ha, then prints, per parcel
-count, the wall time and peak memory of:
+count, each side's best of ``--repeat`` runs (wall time and CPU time of the
+process, all threads) and peak RSS growth:
 
 * ``1pass``: agroforest_geo ``forest_cover_and_loss`` (one pass over both
-  rasters), with ``n_jobs=--n-jobs`` (default 2);
-* ``2call``: agroforest_geo ``forest_cover`` + ``forest_loss(cover=...)``,
-  ``n_jobs=1``;
+  rasters), ``n_jobs=--n-jobs`` threads (default 2);
+* ``2call``: agroforest_geo ``forest_cover`` + ``forest_loss(cover=...)``, ``n_jobs=1``;
 * ``ee``: plain ``exactextract.exact_extract``: cover ["mean", "count"] + loss
   ["frac"] (one core);
-* ``rs``: ``rasterstats.zonal_stats``: cover mean/count + categorical loss
-  (skipped above ``--max-rasterstats`` parcels and extrapolated linearly from
-  the largest measured size, marked ``~``);
-* ``io``: the I/O floor, reading every raster block touched by the parcels once.
+* ``rs``: ``rasterstats.zonal_stats``: cover mean/count + categorical loss, one
+  run (skipped above ``--max-rasterstats`` parcels and extrapolated linearly
+  from the largest measured size, marked ``~``);
+* ``io``: the I/O floor: every raster block the parcels' bounding boxes touch,
+  of both rasters, read and decompressed once, in block order, on one thread.
 
-Memory is the peak proportional set size (PSS) of this process and its child
-processes (the ``n_jobs`` workers) above the value before the call, so the
-memory of worker processes is included and shared pages are not counted twice.
-Wall times on a shared machine vary: run it on an idle one.
+and the ratios ``1pass/io`` (wall and CPU), ``ee/1pass`` and ``rs/1pass``, with
+the blocks our pass read (each once) against the distinct blocks the parcels
+touch, and the machine's load before and after.
 
 Usage: ``python benchmarks/bench_cover.py --sizes 1000 10000 --raster-px 20000``.
 """
@@ -27,6 +27,8 @@ Usage: ``python benchmarks/bench_cover.py --sizes 1000 10000 --raster-px 20000``
 from __future__ import annotations
 
 import argparse
+import logging
+import re
 import tempfile
 import threading
 import time
@@ -40,6 +42,7 @@ import numpy as np
 import psutil
 import rasterio
 import shapely
+from _util import best_of, load_note
 from rasterio.transform import from_origin
 from rasterio.windows import Window
 
@@ -94,37 +97,35 @@ def make_parcels(n: int, px: int, seed: int = 1) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"parcel_id": np.arange(n)}, geometry=geoms, crs=CRS)
 
 
-def _tree_pss() -> int:
-    """PSS in bytes of this process and all its children (worker processes)."""
+def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float, float]:
+    """Best wall and CPU time (s) of ``repeat`` runs, and the peak RSS growth (MB) over them."""
     proc = psutil.Process()
-    total = 0
-    for p in [proc, *proc.children(recursive=True)]:
-        try:
-            total += p.memory_full_info().pss
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            pass
-    return total
-
-
-def measure(fn: Callable[[], Any]) -> tuple[float, float]:
-    """Wall time (s) and peak PSS above the start (MB) of ``fn()``."""
-    base = _tree_pss()
+    base = proc.memory_info().rss
     peak = [base]
     stop = threading.Event()
 
     def sample() -> None:
         while not stop.is_set():
-            peak[0] = max(peak[0], _tree_pss())
-            time.sleep(0.05)
+            peak[0] = max(peak[0], proc.memory_info().rss)
+            time.sleep(0.1)
 
     t = threading.Thread(target=sample, daemon=True)
     t.start()
-    t0 = time.perf_counter()
-    fn()
-    dt = time.perf_counter() - t0
-    stop.set()
-    t.join()
-    return dt, (peak[0] - base) / 2**20
+    try:
+        wall, cpu, _ = best_of(fn, repeat)
+    finally:
+        stop.set()
+        t.join()
+    return wall, cpu, (peak[0] - base) / 2**20
+
+
+class _PassLog(logging.Handler):
+    """Keeps the last message of the raster pass (how many blocks it read)."""
+
+    last = ""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.last = record.getMessage()
 
 
 def ours_one_pass(parcels: gpd.GeoDataFrame, cover: str, loss: str, n_jobs: int) -> None:
@@ -151,22 +152,32 @@ def plain_rasterstats(parcels: gpd.GeoDataFrame, cover: str, loss: str) -> None:
     zonal_stats(parcels, loss, categorical=True)
 
 
-def io_floor(parcels: gpd.GeoDataFrame, cover: str, loss: str) -> None:
+def touched_blocks(parcels: gpd.GeoDataFrame, src: Any) -> list[tuple[int, int]]:
+    """(block row, block col) of every block the parcels' bounding boxes touch, in block order."""
+    bh, bw = src.block_shapes[0]
+    inv = ~src.transform
+    b = parcels.bounds.to_numpy()
+    c0, r0 = inv * (b[:, 0], b[:, 3])
+    c1, r1 = inv * (b[:, 2], b[:, 1])
+    blocks: set[tuple[int, int]] = set()
+    for a0, a1, z0, z1 in zip(c0 // bw, c1 // bw, r0 // bh, r1 // bh, strict=True):
+        for rr in range(int(z0), int(z1) + 1):
+            for cc in range(int(a0), int(a1) + 1):
+                blocks.add((rr, cc))
+    return sorted(blocks)
+
+
+def io_floor(parcels: gpd.GeoDataFrame, cover: str, loss: str) -> int:
+    """Read and decompress, once each, the blocks of both rasters the parcels touch."""
     with rasterio.open(cover) as c, rasterio.open(loss) as lo:
-        bx, by = c.block_shapes[0]
-        inv = ~c.transform
-        b = parcels.bounds.to_numpy()
-        c0, r0 = inv * (b[:, 0], b[:, 3])
-        c1, r1 = inv * (b[:, 2], b[:, 1])
-        blocks: set[tuple[int, int]] = set()
-        for a0, a1, z0, z1 in zip(c0 // by, c1 // by, r0 // bx, r1 // bx, strict=True):
-            for rr in range(int(z0), int(z1) + 1):
-                for cc in range(int(a0), int(a1) + 1):
-                    blocks.add((rr, cc))
-        for rr, cc in sorted(blocks):
-            w = Window(cc * by, rr * bx, by, bx).intersection(Window(0, 0, c.width, c.height))
+        bh, bw = c.block_shapes[0]
+        full = Window(0, 0, c.width, c.height)
+        blocks = touched_blocks(parcels, c)
+        for rr, cc in blocks:
+            w = Window(cc * bw, rr * bh, bw, bh).intersection(full)
             c.read(1, window=w)
             lo.read(1, window=w)
+    return 2 * len(blocks)
 
 
 def main() -> None:
@@ -175,42 +186,57 @@ def main() -> None:
     ap.add_argument("--raster-px", type=int, default=20000)
     ap.add_argument("--max-rasterstats", type=int, default=2000)
     ap.add_argument("--n-jobs", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     warnings.simplefilter("ignore")
+    log = _PassLog()
+    logging.getLogger("agroforest_geo.raster").addHandler(log)
+    logging.getLogger("agroforest_geo.raster").setLevel(logging.DEBUG)
+    print(load_note(), "(before)")
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         cover, loss = make_rasters(Path(tmp), args.raster_px)
         print(
             f"rasters {args.raster_px}x{args.raster_px} px built in "
-            f"{time.perf_counter() - t0:.1f} s; 1pass uses n_jobs={args.n_jobs}"
+            f"{time.perf_counter() - t0:.1f} s; 1pass uses n_jobs={args.n_jobs} threads; "
+            f"best of {args.repeat} runs per side; wall s / CPU s"
         )
-        # start the worker machinery once (a long-lived program pays this once)
+        # compile and load the kernels once (a long-lived program pays this once)
         ours_one_pass(make_parcels(200, args.raster_px), cover, loss, args.n_jobs)
         rs_rate: float | None = None
         print(
-            f"{'parcels':>8} | {'1pass s':>8} {'MB':>5} | {'2call s':>8} {'MB':>5} | "
-            f"{'ee s':>7} {'MB':>5} | {'rs s':>9} | {'io s':>6} | {'ee/1pass':>8} "
-            f"{'ee/2call':>8} {'rs/1pass':>8} {'1pass/io':>8}"
+            f"{'parcels':>8} | {'io':>11} | {'1pass':>11} {'MB':>4} | {'2call':>11} {'MB':>4} | "
+            f"{'ee':>11} {'MB':>4} | {'rs':>7} | {'1pass/io':>8} {'cpu':>5} | "
+            f"{'ee/1pass':>8} {'ee/2call':>8} {'rs/1pass':>8} | blocks read / touched"
         )
         for n in args.sizes:
             parcels = make_parcels(n, args.raster_px)
-            t_io, _ = measure(lambda p=parcels: io_floor(p, cover, loss))
-            t_one, m_one = measure(lambda p=parcels: ours_one_pass(p, cover, loss, args.n_jobs))
-            t_two, m_two = measure(lambda p=parcels: ours_two_calls(p, cover, loss))
-            t_ee, m_ee = measure(lambda p=parcels: plain_exactextract(p, cover, loss))
+            k = args.repeat
+            io_w, io_c, _ = timed(lambda p=parcels: io_floor(p, cover, loss), k)
+            with rasterio.open(cover) as src:
+                touched = 2 * len(touched_blocks(parcels, src))
+            one_w, one_c, one_m = timed(
+                lambda p=parcels: ours_one_pass(p, cover, loss, args.n_jobs), k
+            )
+            m = re.search(r"(\d+) block units read \((\d+) distinct", log.last)
+            read = f"{m.group(1)} ({m.group(2)} distinct) / {touched}" if m else "?"
+            two_w, two_c, two_m = timed(lambda p=parcels: ours_two_calls(p, cover, loss), k)
+            ee_w, ee_c, ee_m = timed(lambda p=parcels: plain_exactextract(p, cover, loss), k)
             if n <= args.max_rasterstats:
-                t_rs, _ = measure(lambda p=parcels: plain_rasterstats(p, cover, loss))
+                t_rs, _, _ = timed(lambda p=parcels: plain_rasterstats(p, cover, loss), 1)
                 rs_rate = t_rs / n
-                rs = f"{t_rs:9.2f}"
+                rs = f"{t_rs:7.2f}"
             else:
                 t_rs = (rs_rate or float("nan")) * n
-                rs = f"~{t_rs:8.1f}"  # extrapolated linearly
+                rs = f"~{t_rs:6.0f}"  # extrapolated linearly
             print(
-                f"{n:8d} | {t_one:8.2f} {m_one:5.0f} | {t_two:8.2f} {m_two:5.0f} | "
-                f"{t_ee:7.2f} {m_ee:5.0f} | {rs} | {t_io:6.2f} | {t_ee / t_one:8.2f} "
-                f"{t_ee / t_two:8.2f} {t_rs / t_one:8.1f} {t_one / t_io:8.2f}"
+                f"{n:8d} | {io_w:5.2f}/{io_c:5.2f} | {one_w:5.2f}/{one_c:5.2f} {one_m:4.0f} | "
+                f"{two_w:5.2f}/{two_c:5.2f} {two_m:4.0f} | {ee_w:5.2f}/{ee_c:5.2f} {ee_m:4.0f} | "
+                f"{rs} | {one_w / io_w:8.2f} {one_c / io_c:5.2f} | {ee_w / one_w:8.2f} "
+                f"{ee_w / two_w:8.2f} {t_rs / one_w:8.1f} | {read}"
             )
         print("~ = rasterstats extrapolated linearly from the largest measured size")
+    print(load_note(), "(after)")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """Per-batch sums and result columns of the forest verbs (:mod:`agroforest_geo.cover`).
 
-The reducers are picklable (module-level frozen dataclasses) so that worker
-processes can run them; each decodes and checks the values it reads through
-the :class:`~agroforest_geo._encoding._Encoding` of its raster.
+The reducers are picklable (module-level frozen dataclasses) so that Dask
+workers can run them, and pure, so that threads can; each decodes and checks
+the values it reads through the :class:`~agroforest_geo._encoding._Encoding`
+of its raster.
 """
 
 from __future__ import annotations

@@ -63,7 +63,7 @@ def _src_label(src: DatasetReader, band: int) -> str:
 
 @dataclass(frozen=True)
 class _Encoding:
-    """How to read and check the values of one raster (picklable: worker processes use it)."""
+    """How to read and check the values of one raster (picklable: Dask workers use it)."""
 
     name: str
     role: Role

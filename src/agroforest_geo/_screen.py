@@ -26,6 +26,7 @@ __all__ = [
     "measurable",
     "nonfinite",
     "screen",
+    "screen_with_validity",
     "warn_nonfinite",
 ]
 
@@ -137,6 +138,20 @@ def screen(
     >>> nan.tolist(), "a" in str(w[0].message)
     ([True, False], True)
     """
+    return screen_with_validity(
+        geoms, labels, invalid=invalid, name=name, stacklevel=stacklevel + 1
+    )[0]
+
+
+def screen_with_validity(
+    geoms: np.ndarray,
+    labels: Sequence[Any],
+    *,
+    invalid: str,
+    name: str = "layer",
+    stacklevel: int = 3,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`screen`, and which rows GEOS found valid (False: invalid, missing, empty, NaN)."""
     check_policy(invalid)
     arr = np.asarray(geoms, dtype=object)
     todo = np.arange(arr.size) if proved is None else np.flatnonzero(~np.asarray(proved))
@@ -165,7 +180,8 @@ def screen(
             GeometryWarning,
             stacklevel=stacklevel,
         )
-    return bad_xy | (bad if invalid == "nan" else np.zeros(arr.size, dtype=bool))
+    nan = bad_xy | (bad if invalid == "nan" else np.zeros(arr.size, dtype=bool))
+    return nan, present & ~bad
 
 
 def measurable(gdf: Any, *, invalid: str, name: str = "layer") -> tuple[Any, np.ndarray, Any]:

@@ -35,10 +35,10 @@ def map_blocks(fn: Callable[[int, int], T], n: int, *, n_jobs: int, min_per_job:
 
 
 def n_workers(n_jobs: int) -> int:
-    """Return the number of threads or worker processes for ``n_jobs`` (-1: all cores).
+    """Return the number of threads for ``n_jobs`` (-1: all cores).
 
-    The one rule for every verb's ``n_jobs`` (threads in the vector verbs, worker
-    processes in the raster pass).
+    The one rule for every verb's ``n_jobs`` (threads in the vector verbs and in
+    the raster pass alike).
     """
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)):
         raise TypeError(f"n_jobs must be an int (1, 2, ... or -1 for all cores), got {n_jobs!r}")

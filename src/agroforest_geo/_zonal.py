@@ -7,7 +7,7 @@ their encodings built from the open datasets (the ``encode`` callback, which
 returns the per-batch reducer), the polygons prepared on the rasters' grid
 (geodesic edges, points as circles, bad rows screened), the pass planned over
 raster blocks (:mod:`agroforest_geo.pixelpieces`) and reduced batch by batch,
-in worker processes if asked (:mod:`agroforest_geo.raster`). The verbs see a
+on threads if asked (:mod:`agroforest_geo.raster`). The verbs see a
 :class:`ZonalPass` and nothing of the steps.
 """
 

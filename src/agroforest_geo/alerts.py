@@ -129,7 +129,7 @@ def disturbance_alerts(
     method : {"exact", "centroid"}
     progress : bool, optional
     n_jobs : int, default 1
-        Worker processes (``-1``: all cores); see :func:`agroforest_geo.forest_cover`.
+        Threads (``-1``: all cores); see :func:`agroforest_geo.forest_cover`.
 
     Returns
     -------

@@ -135,12 +135,11 @@ def forest_cover(
     progress : bool, optional
         Progress bar (default: from 20,000 polygons on).
     n_jobs : int, default 1
-        Worker processes that extract groups of raster windows in parallel
-        (``-1``: all cores). Results are identical to ``n_jobs=1``. Pays off
-        from ~10,000 polygons; each worker opens the rasters from their paths
-        (open in-memory datasets fall back to one process, with a warning) and
-        costs ~200 MB. Scripts using it on macOS/Windows need an
-        ``if __name__ == "__main__":`` guard.
+        Threads that process batches of polygons in parallel (``-1``: all
+        cores): the coverage pass, the block reads (GDAL) and numpy release the
+        GIL. Results are identical to ``n_jobs=1``. Pays off from ~10,000
+        polygons; open and in-memory datasets work too (each raster is read
+        under its own lock).
     invalid : {"warn", "nan", "raise"}, default "warn"
         Invalid polygons (bow-tie, overlapping parts, hole outside its shell):
         measured as stored with a :class:`~agroforest_geo.errors.GeometryWarning`
@@ -227,7 +226,7 @@ def class_shares(
     method : {"exact", "centroid"}
     progress : bool, optional
     n_jobs : int, default 1
-        Worker processes (``-1``: all cores); see :func:`forest_cover`.
+        Threads (``-1``: all cores); see :func:`forest_cover`.
     invalid : {"warn", "nan", "raise"}, default "warn"
         Invalid polygons (bow-tie, overlapping parts, hole outside its shell):
         measured as stored with a :class:`~agroforest_geo.errors.GeometryWarning`
@@ -345,7 +344,7 @@ def forest_loss(
     method : {"exact", "centroid"}
     progress : bool, optional
     n_jobs : int, default 1
-        Worker processes (``-1``: all cores); see :func:`forest_cover`.
+        Threads (``-1``: all cores); see :func:`forest_cover`.
     invalid : {"warn", "nan", "raise"}, default "warn"
         Invalid polygons (bow-tie, overlapping parts, hole outside its shell):
         measured as stored with a :class:`~agroforest_geo.errors.GeometryWarning`
@@ -451,7 +450,7 @@ def forest_cover_and_loss(
     method : {"exact", "centroid"}
     progress : bool, optional
     n_jobs : int, default 1
-        Worker processes (``-1``: all cores); see :func:`forest_cover`.
+        Threads (``-1``: all cores); see :func:`forest_cover`.
     invalid : {"warn", "nan", "raise"}, default "warn"
         Invalid polygons (bow-tie, overlapping parts, hole outside its shell):
         measured as stored with a :class:`~agroforest_geo.errors.GeometryWarning`

@@ -32,7 +32,7 @@ from rasterio.io import DatasetReader
 from ._geodesic_edges import to_crs_geodesic
 from ._network import check_source, is_remote, raster_env
 from ._points import point_areas_ha, points_as_circles
-from ._screen import screen
+from ._screen import screen_with_validity
 from .area import geodesic_area_m2
 from .crs import require_crs
 from .errors import (
@@ -267,6 +267,7 @@ class _Prepared:
     area_m2: np.ndarray  # exact ellipsoidal polygon area; NaN where missing/empty
     empty: np.ndarray  # bool
     point_buffer_ha: np.ndarray | None = None  # hectares of point plots' circles; NaN elsewhere
+    valid: np.ndarray | None = None  # True where GEOS found the geometry as given here valid
 
 
 def _none_where(mask: np.ndarray, geoms: np.ndarray) -> np.ndarray:
@@ -281,12 +282,22 @@ def _measurable(
     crs: pyproj.CRS,
     invalid: str,
     name: str,
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Geometries safe to measure: screened rows None, point plots as circles of their area."""
-    nan = screen(geoms, polygons.index, invalid=invalid, name=name, stacklevel=5)
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """Geometries safe to measure: screened rows None, point plots as circles of their area.
+
+    The third item says which of the returned geometries GEOS found valid.
+    """
+    nan, valid = screen_with_validity(
+        geoms, polygons.index, invalid=invalid, name=name, stacklevel=5
+    )
     geoms = _none_where(nan, geoms)
-    geoms, buffer_ha = points_as_circles(geoms, crs, point_areas_ha(polygons, geoms.size))
-    return geoms, (buffer_ha if np.isfinite(buffer_ha).any() else None)
+    out, buffer_ha = points_as_circles(geoms, crs, point_areas_ha(polygons, geoms.size))
+    return out, (buffer_ha if np.isfinite(buffer_ha).any() else None), valid & _same(out, geoms)
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Where the two object arrays hold the very same geometry objects."""
+    return np.fromiter((x is y for x, y in zip(a, b, strict=True)), dtype=bool, count=a.size)
 
 
 def with_point_buffer(out: pd.DataFrame, prepared: _Prepared) -> pd.DataFrame:
@@ -305,7 +316,7 @@ def _prepare(
 ) -> _Prepared:
     crs = require_crs(polygons, name)
     geoms = _polygon_array(polygons, name)
-    geoms, buffer_ha = _measurable(polygons, geoms, crs, invalid, name)
+    geoms, buffer_ha, valid = _measurable(polygons, geoms, crs, invalid, name)
     missing = shapely.is_missing(geoms)
     empty = missing | shapely.is_empty(_none_where(missing, geoms))
     types = shapely.get_type_id(geoms)
@@ -331,7 +342,9 @@ def _prepare(
     area = geodesic_area_m2(geoms, crs)
     area[empty] = np.nan
     # long edges are cut along their geodesics, so that the pixels cover the polygon of area
+    in_crs = geoms
     geoms = to_crs_geodesic(geoms, crs, grid.crs)
+    valid &= _same(geoms, in_crs)  # known valid where the geometry was not transformed
     if not crs.equals(grid.crs, ignore_axis_order=True):
         b = shapely.bounds(geoms[~empty])
         if b.size and not np.isfinite(b).all():
@@ -339,7 +352,7 @@ def _prepare(
                 f"{name} cannot be transformed to the raster's CRS {grid.crs.name}; "
                 "some coordinates fall outside its domain. Check the CRS of both inputs."
             )
-    return _Prepared(len(geoms), geoms, area, empty, buffer_ha)
+    return _Prepared(len(geoms), geoms, area, empty, buffer_ha, valid & ~empty)
 
 
 #: GDAL block cache while reading (MB). Every block is read once, in window order, so a

@@ -7,11 +7,16 @@ and grouped by the raster tile (``tile_px`` × ``tile_px`` pixels) that holds
 the centre of their bounding box; a polygon wider than ``tile_px`` (default
 1024) pixels is cut into pieces along the fixed lines every ``tile_px`` pixels
 from the raster's origin with :func:`shapely.clip_by_rect` (the pieces
-partition it, so coverage fractions add up exactly). For each group, one
-window around its polygons is read from every raster, once, and `exactextract
-<https://isciences.github.io/exactextract/>`_ gives the exact fraction of each
-pixel covered by each polygon (``cell_id`` and ``coverage`` operations).
-Memory is bounded by the window size, whatever the size of the raster.
+partition it, so coverage fractions add up exactly). The exact fraction of each
+pixel covered by each polygon comes from one compiled pass over its edges
+(:mod:`agroforest_geo._coverage`) for valid polygons inside the grid, and from
+`exactextract <https://isciences.github.io/exactextract/>`_ (``cell_id`` and
+``coverage`` operations) for the others (and for all without numba); the two
+agree cell by cell (``tests/test_coverage.py``). The values come from the
+raster blocks the polygons' pixel boxes touch, each block read and
+decompressed once in the pass, in batch order, and dropped after the last
+batch that needs it (:mod:`agroforest_geo._blocks`). Memory is bounded by the
+batches in flight, whatever the size of the raster.
 
 Every covered pixel piece gets an ellipsoidal area, ``coverage × cell area``
 (:mod:`agroforest_geo.cellarea`: closed-form on geographic rasters, the exact
@@ -26,15 +31,17 @@ fixed order, before parts are added up. A subset of polygons, a shuffled
 order, a Dask partition or ``n_jobs > 1`` give bit-identical results.
 
 Coverage fractions are planar in the raster's CRS; within one pixel the area
-density is taken as uniform, and exactextract returns fractions as float32
-(~6e-8 relative per partial pixel; whole pixels are exact). For a 0.00025°
+density is taken as uniform, and fractions are float32, as exactextract returns
+them (~6e-8 relative per partial pixel; whole pixels are exact). For a 0.00025°
 pixel the sum of the pieces of a polygon agrees with its exact ellipsoidal
 area (:func:`agroforest_geo.area_ha`) to ~1e-7 relative, for 30 m UTM pixels to
 ~1e-8; ``nodata`` residues below 1e-6 of the polygon's area are set to 0.
 
-Parallelism: exactextract holds the GIL, so threads do not help; the verbs that
-take ``n_jobs`` process groups of batches in worker processes (each opens the
-rasters from their paths) and combine the per-polygon sums in this process.
+Parallelism: the verbs that take ``n_jobs`` process batches on that many
+threads (the coverage pass, the cell-area kernels, GDAL's reads and numpy
+release the GIL; a raster's dataset is read under its own lock); every batch
+is reduced on its own and the per-part sums are combined in batch order, so
+the numbers are the same for any ``n_jobs``.
 
 Nodata rule: a pixel is missing when it equals the band's nodata value, is
 masked by the dataset's mask band, or is NaN. A raster without a nodata value
@@ -46,13 +53,11 @@ visible in ``nodata_m2``, never silently scaled.
 
 from __future__ import annotations
 
-import itertools
-import multiprocessing
+import logging
 import warnings
 from collections import deque
 from collections.abc import Callable, Hashable, Iterator, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
@@ -63,6 +68,7 @@ import pandas as pd
 import rasterio
 from rasterio.io import DatasetReader
 
+from ._blocks import BlockStore
 from ._encoding import _Encoding, band_of, density_encoding, is_stat, plain_encoding
 from ._screen import InvalidPolicy
 from ._threads import n_workers
@@ -81,6 +87,7 @@ from .pixelpieces import (
     Method,
     PixelPieces,
     _Batch,
+    _needs,
     _pieces,
     _Plan,
     _plan,
@@ -96,10 +103,12 @@ __all__ = [
     "iter_pixel_pieces",
 ]
 
+_log = logging.getLogger(__name__)
+
 #: Show a progress bar by default from this many polygons on.
 PROGRESS_MIN_FEATURES = 20_000
-#: With ``n_jobs > 1``, groups of batches handed to each worker process.
-_CHUNKS_PER_WORKER = 6
+#: With ``n_jobs > 1``, batches submitted ahead per thread (bounds the memory held).
+_AHEAD_PER_WORKER = 2
 
 
 def _progress_bar(total: int, progress: bool | None, desc: str) -> Any:
@@ -178,11 +187,11 @@ def _run(
 ) -> Iterator[PixelPieces]:
     grid = plan.grid
     cell_area = _CellArea(grid)
-    cell_area.prefill([b.window for b in plan.batches])
+    store = BlockStore(srcs, bands, [_needs(b) for b in plan.batches])
     bar = _progress_bar(plan.prepared.n, progress, "pixels")
     try:
-        for batch in plan.batches:
-            p = _pieces(batch, srcs, bands, grid, cell_area, method)
+        for k, batch in enumerate(plan.batches):
+            p = _pieces(batch, store, grid, cell_area, method, k)
             owner = plan.part_owner[batch.part]
             p.feature = owner[p.feature]
             yield p
@@ -200,7 +209,8 @@ def _run(
 #: A reducer turns the pieces of one batch (``feature`` = position of the part
 #: in the batch, 0 … nb-1) into named sums per part, each an array of length nb,
 #: e.g. ``{"valid": np.bincount(p.feature[ok], weights=p.area_m2[ok], minlength=nb)}``.
-#: Reducers handed to worker processes must be picklable (module-level classes).
+#: Reducers run on several threads at once (pure functions of the pieces) and must be
+#: picklable (module-level classes) for the Dask path.
 #: Keys ``("stat", name, "max" | "min" | ...)`` carry per-batch check statistics
 #: (:mod:`agroforest_geo._encoding`): "max" and "min" are combined by max and min,
 #: the others summed; only their overall value is meaningful, not the per-polygon one.
@@ -227,69 +237,45 @@ def _per_polygon(key: Hashable, v: np.ndarray, owner: np.ndarray, n: int) -> np.
 _Sums = tuple[np.ndarray, dict[Hashable, np.ndarray]]
 
 
-def _reduce_batches(
-    batches: list[_Batch],
-    srcs: Mapping[str, DatasetReader],
-    bands: Mapping[str, int],
+def _reduce_batch(
+    batch: _Batch,
+    store: BlockStore,
     grid: _Grid,
     cell_area: _CellArea,
     method: str,
     reducer: Reducer,
+    k: int,
 ) -> _Sums:
-    """Sum a group of batches per part: (part ids, {key: sums aligned with the ids})."""
-    parts = np.concatenate([b.part for b in batches]) if batches else np.empty(0, np.int64)
-    sums: dict[Hashable, np.ndarray] = {}
-    at = 0
-    for b in batches:
-        nb = b.part.size
-        for key, v in reducer(_pieces(b, srcs, bands, grid, cell_area, method), nb).items():
-            if key not in sums:
-                sums[key] = np.full(parts.size, _fill(key))
-            sums[key][at : at + nb] = v
-        at += nb
-    return parts, sums
+    """Sum batch ``k`` per part: (part ids, {key: sums aligned with the ids})."""
+    pieces = _pieces(batch, store, grid, cell_area, method, k)
+    sums = dict(reducer(pieces, batch.part.size))
+    return batch.part, sums
 
 
-def _reduce_worker(
-    paths: Mapping[str, str],
-    bands: Mapping[str, int],
-    grid: _Grid,
-    method: str,
-    reducer: Reducer,
-    batches: list[_Batch],
-) -> _Sums:
-    """Worker-process side of :func:`_reduce`: open the rasters, reduce a group of batches."""
-    with ExitStack() as stack:
-        stack.enter_context(bounded_block_cache())
-        srcs = {name: stack.enter_context(rasterio.open(p)) for name, p in paths.items()}
-        cell_area = _CellArea(grid)
-        cell_area.prefill([b.window for b in batches])
-        return _reduce_batches(batches, srcs, bands, grid, cell_area, method, reducer)
+def _in_threads(fn: Callable[[int], _Sums], n: int, workers: int) -> Iterator[_Sums]:
+    """``fn(k)`` of every batch ``k < n``, in order, on ``workers`` threads (a few ahead).
 
+    Each thread reads under the GDAL options of the calling thread (rasterio
+    keeps them per thread outside the main one).
+    """
+    opts = rasterio.env.getenv() if rasterio.env.hasenv() else {}
 
-def _reopenable(src: DatasetReader) -> str | None:
-    """Path a worker process can open ``src`` from, or None (in-memory datasets)."""
-    name = str(src.name)
-    if src.driver == "MEM" or name.startswith("/vsimem/") or not name:
-        return None
-    return name
+    def run(k: int) -> _Sums:
+        with rasterio.Env(**opts):
+            return fn(k)
 
-
-def _mp_context() -> Any:
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        ctx = multiprocessing.get_context("forkserver")
-        # workers are forked from a server that has imported the package once
-        ctx.set_forkserver_preload(["agroforest_geo.raster"])
-        return ctx
-    return multiprocessing.get_context("spawn")  # pragma: no cover - not on Linux
-
-
-def _chunks(batches: list[_Batch], n: int) -> list[list[_Batch]]:
-    """Split batches (in tile order) into about ``n`` runs of similar numbers of parts."""
-    sizes = np.array([b.part.size for b in batches], dtype=float)
-    edges = np.searchsorted(np.cumsum(sizes), np.linspace(0, sizes.sum(), n + 1)[1:-1])
-    bounds = np.unique(np.r_[0, edges + 1, len(batches)].clip(0, len(batches)))
-    return [batches[a:b] for a, b in itertools.pairwise(bounds) if b > a]
+    with ThreadPoolExecutor(workers) as ex:
+        pending: deque[Future[_Sums]] = deque()
+        try:
+            for k in range(n):
+                pending.append(ex.submit(run, k))
+                if len(pending) > _AHEAD_PER_WORKER * workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for f in pending:
+                f.cancel()
 
 
 def _reduce(
@@ -305,70 +291,41 @@ def _reduce(
 
     Sums are taken per part (each part lies in one batch), then parts are added
     per polygon in part order: the result does not depend on batching or on
-    ``n_jobs``.
+    ``n_jobs`` (threads over batches).
     """
-    workers = n_workers(n_jobs)
+    workers = min(n_workers(n_jobs), max(len(plan.batches), 1))
     n_parts = plan.part_owner.size
     acc: dict[Hashable, np.ndarray] = {}
     bar = _progress_bar(plan.prepared.n, progress, "pixels")
-
-    def consume(res: _Sums) -> None:
-        parts, sums = res
-        for key, v in sums.items():
-            if key not in acc:
-                acc[key] = np.full(n_parts, _fill(key))
-            acc[key][parts] = v
-        if bar is not None:
-            bar.update(int(np.unique(plan.part_owner[parts]).size))
-
-    reopen = {name: _reopenable(src) for name, src in srcs.items()}
-    paths = {name: p for name, p in reopen.items() if p is not None}
-    if workers > 1 and len(paths) < len(reopen):
-        warnings.warn(
-            "n_jobs > 1 needs rasters that worker processes can open by path; in-memory "
-            "datasets are processed in this process (n_jobs=1)",
-            RuntimeWarning,
-            stacklevel=3,
-        )
-        workers = 1
     try:
-        if workers == 1 or len(plan.batches) < 2:
-            with bounded_block_cache():
-                cell_area = _CellArea(plan.grid)
-                cell_area.prefill([b.window for b in plan.batches])
-                for b in plan.batches:
-                    consume(
-                        _reduce_batches([b], srcs, bands, plan.grid, cell_area, method, reducer)
-                    )
-        else:
-            chunks = _chunks(plan.batches, workers * _CHUNKS_PER_WORKER)
-            workers = min(workers, len(chunks))
-            with ProcessPoolExecutor(workers, mp_context=_mp_context()) as ex:
-                pending: deque[Future[_Sums]] = deque()
-                try:
-                    for chunk in chunks:
-                        pending.append(
-                            ex.submit(
-                                _reduce_worker, paths, bands, plan.grid, method, reducer, chunk
-                            )
-                        )
-                        if len(pending) > 2 * workers:
-                            consume(pending.popleft().result())
-                    while pending:
-                        consume(pending.popleft().result())
-                except BrokenProcessPool as exc:
-                    raise RuntimeError(
-                        "a worker process of n_jobs died. In a script, call with n_jobs > 1 "
-                        'only under `if __name__ == "__main__":` (workers re-import the main '
-                        "module); otherwise it may have run out of memory. n_jobs=1 avoids it."
-                    ) from exc
-                except BaseException:
-                    for f in pending:
-                        f.cancel()
-                    raise
+        with bounded_block_cache():
+            cell_area = _CellArea(plan.grid)
+            store = BlockStore(srcs, bands, [_needs(b) for b in plan.batches])
+
+            def one(k: int) -> _Sums:
+                return _reduce_batch(
+                    plan.batches[k], store, plan.grid, cell_area, method, reducer, k
+                )
+
+            n_b = len(plan.batches)
+            results = map(one, range(n_b)) if workers == 1 else _in_threads(one, n_b, workers)
+            for parts, sums in results:
+                for key, v in sums.items():
+                    if key not in acc:
+                        acc[key] = np.full(n_parts, _fill(key))
+                    acc[key][parts] = v
+                if bar is not None:
+                    bar.update(int(np.unique(plan.part_owner[parts]).size))
     finally:
         if bar is not None:
             bar.close()
+    c = store.counters
+    _log.debug(
+        "raster pass: %d batches; %d block units read (%d distinct, asked %d times by the "
+        "windows); %d px read, %d px in the windows",
+        len(plan.batches), c.units_read, len(c.reads_per_unit), c.units_asked,
+        c.pixels_read, c.pixels_in_windows,
+    )  # fmt: skip
     n = plan.prepared.n
     return {key: _per_polygon(key, v, plan.part_owner, n) for key, v in acc.items()}
 
@@ -441,7 +398,7 @@ def integrate(
         and values outside the range raise. Without it values are read as they
         are, scale/offset of the band applied.
     n_jobs : int, default 1
-        Worker processes (-1: all cores); see :func:`agroforest_geo.forest_cover`.
+        Threads (-1: all cores); see :func:`agroforest_geo.forest_cover`.
     invalid : {"warn", "nan", "raise"}, default "warn"
         Invalid polygons: see :func:`agroforest_geo.forest_cover` (point plots too).
 
