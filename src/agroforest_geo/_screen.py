@@ -139,7 +139,7 @@ def screen(
     ([True, False], True)
     """
     return screen_with_validity(
-        geoms, labels, invalid=invalid, name=name, stacklevel=stacklevel + 1
+        geoms, labels, invalid=invalid, name=name, stacklevel=stacklevel + 1, proved=proved
     )[0]
 
 
@@ -150,8 +150,12 @@ def screen_with_validity(
     invalid: str,
     name: str = "layer",
     stacklevel: int = 3,
+    proved: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`screen`, and which rows GEOS found valid (False: invalid, missing, empty, NaN)."""
+    """:func:`screen`, and which rows are valid (False: invalid, missing, empty, NaN).
+
+    A row is valid when ``proved`` says so or GEOS found it valid.
+    """
     check_policy(invalid)
     arr = np.asarray(geoms, dtype=object)
     todo = np.arange(arr.size) if proved is None else np.flatnonzero(~np.asarray(proved))
@@ -181,7 +185,11 @@ def screen_with_validity(
             stacklevel=stacklevel,
         )
     nan = bad_xy | (bad if invalid == "nan" else np.zeros(arr.size, dtype=bool))
-    return nan, present & ~bad
+    valid = np.zeros(arr.size, dtype=bool)
+    valid[todo] = ~bad[todo]
+    if proved is not None:
+        valid |= np.asarray(proved, dtype=bool)
+    return nan, valid
 
 
 def measurable(gdf: Any, *, invalid: str, name: str = "layer") -> tuple[Any, np.ndarray, Any]:
