@@ -29,6 +29,8 @@ import pyproj
 import shapely
 from scipy.spatial import cKDTree
 
+from ._gc import paused_gc
+from ._nearest import closest_points
 from ._threads import n_workers
 from .area import _densify, geodesic_area_m2
 from .crs import geodetic_crs, same_crs, transform_geoms
@@ -231,8 +233,9 @@ def _nearest_distance_m(
         return out
     edges = shapely.multilinestrings(rings)
     shapely.prepare(edges)
+    pieces = _ring_chunks(rings, 16)[0]
     back = pyproj.Transformer.from_crs(crs, geo, always_xy=True)
-    pieces = None
+    piece_tree = None
     for lo in range(0, rows.size, _DISTANCE_BLOCK):  # bounded memory
         sub = rows[lo : lo + _DISTANCE_BLOCK]
         g = geoms[sub]
@@ -241,26 +244,31 @@ def _nearest_distance_m(
             box = shapely.total_bounds(np.append(g, edges))
             pad = max_distance_m * _map_units_per_m(crs, geo, box) * 1.05 + 1e-6
             if np.isfinite(pad):
-                if pieces is None:
-                    pieces = shapely.STRtree(_ring_chunks(rings, 16)[0])
+                if piece_tree is None:
+                    piece_tree = shapely.STRtree(pieces)
                 gb = shapely.bounds(g)
                 reach = shapely.box(*(gb[:, :2] - pad).T, *(gb[:, 2:] + pad).T)
-                hit = np.unique(pieces.query(reach)[0])
+                hit = np.unique(piece_tree.query(reach)[0])
                 sub, g = sub[hit], g[hit]
         if sub.size:
-            out[sub] = _closest_geodesic_m(edges, g, back, geod, max_distance_m)
+            out[sub] = _closest_geodesic_m(pieces, g, back, geod, max_distance_m, edges)
     return out
 
 
 def _closest_geodesic_m(
-    edges: Any,
+    pieces: np.ndarray,
     geoms: np.ndarray,
     back: Any,
     geod: pyproj.Geod,
     max_distance_m: float | None,
+    edges: Any = None,
 ) -> np.ndarray:
-    """Geodesic between the closest points of ``geoms`` and prepared ``edges`` (metric)."""
-    pts = shapely.get_coordinates(shapely.shortest_line(edges, geoms))  # 2 per line
+    """Geodesic between the closest points of ``geoms`` and the boundary ``pieces`` (metric).
+
+    The closest points are those of the whole boundary (``edges``: the pieces as
+    one prepared geometry), found coarse to fine (:mod:`._nearest`).
+    """
+    pts = closest_points(pieces, geoms, edges)  # 2 per geometry
     lon, lat = back.transform(pts[:, 0], pts[:, 1])
     _, _, dist = geod.inv(lon[0::2], lat[0::2], lon[1::2], lat[1::2])
     dist = np.asarray(dist, dtype=float)
@@ -443,15 +451,11 @@ def _nearest_geographic_block(
         near = near[_finite(near)]
         if near.size == 0:
             continue
-        edges = shapely.multilinestrings(near)
-        shapely.prepare(edges)
         sub = rows[members]  # the block is already bounded (_DISTANCE_BLOCK)
         g = transform_geoms(geoms[sub], fwd)
         good = _finite(g)
         if good.any():
-            out[sub[good]] = _closest_geodesic_m(
-                edges, g[good], _Inverse(fwd), geod, max_distance_m
-            )
+            out[sub[good]] = _closest_geodesic_m(near, g[good], _Inverse(fwd), geod, max_distance_m)
     return out
 
 
@@ -571,42 +575,15 @@ def protected_overlap(
             f"protected has no column {category_column!r}; pass category_column=None or "
             f"the name of its category column (columns: {list(protected.columns)})"
         )
-    par = _prepare(parcels, "parcels", id_column, invalid, circles=True)
-    pro = _prepare(protected, "protected", protected_id_column, invalid)
-    n = par.geoms.size
-    pg = _polygons_only(par.geoms)
-    pa_idx = np.flatnonzero(np.isin(shapely.get_type_id(pro.geoms), _POLYGONAL))
-    areas = _polygonal(pro.geoms[pa_idx])
-    npa = max(pro.ids.size, 1)
-    area_m2 = geodesic_area_m2(pg, crs)  # here, so that a warning about it comes once
-    area_m2[par.empty] = 0.0
-    jobs = min(n_workers(n_jobs), max(n // _MIN_ROWS_PER_JOB, 1))
-    cuts = np.linspace(0, n, jobs + 1).astype(np.int64)
-    if jobs > 1 and shapely.is_prepared(pg).any():
-        pg = shapely.from_wkb(shapely.to_wkb(pg))  # a prepared geometry is never shared
-
-    def job(lo: int, hi: int) -> tuple[np.ndarray, ...]:
-        # GEOS builds the indexes of prepared geometries lazily: every thread gets copies
-        own = areas if jobs == 1 else shapely.from_wkb(shapely.to_wkb(areas))
-        protected_m2, key, dist = _against_areas(
-            pg[lo:hi],
-            par.empty[lo:hi],
-            area_m2[lo:hi],
-            own,
-            pa_idx,
-            npa,
-            crs,
-            int(max_tile_vertices),
-            reach,
+    jobs = n_workers(n_jobs)
+    with paused_gc():  # many short-lived geometries, no cycles (see ._gc)
+        par = _prepare(parcels, "parcels", id_column, invalid, circles=True, n_jobs=jobs)
+        pro = _prepare(protected, "protected", protected_id_column, invalid, n_jobs=jobs)
+        area_m2, protected_m2, key, dist = _measure(
+            par, pro, crs, jobs, int(max_tile_vertices), reach
         )
-        return protected_m2, key + lo * npa, dist
-
-    if jobs == 1:
-        parts = [job(0, n)]
-    else:
-        with ThreadPoolExecutor(jobs) as pool:
-            parts = list(pool.map(job, cuts[:-1].tolist(), cuts[1:].tolist()))
-    protected_m2, key, dist = (np.concatenate(c) for c in zip(*parts, strict=True))
+    n = par.geoms.size
+    npa = max(pro.ids.size, 1)
     # which areas each parcel overlaps, by name
     pp, aa = key // npa, key % npa  # sorted by parcel, then by area
     n_areas = np.bincount(pp, minlength=n)
@@ -648,6 +625,57 @@ def protected_overlap(
     if par.point_buffer_ha is not None:
         out["point_buffer_ha"] = par.point_buffer_ha
     return out
+
+
+def _measure(
+    par: Any,
+    pro: Any,
+    crs: pyproj.CRS,
+    jobs: int,
+    max_tile_vertices: int,
+    reach: float | None,
+) -> tuple[np.ndarray, ...]:
+    """Areas, hectares inside, (parcel, area) keys and distances, on ``jobs`` threads.
+
+    Threads take contiguous blocks of parcels (at least ``_MIN_ROWS_PER_JOB``
+    each); a parcel's results never depend on the other parcels, so the
+    results are the same bits for any number of threads.
+    """
+    n = par.geoms.size
+    pg = _polygons_only(par.geoms)
+    pa_idx = np.flatnonzero(np.isin(shapely.get_type_id(pro.geoms), _POLYGONAL))
+    areas = _polygonal(pro.geoms[pa_idx])
+    npa = max(pro.ids.size, 1)
+    area_m2 = geodesic_area_m2(pg, crs)  # here, so that a warning about it comes once
+    area_m2[par.empty] = 0.0
+    jobs = min(jobs, max(n // _MIN_ROWS_PER_JOB, 1))
+    cuts = np.linspace(0, n, jobs + 1).astype(np.int64)
+    if jobs > 1 and shapely.is_prepared(pg).any():
+        pg = shapely.from_wkb(shapely.to_wkb(pg))  # a prepared geometry is never shared
+
+    def job(lo: int, hi: int) -> tuple[np.ndarray, ...]:
+        # GEOS builds the indexes of prepared geometries lazily: every thread gets copies
+        own = areas if jobs == 1 else shapely.from_wkb(shapely.to_wkb(areas))
+        protected_m2, key, dist = _against_areas(
+            pg[lo:hi],
+            par.empty[lo:hi],
+            area_m2[lo:hi],
+            own,
+            pa_idx,
+            npa,
+            crs,
+            max_tile_vertices,
+            reach,
+        )
+        return protected_m2, key + lo * npa, dist
+
+    if jobs == 1:
+        parts = [job(0, n)]
+    else:
+        with ThreadPoolExecutor(jobs) as pool:
+            parts = list(pool.map(job, cuts[:-1].tolist(), cuts[1:].tolist()))
+    protected_m2, key, dist = (np.concatenate(c) for c in zip(*parts, strict=True))
+    return area_m2, protected_m2, key, dist
 
 
 def _against_areas(
