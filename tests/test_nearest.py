@@ -89,7 +89,7 @@ def test_nearest_segment_matches_brute_force(seed, n_vertices, blocks):
     pieces = _pieces(areas, n_vertices)
     with pytest.MonkeyPatch.context() as m:
         m.setattr(nearest, "_BLOCK_DIAGONALS", blocks)
-        xy, k = nearest.nearest_segment(pieces, geoms)
+        xy, k, _ = nearest.nearest_segments(pieces, nearest.Outlines.of(geoms))
     seg = shapely.linestrings(np.stack([xy[k], xy[k + 1]], axis=1))
     got = shapely.distance(seg, geoms)
     np.testing.assert_allclose(got, _brute_distance(pieces, geoms), rtol=1e-12, atol=1e-9)
@@ -108,7 +108,8 @@ def test_closest_points_are_those_of_the_whole_prepared_boundary(seed):
     reference = nearest.closest_points_prepared(edges, geoms)
     with pytest.MonkeyPatch.context() as m:
         m.setattr(nearest, "MIN_COMPILED", 1)
-        np.testing.assert_array_equal(nearest.closest_points(pieces, geoms), reference)
+        got = nearest.closest_points(pieces, nearest.Outlines.of(geoms), lambda: geoms)
+        np.testing.assert_array_equal(got, reference)
 
 
 def test_adversarial_cases_give_the_brute_force_distance():
@@ -140,9 +141,18 @@ def test_adversarial_cases_give_the_brute_force_distance():
     )
     expected = [50, 0, 0, 20, np.hypot(1, 10), np.hypot(1, 1), 80, 150, 0]
     np.testing.assert_allclose(_brute_distance(boundary, geoms), expected, rtol=1e-12)
-    xy, k = nearest.nearest_segment(boundary, geoms)
+    outlines = nearest.Outlines.of(geoms)
+    xy, k, m = nearest.nearest_segments(boundary, outlines)
     seg = shapely.linestrings(np.stack([xy[k], xy[k + 1]], axis=1))
     np.testing.assert_allclose(shapely.distance(seg, geoms), expected, rtol=1e-12, atol=1e-12)
+    own = shapely.linestrings(np.stack([outlines.xy[m], outlines.xy[m + 1]], axis=1))
+    np.testing.assert_allclose(shapely.distance(seg, own), expected, rtol=1e-12, atol=1e-12)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(nearest, "MIN_COMPILED", 1)
+        pts = nearest.closest_points(boundary, outlines, lambda: geoms)
+    np.testing.assert_allclose(
+        np.hypot(*(pts[0::2] - pts[1::2]).T), expected, rtol=1e-12, atol=1e-12
+    )
     # a tie: the first nearest segment in vertex order, the zero-length one at (300, 0)
     # (vertices 0-4 are the square's ring, 5-8 the second piece)
     assert k[0] == 5

@@ -9,10 +9,12 @@ those whose bounding box lies within an upper bound of all their distances
 (the distance from the block's centre to the nearest boundary vertex, plus the
 block's half-diagonal). Per geometry, a compiled loop visits the block's
 pieces in increasing order of the distance between the two bounding boxes (a
-lower bound), computes the exact segment-to-segment distance only while that
-bound does not exceed the best distance found, and keeps the nearest piece
-(the first in piece order among equal distances). GEOS then finds the closest
-points between the geometry and that one piece.
+lower bound), computes the exact segment-to-segment distances only while that
+bound does not exceed the best distance found, and keeps the nearest pair of
+segments (boundary, geometry; the first in vertex order among equal
+distances). GEOS then finds the closest points of that pair of segments alone,
+with the same arithmetic it applies to the winning pair of a whole search, so
+the geometries themselves need not exist in the plane: their vertices do.
 
 The points are those GEOS finds against the whole boundary (a prepared
 multi-linestring, indexed facet distance, :func:`closest_points_prepared`),
@@ -29,6 +31,7 @@ whole prepared boundary instead.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import threading
 from collections.abc import Callable
@@ -40,7 +43,14 @@ from scipy.spatial import cKDTree
 
 from ._ringarea import _numba_available
 
-__all__ = ["MIN_COMPILED", "closest_points", "closest_points_prepared", "nearest_segment"]
+__all__ = [
+    "MIN_COMPILED",
+    "Outlines",
+    "closest_points",
+    "closest_points_prepared",
+    "compiled",
+    "nearest_segments",
+]
 
 #: Fewer geometries than this are measured against the prepared boundary (no compiled loop).
 MIN_COMPILED = 2_000
@@ -58,43 +68,108 @@ def closest_points_prepared(edges: Any, geoms: np.ndarray) -> np.ndarray:
     return np.asarray(shapely.get_coordinates(shapely.shortest_line(edges, geoms)))
 
 
-def closest_points(pieces: np.ndarray, geoms: np.ndarray, edges: Any = None) -> np.ndarray:
+@dataclasses.dataclass(frozen=True)
+class Outlines:
+    """The vertices of geometries' rings (or lines), in a plane, ring by ring.
+
+    Ring ``r`` is ``xy[ring_start[r] : ring_start[r + 1]]``; geometry ``i`` has
+    rings ``geom_rings[i] : geom_rings[i + 1]``, in the order GEOS lists them.
+    """
+
+    xy: np.ndarray
+    ring_start: np.ndarray
+    geom_rings: np.ndarray
+
+    @classmethod
+    def of(cls, geoms: np.ndarray) -> Outlines:
+        """Return the outlines of ``geoms`` (their own coordinates)."""
+        return cls(*_rings(geoms))
+
+    def moved(self, transformer: Any) -> Outlines:
+        """Return the same outlines with every vertex through ``transformer.transform``."""
+        x, y = transformer.transform(self.xy[:, 0], self.xy[:, 1])
+        return Outlines(np.column_stack([x, y]), self.ring_start, self.geom_rings)
+
+    def finite(self) -> np.ndarray:
+        """Return True per geometry whose vertices are all finite (and that has some)."""
+        n = self.geom_rings.size - 1
+        first = self.ring_start[self.geom_rings]
+        count = np.diff(first)
+        bad = np.repeat(np.arange(n), count)[~np.isfinite(self.xy).all(axis=1)]
+        ok = count > 0
+        ok[bad] = False
+        return ok
+
+    def bounds(self) -> np.ndarray:
+        """Return the bounding box (xmin, ymin, xmax, ymax) of every geometry (all non-empty)."""
+        first = self.ring_start[self.geom_rings[:-1]]
+        x, y = self.xy[:, 0], self.xy[:, 1]
+        return np.column_stack(
+            [
+                np.minimum.reduceat(x, first),
+                np.minimum.reduceat(y, first),
+                np.maximum.reduceat(x, first),
+                np.maximum.reduceat(y, first),
+            ]
+        )
+
+
+def compiled(n: int) -> bool:
+    """Return whether :func:`closest_points` takes the compiled search for ``n`` geometries."""
+    return n >= MIN_COMPILED and _numba_available()
+
+
+def closest_points(
+    pieces: np.ndarray,
+    outlines: Outlines,
+    planar: Callable[[], np.ndarray],
+    edges: Any = None,
+) -> np.ndarray:
     """:func:`closest_points_prepared`, with the coarse-to-fine search when it pays.
 
-    ``pieces`` are linestrings of a few vertices, ``geoms`` polygons (or any
-    geometry) with finite coordinates, in the same plane; ``edges`` the same
-    boundary as one prepared geometry (default: the pieces in one), used
-    without the compiled search. The search gives the nearest boundary segment
-    of each geometry; GEOS measures the geometry against that segment alone.
+    ``pieces`` are linestrings of a few vertices and ``outlines`` those of the
+    geometries (finite, non-empty), in the same plane. ``planar()`` gives the
+    geometries in that plane and ``edges`` the whole boundary as one prepared
+    geometry (default: the pieces in one): both are used only without the
+    compiled search. The search gives the nearest pair of segments (boundary,
+    geometry); GEOS finds the closest points of that pair alone.
     """
-    if geoms.size < MIN_COMPILED or pieces.size == 0 or not _numba_available():
+    n = outlines.geom_rings.size - 1
+    if not compiled(n) or pieces.size == 0:
         if edges is None:
             edges = shapely.multilinestrings(pieces)
             shapely.prepare(edges)
-        return closest_points_prepared(edges, geoms)
-    pxy, k = nearest_segment(pieces, geoms)
-    seg = shapely.linestrings(np.stack([pxy[k], pxy[k + 1]], axis=1))
-    return np.asarray(shapely.get_coordinates(shapely.shortest_line(seg, geoms)))
+        return closest_points_prepared(edges, planar())
+    pxy, k, m = nearest_segments(pieces, outlines)
+    gxy = outlines.xy
+    a = shapely.linestrings(np.stack([pxy[k], pxy[k + 1]], axis=1))
+    b = shapely.linestrings(np.stack([gxy[m], gxy[m + 1]], axis=1))
+    return np.asarray(shapely.get_coordinates(shapely.shortest_line(a, b)))
 
 
-def nearest_segment(pieces: np.ndarray, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return the vertices of ``pieces`` and where each geometry's nearest segment starts.
+def nearest_segments(
+    pieces: np.ndarray, outlines: Outlines
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the vertices of ``pieces`` and, per geometry, its nearest pair of segments.
 
-    The nearest segment of geometry ``i`` runs from ``xy[k[i]]`` to
-    ``xy[k[i] + 1]``: the first in vertex order among equally near ones.
+    The nearest pair of geometry ``i`` is the boundary segment from ``xy[k[i]]``
+    to ``xy[k[i] + 1]`` and the geometry's segment from ``outlines.xy[m[i]]`` to
+    ``outlines.xy[m[i] + 1]``: the first in vertex order (boundary, then
+    geometry) among equally near pairs.
     """
     pxy, powner = shapely.get_coordinates(pieces, return_index=True)
     p_start = np.searchsorted(powner, np.arange(pieces.size + 1)).astype(np.int64)
     pb = np.asarray(shapely.bounds(pieces), dtype=float)
-    gxy, ring_start, geom_rings = _rings(geoms)
-    gb = np.asarray(shapely.bounds(geoms), dtype=float)
-    block, blk_start, blk_cand = _block_candidates(gb, pb, pxy)
-    out = np.empty(geoms.size, dtype=np.int64)
+    gb = outlines.bounds()
+    block, blk_start, blk_cand = _block_candidates(gb, pb, pxy[p_start[:-1]])
+    n = gb.shape[0]
+    k = np.empty(n, dtype=np.int64)
+    m = np.empty(n, dtype=np.int64)
     _kernel()(
-        np.ascontiguousarray(gxy[:, 0]),
-        np.ascontiguousarray(gxy[:, 1]),
-        ring_start,
-        geom_rings,
+        np.ascontiguousarray(outlines.xy[:, 0]),
+        np.ascontiguousarray(outlines.xy[:, 1]),
+        outlines.ring_start,
+        outlines.geom_rings,
         gb,
         block,
         np.ascontiguousarray(pxy[:, 0]),
@@ -103,9 +178,10 @@ def nearest_segment(pieces: np.ndarray, geoms: np.ndarray) -> tuple[np.ndarray, 
         pb,
         blk_start,
         blk_cand,
-        out,
+        k,
+        m,
     )
-    return pxy, out
+    return pxy, k, m
 
 
 def _rings(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -153,8 +229,9 @@ def _block_candidates(
     """Each geometry's block, and per block the pieces that can be nearest to one of its geometries.
 
     ``gb`` and ``pb`` are the bounding boxes of the geometries and the pieces,
-    ``pxy`` the pieces' vertices. Returns the block of every geometry and the
-    candidates as ``blk_cand[blk_start[b] : blk_start[b + 1]]`` (sorted).
+    ``pxy`` points of the boundary (the pieces' first vertices). Returns the
+    block of every geometry and the candidates as
+    ``blk_cand[blk_start[b] : blk_start[b + 1]]`` (sorted).
     """
     diag = np.hypot(gb[:, 2] - gb[:, 0], gb[:, 3] - gb[:, 1])
     size = max(float(np.median(diag)) * _BLOCK_DIAGONALS, 1e-9)
@@ -251,15 +328,17 @@ def _piece_dist2(
     q0: int,
     q1: int,
     bound: float,
-) -> tuple[float, int]:  # pragma: no cover - compiled
+) -> tuple[float, int, int]:  # pragma: no cover - compiled
     """Squared distance from a geometry (rings r0..r1) to a piece (vertices q0..q1), and where.
 
     Exact when it is at most ``bound``; segment pairs whose boxes lie farther
     than ``bound`` are skipped (so a larger result only says "farther than bound").
-    The segment is the first nearest one (``k``: from vertex ``k`` to ``k + 1``).
+    The segments are the first nearest pair (``k``: the piece's from vertex ``k`` to
+    ``k + 1``, ``m``: the geometry's from vertex ``m`` to ``m + 1``).
     """
     best = np.inf
     best_k = -1
+    best_m = -1
     for k in range(q0, q1 - 1):
         cx, cy, dx, dy = px[k], py[k], px[k + 1], py[k + 1]
         s0, s1, s2, s3 = min(cx, dx), min(cy, dy), max(cx, dx), max(cy, dy)
@@ -276,8 +355,8 @@ def _piece_dist2(
                     continue
                 d = _seg_seg2(ax, ay, bx, by, cx, cy, dx, dy)
                 if d < best:
-                    best, best_k = d, k
-    return best, best_k
+                    best, best_k, best_m = d, k, m
+    return best, best_k, best_m
 
 
 def _nearest_loop(
@@ -293,7 +372,8 @@ def _nearest_loop(
     pb: np.ndarray,
     blk_start: np.ndarray,
     blk_cand: np.ndarray,
-    out: np.ndarray,
+    out_k: np.ndarray,
+    out_m: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
     """For each geometry, the nearest of its block's candidate pieces (see the module)."""
     for i in range(gb.shape[0]):
@@ -310,7 +390,7 @@ def _nearest_loop(
             if lb[k] < lb[first]:
                 first = k
         p = blk_cand[c0 + first]
-        best, best_k = _piece_dist2(
+        best, best_k, best_m = _piece_dist2(
             gx, gy, ring_start, r0, r1, g0, g1, g2, g3, px, py, p_start[p], p_start[p + 1], np.inf
         )
         # the others that can be as near, nearest bound first
@@ -326,12 +406,13 @@ def _nearest_loop(
             if lb[k] > best:
                 break
             p = blk_cand[c0 + k]
-            d, k = _piece_dist2(
+            d, k, mm = _piece_dist2(
                 gx, gy, ring_start, r0, r1, g0, g1, g2, g3, px, py, p_start[p], p_start[p + 1], best
             )
             if d < best or (d == best and 0 <= k < best_k):
-                best, best_k = d, k
-        out[i] = best_k
+                best, best_k, best_m = d, k, mm
+        out_k[i] = best_k
+        out_m[i] = best_m
 
 
 _COMPILE_LOCK = threading.Lock()

@@ -30,7 +30,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from ._gc import paused_gc
-from ._nearest import closest_points
+from ._nearest import Outlines, closest_points, closest_points_prepared, compiled
 from ._threads import n_workers
 from .area import _densify, geodesic_area_m2
 from .crs import geodetic_crs, same_crs, transform_geoms
@@ -251,24 +251,19 @@ def _nearest_distance_m(
                 hit = np.unique(piece_tree.query(reach)[0])
                 sub, g = sub[hit], g[hit]
         if sub.size:
-            out[sub] = _closest_geodesic_m(pieces, g, back, geod, max_distance_m, edges)
+            pts = closest_points(pieces, Outlines.of(g), lambda g=g: g, edges)
+            out[sub] = _closest_geodesic_m(pts, back, geod, max_distance_m)
     return out
 
 
 def _closest_geodesic_m(
-    pieces: np.ndarray,
-    geoms: np.ndarray,
-    back: Any,
-    geod: pyproj.Geod,
-    max_distance_m: float | None,
-    edges: Any = None,
+    pts: np.ndarray, back: Any, geod: pyproj.Geod, max_distance_m: float | None
 ) -> np.ndarray:
-    """Geodesic between the closest points of ``geoms`` and the boundary ``pieces`` (metric).
+    """Geodesic between pairs of closest points ``pts`` (metric, two rows per geometry).
 
-    The closest points are those of the whole boundary (``edges``: the pieces as
-    one prepared geometry), found coarse to fine (:mod:`._nearest`).
+    The points are those of the whole boundary, found coarse to fine
+    (:func:`._nearest.closest_points`).
     """
-    pts = closest_points(pieces, geoms, edges)  # 2 per geometry
     lon, lat = back.transform(pts[:, 0], pts[:, 1])
     _, _, dist = geod.inv(lon[0::2], lat[0::2], lon[1::2], lat[1::2])
     dist = np.asarray(dist, dtype=float)
@@ -317,6 +312,26 @@ def _balls(
     step[idx[1:] != idx[:-1]] = 0.0  # between two groups
     longest = np.maximum.reduceat(np.append(step, 0.0), offset)
     return centre, radius * (1 + 1e-9) + longest / 2 + 1.0
+
+
+def _reach_m(
+    bounds: np.ndarray, lon0: np.ndarray, lat0: np.ndarray, geod: pyproj.Geod
+) -> np.ndarray:
+    """Return a radius around (lon0, lat0) whose ball (ECEF) holds each geometry of ``bounds``.
+
+    From its box in degrees, without the geometry's vertices: a path along the
+    meridian of ``p``, then along a parallel, reaches any point of the box and is
+    no shorter than the chord; neither arc's radius of curvature exceeds
+    ``a**2 / b``. Points on edges lie within half an edge (at most the box's
+    span) of a vertex. 1 m more, as for the boundary's balls.
+    """
+    c = geod.a**2 / geod.b
+    x0, y0, x1, y1 = np.radians(bounds).T
+    lam, phi = np.radians(lon0), np.radians(lat0)
+    cos_max = np.where((y0 <= 0) & (y1 >= 0), 1.0, np.maximum(np.cos(y0), np.cos(y1)))
+    to_vertex = c * (np.maximum(phi - y0, y1 - phi) + cos_max * np.maximum(lam - x0, x1 - lam))
+    span = c * ((y1 - y0) + cos_max * (x1 - x0))
+    return (to_vertex + span / 2) * (1 + 1e-9) + 1.0
 
 
 class _Inverse:
@@ -397,12 +412,11 @@ def _nearest_geographic_block(
     start = np.searchsorted(owner, np.arange(n))
     end = np.append(start[1:], owner.size) - 1
     lon0, lat0 = xy[start, 0], xy[start, 1]
-    placed = np.ones(n, dtype=bool)
-    np.logical_and.at(placed, owner, np.abs(xy[:, 1]) <= 90.0)
-    rows = np.flatnonzero(placed)  # impossible coordinates: NaN
-    v = _ecef(xy[:, 0], np.clip(xy[:, 1], -90.0, 90.0), geod)
-    p, radius = _balls(v, start[rows], end[rows], start[rows])
+    gb = shapely.bounds(geoms)
+    rows = np.flatnonzero((gb[:, 1] >= -90.0) & (gb[:, 3] <= 90.0))  # impossible: NaN
     lon0, lat0 = lon0[rows], lat0[rows]
+    p = _ecef(lon0, lat0, geod)
+    radius = _reach_m(gb[rows], lon0, lat0, geod)
     coords, c0, c1, reach, tree = bnd.coords, bnd.c0, bnd.c1, bnd.reach, bnd.tree
     rlon, rlat = coords[:, 0], coords[:, 1]
     gap, nearest = tree.query(p)
@@ -423,7 +437,7 @@ def _nearest_geographic_block(
         f_start, f_end = start[rows[f_rows]], end[rows[f_rows]]
         count = f_end - f_start + 1
         pos = np.repeat(f_start - np.cumsum(count) + count, count) + np.arange(count.sum())
-        _, hit = bnd.vertex_tree.query(v[pos])
+        _, hit = bnd.vertex_tree.query(_ecef(xy[pos, 0], xy[pos, 1], geod))
         _, _, d = geod.inv(xy[pos, 0], xy[pos, 1], rlon[hit], rlat[hit])
         d = np.minimum.reduceat(np.asarray(d, dtype=float), np.cumsum(count) - count)
         if max_distance_m is not None:
@@ -452,10 +466,33 @@ def _nearest_geographic_block(
         if near.size == 0:
             continue
         sub = rows[members]  # the block is already bounded (_DISTANCE_BLOCK)
-        g = transform_geoms(geoms[sub], fwd)
-        good = _finite(g)
-        if good.any():
-            out[sub[good]] = _closest_geodesic_m(near, g[good], _Inverse(fwd), geod, max_distance_m)
+        out[sub] = _closest_in_cell(near, geoms[sub], fwd, geod, max_distance_m)
+    return out
+
+
+def _closest_in_cell(
+    near: np.ndarray,
+    geoms: np.ndarray,
+    fwd: pyproj.Transformer,
+    geod: pyproj.Geod,
+    max_distance_m: float | None,
+) -> np.ndarray:
+    """Distances of ``geoms`` (degrees) to the boundary ``near`` (pieces projected by ``fwd``).
+
+    Geometries that the projection cannot take get NaN.
+    """
+    out = np.full(geoms.size, np.nan)
+    outlines = Outlines.of(geoms).moved(fwd) if compiled(geoms.size) else None
+    if outlines is not None and outlines.finite().all():
+        pts = closest_points(near, outlines, lambda: transform_geoms(geoms, fwd))
+        return _closest_geodesic_m(pts, _Inverse(fwd), geod, max_distance_m)
+    g = transform_geoms(geoms, fwd)
+    good = _finite(g)
+    if good.any():
+        edges = shapely.multilinestrings(near)
+        shapely.prepare(edges)
+        pts = closest_points_prepared(edges, g[good])
+        out[good] = _closest_geodesic_m(pts, _Inverse(fwd), geod, max_distance_m)
     return out
 
 
