@@ -10,8 +10,11 @@ an area lies entirely inside or outside it, which one point-in-polygon test
 parcels across a boundary are intersected, with tiles of at most
 ``max_tile_vertices`` vertices cut by recursive quartering of the area's bounding
 box (the idea of PostGIS ``ST_Subdivide``). Distances to the nearest protected
-area come from one prepared geometry holding every boundary, whose segment index
-GEOS builds once (see ``_nearest_distance_m``).
+area are searched coarse to fine (:mod:`._nearest`): blocks of parcels pick the
+boundary pieces that can be nearest once, box bounds prune them per parcel, a
+compiled loop finds the nearest pair of segments exactly, and GEOS computes the
+closest points of that pair, the points it finds against one prepared geometry
+holding every boundary (see ``_nearest_distance_m``).
 """
 
 from __future__ import annotations
@@ -204,10 +207,11 @@ def _nearest_distance_m(
     """Geodesic length of the shortest line from each geometry to the nearest of ``areas``.
 
     The geometries lie outside every area, so the nearest point is on a
-    boundary. The boundaries form one multi-linestring in a metric projection,
-    prepared once: GEOS then indexes its segments and finds each geometry's
-    closest points in logarithmic time (``IndexedFacetDistance``), exactly,
-    with no candidate search of ours. The distance is the geodesic
+    boundary. The closest points are those GEOS finds against the boundaries as
+    one prepared multi-linestring in a metric projection (``IndexedFacetDistance``);
+    from 10,000 geometries on, the compiled coarse-to-fine search of
+    :mod:`._nearest` finds the nearest pair of segments first and GEOS measures
+    that pair alone (the same points, see there). The distance is the geodesic
     (``pyproj.Geod.inv``) between those two points.
 
     The projection is the layer's CRS when projected. For a layer in degrees,
