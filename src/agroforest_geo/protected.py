@@ -255,7 +255,7 @@ def _nearest_distance_m(
                 hit = np.unique(piece_tree.query(reach)[0])
                 sub, g = sub[hit], g[hit]
         if sub.size:
-            pts = closest_points(pieces, Outlines.of(g), lambda g=g: g, edges)
+            pts = closest_points(pieces, Outlines.of(g), functools.partial(np.asarray, g), edges)
             out[sub] = _closest_geodesic_m(pts, back, geod, max_distance_m)
     return out
 
