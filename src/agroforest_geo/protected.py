@@ -338,6 +338,27 @@ def _reach_m(
     return (to_vertex + span / 2) * (1 + 1e-9) + 1.0
 
 
+def _upper_m(
+    lon0: np.ndarray, lat0: np.ndarray, lon1: np.ndarray, lat1: np.ndarray, geod: pyproj.Geod
+) -> np.ndarray:
+    """Return an upper bound of the geodesic distance between two points (m), exact when far.
+
+    The path along the meridian, then along the parallel, is no shorter than the
+    geodesic and its arcs' radii of curvature do not exceed ``a**2 / b``; where
+    that path is longer than ``_FAR_M`` the geodesic itself is measured (so
+    whether a parcel counts as far never depends on the bound).
+    """
+    c = geod.a**2 / geod.b
+    dlam = np.abs(np.remainder(np.radians(lon1 - lon0) + np.pi, 2 * np.pi) - np.pi)
+    path = c * (np.abs(np.radians(lat1 - lat0)) + np.cos(np.radians(lat1)) * dlam)
+    upper = path * (1 + 1e-9) + 1e-6
+    far = np.flatnonzero(upper > _FAR_M)
+    if far.size:
+        _, _, d = geod.inv(lon0[far], lat0[far], lon1[far], lat1[far])
+        upper[far] = np.asarray(d, dtype=float) * (1 + 1e-9) + 1e-6
+    return upper
+
+
 class _Inverse:
     """The inverse direction of a transformer, with the same ``transform`` signature."""
 
@@ -424,8 +445,7 @@ def _nearest_geographic_block(
     coords, c0, c1, reach, tree = bnd.coords, bnd.c0, bnd.c1, bnd.reach, bnd.tree
     rlon, rlat = coords[:, 0], coords[:, 1]
     gap, nearest = tree.query(p)
-    _, _, upper = geod.inv(lon0, lat0, rlon[c0[nearest]], rlat[c0[nearest]])
-    upper = np.asarray(upper, dtype=float) * (1 + 1e-9) + 1e-6
+    upper = _upper_m(lon0, lat0, rlon[c0[nearest]], rlat[c0[nearest]], geod)
     todo = np.ones(rows.size, dtype=bool)
     if max_distance_m is not None:
         out[rows] = np.inf
