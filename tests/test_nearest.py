@@ -78,7 +78,7 @@ def _brute_distance(pieces, geoms):
     return shapely.distance(pieces[j], geoms[i]).reshape(geoms.size, pieces.size).min(axis=1)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(0, 2**32 - 1),
     n_vertices=st.sampled_from([2, 3, 8, 16, 64]),
@@ -95,7 +95,7 @@ def test_nearest_segment_matches_brute_force(seed, n_vertices, blocks):
     np.testing.assert_allclose(got, _brute_distance(pieces, geoms), rtol=1e-12, atol=1e-9)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32 - 1))
 def test_closest_points_are_those_of_the_whole_prepared_boundary(seed):
     # random layouts have one nearest pair of points: the same bits as the prepared search
