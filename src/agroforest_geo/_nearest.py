@@ -6,8 +6,8 @@ The boundary comes as short pieces (linestrings of a few vertices). The
 geometries are grouped into the squares of a grid (blocks); each block asks
 once for the pieces that can hold the nearest point of any of its geometries:
 those whose bounding box lies within an upper bound of all their distances
-(the distance from the block's centre to the nearest boundary vertex, plus the
-block's half-diagonal). Per geometry, a compiled loop visits the block's
+(the distance from the block's centre to the nearest first vertex of a piece,
+plus the block's half-diagonal). Per geometry, a compiled loop visits the block's
 pieces in increasing order of the distance between the two bounding boxes (a
 lower bound), computes the exact segment-to-segment distances only while that
 bound does not exceed the best distance found, and keeps the nearest pair of
@@ -427,6 +427,12 @@ def _kernel() -> Callable[..., None]:
 
 @functools.cache
 def _compile() -> Callable[..., None]:
+    """Compile the helpers, then the loop that calls them.
+
+    numba finds a compiled function's callees among its module's globals, so the
+    helpers' names are bound to their compiled versions (which Python can call
+    too) before the loop is compiled.
+    """
     import numba
 
     jit = numba.njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
