@@ -19,7 +19,7 @@ defaults (threads on all cores) and with ``n_jobs=1``, of
 nearest area; one thread), the ratios, and the machine's load before and after.
 Baselines compute the same ellipsoidal hectares (``geodesic_area_m2``) of their
 pieces. A baseline whose time extrapolated (linearly, x1.5) from the previous
-size exceeds ``--limit`` seconds (default 300) is skipped.
+size exceeds ``--limit`` seconds (default 900) is skipped.
 
 Usage: ``python benchmarks/bench_protected.py`` (10,000 and 100,000 parcels);
 ``--n 1000000`` adds a size; ``--layouts crossing`` keeps one layout.
@@ -189,7 +189,7 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--n", type=int, default=0, help="one more size (e.g. 1000000)")
     ap.add_argument("--layouts", nargs="+", choices=LAYOUTS, default=list(LAYOUTS))
-    ap.add_argument("--limit", type=float, default=300.0, help="skip longer baselines (s)")
+    ap.add_argument("--limit", type=float, default=900.0, help="skip longer baselines (s)")
     ap.add_argument("--no-baselines", action="store_true", help="time agroforest_geo only")
     args = ap.parse_args()
     print(load_note())

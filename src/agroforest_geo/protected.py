@@ -53,7 +53,7 @@ __all__ = ["protected_overlap"]
 logger = logging.getLogger(__name__)
 
 #: With ``n_jobs > 1``, fewer parcels than this per thread are not worth a thread.
-_MIN_ROWS_PER_JOB = 5_000
+_MIN_ROWS_PER_JOB = 20_000
 #: Distances are searched for this many parcels at a time (their metric copies).
 _DISTANCE_BLOCK = 50_000
 
@@ -570,7 +570,7 @@ def protected_overlap(
         Protected polygons are cut into tiles of at most this many vertices.
     n_jobs : int, default -1, keyword-only
         Threads working on separate blocks of parcels (``-1``, the default: all
-        cores; blocks of fewer than 5,000 parcels are not split further). GEOS and
+        cores; blocks of fewer than 20,000 parcels are not split further). GEOS and
         numpy release the GIL, so no processes are needed. Results are
         identical to ``n_jobs=1``: a parcel's results never depend on the
         other parcels of the call.
