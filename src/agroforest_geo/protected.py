@@ -791,7 +791,7 @@ def _against_areas(
     meets = np.zeros(0, dtype=bool)
     if cut_rows.size:
         ui, uo, meets, protected_m2 = _cut_overlaps(
-            pg, cut_rows, whole, areas, pa_idx, crs, max_tile_vertices
+            pg, cut_rows, whole, areas, pa_idx, crs, max_tile_vertices, (akey[inside], npa)
         )
     protected_m2[whole] = area_m2[whole]
     protected_m2 = np.minimum(protected_m2, area_m2)
@@ -816,11 +816,14 @@ def _cut_overlaps(
     owner: np.ndarray,
     crs: pyproj.CRS,
     max_tile_vertices: int,
+    known: tuple[np.ndarray, int],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Overlap of the parcels ``pg[rows]`` with tiles of the protected ``areas``.
 
     Returns, per (parcel, tile) pair that intersects, the parcel row, the owner
-    of the tile and whether their interiors meet; and per parcel of ``pg``, the
+    of the tile and whether their interiors meet (``known``: the keys
+    ``row * npa + owner`` of pairs already known to, and ``npa``, are not asked
+    again, but may come out False); and per parcel of ``pg``, the
     ellipsoidal m² inside the union of the areas (0 where ``whole``, whose
     pairs only get the predicate). The tiles of one area are disjoint, so a
     parcel in one area sums its pieces; the pieces of a parcel in several
@@ -846,8 +849,11 @@ def _cut_overlaps(
     meets = np.zeros(ui.size, dtype=bool)
     m2 = np.zeros(pg.size)
     cut = ~whole[ui]
-    # parcels inside an area: only which other areas they meet
-    meets[~cut] = shapely.relate_pattern(tiles[tj[~cut]], pg[ui[~cut]], "T********")
+    # parcels inside an area: only which other areas they meet (not the area they lie in)
+    keys, npa_known = known
+    ask = np.flatnonzero(~cut)
+    ask = ask[~np.isin(ui[ask].astype(np.int64) * npa_known + uo[ask], keys)]
+    meets[ask] = shapely.relate_pattern(tiles[tj[ask]], pg[ui[ask]], "T********")
     ci, co = ui[cut], uo[cut]
     pieces = _polygonal(shapely.intersection(pg[ci], tiles[tj[cut]]))
     pos = shapely.area(pieces) > 0
