@@ -158,6 +158,22 @@ def test_adversarial_cases_give_the_brute_force_distance():
     assert k[0] == 5
 
 
+def test_tiny_geometries_spread_far_apart():
+    # boxes of 1 µm over 4,000 km (blocks of 6 median diagonals would be 4e11 a side; they
+    # are capped at 2**20 a side): the distances are right
+    rng = np.random.default_rng(5)
+    xy = rng.uniform(0, 4e6, (200, 2))
+    geoms = shapely.box(xy[:, 0], xy[:, 1], xy[:, 0] + 1e-6, xy[:, 1] + 1e-6)
+    areas = np.array([_blob(rng, 2e6, 2e6, 5e5, 40), _blob(rng, 1e5, 3e6, 2e4, 12)])
+    pieces = _pieces(areas, 8)
+    far = _brute_distance(pieces, geoms) > 0
+    geoms = geoms[far]
+    xy, k, _ = nearest.nearest_segments(pieces, nearest.Outlines.of(geoms))
+    seg = shapely.linestrings(np.stack([xy[k], xy[k + 1]], axis=1))
+    got = shapely.distance(seg, geoms)
+    np.testing.assert_allclose(got, _brute_distance(pieces, geoms), rtol=1e-12)
+
+
 def _frames(parcels, prot, **kw):
     return agf.protected_overlap(parcels, prot, buffer_m=300, **kw)
 

@@ -235,8 +235,10 @@ def _block_candidates(
     ``blk_cand[blk_start[b] : blk_start[b + 1]]`` (sorted).
     """
     diag = np.hypot(gb[:, 2] - gb[:, 0], gb[:, 3] - gb[:, 1])
-    size = max(float(np.median(diag)) * _BLOCK_DIAGONALS, 1e-9)
     cx, cy = (gb[:, 0] + gb[:, 2]) / 2, (gb[:, 1] + gb[:, 3]) / 2
+    span = max(float(np.ptp(cx)), float(np.ptp(cy)))
+    # at most 2**20 blocks a side (tiny geometries spread far apart), so keys fit int64
+    size = max(float(np.median(diag)) * _BLOCK_DIAGONALS, span / 2**20, 1e-9)
     ix = np.floor((cx - cx.min()) / size).astype(np.int64)
     iy = np.floor((cy - cy.min()) / size).astype(np.int64)
     key = ix * (int(iy.max()) + 1) + iy
