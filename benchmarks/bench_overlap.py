@@ -1,22 +1,15 @@
-"""Benchmark of agroforest_geo.overlaps and protected_overlap against geopandas baselines.
+"""Benchmark of agroforest_geo.overlaps (within a layer) against geopandas baselines.
 
 Synthetic layers in EPSG:4326 around lon -76.7, lat -7.2 (San Martín, Peru):
 N parcels of 0.5-10 ha (jittered 10-gons on a 330 m grid, so large neighbours
-overlap, plus 1 % shifted near-copies), and 20 protected polygons of 3 000-6 000
-vertices each covering part of the region.
+overlap, plus 1 % shifted near-copies). ``protected_overlap`` has its own
+benchmark, ``bench_protected.py``, on the same parcels.
 
 For each size it prints wall time and peak memory (growth of the process RSS,
 sampled every 5 ms, so GEOS memory counts) of
 
 * ``overlaps(parcels)`` (within-layer) vs ``geopandas.overlay(parcels, parcels)``
-  and an sjoin-then-intersect baseline;
-* ``protected_overlap(parcels, protected)`` with its defaults (threads on all
-  cores; every baseline runs on one), also with ``max_distance_m`` (which bounds
-  the nearest-area search) and on one thread,
-  vs ``geopandas.overlay(parcels, protected)``, sjoin-then-intersect, the
-  prepared-geometry approach (prepared areas, one index query, ``covers``
-  shortcut, intersection of the rest: hectares only, no distances) and overlay +
-  ``sjoin_nearest`` (the same outputs).
+  and an sjoin-then-intersect baseline.
 
 Baselines compute the same ellipsoidal hectares (``geodesic_area_m2``) of their
 pieces. A baseline is skipped when its time extrapolated (linearly, x1.5) from the
@@ -92,30 +85,6 @@ def make_parcels(n: int, seed: int = 0, spacing_m: float = SPACING_M) -> gpd.Geo
     )
 
 
-def make_protected(parcels: gpd.GeoDataFrame, n_areas: int = 20, seed: int = 1) -> Any:
-    rng = np.random.default_rng(seed)
-    x0, y0, x1, y1 = parcels.total_bounds
-    extent = max(x1 - x0, y1 - y0)
-    geoms = []
-    for _ in range(n_areas):
-        nv = int(rng.integers(3_000, 6_000))
-        t = np.linspace(0, 2 * np.pi, nv, endpoint=False)
-        rad = extent * rng.uniform(0.04, 0.12)
-        wig = 1 + 0.15 * np.sin(rng.integers(3, 9) * t) + 0.01 * rng.standard_normal(nv)
-        cx, cy = rng.uniform(x0, x1), rng.uniform(y0, y1)
-        geoms.append(
-            shapely.Polygon(
-                np.column_stack([cx + rad * wig * np.cos(t), cy + rad * wig * np.sin(t)])
-            )
-        )
-    cats = rng.choice(["national_park", "buffer_zone", "redd_plus"], n_areas)
-    return gpd.GeoDataFrame(
-        {"area_id": [f"A{j:02d}" for j in range(n_areas)], "name": "x", "category": cats},
-        geometry=shapely.make_valid(np.array(geoms)),
-        crs=4326,
-    )
-
-
 def measure(fn: Callable[[], Any]) -> tuple[float, float, Any]:
     """Return (wall seconds, peak RSS growth in MB, result)."""
     gc.collect()
@@ -160,53 +129,11 @@ def sjoin_within(parcels: gpd.GeoDataFrame) -> float:
     return float(geodesic_area_m2(np.asarray(inter), parcels.crs).sum() / 1e4)
 
 
-def overlay_protected(parcels: gpd.GeoDataFrame, protected: gpd.GeoDataFrame) -> float:
-    out = gpd.overlay(parcels, protected, how="intersection", keep_geom_type=True)
-    return float(geodesic_area_m2(out.geometry.values, parcels.crs).sum() / 1e4)
-
-
-def sjoin_protected(parcels: gpd.GeoDataFrame, protected: gpd.GeoDataFrame) -> float:
-    j = gpd.sjoin(parcels, protected, predicate="intersects")
-    inter = shapely.intersection(
-        parcels.geometry.values[j.index.to_numpy()],
-        protected.geometry.values[j["index_right"].to_numpy()],
-    )
-    return float(geodesic_area_m2(np.asarray(inter), parcels.crs).sum() / 1e4)
-
-
-def prepared_protected(parcels: gpd.GeoDataFrame, protected: gpd.GeoDataFrame) -> float:
-    """Hectares only: prepared areas, one index query, whole parcels when covered."""
-    areas = np.asarray(protected.geometry.values)
-    geoms = np.asarray(parcels.geometry.values)
-    shapely.prepare(areas)
-    try:
-        ai, pi = shapely.STRtree(geoms).query(areas, predicate="intersects")
-        inside = shapely.covers(areas[ai], geoms[pi])
-        pieces = geoms[pi].copy()
-        pieces[~inside] = shapely.intersection(geoms[pi[~inside]], areas[ai[~inside]])
-    finally:
-        shapely.destroy_prepared(areas)  # leave the layer as it was for the next runs
-    return float(geodesic_area_m2(pieces, parcels.crs).sum() / 1e4)
-
-
-def overlay_nearest_protected(parcels: gpd.GeoDataFrame, protected: gpd.GeoDataFrame) -> float:
-    """The same outputs as protected_overlap: hectares inside and distance to the nearest area."""
-    ha = overlay_protected(parcels, protected)
-    utm = parcels.estimate_utm_crs()
-    near = gpd.sjoin_nearest(parcels.to_crs(utm), protected.to_crs(utm), distance_col="dist_m")
-    return ha + float(near["dist_m"].sum()) * 0.0
-
-
 # ---------------------------------------------------------------- driver
 def run_size(n: int, baseline: Callable[[str, int, Callable[[], Any]], Any]) -> None:
     t_gen = time.perf_counter()
     parcels = make_parcels(n)
-    protected = make_protected(parcels)
-    nv = int(shapely.get_num_coordinates(protected.geometry.values).sum())
-    print(
-        f"\nN = {n:,} parcels (generated in {time.perf_counter() - t_gen:.1f} s); "
-        f"{len(protected)} protected areas, {nv:,} vertices"
-    )
+    print(f"\nN = {n:,} parcels (generated in {time.perf_counter() - t_gen:.1f} s)")
 
     t, mem, pairs = measure(lambda: agf.overlaps(parcels))
     print(
@@ -222,41 +149,6 @@ def run_size(n: int, baseline: Callable[[str, int, Callable[[], Any]], Any]) -> 
             print(
                 f"  {name:<40} {res[0]:8.2f} s {res[1]:8.0f} MB  "
                 f"overlaps is {res[0] / t:6.1f}x faster"
-            )
-
-    t, mem, res_p = measure(lambda: agf.protected_overlap(parcels, protected, buffer_m=500))
-    print(
-        f"  {'protected_overlap (defaults: all cores)':<40} {t:8.2f} s {mem:8.0f} MB  "
-        f"{(res_p.protected_ha > 0).sum():,} parcels in protected areas, "
-        f"{res_p.protected_ha.sum():,.1f} ha"
-    )
-    t_cap, mem, res_c = measure(
-        lambda: agf.protected_overlap(parcels, protected, buffer_m=500, max_distance_m=500)
-    )
-    print(
-        f"  {'protected_overlap(max_distance_m=500)':<40} {t_cap:8.2f} s {mem:8.0f} MB  "
-        f"{int(res_c.distance_to_protected_m.le(500).sum()):,} parcels within 500 m"
-    )
-    t_one, mem, _ = measure(
-        lambda: agf.protected_overlap(parcels, protected, buffer_m=500, n_jobs=1)
-    )
-    print(f"  {'protected_overlap(n_jobs=1), one thread':<40} {t_one:8.2f} s {mem:8.0f} MB")
-    for name, fn in (
-        ("geopandas.overlay (protected)", lambda: overlay_protected(parcels, protected)),
-        ("sjoin+intersect (protected)", lambda: sjoin_protected(parcels, protected)),
-        ("prepared areas (hectares only)", lambda: prepared_protected(parcels, protected)),
-        (
-            "overlay + sjoin_nearest (same outputs)",
-            lambda: overlay_nearest_protected(parcels, protected),
-        ),
-    ):
-        res = baseline(name, n, fn)
-        if res:
-            print(
-                f"  {name:<40} {res[0]:8.2f} s {res[1]:8.0f} MB  "
-                f"protected_overlap is {res[0] / t:6.1f}x faster "
-                f"({res[0] / t_cap:.1f}x with max_distance_m, {res[0] / t_one:.1f}x on one "
-                "thread)"
             )
 
 

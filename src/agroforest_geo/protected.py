@@ -10,8 +10,11 @@ an area lies entirely inside or outside it, which one point-in-polygon test
 parcels across a boundary are intersected, with tiles of at most
 ``max_tile_vertices`` vertices cut by recursive quartering of the area's bounding
 box (the idea of PostGIS ``ST_Subdivide``). Distances to the nearest protected
-area come from one prepared geometry holding every boundary, whose segment index
-GEOS builds once (see ``_nearest_distance_m``).
+area are searched coarse to fine (:mod:`._nearest`): blocks of parcels pick the
+boundary pieces that can be nearest once, box bounds prune them per parcel, a
+compiled loop finds the nearest pair of segments exactly, and GEOS computes the
+closest points of that pair, the points it finds against one prepared geometry
+holding every boundary (see ``_nearest_distance_m``).
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ import pyproj
 import shapely
 from scipy.spatial import cKDTree
 
+from ._gc import paused_gc
+from ._nearest import Outlines, closest_points, closest_points_prepared, compiled
 from ._threads import n_workers
 from .area import _densify, geodesic_area_m2
 from .crs import geodetic_crs, same_crs, transform_geoms
@@ -48,7 +53,7 @@ __all__ = ["protected_overlap"]
 logger = logging.getLogger(__name__)
 
 #: With ``n_jobs > 1``, fewer parcels than this per thread are not worth a thread.
-_MIN_ROWS_PER_JOB = 5_000
+_MIN_ROWS_PER_JOB = 20_000
 #: Distances are searched for this many parcels at a time (their metric copies).
 _DISTANCE_BLOCK = 50_000
 
@@ -202,10 +207,11 @@ def _nearest_distance_m(
     """Geodesic length of the shortest line from each geometry to the nearest of ``areas``.
 
     The geometries lie outside every area, so the nearest point is on a
-    boundary. The boundaries form one multi-linestring in a metric projection,
-    prepared once: GEOS then indexes its segments and finds each geometry's
-    closest points in logarithmic time (``IndexedFacetDistance``), exactly,
-    with no candidate search of ours. The distance is the geodesic
+    boundary. The closest points are those GEOS finds against the boundaries as
+    one prepared multi-linestring in a metric projection (``IndexedFacetDistance``);
+    from 10,000 geometries on, the compiled coarse-to-fine search of
+    :mod:`._nearest` finds the nearest pair of segments first and GEOS measures
+    that pair alone (the same points, see there). The distance is the geodesic
     (``pyproj.Geod.inv``) between those two points.
 
     The projection is the layer's CRS when projected. For a layer in degrees,
@@ -231,8 +237,9 @@ def _nearest_distance_m(
         return out
     edges = shapely.multilinestrings(rings)
     shapely.prepare(edges)
+    pieces = _ring_chunks(rings, 16)[0]
     back = pyproj.Transformer.from_crs(crs, geo, always_xy=True)
-    pieces = None
+    piece_tree = None
     for lo in range(0, rows.size, _DISTANCE_BLOCK):  # bounded memory
         sub = rows[lo : lo + _DISTANCE_BLOCK]
         g = geoms[sub]
@@ -241,26 +248,26 @@ def _nearest_distance_m(
             box = shapely.total_bounds(np.append(g, edges))
             pad = max_distance_m * _map_units_per_m(crs, geo, box) * 1.05 + 1e-6
             if np.isfinite(pad):
-                if pieces is None:
-                    pieces = shapely.STRtree(_ring_chunks(rings, 16)[0])
+                if piece_tree is None:
+                    piece_tree = shapely.STRtree(pieces)
                 gb = shapely.bounds(g)
                 reach = shapely.box(*(gb[:, :2] - pad).T, *(gb[:, 2:] + pad).T)
-                hit = np.unique(pieces.query(reach)[0])
+                hit = np.unique(piece_tree.query(reach)[0])
                 sub, g = sub[hit], g[hit]
         if sub.size:
-            out[sub] = _closest_geodesic_m(edges, g, back, geod, max_distance_m)
+            pts = closest_points(pieces, Outlines.of(g), functools.partial(np.asarray, g), edges)
+            out[sub] = _closest_geodesic_m(pts, back, geod, max_distance_m)
     return out
 
 
 def _closest_geodesic_m(
-    edges: Any,
-    geoms: np.ndarray,
-    back: Any,
-    geod: pyproj.Geod,
-    max_distance_m: float | None,
+    pts: np.ndarray, back: Any, geod: pyproj.Geod, max_distance_m: float | None
 ) -> np.ndarray:
-    """Geodesic between the closest points of ``geoms`` and prepared ``edges`` (metric)."""
-    pts = shapely.get_coordinates(shapely.shortest_line(edges, geoms))  # 2 per line
+    """Geodesic between pairs of closest points ``pts`` (metric, two rows per geometry).
+
+    The points are those of the whole boundary, found coarse to fine
+    (:func:`._nearest.closest_points`).
+    """
     lon, lat = back.transform(pts[:, 0], pts[:, 1])
     _, _, dist = geod.inv(lon[0::2], lat[0::2], lon[1::2], lat[1::2])
     dist = np.asarray(dist, dtype=float)
@@ -309,6 +316,47 @@ def _balls(
     step[idx[1:] != idx[:-1]] = 0.0  # between two groups
     longest = np.maximum.reduceat(np.append(step, 0.0), offset)
     return centre, radius * (1 + 1e-9) + longest / 2 + 1.0
+
+
+def _reach_m(
+    bounds: np.ndarray, lon0: np.ndarray, lat0: np.ndarray, geod: pyproj.Geod
+) -> np.ndarray:
+    """Return a radius around (lon0, lat0) whose ball (ECEF) holds each geometry of ``bounds``.
+
+    From its box in degrees, without the geometry's vertices: a path along the
+    meridian of ``p``, then along a parallel, reaches any point of the box and is
+    no shorter than the chord; neither arc's radius of curvature exceeds
+    ``a**2 / b``. Points on edges lie within half an edge (at most the box's
+    span) of a vertex. 1 m more, as for the boundary's balls.
+    """
+    c = geod.a**2 / geod.b
+    x0, y0, x1, y1 = np.radians(bounds).T
+    lam, phi = np.radians(lon0), np.radians(lat0)
+    cos_max = np.where((y0 <= 0) & (y1 >= 0), 1.0, np.maximum(np.cos(y0), np.cos(y1)))
+    to_vertex = c * (np.maximum(phi - y0, y1 - phi) + cos_max * np.maximum(lam - x0, x1 - lam))
+    span = c * ((y1 - y0) + cos_max * (x1 - x0))
+    return (to_vertex + span / 2) * (1 + 1e-9) + 1.0
+
+
+def _upper_m(
+    lon0: np.ndarray, lat0: np.ndarray, lon1: np.ndarray, lat1: np.ndarray, geod: pyproj.Geod
+) -> np.ndarray:
+    """Return an upper bound of the geodesic distance between two points (m), exact when far.
+
+    The path along the meridian, then along the parallel, is no shorter than the
+    geodesic and its arcs' radii of curvature do not exceed ``a**2 / b``; where
+    that path is longer than ``_FAR_M`` the geodesic itself is measured (so
+    whether a parcel counts as far never depends on the bound).
+    """
+    c = geod.a**2 / geod.b
+    dlam = np.abs(np.remainder(np.radians(lon1 - lon0) + np.pi, 2 * np.pi) - np.pi)
+    path = c * (np.abs(np.radians(lat1 - lat0)) + np.cos(np.radians(lat1)) * dlam)
+    upper = path * (1 + 1e-9) + 1e-6
+    far = np.flatnonzero(upper > _FAR_M)
+    if far.size:
+        _, _, d = geod.inv(lon0[far], lat0[far], lon1[far], lat1[far])
+        upper[far] = np.asarray(d, dtype=float) * (1 + 1e-9) + 1e-6
+    return upper
 
 
 class _Inverse:
@@ -389,17 +437,15 @@ def _nearest_geographic_block(
     start = np.searchsorted(owner, np.arange(n))
     end = np.append(start[1:], owner.size) - 1
     lon0, lat0 = xy[start, 0], xy[start, 1]
-    placed = np.ones(n, dtype=bool)
-    np.logical_and.at(placed, owner, np.abs(xy[:, 1]) <= 90.0)
-    rows = np.flatnonzero(placed)  # impossible coordinates: NaN
-    v = _ecef(xy[:, 0], np.clip(xy[:, 1], -90.0, 90.0), geod)
-    p, radius = _balls(v, start[rows], end[rows], start[rows])
+    gb = shapely.bounds(geoms)
+    rows = np.flatnonzero((gb[:, 1] >= -90.0) & (gb[:, 3] <= 90.0))  # impossible: NaN
     lon0, lat0 = lon0[rows], lat0[rows]
+    p = _ecef(lon0, lat0, geod)
+    radius = _reach_m(gb[rows], lon0, lat0, geod)
     coords, c0, c1, reach, tree = bnd.coords, bnd.c0, bnd.c1, bnd.reach, bnd.tree
     rlon, rlat = coords[:, 0], coords[:, 1]
     gap, nearest = tree.query(p)
-    _, _, upper = geod.inv(lon0, lat0, rlon[c0[nearest]], rlat[c0[nearest]])
-    upper = np.asarray(upper, dtype=float) * (1 + 1e-9) + 1e-6
+    upper = _upper_m(lon0, lat0, rlon[c0[nearest]], rlat[c0[nearest]], geod)
     todo = np.ones(rows.size, dtype=bool)
     if max_distance_m is not None:
         out[rows] = np.inf
@@ -415,7 +461,7 @@ def _nearest_geographic_block(
         f_start, f_end = start[rows[f_rows]], end[rows[f_rows]]
         count = f_end - f_start + 1
         pos = np.repeat(f_start - np.cumsum(count) + count, count) + np.arange(count.sum())
-        _, hit = bnd.vertex_tree.query(v[pos])
+        _, hit = bnd.vertex_tree.query(_ecef(xy[pos, 0], xy[pos, 1], geod))
         _, _, d = geod.inv(xy[pos, 0], xy[pos, 1], rlon[hit], rlat[hit])
         d = np.minimum.reduceat(np.asarray(d, dtype=float), np.cumsum(count) - count)
         if max_distance_m is not None:
@@ -443,15 +489,34 @@ def _nearest_geographic_block(
         near = near[_finite(near)]
         if near.size == 0:
             continue
+        sub = rows[members]  # the block is already bounded (_DISTANCE_BLOCK)
+        out[sub] = _closest_in_cell(near, geoms[sub], fwd, geod, max_distance_m)
+    return out
+
+
+def _closest_in_cell(
+    near: np.ndarray,
+    geoms: np.ndarray,
+    fwd: pyproj.Transformer,
+    geod: pyproj.Geod,
+    max_distance_m: float | None,
+) -> np.ndarray:
+    """Distances of ``geoms`` (degrees) to the boundary ``near`` (pieces projected by ``fwd``).
+
+    Geometries that the projection cannot take get NaN.
+    """
+    out = np.full(geoms.size, np.nan)
+    outlines = Outlines.of(geoms).moved(fwd) if compiled(geoms.size) else None
+    if outlines is not None and outlines.finite().all():
+        pts = closest_points(near, outlines, lambda: transform_geoms(geoms, fwd))
+        return _closest_geodesic_m(pts, _Inverse(fwd), geod, max_distance_m)
+    g = transform_geoms(geoms, fwd)
+    good = _finite(g)
+    if good.any():
         edges = shapely.multilinestrings(near)
         shapely.prepare(edges)
-        sub = rows[members]  # the block is already bounded (_DISTANCE_BLOCK)
-        g = transform_geoms(geoms[sub], fwd)
-        good = _finite(g)
-        if good.any():
-            out[sub[good]] = _closest_geodesic_m(
-                edges, g[good], _Inverse(fwd), geod, max_distance_m
-            )
+        pts = closest_points_prepared(edges, g[good])
+        out[good] = _closest_geodesic_m(pts, _Inverse(fwd), geod, max_distance_m)
     return out
 
 
@@ -505,7 +570,7 @@ def protected_overlap(
         Protected polygons are cut into tiles of at most this many vertices.
     n_jobs : int, default -1, keyword-only
         Threads working on separate blocks of parcels (``-1``, the default: all
-        cores; blocks of fewer than 5,000 parcels are not split further). GEOS and
+        cores; blocks of fewer than 20,000 parcels are not split further). GEOS and
         numpy release the GIL, so no processes are needed. Results are
         identical to ``n_jobs=1``: a parcel's results never depend on the
         other parcels of the call.
@@ -571,42 +636,15 @@ def protected_overlap(
             f"protected has no column {category_column!r}; pass category_column=None or "
             f"the name of its category column (columns: {list(protected.columns)})"
         )
-    par = _prepare(parcels, "parcels", id_column, invalid, circles=True)
-    pro = _prepare(protected, "protected", protected_id_column, invalid)
-    n = par.geoms.size
-    pg = _polygons_only(par.geoms)
-    pa_idx = np.flatnonzero(np.isin(shapely.get_type_id(pro.geoms), _POLYGONAL))
-    areas = _polygonal(pro.geoms[pa_idx])
-    npa = max(pro.ids.size, 1)
-    area_m2 = geodesic_area_m2(pg, crs)  # here, so that a warning about it comes once
-    area_m2[par.empty] = 0.0
-    jobs = min(n_workers(n_jobs), max(n // _MIN_ROWS_PER_JOB, 1))
-    cuts = np.linspace(0, n, jobs + 1).astype(np.int64)
-    if jobs > 1 and shapely.is_prepared(pg).any():
-        pg = shapely.from_wkb(shapely.to_wkb(pg))  # a prepared geometry is never shared
-
-    def job(lo: int, hi: int) -> tuple[np.ndarray, ...]:
-        # GEOS builds the indexes of prepared geometries lazily: every thread gets copies
-        own = areas if jobs == 1 else shapely.from_wkb(shapely.to_wkb(areas))
-        protected_m2, key, dist = _against_areas(
-            pg[lo:hi],
-            par.empty[lo:hi],
-            area_m2[lo:hi],
-            own,
-            pa_idx,
-            npa,
-            crs,
-            int(max_tile_vertices),
-            reach,
+    jobs = n_workers(n_jobs)
+    with paused_gc():  # many short-lived geometries, no cycles (see ._gc)
+        par = _prepare(parcels, "parcels", id_column, invalid, circles=True, n_jobs=jobs)
+        pro = _prepare(protected, "protected", protected_id_column, invalid, n_jobs=jobs)
+        area_m2, protected_m2, key, dist = _measure(
+            par, pro, crs, jobs, int(max_tile_vertices), reach
         )
-        return protected_m2, key + lo * npa, dist
-
-    if jobs == 1:
-        parts = [job(0, n)]
-    else:
-        with ThreadPoolExecutor(jobs) as pool:
-            parts = list(pool.map(job, cuts[:-1].tolist(), cuts[1:].tolist()))
-    protected_m2, key, dist = (np.concatenate(c) for c in zip(*parts, strict=True))
+    n = par.geoms.size
+    npa = max(pro.ids.size, 1)
     # which areas each parcel overlaps, by name
     pp, aa = key // npa, key % npa  # sorted by parcel, then by area
     n_areas = np.bincount(pp, minlength=n)
@@ -648,6 +686,57 @@ def protected_overlap(
     if par.point_buffer_ha is not None:
         out["point_buffer_ha"] = par.point_buffer_ha
     return out
+
+
+def _measure(
+    par: Any,
+    pro: Any,
+    crs: pyproj.CRS,
+    jobs: int,
+    max_tile_vertices: int,
+    reach: float | None,
+) -> tuple[np.ndarray, ...]:
+    """Areas, hectares inside, (parcel, area) keys and distances, on ``jobs`` threads.
+
+    Threads take contiguous blocks of parcels (at least ``_MIN_ROWS_PER_JOB``
+    each); a parcel's results never depend on the other parcels, so the
+    results are the same bits for any number of threads.
+    """
+    n = par.geoms.size
+    pg = _polygons_only(par.geoms)
+    pa_idx = np.flatnonzero(np.isin(shapely.get_type_id(pro.geoms), _POLYGONAL))
+    areas = _polygonal(pro.geoms[pa_idx])
+    npa = max(pro.ids.size, 1)
+    area_m2 = geodesic_area_m2(pg, crs)  # here, so that a warning about it comes once
+    area_m2[par.empty] = 0.0
+    jobs = min(jobs, max(n // _MIN_ROWS_PER_JOB, 1))
+    cuts = np.linspace(0, n, jobs + 1).astype(np.int64)
+    if jobs > 1 and shapely.is_prepared(pg).any():
+        pg = shapely.from_wkb(shapely.to_wkb(pg))  # a prepared geometry is never shared
+
+    def job(lo: int, hi: int) -> tuple[np.ndarray, ...]:
+        # GEOS builds the indexes of prepared geometries lazily: every thread gets copies
+        own = areas if jobs == 1 else shapely.from_wkb(shapely.to_wkb(areas))
+        protected_m2, key, dist = _against_areas(
+            pg[lo:hi],
+            par.empty[lo:hi],
+            area_m2[lo:hi],
+            own,
+            pa_idx,
+            npa,
+            crs,
+            max_tile_vertices,
+            reach,
+        )
+        return protected_m2, key + lo * npa, dist
+
+    if jobs == 1:
+        parts = [job(0, n)]
+    else:
+        with ThreadPoolExecutor(jobs) as pool:
+            parts = list(pool.map(job, cuts[:-1].tolist(), cuts[1:].tolist()))
+    protected_m2, key, dist = (np.concatenate(c) for c in zip(*parts, strict=True))
+    return area_m2, protected_m2, key, dist
 
 
 def _against_areas(
@@ -702,7 +791,7 @@ def _against_areas(
     meets = np.zeros(0, dtype=bool)
     if cut_rows.size:
         ui, uo, meets, protected_m2 = _cut_overlaps(
-            pg, cut_rows, whole, areas, pa_idx, crs, max_tile_vertices
+            pg, cut_rows, whole, areas, pa_idx, crs, max_tile_vertices, (akey[inside], npa)
         )
     protected_m2[whole] = area_m2[whole]
     protected_m2 = np.minimum(protected_m2, area_m2)
@@ -727,11 +816,14 @@ def _cut_overlaps(
     owner: np.ndarray,
     crs: pyproj.CRS,
     max_tile_vertices: int,
+    known: tuple[np.ndarray, int],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Overlap of the parcels ``pg[rows]`` with tiles of the protected ``areas``.
 
     Returns, per (parcel, tile) pair that intersects, the parcel row, the owner
-    of the tile and whether their interiors meet; and per parcel of ``pg``, the
+    of the tile and whether their interiors meet (``known``: the keys
+    ``row * npa + owner`` of pairs already known to, and ``npa``, are not asked
+    again, but may come out False); and per parcel of ``pg``, the
     ellipsoidal m² inside the union of the areas (0 where ``whole``, whose
     pairs only get the predicate). The tiles of one area are disjoint, so a
     parcel in one area sums its pieces; the pieces of a parcel in several
@@ -757,8 +849,11 @@ def _cut_overlaps(
     meets = np.zeros(ui.size, dtype=bool)
     m2 = np.zeros(pg.size)
     cut = ~whole[ui]
-    # parcels inside an area: only which other areas they meet
-    meets[~cut] = shapely.relate_pattern(tiles[tj[~cut]], pg[ui[~cut]], "T********")
+    # parcels inside an area: only which other areas they meet (not the area they lie in)
+    keys, npa_known = known
+    ask = np.flatnonzero(~cut)
+    ask = ask[~np.isin(ui[ask].astype(np.int64) * npa_known + uo[ask], keys)]
+    meets[ask] = shapely.relate_pattern(tiles[tj[ask]], pg[ui[ask]], "T********")
     ci, co = ui[cut], uo[cut]
     pieces = _polygonal(shapely.intersection(pg[ci], tiles[tj[cut]]))
     pos = shapely.area(pieces) > 0
