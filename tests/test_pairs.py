@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import warnings
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -12,8 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import agroforest_geo as agf
-from agroforest_geo import _pairs
+from agroforest_geo import _pairs, _separation
 from agroforest_geo import overlap as overlap_module
+from agroforest_geo._threads import collector_paused, map_blocks
 
 X0, Y0 = 500_000.0, 9_200_000.0
 UTM = "EPSG:32718"
@@ -44,6 +48,8 @@ def _dense_layer(n: int, seed: int) -> gpd.GeoDataFrame:
 
 def _small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_pairs, "MIN_PAIRS_PER_JOB", 10)
+    monkeypatch.setattr(_pairs, "PAIRS_PER_BLOCK", 37)
+    monkeypatch.setattr(_pairs, "MIN_PAIRS_COMPILED", 0)
     monkeypatch.setattr(_pairs, "MIN_QUERIES_PER_JOB", 7)
     monkeypatch.setattr(overlap_module, "_MIN_ROWS_PER_JOB", 7)
 
@@ -139,3 +145,189 @@ def test_relations_match_exact_predicates_on_random_layouts(rects, nested):
     assert set(zip(pairs.left, pairs.right, strict=True)) == set(
         zip(li[positive], ri[positive], strict=True)
     )
+
+
+# ------------------------------------------------------------ the fast paths against GEOS
+def _star(cx: float, cy: float, radii: list[float], turn: float) -> shapely.Polygon:
+    t = turn + np.linspace(0, 2 * np.pi, len(radii), endpoint=False)
+    r = np.asarray(radii)
+    return shapely.Polygon(np.column_stack([X0 + cx + r * np.cos(t), Y0 + cy + r * np.sin(t)]))
+
+
+def _awkward(kind: int, g: shapely.Geometry, d: float) -> shapely.Geometry:
+    """A feature placed against ``g`` in one of the awkward ways."""
+    x0, y0, x1, y1 = g.bounds
+    if kind == 0:  # an exact copy, vertices reordered
+        return shapely.Polygon(np.roll(np.asarray(g.exterior.coords)[:-1], 3, axis=0))
+    if kind == 1:  # nested, touching the boundary at a vertex
+        return shapely.affinity.scale(g, 0.5, 0.5, origin=g.exterior.coords[0])
+    if kind == 2:  # touching along the right edge of the bounding box
+        return shapely.box(x1, y0, x1 + d, y1)
+    if kind == 3:  # apart by a gap of d / 1000 (down to a tenth of a millimetre)
+        return shapely.affinity.translate(g, x1 - x0 + d / 1000, 0)
+    if kind == 4:  # a ring around it: g fills the hole, no overlap
+        return shapely.Polygon(
+            shapely.box(x0 - d, y0 - d, x1 + d, y1 + d).exterior.coords,
+            [np.asarray(g.exterior.coords)[::-1]],
+        )
+    if kind == 5:  # a multipolygon with one part across g and one far away
+        return shapely.MultiPolygon(
+            [shapely.box(x0 - d, y0, (x0 + x1) / 2, y1), shapely.box(x1 + 500, y0, x1 + 600, y1)]
+        )
+    if kind == 6:  # with a hole that g pokes into
+        outer = shapely.box(x0 - 2 * d, y0 - 2 * d, x1 + 2 * d, (y0 + y1) / 2)
+        hole = shapely.box(x0 - d, y0 - d, x1 + d, (y0 + y1) / 2 - d / 10)
+        return outer.difference(hole)
+    return shapely.affinity.scale(g, 1 - 1e-12, 1 - 1e-12)  # shrunk by a hair: within
+
+
+_features = st.lists(
+    st.tuples(
+        st.floats(0, 300),
+        st.floats(0, 300),
+        st.lists(st.floats(5, 80), min_size=3, max_size=12),
+        st.floats(0, 6.3),
+        st.integers(-1, 7),
+        st.floats(0.1, 50),
+    ),
+    min_size=2,
+    max_size=10,
+)
+
+
+def _layout(features: list) -> np.ndarray:
+    geoms: list = []
+    for cx, cy, radii, turn, kind, d in features:
+        g = shapely.make_valid(_star(cx, cy, radii, turn))
+        if g.geom_type != "Polygon":
+            g = g.convex_hull
+        geoms.append(g)
+        if kind >= 0:
+            geoms.append(shapely.make_valid(_awkward(kind, g, d)))
+    return np.array(geoms, dtype=object)
+
+
+def _reference(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every unordered pair through GEOS: intersection, positive area, exact predicates."""
+    li, ri = np.triu_indices(arr.size, k=1)
+    inter = shapely.intersection(arr[li], arr[ri])
+    pos = shapely.area(inter) > 0
+    li, ri, inter = li[pos], ri[pos], inter[pos]
+    return li, ri, inter, _relation_by_predicates(arr[li], arr[ri])
+
+
+def _compiled_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_pairs, "MIN_PAIRS_COMPILED", 0)
+    monkeypatch.setattr(_pairs, "PAIRS_PER_BLOCK", 7)
+
+
+@settings(max_examples=80, deadline=None)
+@given(_features)
+def test_fast_paths_match_the_full_overlay_of_every_pair(features):
+    arr = _layout(features)
+    li, ri, inter, relation = _reference(arr)
+    with pytest.MonkeyPatch.context() as mp:
+        _compiled_everywhere(mp)
+        pairs = _pairs.overlapping_pairs(arr, arr, within=True, n_jobs=1, measure=_planar)
+    assert pairs.left.tolist() == li.tolist() and pairs.right.tolist() == ri.tolist()
+    assert (pairs.relation == relation).all()
+    partial = relation == "partial"
+    # a partial pair's piece is GEOS's own intersection, bit for bit
+    assert (shapely.to_wkb(pairs.pieces[partial]) == shapely.to_wkb(inter[partial])).all()
+    # a covered feature is its own intersection: the same point set and area
+    assert shapely.equals(pairs.pieces[~partial], inter[~partial]).all()
+    np.testing.assert_allclose(pairs.m2, shapely.area(inter), rtol=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_features)
+def test_separating_lines_never_part_features_that_meet(features):
+    arr = _layout(features)
+    li, ri = np.triu_indices(arr.size, k=1)
+    verts = _separation.vertices(arr)
+    apart = _separation.apart(verts, verts, li, ri)
+    assert not (apart & shapely.intersects(arr[li], arr[ri])).any()
+    # and two convex features a gap apart are always told apart (the test can fail)
+    hulls = shapely.convex_hull(arr)
+    hv = _separation.vertices(hulls)
+    gap = shapely.distance(hulls[li], hulls[ri]) > 1e-3
+    assert _separation.apart(hv, hv, li[gap], ri[gap]).all()
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")
+def test_separation_leaves_nan_touching_and_hairline_gaps_undecided():
+    a = shapely.box(X0, Y0, X0 + 10, Y0 + 10)
+    arr = np.array(
+        [
+            a,
+            shapely.box(X0 + 10, Y0, X0 + 20, Y0 + 10),  # shares an edge
+            shapely.box(X0 + 10 + 1e-7, Y0, X0 + 20, Y0 + 10),  # 0.1 µm away: below the margin
+            shapely.box(X0 + 10.01, Y0, X0 + 20, Y0 + 10),  # 1 cm away
+            shapely.Polygon([(X0 + 11, Y0), (np.nan, Y0), (X0 + 12, Y0 + 5)]),
+            None,
+        ],
+        dtype=object,
+    )
+    verts = _separation.vertices(arr)
+    got = _separation.apart(verts, verts, np.zeros(5, dtype=np.intp), np.arange(1, 6))
+    assert got.tolist() == [False, False, True, False, False]
+
+
+def test_without_numba_geos_decides_and_the_results_are_the_same(monkeypatch):
+    parcels = _dense_layer(500, seed=21)
+    other = _dense_layer(300, seed=22).rename(columns={"parcel_id": "area_id"})
+    _compiled_everywhere(monkeypatch)
+    fast = agf.overlaps(parcels, n_jobs=1), agf.overlaps(parcels, other, n_jobs=1)
+    monkeypatch.setattr(_separation, "available", lambda: False)
+    slow = agf.overlaps(parcels, n_jobs=1), agf.overlaps(parcels, other, n_jobs=1)
+    for a, b in zip(fast, slow, strict=True):
+        _assert_identical(a, b)
+
+
+@pytest.mark.parametrize("invalid", ["raise", "repair", "nan"])
+def test_invalid_policies_give_the_same_table_on_every_path(monkeypatch, invalid):
+    parcels = _dense_layer(300, seed=31)
+    bowtie = shapely.Polygon([(X0, Y0), (X0 + 80, Y0 + 80), (X0 + 80, Y0), (X0, Y0 + 80)])
+    if invalid != "raise":
+        parcels.loc[[3, 40], "geometry"] = [bowtie, bowtie]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", agf.GeometryWarning)
+        with monkeypatch.context() as mp:
+            mp.setattr(_separation, "available", lambda: False)
+            mp.setattr(_pairs, "PAIRS_PER_BLOCK", 10**9)
+            slow = agf.overlaps(parcels, invalid=invalid, n_jobs=1)
+        _compiled_everywhere(monkeypatch)
+        monkeypatch.setattr(_pairs, "MIN_PAIRS_PER_JOB", 10)
+        for n_jobs in (1, 2, -1):
+            _assert_identical(agf.overlaps(parcels, invalid=invalid, n_jobs=n_jobs), slow)
+
+
+def test_blocks_are_the_same_for_any_thread_count():
+    seen: dict[int, list[tuple[int, int]]] = {}
+    for n_jobs in (1, 2, 5):
+        seen[n_jobs] = map_blocks(
+            lambda lo, hi: (lo, hi), 23, n_jobs=n_jobs, min_per_job=1, chunk=5
+        )
+    assert seen[1] == seen[2] == seen[5] == [(0, 5), (5, 10), (10, 15), (15, 20), (20, 23)]
+    assert map_blocks(lambda lo, hi: (lo, hi), 0, n_jobs=2, min_per_job=1, chunk=5) == [(0, 0)]
+    assert map_blocks(lambda lo, hi: (lo, hi), 10, n_jobs=2, min_per_job=1) == [(0, 5), (5, 10)]
+
+
+def test_collector_is_paused_and_restored():
+    assert gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()
+    with pytest.raises(RuntimeError), collector_paused():
+        raise RuntimeError
+    assert gc.isenabled()

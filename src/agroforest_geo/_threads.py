@@ -7,31 +7,79 @@ not depend on each other gets the same bits for any ``n_jobs``.
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import itertools
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 import numpy as np
 import shapely
 
-__all__ = ["map_blocks", "n_workers"]
+__all__ = ["collector_paused", "map_blocks", "n_workers"]
 
 T = TypeVar("T")
 
 
-def map_blocks(fn: Callable[[int, int], T], n: int, *, n_jobs: int, min_per_job: int) -> list[T]:
-    """``[fn(lo, hi) for each block]`` over ``range(n)`` cut into at most ``n_jobs`` blocks.
+def map_blocks(
+    fn: Callable[[int, int], T],
+    n: int,
+    *,
+    n_jobs: int,
+    min_per_job: int,
+    chunk: int | None = None,
+) -> list[T]:
+    """``[fn(lo, hi) for each block]`` over ``range(n)``, in block order.
 
-    Blocks have at least ``min_per_job`` items (one block when ``n`` is smaller);
-    with more than one block they run on that many threads.
+    Without ``chunk``, ``range(n)`` is cut into at most ``n_jobs`` blocks of at
+    least ``min_per_job`` items (one block when ``n`` is smaller). With ``chunk``,
+    the blocks are ``chunk`` items long whatever ``n_jobs`` (so they are the same
+    blocks for any thread count), and the threads take the next block as they
+    become free, which keeps both cores busy when one is slowed by other work;
+    still no more threads than ``n // min_per_job``.
     """
     jobs = max(1, min(int(n_jobs), n // max(int(min_per_job), 1)))
-    if jobs == 1:
-        return [fn(0, n)]
-    cuts = np.linspace(0, n, jobs + 1).astype(np.int64).tolist()
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
+    if chunk is None:
+        cuts = np.linspace(0, n, jobs + 1).astype(np.int64).tolist()
+    else:
+        cuts = [*range(0, n, max(int(chunk), 1)), n] if n else [0, 0]
+    if jobs == 1 or len(cuts) == 2:
+        return [fn(lo, hi) for lo, hi in itertools.pairwise(cuts)]
+    with ThreadPoolExecutor(max_workers=min(jobs, len(cuts) - 1)) as pool:
         return list(pool.map(fn, cuts[:-1], cuts[1:]))
+
+
+_GC_LOCK = threading.Lock()
+_gc_state = {"depth": 0, "was_enabled": False}
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for the ``with`` block, then restore it.
+
+    Each shapely geometry is an object the collector tracks, so a call creating a
+    million of them (one per intersection) triggers full collections that walk every
+    tracked object of the process with the GIL held (~0.2 s each with a few hundred
+    thousand parcels loaded), stalling the other threads. Geometries hold no
+    references, so they form no cycles: reference counting frees them all the same.
+    Nested and concurrent uses restore the collector once, when the last one leaves,
+    and only if it was enabled when the first one came in.
+    """
+    with _GC_LOCK:
+        if _gc_state["depth"] == 0:
+            _gc_state["was_enabled"] = gc.isenabled()
+            gc.disable()
+        _gc_state["depth"] += 1
+    try:
+        yield
+    finally:
+        with _GC_LOCK:
+            _gc_state["depth"] -= 1
+            if _gc_state["depth"] == 0 and _gc_state["was_enabled"]:
+                gc.enable()
 
 
 def n_workers(n_jobs: int) -> int:
