@@ -107,21 +107,24 @@ def overlapping_pairs(
 def _candidates(
     lg: np.ndarray, rg: np.ndarray, *, within: bool, n_jobs: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Bounding-box pairs sorted by (left, right); within one layer, left < right only."""
+    """Bounding-box pairs sorted by (left, right); within one layer, left < right only.
+
+    Each block of left geometries sorts its own pairs (its lefts are a range of
+    their own), in its thread.
+    """
     tree = shapely.STRtree(rg)
 
     def query(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
         qi, ti = tree.query(lg[lo:hi])
-        return qi + lo, ti
+        qi += lo
+        if within:
+            keep = qi < ti
+            qi, ti = qi[keep], ti[keep]
+        order = np.lexsort((ti, qi))
+        return qi[order], ti[order]
 
     found = map_blocks(query, lg.size, n_jobs=n_jobs, min_per_job=MIN_QUERIES_PER_JOB)
-    li = np.concatenate([f[0] for f in found])
-    ri = np.concatenate([f[1] for f in found])
-    if within:
-        keep = li < ri
-        li, ri = li[keep], ri[keep]
-    order = np.lexsort((ri, li))
-    return li[order], ri[order]
+    return np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found])
 
 
 class _Sides(NamedTuple):

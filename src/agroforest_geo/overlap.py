@@ -3,10 +3,12 @@
 Method
 ------
 Candidate pairs come from a spatial index (:class:`shapely.STRtree`); everything
-after that is vectorized shapely over blocks of candidate pairs, one block per
-thread, never a Python loop over pairs (``_pairs``). Each intersection, computed
-once, gives both the area and the relation: only pairs whose intersection is a
-whole feature go through exact predicates. Intersections are computed in the
+after that is vectorized shapely over blocks of candidate pairs taken by the
+threads, never a Python loop over pairs (``_pairs``). Pairs a separating line
+proves disjoint are dropped before GEOS sees them; only pairs whose bounding boxes
+nest go through the exact predicates of the relation, and a polygon covered by the
+other feature is its own intersection (no overlay); every other pair's one
+intersection gives its area. Intersections are computed in the
 layers' own CRS (degrees stay degrees) and their hectares are ellipsoidal, with the
 same method as :func:`agroforest_geo.area_ha` (:func:`~agroforest_geo.area.geodesic_area_m2`).
 
@@ -238,10 +240,13 @@ def _measured(inter: np.ndarray, crs: pyproj.CRS) -> tuple[np.ndarray, np.ndarra
     return pieces, geodesic_area_m2(pieces, crs, n_jobs=1)  # already on a thread of its own
 
 
-def _areas_m2(geoms: np.ndarray, idx: np.ndarray, crs: pyproj.CRS, n_jobs: int) -> np.ndarray:
-    """Ellipsoidal m² of ``geoms[idx]`` computed once per distinct feature."""
-    uniq, inv = np.unique(idx, return_inverse=True)
-    return geodesic_area_m2(geoms[uniq], crs, n_jobs=n_jobs)[inv] if uniq.size else np.zeros(0)
+def _areas_m2(
+    geoms: np.ndarray, idx: tuple[np.ndarray, ...], crs: pyproj.CRS, n_jobs: int
+) -> tuple[np.ndarray, ...]:
+    """Ellipsoidal m² of ``geoms[i]`` for each ``i`` in ``idx``, once per distinct feature."""
+    uniq, inv = np.unique(np.concatenate(idx), return_inverse=True)
+    m2 = geodesic_area_m2(geoms[uniq], crs, n_jobs=n_jobs)[inv] if uniq.size else np.zeros(0)
+    return tuple(np.split(m2, np.cumsum([i.size for i in idx])[:-1]))
 
 
 # ---------------------------------------------------------------- overlaps
@@ -361,8 +366,10 @@ def overlaps(
         logger.info("overlaps: %d pair(s) below min_overlap_m2=%s dropped", n_small, min_m2)
     li, ri, inter, m2, relation = li[keep], ri[keep], inter[keep], m2[keep], relation[keep]
 
-    area_l = _areas_m2(lg, li, crs, jobs)
-    area_r = _areas_m2(rg, ri, crs, jobs)
+    if other is None:  # one layer: each feature measured once, whichever side it is on
+        area_l, area_r = _areas_m2(lg, (li, ri), crs, jobs)
+    else:
+        (area_l,), (area_r,) = _areas_m2(lg, (li,), crs, jobs), _areas_m2(rg, (ri,), crs, jobs)
     # a covered feature overlaps by its own area, exactly (no rounding of the intersection)
     left_in = np.isin(relation, ("within", "duplicate"))
     m2[left_in] = area_l[left_in]
