@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import agroforest_geo as agf
-from agroforest_geo import _pairs, _separation
+from agroforest_geo import _pairs, _ringarea, _separation
 from agroforest_geo import overlap as overlap_module
 from agroforest_geo._threads import collector_paused, map_blocks
 
@@ -278,7 +278,8 @@ def test_without_numba_geos_decides_and_the_results_are_the_same(monkeypatch):
     other = _dense_layer(300, seed=22).rename(columns={"parcel_id": "area_id"})
     _compiled_everywhere(monkeypatch)
     fast = agf.overlaps(parcels, n_jobs=1), agf.overlaps(parcels, other, n_jobs=1)
-    monkeypatch.setattr(_separation, "available", lambda: False)
+    monkeypatch.setenv(_ringarea.ENV_VAR, "numpy")  # no compiled kernel at all
+    assert not _separation.available()
     slow = agf.overlaps(parcels, n_jobs=1), agf.overlaps(parcels, other, n_jobs=1)
     for a, b in zip(fast, slow, strict=True):
         _assert_identical(a, b)
@@ -300,6 +301,19 @@ def test_invalid_policies_give_the_same_table_on_every_path(monkeypatch, invalid
         monkeypatch.setattr(_pairs, "MIN_PAIRS_PER_JOB", 10)
         for n_jobs in (1, 2, -1):
             _assert_identical(agf.overlaps(parcels, invalid=invalid, n_jobs=n_jobs), slow)
+
+
+def test_empty_and_tiny_layers_on_the_compiled_path(monkeypatch):
+    _compiled_everywhere(monkeypatch)
+    geoms = np.array([None, shapely.box(X0, Y0, X0 + 10, Y0 + 10), None], dtype=object)
+    for arr in (geoms[:0], geoms[:1], geoms, geoms[[1, 1]]):
+        pairs = _pairs.overlapping_pairs(arr, arr, within=True, n_jobs=2, measure=_planar)
+        expected = 1 if arr.size == 2 and arr[0] is not None else 0
+        assert pairs.left.size == pairs.m2.size == pairs.relation.size == expected
+    pairs = _pairs.overlapping_pairs(
+        geoms[[1, 1]], geoms[[1, 1]], within=True, n_jobs=1, measure=_planar
+    )
+    assert pairs.relation.tolist() == ["duplicate"] and pairs.pieces[0] is geoms[1]
 
 
 def test_blocks_are_the_same_for_any_thread_count():

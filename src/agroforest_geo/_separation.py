@@ -16,8 +16,9 @@ coordinate of the two features, ``(nx, ny)`` the normal), more than a thousand
 times the rounding error of the projections, so an apart pair can have no point
 in common; every other pair (touching, overlapping, closer than that margin, or
 with a NaN coordinate) is undecided and goes to GEOS. The kernel is compiled with
-numba (the ``fast`` extra) and releases the GIL; without numba there is no test
-and every pair goes to GEOS, which gives the same results more slowly.
+numba (the ``fast`` extra) and releases the GIL; without numba (or with the
+compiled kernels turned off, see :func:`available`) there is no test and every
+pair goes to GEOS ``intersects``, which gives the same results more slowly.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import NamedTuple
 import numpy as np
 import shapely
 
-from ._ringarea import _numba_available
+from ._ringarea import backend
 
 __all__ = ["Vertices", "apart", "vertices"]
 
@@ -55,8 +56,11 @@ def vertices(geoms: np.ndarray) -> Vertices:
 
 
 def available() -> bool:
-    """Whether the compiled test can run (numba importable)."""
-    return _numba_available()
+    """Whether the compiled test runs: where the area kernel is compiled (numba importable).
+
+    ``AGROFOREST_GEO_AREA_KERNEL=numpy`` turns both off.
+    """
+    return backend("auto") == "numba"
 
 
 def apart(left: Vertices, right: Vertices, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
