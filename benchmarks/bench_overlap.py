@@ -47,7 +47,7 @@ import agroforest_geo as agf
 from agroforest_geo.area import geodesic_area_m2
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _util import best_of, load_note
+from _util import best_of, limit, load_note, ratio
 
 LON0, LAT0 = -76.7, -7.2
 SPACING_M = 330.0
@@ -203,6 +203,9 @@ def run_dense(n: int) -> None:
     )
     if len(pairs) != n_pairs:
         print(f"  !! the recipe found {n_pairs:,} pairs with an area, overlaps {len(pairs):,}")
+    label = f"overlaps within a layer, dense, {n:,} parcels"
+    ratio(label, t_ours, t_recipe, against="the one-thread recipe", goal=1.5)
+    ratio(f"{label}, n_jobs=1, CPU time", c_one, c_recipe, against="the recipe's CPU time")
 
 
 def run_million(n: int) -> None:
@@ -217,7 +220,11 @@ def run_million(n: int) -> None:
     (t_ours, c_ours, pairs), (t_recipe, c_recipe, (n_pairs, _)) = best["ours"], best["recipe"]
     print(_timed("overlaps (all cores)", t_ours, c_ours, f"{len(pairs):,} pairs (goal < 5 s)"))
     print(_timed("recipe: query + intersection + area", t_recipe, c_recipe, f"{n_pairs:,} pairs"))
-    print(f"  overlaps is {t_recipe / t_ours:.2f}x faster than the recipe")
+    print(
+        f"  overlaps takes {t_ours / t_recipe:.2f}x the recipe's time (it also checks validity "
+        "and measures ellipsoidal hectares, most of its time on this sparse layout)"
+    )
+    limit(f"overlaps within a layer, sparse, {n:,} parcels", t_ours, goal_s=5.0)
 
 
 def main() -> None:
