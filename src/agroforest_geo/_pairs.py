@@ -61,7 +61,8 @@ class Pairs(NamedTuple):
 
     left: np.ndarray  # positions in the left array
     right: np.ndarray  # positions in the right array
-    pieces: np.ndarray  # object array: the intersections, as ``measure`` keeps them
+    pieces: np.ndarray  # object array: the intersections (a covered polygon: itself), as
+    # ``measure`` keeps them
     m2: np.ndarray  # float: their areas, from ``measure``
     relation: np.ndarray  # object array: "partial", "within", "contains" or "duplicate"
 
