@@ -18,6 +18,7 @@ import agroforest_geo as agf
 from agroforest_geo import _pairs, _ringarea, _separation
 from agroforest_geo import overlap as overlap_module
 from agroforest_geo._threads import collector_paused, map_blocks
+from agroforest_geo.area import geodesic_area_m2
 
 X0, Y0 = 500_000.0, 9_200_000.0
 UTM = "EPSG:32718"
@@ -301,6 +302,21 @@ def test_invalid_policies_give_the_same_table_on_every_path(monkeypatch, invalid
         monkeypatch.setattr(_pairs, "MIN_PAIRS_PER_JOB", 10)
         for n_jobs in (1, 2, -1):
             _assert_identical(agf.overlaps(parcels, invalid=invalid, n_jobs=n_jobs), slow)
+        # and against the full overlay of every pair of the geometries the verb measured
+        layer = overlap_module._prepare(parcels, "layer", None, invalid, circles=True)
+    geoms = overlap_module._polygons_only(layer.geoms)
+    li, ri, inter, relation = _reference(geoms)
+    assert slow.parcel_id_left.tolist() == layer.ids[li].tolist()
+    assert slow.parcel_id_right.tolist() == layer.ids[ri].tolist()
+    assert slow.relation.tolist() == relation.tolist()
+    if invalid == "repair":  # the bow-ties became two triangles each
+        assert (shapely.get_type_id(geoms) == 6).sum() == 2
+    assert {"partial", "within", "contains", "duplicate"} <= set(relation)
+    partial = relation == "partial"
+    full_ha = geodesic_area_m2(overlap_module._polygonal(inter), UTM) / 1e4
+    assert (slow.overlap_ha.to_numpy()[partial] == full_ha[partial]).all()
+    np.testing.assert_allclose(slow.overlap_ha, full_ha, rtol=1e-12)
+    assert shapely.equals(slow.geometry.values, overlap_module._polygonal(inter)).all()
 
 
 def test_empty_and_tiny_layers_on_the_compiled_path(monkeypatch):
