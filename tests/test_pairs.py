@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 import agroforest_geo as agf
 from agroforest_geo import _pairs, _ringarea, _separation
 from agroforest_geo import overlap as overlap_module
-from agroforest_geo._threads import collector_paused, map_blocks
+from agroforest_geo._gc import paused_gc
+from agroforest_geo._threads import map_blocks
 from agroforest_geo.area import geodesic_area_m2
 
 X0, Y0 = 500_000.0, 9_200_000.0
@@ -345,19 +346,19 @@ def test_blocks_are_the_same_for_any_thread_count():
 
 def test_collector_is_paused_and_restored():
     assert gc.isenabled()
-    with collector_paused():
+    with paused_gc():
         assert not gc.isenabled()
-        with collector_paused():
+        with paused_gc():
             assert not gc.isenabled()
         assert not gc.isenabled()
     assert gc.isenabled()
     gc.disable()
     try:
-        with collector_paused():
+        with paused_gc():
             pass
         assert not gc.isenabled()  # left as the caller had it
     finally:
         gc.enable()
-    with pytest.raises(RuntimeError), collector_paused():
+    with pytest.raises(RuntimeError), paused_gc():
         raise RuntimeError
     assert gc.isenabled()

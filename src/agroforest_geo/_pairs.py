@@ -36,7 +36,8 @@ import numpy as np
 import shapely
 
 from . import _separation
-from ._threads import collector_paused, map_blocks
+from ._gc import paused_gc
+from ._threads import map_blocks
 
 __all__ = ["Pairs", "overlapping_pairs"]
 
@@ -94,7 +95,7 @@ def overlapping_pairs(
         rg = lg if within else _unprepared(rg)
     li, ri = _candidates(lg, rg, within=within, n_jobs=n_jobs)
     sides = _Sides.of(lg, rg, li, ri, within=within)
-    with collector_paused():  # one new geometry per pair: no collections meanwhile
+    with paused_gc():  # one new geometry per pair, no cycles (see ._gc)
         parts = map_blocks(
             lambda lo, hi: _block(sides, li[lo:hi], ri[lo:hi], measure),
             li.size,

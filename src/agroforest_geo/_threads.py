@@ -7,19 +7,16 @@ not depend on each other gets the same bits for any ``n_jobs``.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import itertools
 import os
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 import numpy as np
 import shapely
 
-__all__ = ["collector_paused", "map_blocks", "n_workers"]
+__all__ = ["map_blocks", "n_workers"]
 
 T = TypeVar("T")
 
@@ -50,36 +47,6 @@ def map_blocks(
         return [fn(lo, hi) for lo, hi in itertools.pairwise(cuts)]
     with ThreadPoolExecutor(max_workers=min(jobs, len(cuts) - 1)) as pool:
         return list(pool.map(fn, cuts[:-1], cuts[1:]))
-
-
-_GC_LOCK = threading.Lock()
-_gc_state = {"depth": 0, "was_enabled": False}
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector for the ``with`` block, then restore it.
-
-    Each shapely geometry is an object the collector tracks, so a call creating a
-    million of them (one per intersection) triggers full collections that walk every
-    tracked object of the process with the GIL held (~0.2 s each with a few hundred
-    thousand parcels loaded), stalling the other threads. Geometries hold no
-    references, so they form no cycles: reference counting frees them all the same.
-    Nested and concurrent uses restore the collector once, when the last one leaves,
-    and only if it was enabled when the first one came in.
-    """
-    with _GC_LOCK:
-        if _gc_state["depth"] == 0:
-            _gc_state["was_enabled"] = gc.isenabled()
-            gc.disable()
-        _gc_state["depth"] += 1
-    try:
-        yield
-    finally:
-        with _GC_LOCK:
-            _gc_state["depth"] -= 1
-            if _gc_state["depth"] == 0 and _gc_state["was_enabled"]:
-                gc.enable()
 
 
 def n_workers(n_jobs: int) -> int:
