@@ -41,7 +41,7 @@ import agroforest_geo as agf
 from agroforest_geo.area import geodesic_area_m2
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _util import best_of, load_note
+from _util import best_of, load_note, ratio
 from bench_overlap import make_parcels
 
 LAYOUTS = ("crossing", "far", "inside")
@@ -181,6 +181,9 @@ def run(layout: str, n: int, baseline: Callable[[str, int, Callable[[], Any]], A
             f"protected_overlap is {t / t_def:6.1f}x faster ({t / t_one:.1f}x on one thread; "
             f"CPU time {c / c_one:.1f}x on one thread)"
         )
+        same = name.startswith("overlay + sjoin_nearest")
+        goal = 1.0 if same else (20.0 if layout == "crossing" and n >= 100_000 else None)
+        ratio(f"protected_overlap, {layout}, {n:,} parcels", t_def, t, against=name, goal=goal)
     print(f"  after:  {load_note()}")
 
 
