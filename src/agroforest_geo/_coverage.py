@@ -44,14 +44,13 @@ validity check. It also releases the GIL, so batches run on threads.
 
 from __future__ import annotations
 
-import functools
 import os
-import threading
 from collections.abc import Callable
 
 import numpy as np
 import shapely
 
+from . import _jit
 from ._ringarea import _numba_available
 
 __all__ = ["ENV_VAR", "compiled_coverage", "use_compiled"]
@@ -178,21 +177,9 @@ def _boxes(
     return box, cells
 
 
-_COMPILE_LOCK = threading.Lock()
-
-
 def _compiled() -> Callable[..., int]:
-    """Compile the pass on first use (cached on disk), never at import."""
-    with _COMPILE_LOCK:
-        return _compile()
-
-
-@functools.cache
-def _compile() -> Callable[..., int]:
-    import numba
-
-    jit = numba.njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
-    return jit(_coverage_loop)  # type: ignore[no-any-return]
+    """Return the compiled pass (compiled on first use, cached on disk)."""
+    return _jit.kernel(globals(), "_coverage_loop")
 
 
 def _coverage_loop(u, v, ring_off, part_off, geom_off, box, pos, rows, cols, frac, bad):  # type: ignore[no-untyped-def]

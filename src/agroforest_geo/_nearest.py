@@ -32,8 +32,6 @@ whole prepared boundary instead.
 from __future__ import annotations
 
 import dataclasses
-import functools
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -41,6 +39,7 @@ import numpy as np
 import shapely
 from scipy.spatial import cKDTree
 
+from . import _jit
 from ._ringarea import _numba_available
 
 __all__ = [
@@ -418,27 +417,8 @@ def _nearest_loop(
         out_m[i] = best_m
 
 
-_COMPILE_LOCK = threading.Lock()
-
-
 def _kernel() -> Callable[..., None]:
-    """Return the compiled loop, compiled on first use (cached on disk), never at import."""
-    with _COMPILE_LOCK:  # threads calling at once compile once
-        return _compile()
-
-
-@functools.cache
-def _compile() -> Callable[..., None]:
-    """Compile the helpers, then the loop that calls them.
-
-    numba finds a compiled function's callees among its module's globals, so the
-    helpers' names are bound to their compiled versions (which Python can call
-    too) before the loop is compiled.
-    """
-    import numba
-
-    jit = numba.njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
-    glb: dict[str, Any] = globals()
-    for name in ("_pt_seg2", "_box2", "_seg_seg2", "_piece_dist2"):
-        glb[name] = jit(glb[name])
-    return jit(_nearest_loop)  # type: ignore[no-any-return]
+    """Return the compiled loop (its helpers compiled first; on first use, cached on disk)."""
+    return _jit.kernel(
+        globals(), "_nearest_loop", helpers=("_pt_seg2", "_box2", "_seg_seg2", "_piece_dist2")
+    )

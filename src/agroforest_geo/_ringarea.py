@@ -32,14 +32,15 @@ of the ring: ~1e-16 relative in its area).
 
 from __future__ import annotations
 
-import functools
 import math
 import os
-import threading
 from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
+
+from . import _jit
+from ._jit import available as _numba_available
 
 __all__ = ["Backend", "backend", "ring_areas", "screen"]
 
@@ -215,36 +216,14 @@ def backend(use: Backend = "auto", n_vertices: int | None = None) -> Literal["nu
     return "numpy"
 
 
-@functools.cache
-def _numba_available() -> bool:
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-_COMPILE_LOCK = threading.Lock()
-
-
 def _compiled() -> tuple[Callable[..., None], Callable[..., None]]:
-    """Compile the numba kernels on first use (cached on disk), never at import."""
-    with _COMPILE_LOCK:  # threads calling at once compile once
-        centres, vertices, _ = _compile()
-        return centres, vertices
-
-
-@functools.cache
-def _compile() -> tuple[Callable[..., None], Callable[..., None], Callable[..., None]]:
-    import numba
-
-    jit = numba.njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
-    return jit(_centre_loop), jit(_vertex_loop), jit(_screen_loop)
+    """Return the compiled centre and vertex loops (on first use, cached on disk)."""
+    return _jit.kernel(globals(), "_centre_loop"), _jit.kernel(globals(), "_vertex_loop")
 
 
 def _compiled_screen() -> Callable[..., None]:
-    with _COMPILE_LOCK:
-        return _compile()[2]
+    """Return the compiled vertex screen (on first use, cached on disk)."""
+    return _jit.kernel(globals(), "_screen_loop")
 
 
 def _q(s: Any, e2: float) -> Any:

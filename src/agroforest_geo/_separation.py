@@ -23,14 +23,13 @@ pair goes to GEOS ``intersects``, which gives the same results more slowly.
 
 from __future__ import annotations
 
-import functools
-import threading
 from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
 import shapely
 
+from . import _jit
 from ._ringarea import backend
 
 __all__ = ["Vertices", "apart", "vertices"]
@@ -129,17 +128,6 @@ def _apart_loop(  # pragma: no cover - compiled by numba; checked against GEOS i
         out[k] = found
 
 
-_COMPILE_LOCK = threading.Lock()
-
-
 def _kernel() -> Callable[..., None]:
-    with _COMPILE_LOCK:  # threads calling at once compile once
-        return _compile()
-
-
-@functools.cache
-def _compile() -> Callable[..., None]:
-    import numba
-
-    jit = numba.njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
-    return jit(_apart_loop)
+    """Return the compiled test (compiled on first use, cached on disk)."""
+    return _jit.kernel(globals(), "_apart_loop")

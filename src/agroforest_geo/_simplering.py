@@ -50,12 +50,11 @@ compiled loop 9.8 ms: not worth a second implementation.)
 
 from __future__ import annotations
 
-import functools
-import threading
 from collections.abc import Callable
 
 import numpy as np
 
+from . import _jit
 from ._ringarea import _numba_available
 
 __all__ = ["BRUTE_FORCE_SEGMENTS", "MAX_PAIRS_PER_SEGMENT", "available", "proved_simple"]
@@ -230,25 +229,7 @@ def _proof_loop(xy: np.ndarray, start: np.ndarray, out: np.ndarray) -> None:
         out[r] = _ring_proved(xy, start[r], start[r + 1] - start[r], box)
 
 
-_COMPILE_LOCK = threading.Lock()
-
-
 def _compiled() -> Callable[..., None]:
-    with _COMPILE_LOCK:  # threads calling at once compile once
-        return _compile()
-
-
-@functools.cache
-def _compile() -> Callable[..., None]:
-    """Compile the proof on first use (cached on disk), never at import.
-
-    numba resolves the helpers by their global names: they are replaced by their
-    compiled versions (which Python can call too, with the same results).
-    """
-    import numba
-
-    jit = numba.njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
-    module = globals()
-    for name in ("_orient", "_boxes_apart", "_separated", "_swept", "_ring_proved"):
-        module[name] = jit(module[name])
-    return jit(_proof_loop)  # type: ignore[no-any-return]
+    """Return the compiled proof (its helpers compiled first; on first use, cached on disk)."""
+    helpers = ("_orient", "_boxes_apart", "_separated", "_swept", "_ring_proved")
+    return _jit.kernel(globals(), "_proof_loop", helpers=helpers)

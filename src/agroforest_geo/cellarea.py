@@ -18,9 +18,7 @@
 
 from __future__ import annotations
 
-import functools
 import math
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -29,6 +27,7 @@ from typing import Any
 import numpy as np
 import shapely
 
+from . import _jit
 from ._ringarea import _numba_available, backend, ring_areas
 from .area import (
     _DEFAULT_MAX_SEGMENT_M,
@@ -283,21 +282,11 @@ def _bilinear_loop(rows, cols, lr, lc, ratio, nominal, out):  # type: ignore[no-
 
 #: Calls on fewer cells use the numpy code (the same numbers).
 _MIN_COMPILED = 1_000
-_COMPILE_LOCK = threading.Lock()
 
 
 def _compiled() -> Callable[..., None]:
-    """Compile :func:`_bilinear_loop` on first use (cached on disk), never at import."""
-    with _COMPILE_LOCK:
-        return _compile()
-
-
-@functools.cache
-def _compile() -> Callable[..., None]:
-    import numba
-
-    jit = numba.njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
-    return jit(_bilinear_loop)  # type: ignore[no-any-return]
+    """Return :func:`_bilinear_loop` compiled (on first use, cached on disk)."""
+    return _jit.kernel(globals(), "_bilinear_loop")
 
 
 def cell_area_m2(raster: RasterLike, rows: Any, cols: Any) -> np.ndarray:
