@@ -339,3 +339,47 @@ def test_real_boundaries_are_proved_as_geos_judges_them(shared_data, name, monke
     slow, slow_w = _area_and_warnings(layer, "warn", False, monkeypatch)
     pd.testing.assert_series_equal(fast, slow, check_exact=True)
     assert fast_w == slow_w
+
+
+_MIXED = [
+    shapely.box(0, 0, 1, 1),
+    shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1)]),  # bow-tie
+    shapely.Polygon([(0, 0), (2, 0), (1, 1), (2, 2), (0, 2), (1, 1), (0, 0)]),  # self-touching
+    shapely.Polygon([(0, 0), (1, 0), (1, 0), (1, 1), (0, 0)]),  # repeated vertex
+    shapely.Polygon([(0, 0), (1, 0), (2, 0), (0, 0)]),  # collinear: zero area
+    shapely.box(0, 0, 4, 4).difference(shapely.box(1, 1, 2, 2)),  # a hole
+    shapely.Polygon(shapely.box(0, 0, 4, 4).exterior, [shapely.box(0, 0, 2, 2).exterior]),
+    shapely.MultiPolygon([shapely.box(0, 0, 1, 1), shapely.box(0.5, 0, 2, 1)]),  # overlapping
+    shapely.Polygon([(0, 0), (1, 0), (math.nan, 1), (0, 0)]),
+    shapely.Polygon(),
+    shapely.Point(0, 0),
+    shapely.LineString([(0, 0), (1, 1)]),
+    None,
+]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6)), min_size=3, max_size=9),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_threaded_is_valid_is_geos_is_valid_with_the_proof_in_front(rings):
+    """_threads.is_valid proves what it can and asks GEOS the rest: GEOS's answer every time."""
+    from agroforest_geo._threads import is_valid
+
+    polys = [shapely.Polygon(r) for r in rings]
+    geoms = np.array(polys + _MIXED, dtype=object)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # GEOS on NaN coordinates
+        expected = np.asarray(shapely.is_valid(geoms), dtype=bool)
+    for jobs in (1, 2):
+        np.testing.assert_array_equal(is_valid(geoms, n_jobs=jobs), expected)
+    if _simplering.available():  # the proof does the work for the valid simple shells
+        from agroforest_geo._threads import _proved_polygons
+
+        proved = _proved_polygons(geoms)
+        assert proved[len(polys)]  # the unit box of _MIXED
+        assert not (proved & ~expected).any()

