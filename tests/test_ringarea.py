@@ -164,8 +164,13 @@ def test_the_kernel_is_chosen_by_the_environment(monkeypatch):
     monkeypatch.setenv(_ringarea.ENV_VAR, "numpy")
     assert _ringarea.backend() == "numpy"
     monkeypatch.setenv(_ringarea.ENV_VAR, "auto")
+    # a small call does not import numba for the compiled kernel ...
+    monkeypatch.setattr(_ringarea._jit, "loaded", lambda: False)
     assert _ringarea.backend(n_vertices=_ringarea.MIN_COMPILED_VERTICES - 1) == "numpy"
     if _ringarea._numba_available():
+        # ... but uses it once the process has it (the kernels give the same bits)
+        monkeypatch.setattr(_ringarea._jit, "loaded", lambda: True)
+        assert _ringarea.backend(n_vertices=10) == "numba"
         assert _ringarea.backend(n_vertices=_ringarea.MIN_COMPILED_VERTICES) == "numba"
         monkeypatch.setenv(_ringarea.ENV_VAR, "numba")  # forced, whatever the size
         assert _ringarea.backend(n_vertices=10) == "numba"
@@ -231,3 +236,19 @@ def test_compiled_and_numpy_screens_agree(sizes, seed, step):
         lat[rng.integers(n)] = rng.choice([np.nan, np.inf, 95.0, -90.0])
     want = _ringarea.screen(lon, lat, start, step, use="numpy")
     assert _ringarea.screen(lon, lat, start, step, use="numba") == want
+
+
+def test_a_small_call_does_not_import_numba():
+    """Measuring a few hundred parcels costs no numba import (~0.2 s plus its kernels)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, agroforest_geo as agf\n"
+        "p = agf.read_parcels(agf.datasets.get_path('parcels'))\n"
+        "a = agf.area_ha(p)\n"
+        "assert a.notna().all()\n"
+        "print('numba' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -10,11 +10,13 @@ every caller keeps a path without it.
 from __future__ import annotations
 
 import functools
+import importlib.util
+import sys
 import threading
 from collections.abc import Callable, MutableMapping, Sequence
 from typing import Any
 
-__all__ = ["available", "kernel"]
+__all__ = ["available", "kernel", "loaded"]
 
 _LOCK = threading.Lock()
 _KERNELS: dict[tuple[str, str], Callable[..., Any]] = {}
@@ -22,12 +24,13 @@ _KERNELS: dict[tuple[str, str], Callable[..., Any]] = {}
 
 @functools.cache
 def available() -> bool:
-    """Tell whether numba (the ``fast`` extra) is installed."""
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Tell whether numba (the ``fast`` extra) is installed, without importing it."""
+    return importlib.util.find_spec("numba") is not None
+
+
+def loaded() -> bool:
+    """Tell whether numba is already imported in this process (using it costs no import)."""
+    return "numba" in sys.modules
 
 
 def kernel(
