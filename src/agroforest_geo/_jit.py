@@ -10,7 +10,6 @@ every caller keeps a path without it.
 from __future__ import annotations
 
 import functools
-import importlib.util
 import sys
 import threading
 from collections.abc import Callable, MutableMapping, Sequence
@@ -24,8 +23,16 @@ _KERNELS: dict[tuple[str, str], Callable[..., Any]] = {}
 
 @functools.cache
 def available() -> bool:
-    """Tell whether numba (the ``fast`` extra) is installed, without importing it."""
-    return importlib.util.find_spec("numba") is not None
+    """Tell whether numba (the ``fast`` extra) is installed and imports.
+
+    Importing it is the only sure test (a numba older than the installed numpy
+    refuses to import); callers ask only when they are about to use it.
+    """
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def loaded() -> bool:

@@ -111,7 +111,7 @@ def _proved_polygons(geoms: np.ndarray) -> np.ndarray:
     from ._simplering import available, proved_simple
 
     out = np.zeros(geoms.size, dtype=bool)
-    if geoms.size == 0 or not available():
+    if geoms.size == 0:
         return out
     rows = np.flatnonzero(shapely.get_type_id(geoms) == 3)
     rows = rows[shapely.get_num_interior_rings(geoms[rows]) == 0]
@@ -121,6 +121,8 @@ def _proved_polygons(geoms: np.ndarray) -> np.ndarray:
     counts = shapely.get_num_coordinates(shells)
     if not _jit.loaded() and counts.sum() < MIN_COMPILED_VERTICES:
         return out  # a small layer: GEOS is cheaper than importing numba
+    if not available():
+        return out
     start = np.zeros(rows.size + 1, dtype=np.int64)
     np.cumsum(counts, out=start[1:])
     out[rows] = proved_simple(shapely.get_coordinates(shells), start)
