@@ -51,7 +51,7 @@ import numpy as np
 import shapely
 
 from . import _jit
-from ._ringarea import _numba_available
+from ._threads import is_valid
 
 __all__ = ["ENV_VAR", "compiled_coverage", "use_compiled"]
 
@@ -68,7 +68,7 @@ def use_compiled() -> bool:
     env = os.environ.get(ENV_VAR, "auto").strip().lower()
     if env not in ("auto", "exactextract"):
         raise ValueError(f"{ENV_VAR} must be 'auto' or 'exactextract', got {env!r}")
-    return env == "auto" and _numba_available()
+    return env == "auto" and _jit.available()
 
 
 def compiled_coverage(
@@ -96,7 +96,7 @@ def compiled_coverage(
     ok = np.zeros(n, dtype=bool) if known_valid is None else known_valid.copy()
     check = np.flatnonzero(~ok)
     if check.size:
-        ok[check] = shapely.is_valid(geoms[check])
+        ok[check] = is_valid(geoms[check], n_jobs=1)  # already on the pass's threads
     sure = np.flatnonzero(ok)
     if sure.size == 0:
         e = np.empty(0, np.int64)

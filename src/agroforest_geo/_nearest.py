@@ -40,7 +40,6 @@ import shapely
 from scipy.spatial import cKDTree
 
 from . import _jit
-from ._ringarea import _numba_available
 
 __all__ = [
     "MIN_COMPILED",
@@ -116,7 +115,7 @@ class Outlines:
 
 def compiled(n: int) -> bool:
     """Return whether :func:`closest_points` takes the compiled search for ``n`` geometries."""
-    return n >= MIN_COMPILED and _numba_available()
+    return n >= MIN_COMPILED and _jit.available()
 
 
 def closest_points(

@@ -73,15 +73,6 @@ def nonfinite(geoms: Any) -> np.ndarray:
     xy, owner = shapely.get_coordinates(arr, return_index=True)
     out[np.unique(owner[~np.isfinite(xy).all(axis=1)])] = True
     return out
-    xy, owner = shapely.get_coordinates(arr, include_z=True, return_index=True)
-    if xy.size:
-        bad = ~np.isfinite(xy).all(axis=1)
-        # a 2D geometry reports NaN as its z: only x and y count there
-        bad2d = ~np.isfinite(xy[:, :2]).all(axis=1)
-        has_z = np.asarray(shapely.has_z(arr), dtype=bool)
-        bad = np.where(has_z[owner], bad, bad2d)
-        out[np.unique(owner[bad])] = True
-    return out
 
 
 def warn_nonfinite(

@@ -55,7 +55,6 @@ from collections.abc import Callable
 import numpy as np
 
 from . import _jit
-from ._ringarea import _numba_available
 
 __all__ = ["BRUTE_FORCE_SEGMENTS", "MAX_PAIRS_PER_SEGMENT", "available", "proved_simple"]
 
@@ -72,7 +71,7 @@ MAX_PAIRS_PER_SEGMENT = 64
 
 def available() -> bool:
     """Whether the compiled proof can run (numba is installed)."""
-    return _numba_available()
+    return _jit.available()
 
 
 def proved_simple(xy: np.ndarray, start: np.ndarray) -> np.ndarray:

@@ -28,7 +28,7 @@ import numpy as np
 import shapely
 
 from . import _jit
-from ._ringarea import _numba_available, backend, ring_areas
+from ._ringarea import backend, ring_areas
 from .area import (
     _DEFAULT_MAX_SEGMENT_M,
     _M_PER_DEG_MAX,
@@ -213,7 +213,7 @@ class _CellArea:
         assert self.lattice is not None
         lr, lc, ratio = self.lattice
         nominal = abs(self.grid.dx * self.grid.dy)
-        if _numba_available() and rows.size >= _MIN_COMPILED:
+        if rows.size >= _MIN_COMPILED and _jit.available():
             out = np.empty(np.shape(rows))
             _compiled()(np.ravel(rows), np.ravel(cols), lr, lc, ratio, nominal, out.reshape(-1))
             return out
