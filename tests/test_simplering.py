@@ -174,11 +174,13 @@ def test_long_rings_are_swept_and_hopeless_sweeps_give_up():
     rng = np.random.default_rng(3)
     long_ok = _star(rng, 5_000, wobble=0.05)
     long_bad = _attack(_star(rng, 5_000, wobble=0.05), rng, 6)
-    # a sun of 1,000 long thin rays: the envelopes of most ray edges overlap each other,
-    # more pair tests than the sweep allows per segment
-    ang = np.linspace(0, 2 * np.pi, 2_000, endpoint=False)
+    # half a sun of 1,000 long thin rays, closed through its centre: the envelopes of most
+    # ray edges overlap each other, more pair tests than the sweep allows per segment; it
+    # is star-shaped around its centre but not around the mean of its vertices (which lies
+    # ~32 units out), so the star test does not prove it either
+    ang = np.linspace(0, np.pi, 2_000)
     r = np.where(np.arange(2_000) % 2, 100.0, 1.0)
-    sun = np.c_[r * np.cos(ang), r * np.sin(ang)]
+    sun = np.r_[np.c_[r * np.cos(ang), r * np.sin(ang)], [[0.0, 0.0]]]
     proved, valid = _proved_and_valid([long_ok, long_bad, sun])
     assert proved[0] and valid[0]
     assert not proved[1] and not valid[1]
@@ -383,3 +385,61 @@ def test_threaded_is_valid_is_geos_is_valid_with_the_proof_in_front(rings):
         proved = _proved_polygons(geoms)
         assert proved[len(polys)]  # the unit box of _MIXED
         assert not (proved & ~expected).any()
+
+
+def test_the_star_test_needs_one_turn_around_the_mean():
+    # a pentagram turns the same way around its centre at every edge but goes round twice:
+    # self-intersecting, never proved; a regular pentagon (once round) is
+    ang = np.arange(5) * 4 * np.pi / 5
+    pentagram = np.c_[np.cos(ang), np.sin(ang)]
+    ang = np.arange(5) * 2 * np.pi / 5
+    pentagon = np.c_[np.cos(ang), np.sin(ang)]
+    proved, valid = _proved_and_valid([pentagram, pentagon, pentagon[::-1]])
+    assert valid.tolist() == [False, True, True]
+    assert proved.tolist() == [False, True, True]
+    for m in (5, 7, 9):  # {m/2} and {m/3} stars: ~all turns certain, winding 2 or 3
+        for k in range(2, (m + 1) // 2):
+            a = np.arange(m) * 2 * np.pi * k / m
+            p, v = _proved_and_valid([np.c_[np.cos(a), np.sin(a)]])
+            assert not v[0] and not p[0]
+
+
+def _comb(rng: np.random.Generator, teeth: int) -> np.ndarray:
+    """A valid comb: a base bar with ``teeth`` thin teeth, not star-shaped around any point."""
+    pts = [(0.0, 0.0), (float(teeth), 0.0)]
+    for t in range(teeth - 1, -1, -1):
+        w = rng.uniform(0.2, 0.6)
+        h = rng.uniform(2.0, 10.0)
+        pts += [(t + w + 0.2, 1.0), (t + w + 0.2, 1.0 + h), (t + 0.2, 1.0 + h), (t + 0.2, 1.0)]
+    return np.asarray(pts)
+
+
+def test_rings_that_are_not_star_shaped_are_proved_by_their_segment_pairs():
+    # U shapes and combs: the mean of the vertices lies outside the ring, so the star test
+    # fails and the pair tests (brute force up to 24 segments, the sweep beyond) prove them
+    rng = np.random.default_rng(5)
+    u = np.array([(0, 0), (3, 0), (3, 3), (2, 3), (2, 1), (1, 1), (1, 3), (0, 3)], dtype=float)
+    combs = [_comb(rng, int(k)) for k in (2, 4, 5, 40, 300)]
+    proved, valid = _proved_and_valid([u, *combs])
+    assert valid.all()
+    assert proved.all()
+    assert not _star_only([u, *combs]).any()
+    # and broken combs (a tooth pushed through its neighbour) are never proved
+    broken = []
+    for c in combs:
+        c = c.copy()
+        c[3, 0] = c[7, 0] - 0.1  # a tooth's right edge moved past the next tooth's left edge
+        broken.append(c)
+    proved, valid = _proved_and_valid(broken)
+    assert not (proved & ~valid).any()
+    assert not valid.all()
+
+
+def _star_only(rings: list[np.ndarray]) -> np.ndarray:
+    """Which rings the star test alone proves (the compiled helper, called from Python)."""
+    _simplering._compiled()  # compiles the helpers in place
+    out = []
+    for r in rings:
+        xy = np.vstack([r, r[:1]]).astype(float)
+        out.append(bool(_simplering._star_proved(xy, 0, len(r))))
+    return np.array(out)

@@ -59,6 +59,8 @@ _S3, _S5, _S7 = -1.0 / 6.0, 1.0 / 120.0, -1.0 / 5040.0
 _C2, _C4, _C6, _C8 = 0.5, -1.0 / 24.0, 1.0 / 720.0, -1.0 / 40320.0
 _T3, _T5, _T7 = 1.0 / 3.0, 1.0 / 5.0, 1.0 / 7.0
 _DBL_MAX = float(np.finfo(np.float64).max)
+#: Vertices per tile of the compiled vertex loop (its scratch arrays stay in the L1/L2 cache).
+_TILE = 1024
 
 
 def ring_areas(
@@ -273,117 +275,158 @@ def _vertex_loop(  # pragma: no cover - compiled by numba; the numpy twin below 
     e: float,
     out: np.ndarray,
 ) -> None:
-    """One pass over the vertices of each ring: projection and shoelace."""
-    one_e2 = 1.0 - e2
+    """Projection and shoelace of every ring.
+
+    A ring within 0.01 rad of its centre takes the polynomial branch at every vertex
+    (and ``|u| < 1e-3`` follows from ``e < 0.09``). That branch is computed first at
+    every vertex of the block, in one branch-free loop over all of them that the
+    compiler vectorizes (rings of parcels are a few vertices long: a loop per ring
+    would be mostly its scalar remainder); the rings that are not within 0.01 rad
+    are then computed again with the general branch. The two branches give the same
+    values where both apply: each vertex gets the same arithmetic either way.
+    """
+    nring = start.size - 1
     inv_qp = inv_qp_[0]
-    longest = 0
-    for r in range(start.size - 1):
+    one_e2 = 1.0 - e2
+    longest = _TILE
+    for r in range(nring):
         longest = max(longest, start[r + 1] - start[r])
+    # the ring constants repeated at each vertex of a tile: the vertex loop reads contiguous
+    # arrays only (gathers through a ring index would keep it scalar)
+    k_lon0 = np.empty(longest)
+    k_lat0 = np.empty(longest)
+    k_s0 = np.empty(longest)
+    k_c0 = np.empty(longest)
+    k_id0 = np.empty(longest)
+    k_sb1 = np.empty(longest)
+    k_cb1 = np.empty(longest)
     xs = np.empty(longest)
     ys = np.empty(longest)
-    for r in range(start.size - 1):
-        a = start[r]
-        b = start[r + 1]
-        if b <= a:
-            out[r] = 0.0
-            continue
-        lon0 = lon0_[r]
-        lat0 = lat0_[r]
-        s0 = s0_[r]
-        c0 = c0_[r]
-        id0 = id0_[r]
-        sb1 = sb1_[r]
-        cb1 = cb1_[r]
-        # a ring within 0.01 rad of its centre takes the polynomial branch at every vertex
-        # (and |u| < 1e-3 follows from e < 0.09): one branch-free loop the compiler vectorizes
-        small = e < 0.09
-        for i in range(a, b):
-            dl = lon[i] - lon0
-            if not (abs((lat[i] - lat0) * _DEG) < _SMALL and abs(dl * _DEG) < _SMALL):
-                small = False
-                break
-        if small:
+    near = np.empty(longest, dtype=np.bool_)
+    r0 = 0
+    while r0 < nring:
+        t0 = start[r0]
+        r1 = r0 + 1  # the tile: whole rings, _TILE vertices at most (or one longer ring)
+        while r1 < nring and start[r1 + 1] - t0 <= _TILE:
+            r1 += 1
+        for r in range(r0, r1):
+            for j in range(start[r] - t0, start[r + 1] - t0):
+                k_lon0[j] = lon0_[r]
+                k_lat0[j] = lat0_[r]
+                k_s0[j] = s0_[r]
+                k_c0[j] = c0_[r]
+                k_id0[j] = id0_[r]
+                k_sb1[j] = sb1_[r]
+                k_cb1[j] = cb1_[r]
+        for j in range(start[r1] - t0):
+            i = t0 + j
+            lon0 = k_lon0[j]
+            lat0 = k_lat0[j]
+            s0 = k_s0[j]
+            c0 = k_c0[j]
+            id0 = k_id0[j]
+            sb1 = k_sb1[j]
+            cb1 = k_cb1[j]
+            dp = (lat[i] - lat0) * _DEG
+            dl = (lon[i] - lon0) * _DEG
+            near[j] = (abs(dp) < _SMALL) & (abs(dl) < _SMALL)
+            v = dp * dp
+            sin_dp = dp + dp * (v * (_S3 + v * (_S5 + v * _S7)))
+            ver_dp = v * (_C2 + v * (_C4 + v * (_C6 + v * _C8)))
+            ds = c0 * sin_dp - s0 * ver_dp
+            s = s0 + ds
+            ss0 = e2 * s * s0
+            w = 1.0 - ss0
+            iw = 1.0 / w
+            u = e * ds * iw
+            first_term = ds * (1.0 + ss0) / (1.0 - e2 * s * s) * id0
+            v = u * u
+            dq = one_e2 * (first_term + ds * (1.0 + v * (_T3 + v * (_T5 + v * _T7))) * iw)
+            dsb = dq * inv_qp
+            sb_raw = sb1 + dsb
+            sb = min(max(sb_raw, -1.0), 1.0)
+            dsb = dsb if abs(sb_raw) <= 1.0 else sb - sb1
+            cb = math.sqrt(max(1.0 - sb * sb, 0.0))
+            den = cb + cb1
+            dcb = -dsb * (sb + sb1) / den if den > 0.0 else 0.0
+            v = dl * dl
+            sin_dl = dl + dl * (v * (_S3 + v * (_S5 + v * _S7)))
+            hav = v * (_C2 + v * (_C4 + v * (_C6 + v * _C8)))
+            num = (dsb * cb1 - dcb * sb1) + cb * sb1 * hav
+            cosc = sb1 * sb + cb1 * cb * (1.0 - hav)
+            k = math.sqrt(2.0 / (1.0 + cosc))
+            xs[j] = k * cb * sin_dl
+            ys[j] = k * num
+        for r in range(r0, r1):
+            a = start[r]
+            b = start[r + 1]
+            if b <= a:
+                out[r] = 0.0
+                continue
+            small = e < 0.09
             for i in range(a, b):
-                dp = (lat[i] - lat0) * _DEG
-                v = dp * dp
-                sin_dp = dp + dp * (v * (_S3 + v * (_S5 + v * _S7)))
-                ver_dp = v * (_C2 + v * (_C4 + v * (_C6 + v * _C8)))
-                ds = c0 * sin_dp - s0 * ver_dp
-                s = s0 + ds
-                ss0 = e2 * s * s0
-                w = 1.0 - ss0
-                iw = 1.0 / w
-                u = e * ds * iw
-                first_term = ds * (1.0 + ss0) / (1.0 - e2 * s * s) * id0
-                v = u * u
-                dq = one_e2 * (first_term + ds * (1.0 + v * (_T3 + v * (_T5 + v * _T7))) * iw)
-                dsb = dq * inv_qp
-                sb_raw = sb1 + dsb
-                sb = min(max(sb_raw, -1.0), 1.0)
-                dsb = dsb if abs(sb_raw) <= 1.0 else sb - sb1
-                cb = math.sqrt(max(1.0 - sb * sb, 0.0))
-                den = cb + cb1
-                dcb = -dsb * (sb + sb1) / den if den > 0.0 else 0.0
-                dl = (lon[i] - lon0) * _DEG
-                v = dl * dl
-                sin_dl = dl + dl * (v * (_S3 + v * (_S5 + v * _S7)))
-                hav = v * (_C2 + v * (_C4 + v * (_C6 + v * _C8)))
-                num = (dsb * cb1 - dcb * sb1) + cb * sb1 * hav
-                cosc = sb1 * sb + cb1 * cb * (1.0 - hav)
-                k = math.sqrt(2.0 / (1.0 + cosc))
-                xs[i - a] = k * cb * sin_dl
-                ys[i - a] = k * num
-        else:
-            for i in range(a, b):
-                dp = (lat[i] - lat0) * _DEG
-                if abs(dp) < _SMALL:
-                    v = dp * dp
-                    sin_dp = dp + dp * (v * (_S3 + v * (_S5 + v * _S7)))
-                    ver_dp = v * (_C2 + v * (_C4 + v * (_C6 + v * _C8)))
-                else:
-                    sin_dp = math.sin(dp)
-                    h = math.sin(dp * 0.5)
-                    ver_dp = 2.0 * (h * h)
-                ds = c0 * sin_dp - s0 * ver_dp
-                s = s0 + ds
-                ss0 = e2 * s * s0
-                w = 1.0 - ss0
-                iw = 1.0 / w
-                u = e * ds * iw
-                first_term = ds * (1.0 + ss0) / (1.0 - e2 * s * s) * id0
-                if abs(u) < _SMALL_U:
-                    v = u * u
-                    dq = one_e2 * (first_term + ds * (1.0 + v * (_T3 + v * (_T5 + v * _T7))) * iw)
-                else:
-                    dq = one_e2 * (first_term + math.atanh(u) / e)
-                dsb = dq * inv_qp
-                sb_raw = sb1 + dsb
-                sb = min(max(sb_raw, -1.0), 1.0)
-                dsb = dsb if abs(sb_raw) <= 1.0 else sb - sb1
-                cb = math.sqrt(max(1.0 - sb * sb, 0.0))
-                den = cb + cb1
-                dcb = -dsb * (sb + sb1) / den if den > 0.0 else 0.0
-                dl = lon[i] - lon0
-                if abs(dl) > 180.0:
-                    dl = (dl + 180.0) % 360.0 - 180.0
-                dl = dl * _DEG
-                if abs(dl) < _SMALL:
-                    v = dl * dl
-                    sin_dl = dl + dl * (v * (_S3 + v * (_S5 + v * _S7)))
-                    hav = v * (_C2 + v * (_C4 + v * (_C6 + v * _C8)))
-                else:
-                    sin_dl = math.sin(dl)
-                    h = math.sin(dl * 0.5)
-                    hav = 2.0 * (h * h)
-                num = (dsb * cb1 - dcb * sb1) + cb * sb1 * hav
-                cosc = sb1 * sb + cb1 * cb * (1.0 - hav)
-                k = math.sqrt(2.0 / (1.0 + cosc))
-                xs[i - a] = k * cb * sin_dl
-                ys[i - a] = k * num
-        acc = 0.0
-        for j in range(1, b - a):
-            acc += xs[j - 1] * ys[j] - xs[j] * ys[j - 1]
-        out[r] = abs(acc) / 2.0
+                small &= near[i - t0]
+            if not small:
+                lon0 = lon0_[r]
+                lat0 = lat0_[r]
+                s0 = s0_[r]
+                c0 = c0_[r]
+                id0 = id0_[r]
+                sb1 = sb1_[r]
+                cb1 = cb1_[r]
+                for i in range(a, b):
+                    dp = (lat[i] - lat0) * _DEG
+                    if abs(dp) < _SMALL:
+                        v = dp * dp
+                        sin_dp = dp + dp * (v * (_S3 + v * (_S5 + v * _S7)))
+                        ver_dp = v * (_C2 + v * (_C4 + v * (_C6 + v * _C8)))
+                    else:
+                        sin_dp = math.sin(dp)
+                        h = math.sin(dp * 0.5)
+                        ver_dp = 2.0 * (h * h)
+                    ds = c0 * sin_dp - s0 * ver_dp
+                    s = s0 + ds
+                    ss0 = e2 * s * s0
+                    w = 1.0 - ss0
+                    iw = 1.0 / w
+                    u = e * ds * iw
+                    first_term = ds * (1.0 + ss0) / (1.0 - e2 * s * s) * id0
+                    if abs(u) < _SMALL_U:
+                        v = u * u
+                        dq = one_e2 * (
+                            first_term + ds * (1.0 + v * (_T3 + v * (_T5 + v * _T7))) * iw
+                        )
+                    else:
+                        dq = one_e2 * (first_term + math.atanh(u) / e)
+                    dsb = dq * inv_qp
+                    sb_raw = sb1 + dsb
+                    sb = min(max(sb_raw, -1.0), 1.0)
+                    dsb = dsb if abs(sb_raw) <= 1.0 else sb - sb1
+                    cb = math.sqrt(max(1.0 - sb * sb, 0.0))
+                    den = cb + cb1
+                    dcb = -dsb * (sb + sb1) / den if den > 0.0 else 0.0
+                    dl = lon[i] - lon0
+                    if abs(dl) > 180.0:
+                        dl = (dl + 180.0) % 360.0 - 180.0
+                    dl = dl * _DEG
+                    if abs(dl) < _SMALL:
+                        v = dl * dl
+                        sin_dl = dl + dl * (v * (_S3 + v * (_S5 + v * _S7)))
+                        hav = v * (_C2 + v * (_C4 + v * (_C6 + v * _C8)))
+                    else:
+                        sin_dl = math.sin(dl)
+                        h = math.sin(dl * 0.5)
+                        hav = 2.0 * (h * h)
+                    num = (dsb * cb1 - dcb * sb1) + cb * sb1 * hav
+                    cosc = sb1 * sb + cb1 * cb * (1.0 - hav)
+                    k = math.sqrt(2.0 / (1.0 + cosc))
+                    xs[i - t0] = k * cb * sin_dl
+                    ys[i - t0] = k * num
+            acc = 0.0
+            for j in range(a + 1, b):
+                acc += xs[j - 1 - t0] * ys[j - t0] - xs[j - t0] * ys[j - 1 - t0]
+            out[r] = abs(acc) / 2.0
+        r0 = r1
 
 
 def _small_or(

@@ -150,6 +150,44 @@ def _boxes_apart(box: np.ndarray, i: int, j: int) -> bool:
     )
 
 
+def _star_proved(xy: np.ndarray, a: int, m: int) -> bool:
+    """Prove the closed ring of ``m`` segments from vertex ``a`` simple: star-shaped.
+
+    With ``c`` the mean of its vertices: every triangle ``(c, v[k], v[k+1])`` turns
+    the same way, certainly (:func:`_orient`), and the ring crosses the half-line
+    from ``c`` along +x exactly once. Then the vertices' angles around ``c`` rise
+    strictly, by less than a half-turn per segment, through exactly one turn: every
+    segment lies in its own angular sector, sectors of non-neighbours share only
+    ``c``, which no segment passes through, and neighbours share only their vertex.
+    The crossings are counted with exact comparisons (a counter-clockwise ring
+    crosses the +x half-line going up, i.e. from ``y < cy`` to ``y >= cy``).
+    """
+    cx = 0.0
+    cy = 0.0
+    for k in range(m):
+        cx += xy[a + k, 0]
+        cy += xy[a + k, 1]
+    cx /= m
+    cy /= m
+    pos = 0
+    neg = 0
+    up = 0
+    down = 0
+    for k in range(m):
+        x0, y0 = xy[a + k, 0], xy[a + k, 1]
+        x1, y1 = xy[a + k + 1, 0], xy[a + k + 1, 1]
+        left = (x0 - cx) * (y1 - cy)
+        right = (y0 - cy) * (x1 - cx)
+        det = left - right
+        bound = _ERRBOUND * (abs(left) + abs(right))
+        tiny = not (abs(left) + abs(right) > _TINY)  # also NaN
+        pos += (det > bound) & ~tiny
+        neg += (-det > bound) & ~tiny
+        up += (y0 < cy) & (y1 >= cy)
+        down += (y0 >= cy) & (y1 < cy)
+    return (pos == m and up == 1) or (neg == m and down == 1)
+
+
 def _ring_proved(xy: np.ndarray, a: int, n: int, box: np.ndarray) -> bool:
     """Prove the ring of ``n`` coordinates from vertex ``a`` valid (``box``: scratch)."""
     m = n - 1  # segments
@@ -157,6 +195,8 @@ def _ring_proved(xy: np.ndarray, a: int, n: int, box: np.ndarray) -> bool:
         return False
     if xy[a, 0] != xy[a + m, 0] or xy[a, 1] != xy[a + m, 1]:
         return False
+    if _star_proved(xy, a, m):
+        return True
     # the envelopes of the segments, and every turn strict (neighbouring segments meet only
     # at their shared vertex), without branches: the same test as _orient != 0
     certain = True
@@ -230,5 +270,5 @@ def _proof_loop(xy: np.ndarray, start: np.ndarray, out: np.ndarray) -> None:
 
 def _compiled() -> Callable[..., None]:
     """Return the compiled proof (its helpers compiled first; on first use, cached on disk)."""
-    helpers = ("_orient", "_boxes_apart", "_separated", "_swept", "_ring_proved")
+    helpers = ("_orient", "_boxes_apart", "_separated", "_swept", "_star_proved", "_ring_proved")
     return _jit.kernel(globals(), "_proof_loop", helpers=helpers)

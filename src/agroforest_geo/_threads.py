@@ -16,7 +16,7 @@ from typing import TypeVar
 import numpy as np
 import shapely
 
-__all__ = ["map_blocks", "n_workers"]
+__all__ = ["map_blocks", "n_workers", "run_blocks"]
 
 T = TypeVar("T")
 
@@ -43,10 +43,32 @@ def map_blocks(
         cuts = np.linspace(0, n, jobs + 1).astype(np.int64).tolist()
     else:
         cuts = [*range(0, n, max(int(chunk), 1)), n] if n else [0, 0]
-    if jobs == 1 or len(cuts) == 2:
+    return run_blocks(fn, cuts, workers=jobs)
+
+
+def run_blocks(fn: Callable[[int, int], T], cuts: list[int], *, workers: int) -> list[T]:
+    """``[fn(lo, hi) for lo, hi in pairwise(cuts)]`` on up to ``workers`` threads.
+
+    The calling thread works too (one thread fewer to start), and every thread
+    takes the next block as it becomes free. Results come back in block order.
+    """
+    nblocks = len(cuts) - 1
+    workers = max(1, min(int(workers), nblocks))
+    if workers == 1:
         return [fn(lo, hi) for lo, hi in itertools.pairwise(cuts)]
-    with ThreadPoolExecutor(max_workers=min(jobs, len(cuts) - 1)) as pool:
-        return list(pool.map(fn, cuts[:-1], cuts[1:]))
+    results: list[T | None] = [None] * nblocks
+    taken = itertools.count()  # next() on it is atomic: each block is taken once
+
+    def work() -> None:
+        while (k := next(taken)) < nblocks:
+            results[k] = fn(cuts[k], cuts[k + 1])
+
+    with ThreadPoolExecutor(max_workers=workers - 1) as pool:
+        others = [pool.submit(work) for _ in range(workers - 1)]
+        work()
+        for f in others:
+            f.result()
+    return results  # type: ignore[return-value]
 
 
 def n_workers(n_jobs: int) -> int:

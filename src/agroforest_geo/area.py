@@ -26,10 +26,8 @@ stored orientation, so a wrongly oriented hole is still subtracted.
 from __future__ import annotations
 
 import functools
-import itertools
 import math
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal, NamedTuple
 
 import geopandas as gpd
@@ -38,12 +36,13 @@ import pandas as pd
 import pyproj
 import shapely
 
+from . import _geosrings
 from ._points import point_areas_ha, points_as_circles
-from ._ringarea import backend, ring_areas
+from ._ringarea import MIN_COMPILED_VERTICES, backend, ring_areas
 from ._ringarea import screen as screen_vertices
 from ._screen import InvalidPolicy, blank, check_policy, screen
 from ._simplering import proved_simple
-from ._threads import map_blocks, n_workers
+from ._threads import map_blocks, n_workers, run_blocks
 from .crs import geodetic_crs, require_crs
 from .errors import GeometryWarning
 
@@ -59,6 +58,9 @@ _BLOCK_VERTICES = 1 << 18
 _MIN_VERTICES_PER_JOB = 1 << 16
 #: Fewer rows than this per thread are counted on one.
 _MIN_ROWS_PER_JOB = 20_000
+#: Fewer rows than this are read through shapely: a polygon has at least 4 vertices, so
+#: from here on the compiled kernel (and numba) is used anyway when it can be.
+_MIN_SCANNED_ROWS = MIN_COMPILED_VERTICES // 4
 
 
 def _geoseries(data: gpd.GeoDataFrame | gpd.GeoSeries, name: str) -> gpd.GeoSeries:
@@ -300,22 +302,27 @@ def _measure_m2(
     also proves which polygons are valid (:func:`._simplering.proved_simple`).
     """
     jobs = n_workers(n_jobs)
-    # blocks of at most _BLOCK_VERTICES vertices bound the memory of the temporary arrays (and
-    # give each thread the same share); every ring is computed on its own, so the blocks give
-    # the same bits as one pass
-    counts = map_blocks(  # GEOS releases the GIL: on threads
-        lambda lo, hi: shapely.get_num_coordinates(arr[lo:hi]),
-        arr.size,
-        n_jobs=jobs,
-        min_per_job=_MIN_ROWS_PER_JOB,
-    )
-    num_coords = np.concatenate(counts)
+    found = _scan(arr, jobs)
+    if found is None:
+        num_coords = np.concatenate(
+            map_blocks(  # GEOS releases the GIL: on threads
+                lambda lo, hi: shapely.get_num_coordinates(arr[lo:hi]),
+                arr.size,
+                n_jobs=jobs,
+                min_per_job=_MIN_ROWS_PER_JOB,
+            )
+        )
+    else:
+        num_coords = found.num_coords
     cum = np.cumsum(num_coords)
     total = int(cum[-1]) if cum.size else 0
     kernel = backend("auto", n_vertices=total)  # one kernel for the whole call
     # threads pay with the compiled kernel only: the numpy one is ~30 passes over arrays of
     # the block, bound by memory and by short calls that take the GIL (2 threads: 2.6x the CPU)
     jobs = max(1, min(jobs, total // _MIN_VERTICES_PER_JOB)) if kernel == "numba" else 1
+    # blocks of at most _BLOCK_VERTICES vertices bound the memory of the temporary arrays (and
+    # give each thread the same share); every ring is computed on its own, so the blocks give
+    # the same bits as one pass
     nblocks = math.ceil(max(math.ceil(total / _BLOCK_VERTICES), 1) / jobs) * jobs
     cuts = np.searchsorted(cum, np.linspace(0, total, nblocks + 1)[1:-1], side="right")
     bounds = np.unique(np.concatenate([[0], cuts, [arr.size]])).tolist()
@@ -323,17 +330,44 @@ def _measure_m2(
     prove = prove and kernel == "numba"  # the proof is compiled: without numba, GEOS decides
 
     def block(lo: int, hi: int) -> None:
-        part = _area_block_m2(arr[lo:hi], num_coords[lo:hi], crs, max_segment_m, kernel, prove)
+        rings = _block_rings(arr, lo, hi, num_coords, found)
+        part = _area_block_m2(rings, hi - lo, crs, max_segment_m, kernel, prove)
         for whole, piece in zip(out, part, strict=True):
             whole[lo:hi] = piece
 
-    if jobs == 1:
-        for lo, hi in itertools.pairwise(bounds):
-            block(lo, hi)
-    else:
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            list(pool.map(block, bounds[:-1], bounds[1:]))
+    run_blocks(block, bounds, workers=jobs)
     return out
+
+
+def _scan(arr: np.ndarray, jobs: int) -> _geosrings.Scan | None:
+    """Type, coordinate count and kind of every row, read from GEOS on threads.
+
+    None (the caller counts with shapely) for fewer than :data:`_MIN_SCANNED_ROWS`
+    rows (below them numba is not worth importing) or where the direct path is off.
+    """
+    if arr.size < _MIN_SCANNED_ROWS or not _geosrings.available():
+        return None
+    parts = map_blocks(
+        lambda lo, hi: _geosrings.scan(arr[lo:hi]),
+        arr.size,
+        n_jobs=jobs,
+        min_per_job=_MIN_ROWS_PER_JOB,
+    )
+    if any(p is None for p in parts):
+        return None  # a row is not a geometry: shapely's path raises its usual error
+    return _geosrings.Scan(*(np.concatenate(a) for a in zip(*parts, strict=True)))
+
+
+def _block_rings(
+    arr: np.ndarray, lo: int, hi: int, num_coords: np.ndarray, found: _geosrings.Scan | None
+) -> _Rings:
+    """Return the polygon rings of rows ``lo:hi``, read from GEOS directly if the scan allows."""
+    if found is not None:
+        rows = _geosrings.Scan(*(a[lo:hi] for a in found))
+        got = _geosrings.rings(arr[lo:hi], rows)
+        if got is not None:
+            return _Rings(*got, types=rows.types)
+    return _polygon_rings(arr[lo:hi], num_coords[lo:hi])
 
 
 def _warn_impossible(n_bad: int, *, stacklevel: int) -> None:
@@ -348,16 +382,15 @@ def _warn_impossible(n_bad: int, *, stacklevel: int) -> None:
 
 
 def _area_block_m2(
-    arr: np.ndarray,
-    num_coords: np.ndarray,
+    rings: _Rings,
+    n_rows: int,
     crs: Any,
     max_segment_m: float,
     kernel: Literal["numba", "numpy"],
     prove: bool,
 ) -> _Measured:
-    """Measure one block of rows (see :class:`_Measured`)."""
-    out = _Measured(*(np.zeros(arr.size, dtype=t) for t in (float, bool, bool, bool)))
-    rings = _polygon_rings(arr, num_coords)
+    """Measure one block of rows from its rings (see :class:`_Measured`)."""
+    out = _Measured(*(np.zeros(n_rows, dtype=t) for t in (float, bool, bool, bool)))
     out.m2[rings.types == -1] = np.nan  # missing (None)
     out.point[:] = rings.types == 0
     if rings.owner.size == 0:
@@ -385,7 +418,7 @@ def _area_block_m2(
         out.m2[simple] = area  # one ring per row: no sum
     else:
         signed = np.where(rings.exterior, area, -area)
-        out.m2[:] += np.bincount(rings.owner, weights=signed, minlength=arr.size)
+        out.m2[:] += np.bincount(rings.owner, weights=signed, minlength=n_rows)
     out.m2[out.bad] = np.nan
     return out
 

@@ -1,0 +1,551 @@
+"""Polygon rings read straight from the GEOS geometries shapely holds, without Python's lock.
+
+:func:`scan` and :func:`rings` give the same arrays as ``shapely.get_type_id``,
+``shapely.get_num_coordinates`` and the rings of ``area._polygon_rings`` (same
+coordinates, same ring order), from one compiled pass over the geometries that
+calls the GEOS C API directly. shapely's own calls hold Python's lock while they
+build their arrays (``shapely.get_coordinates`` cannot run on two threads at
+once); these passes release it, so the area pass uses both cores from the first
+vertex to the last. Measured on the area benchmark's 100,000 parcels (1.1 million
+vertices, one thread): ``get_coordinates`` plus ``get_num_coordinates`` 12.4 ms,
+these passes 11 ms, and the two halves run in parallel.
+
+How the geometries are reached
+------------------------------
+A shapely geometry is a Python object whose C struct holds the address of its
+GEOS geometry (shapely exposes that address as ``_geom``); an object array's
+buffer holds the addresses of its objects. The GEOS functions are those of the
+very library shapely calls (looked up through shapely's own extension module, so
+another copy in the process, such as the one bundled with rasterio's GDAL, is never
+used), called through their addresses. All of it is checked once
+per process before first use, and any doubt turns this path off (the callers
+then use shapely's calls, with the same results):
+
+* CPython on 64-bit Linux (the only platform it is tested on; elsewhere this path
+  is off), numba installed (the ``fast`` extra);
+* the GEOS found reports the version shapely reports;
+* the offset of the GEOS address inside the object found by comparing it with
+  ``_geom`` on several geometry types, the same for all;
+* a probe set (polygons with holes, empty parts and rings, Z and M coordinates,
+  multipolygons, points, lines, missing values) read both ways, identically.
+
+Every row's Python type is compared with shapely's geometry classes before its
+struct is read: an array holding anything else is refused (``None`` returned),
+and the caller's shapely path raises its usual error. Each thread uses its own
+GEOS context handle.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import queue
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, NamedTuple
+
+import numpy as np
+import shapely
+
+from . import _jit
+
+__all__ = ["Scan", "available", "rings", "scan"]
+
+#: The GEOS C API functions used, in the order of their addresses in ``_Lib.fns``.
+_FUNCTIONS = (
+    "GEOSGeomTypeId_r",
+    "GEOSGetNumCoordinates_r",
+    "GEOSGetExteriorRing_r",
+    "GEOSGetNumInteriorRings_r",
+    "GEOSGetInteriorRingN_r",
+    "GEOSGetNumGeometries_r",
+    "GEOSGetGeometryN_r",
+    "GEOSGeom_getCoordSeq_r",
+    "GEOSGeomGetNumPoints_r",
+    "GEOSCoordSeq_copyToBuffer_r",
+)
+(_TYPEID, _NCOORD, _EXT, _NINT, _INTN, _NGEOM, _GEOMN, _SEQ, _NPOINTS, _COPY) = range(10)
+#: Offset of ``ob_type`` in a CPython object on a 64-bit build.
+_OB_TYPE = 8
+#: Row kinds found by the scan.
+NO_RING, SIMPLE, COMPLEX, COLLECTION = 0, 1, 2, 3
+
+
+class _Lib(NamedTuple):
+    fns: np.ndarray  #: addresses of _FUNCTIONS (int64)
+    geom_offset: int  #: offset of the GEOS address in a shapely geometry object
+    classes: np.ndarray  #: addresses of shapely's geometry classes (int64)
+    none: int  #: address of None
+    init: Callable[[], int]  #: GEOS_init_r
+
+
+class Scan(NamedTuple):
+    """What one pass over the rows found (see :func:`scan`)."""
+
+    types: np.ndarray  #: ``shapely.get_type_id`` of every row (-1: missing)
+    num_coords: np.ndarray  #: ``shapely.get_num_coordinates`` of every row (0: missing)
+    kind: np.ndarray  #: NO_RING, SIMPLE (a Polygon without holes), COMPLEX or COLLECTION
+
+
+def available() -> bool:
+    """Tell whether the direct path is on in this process (see the module's checks)."""
+    return _lib() is not None
+
+
+def scan(geoms: np.ndarray) -> Scan | None:
+    """Type, coordinate count and kind of every row, or None where the path is off.
+
+    None also when a row is not a shapely geometry (nor None): the caller's shapely
+    path then raises its usual error.
+    """
+    lib = _lib()
+    if lib is None:
+        return None
+    objs, keep = _addresses(geoms)
+    out = Scan(
+        np.empty(objs.size, dtype=np.int32),
+        np.zeros(objs.size, dtype=np.int64),
+        np.zeros(objs.size, dtype=np.int8),
+    )
+    with _handle() as h:
+        bad = _compiled("_scan_loop")(
+            lib.fns, h, objs, lib.none, lib.classes, lib.geom_offset, *out
+        )
+    del keep
+    return None if bad >= 0 else out
+
+
+def rings(
+    geoms: np.ndarray, found: Scan
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int] | None:
+    """Read the polygon rings of ``geoms``, in the order ``area._polygon_rings`` gives them.
+
+    ``found`` is :func:`scan` of the same rows (no GeometryCollection among them).
+    Returns ``(xy, start, owner, exterior, n_simple)``, or None if the geometries
+    do not hold what the scan counted (they changed: then nothing is written past
+    the arrays, and the caller takes shapely's path).
+    """
+    lib = _lib()
+    if lib is None or bool((found.kind == COLLECTION).any()):
+        return None
+    objs, keep = _addresses(geoms)
+    with _handle() as h:
+        res = _compiled("_rings_loop")(
+            lib.fns, h, objs, lib.geom_offset, found.kind, found.num_coords
+        )
+    del keep
+    xy, start, owner, exterior, n_simple = res
+    return None if n_simple < 0 else (xy, start, owner, exterior, int(n_simple))
+
+
+def _addresses(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the objects' addresses (int64) and the contiguous object array holding them."""
+    arr = np.ascontiguousarray(geoms, dtype=object)
+    if arr.ndim != 1:
+        arr = arr.ravel()
+    if arr.size == 0:
+        return np.zeros(0, dtype=np.int64), arr
+    buf = (ctypes.c_int64 * arr.size).from_address(arr.__array_interface__["data"][0])
+    return np.ctypeslib.as_array(buf), arr
+
+
+_HANDLES: queue.SimpleQueue[int] = queue.SimpleQueue()
+
+
+@contextmanager
+def _handle() -> Iterator[int]:
+    """Lend a GEOS context handle to this thread's call (created once, then reused)."""
+    lib = _lib()
+    assert lib is not None
+    try:
+        h = _HANDLES.get_nowait()
+    except queue.Empty:
+        h = int(lib.init())
+    try:
+        yield h
+    finally:
+        _HANDLES.put(h)
+
+
+@functools.cache
+def _lib() -> _Lib | None:
+    """Locate and check everything the path relies on (see the module); None if in doubt."""
+    if not (
+        sys.platform.startswith("linux")
+        and sys.implementation.name == "cpython"
+        and sys.maxsize > 2**32
+        and _jit.available()
+    ):
+        return None
+    try:
+        lib = _located()
+    except (OSError, AttributeError, ValueError):
+        return None
+    if lib is None or not _probe_agrees(lib):
+        return None
+    return lib
+
+
+def _located() -> _Lib | None:
+    """Find the GEOS library shapely calls, its functions and shapely's object layout."""
+    import shapely.lib
+
+    # the handle of shapely's extension module: looking a symbol up through it searches the
+    # module and the libraries it was linked with, so it finds the GEOS shapely calls (not
+    # another copy in the process, such as the one bundled with rasterio's GDAL)
+    clib = ctypes.CDLL(shapely.lib.__file__)
+    clib.GEOSversion.restype = ctypes.c_char_p
+    clib.GEOSversion.argtypes = []
+    version = clib.GEOSversion().decode("ascii", "replace")
+    if version.split("-")[0] != shapely.geos_version_string:
+        return None
+    fns = np.array([ctypes.cast(getattr(clib, n), ctypes.c_void_p).value for n in _FUNCTIONS])
+    init = clib.GEOS_init_r
+    init.restype = ctypes.c_void_p
+    init.argtypes = []
+    offset = _geom_offset()
+    if offset is None:
+        return None
+    classes = np.array(
+        [
+            id(c)
+            for c in (
+                shapely.Point,
+                shapely.LineString,
+                shapely.LinearRing,
+                shapely.Polygon,
+                shapely.MultiPoint,
+                shapely.MultiLineString,
+                shapely.MultiPolygon,
+                shapely.GeometryCollection,
+            )
+        ],
+        dtype=np.int64,
+    )
+    return _Lib(fns.astype(np.int64), offset, classes, id(None), init)
+
+
+def _geom_offset() -> int | None:
+    """Where a shapely geometry object keeps its GEOS address (the same for every type)."""
+    probes = [
+        shapely.Point(1, 2),
+        shapely.box(0, 0, 1, 1),
+        shapely.MultiPolygon([shapely.box(0, 0, 1, 1)]),
+        shapely.LineString([(0, 0), (1, 1)]),
+    ]
+    found = None
+    for g in probes:
+        target = int(g._geom)
+        hits = [
+            off
+            for off in range(16, 64, 8)
+            if ctypes.c_int64.from_address(id(g) + off).value == target
+        ]
+        if len(hits) != 1 or (found is not None and hits[0] != found):
+            return None
+        found = hits[0]
+    return found
+
+
+def _probe_geometries() -> np.ndarray:
+    wkts = [
+        "POLYGON ((0 0, 4 0, 4 3, 0 3, 0 0))",
+        "POLYGON ((0 0, 10 0, 10 10, 0 10, 0 0), (2 2, 2 4, 4 4, 4 2, 2 2), (6 6, 6 7, 7 7, 6 6))",
+        "POLYGON ((0 0, 10 0, 10 10, 0 10, 0 0), EMPTY)",
+        "MULTIPOLYGON (((0 0, 1 0, 1 1, 0 0)), EMPTY,"
+        " ((5 5, 9 5, 9 9, 5 9, 5 5), (6 6, 7 6, 7 7, 6 6)))",
+        "POLYGON Z ((0 0 1, 1 0 2, 1 1 3, 0 0 1))",
+        "POLYGON M ((0 0 1, 1 0 2, 1 1 3, 0 0 1))",
+        "POLYGON ZM ((0 0 1 5, 1 0 2 6, 1 1 3 7, 0 0 1 5))",
+        "POLYGON EMPTY",
+        "MULTIPOLYGON EMPTY",
+        "POINT (1 2)",
+        "LINESTRING (0 0, 1 1)",
+        "GEOMETRYCOLLECTION (POINT (0 0), POLYGON ((0 0, 1 0, 1 1, 0 0)))",
+        "POLYGON ((-77.1 -7.2, -77 -7.2, -77 -7.1, -77.1 -7.2))",
+    ]
+    geoms = list(shapely.from_wkt(wkts))
+    geoms.insert(3, None)
+    return np.array(geoms, dtype=object)
+
+
+def _probe_agrees(lib: _Lib) -> bool:
+    """Read the probe set both ways: the direct path must give exactly shapely's arrays."""
+    from .area import _polygon_rings
+
+    geoms = _probe_geometries()
+    objs, keep = _addresses(geoms)
+    found = Scan(
+        np.empty(objs.size, dtype=np.int32),
+        np.zeros(objs.size, dtype=np.int64),
+        np.zeros(objs.size, dtype=np.int8),
+    )
+    h = int(lib.init())
+    bad = _compiled("_scan_loop")(lib.fns, h, objs, lib.none, lib.classes, lib.geom_offset, *found)
+    if bad >= 0:
+        return False
+    types = shapely.get_type_id(geoms)
+    counts = shapely.get_num_coordinates(geoms)
+    kind = np.where((types == 6) & (counts > 0), COMPLEX, np.where(types == 7, COLLECTION, NO_RING))
+    polygons = np.flatnonzero((types == 3) & (counts > 0))
+    holes = shapely.get_num_interior_rings(geoms[polygons]) > 0
+    kind[polygons] = np.where(holes, COMPLEX, SIMPLE)
+    if not (
+        np.array_equal(found.types, types)
+        and np.array_equal(found.num_coords, counts)
+        and np.array_equal(found.kind, kind)
+    ):
+        return False
+    rows = np.flatnonzero(types != 7)  # the rings of collections are not read here
+    geoms, objs = geoms[rows], objs[rows]
+    xy, start, owner, exterior, n_simple = _compiled("_rings_loop")(
+        lib.fns, h, objs, lib.geom_offset, found.kind[rows], found.num_coords[rows]
+    )
+    del keep
+    _HANDLES.put(h)
+    ref = _polygon_rings(geoms)
+    return bool(
+        n_simple == ref.n_simple
+        and np.array_equal(xy, ref.xy)
+        and np.array_equal(start, ref.start)
+        and np.array_equal(owner, ref.owner)
+        and np.array_equal(exterior, ref.exterior)
+    )
+
+
+_INTRINSICS = ("_load", "_ptr", "_ptr_n", "_int", "_copy")
+_INSTALL_LOCK = threading.Lock()
+
+
+def _compiled(name: str) -> Callable[..., Any]:
+    """Return the compiled loop ``name`` (its intrinsics installed first; cached on disk)."""
+    with _INSTALL_LOCK:
+        if not _INSTALLED:
+            _install_intrinsics()
+    helpers = ("_put_ring", "_polygon_ring_count") if name == "_rings_loop" else ()
+    return _jit.kernel(globals(), name, helpers=helpers)
+
+
+_INSTALLED: list[bool] = []
+
+
+def _install_intrinsics() -> None:
+    """Bind the module's intrinsics (numba is imported only when the path is first used).
+
+    The GEOS functions are called through their addresses, passed in as arguments, with
+    their C signatures: the compiled loops hold no process-specific constant, so numba
+    caches them on disk.
+    """
+    from llvmlite import ir
+    from numba import types
+    from numba.extending import intrinsic
+
+    i64, i32 = ir.IntType(64), ir.IntType(32)
+    vp = ir.IntType(8).as_pointer()
+
+    def call(builder, ret, fn, args, widths):  # type: ignore[no-untyped-def]
+        """Call the C function at address ``fn`` with int64 values cast to ``widths``."""
+        cargs, ctys = [], []
+        for a, w in zip(args, widths, strict=True):
+            if w == "p":
+                cargs.append(builder.inttoptr(a, vp))
+                ctys.append(vp)
+            else:
+                cargs.append(builder.trunc(a, i32))
+                ctys.append(i32)
+        fnty = ir.FunctionType(vp if ret == "p" else i32, ctys)
+        res = builder.call(builder.inttoptr(fn, fnty.as_pointer()), cargs)
+        return builder.ptrtoint(res, i64) if ret == "p" else builder.sext(res, i64)
+
+    def make(ret: str, widths: str):  # type: ignore[no-untyped-def]
+        def codegen(context, builder, sig, llargs):  # type: ignore[no-untyped-def]
+            return call(builder, ret, llargs[0], llargs[1:], widths)
+
+        sig = types.int64(*([types.int64] * (len(widths) + 1)))
+        # numba reads an intrinsic's arguments from its Python signature: one per arity
+        if len(widths) == 2:
+
+            def typer2(typingctx, fn, a, b):  # type: ignore[no-untyped-def]
+                return sig, codegen
+
+            return typer2
+        if len(widths) == 3:
+
+            def typer3(typingctx, fn, a, b, c):  # type: ignore[no-untyped-def]
+                return sig, codegen
+
+            return typer3
+
+        def typer5(typingctx, fn, a, b, c, d, e):  # type: ignore[no-untyped-def]
+            return sig, codegen
+
+        return typer5
+
+    def load(typingctx, addr):  # type: ignore[no-untyped-def]
+        def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
+            return builder.load(builder.inttoptr(args[0], i64.as_pointer()))
+
+        return types.int64(types.int64), codegen
+
+    g = globals()
+    g["_load"] = intrinsic(load)
+    # (handle, geometry) -> pointer;  (handle, geometry, int) -> pointer;  (handle, geometry) -> int
+    g["_ptr"] = intrinsic(_named(make("p", "pp"), "_ptr"))
+    g["_ptr_n"] = intrinsic(_named(make("p", "ppi"), "_ptr_n"))
+    g["_int"] = intrinsic(_named(make("i", "pp"), "_int"))
+    # GEOSCoordSeq_copyToBuffer_r(handle, sequence, double *buffer, int hasZ, int hasM) -> int
+    g["_copy"] = intrinsic(_named(make("i", "pppii"), "_copy"))
+    _INSTALLED.append(True)
+
+
+def _named(fn, name):  # type: ignore[no-untyped-def]
+    fn.__name__ = fn.__qualname__ = name
+    return fn
+
+
+def _load(addr: int) -> int:  # pragma: no cover - replaced by an intrinsic before compiling
+    raise RuntimeError("compiled only")
+
+
+def _ptr(fn: int, h: int, g: int) -> int:  # pragma: no cover - replaced by an intrinsic
+    raise RuntimeError("compiled only")
+
+
+def _ptr_n(fn: int, h: int, g: int, n: int) -> int:  # pragma: no cover - an intrinsic
+    raise RuntimeError("compiled only")
+
+
+def _int(fn: int, h: int, g: int) -> int:  # pragma: no cover - replaced by an intrinsic
+    raise RuntimeError("compiled only")
+
+
+def _copy(fn: int, h: int, s: int, buf: Any, z: int, m: int) -> int:  # pragma: no cover
+    raise RuntimeError("compiled only")
+
+
+def _scan_loop(  # pragma: no cover - compiled by numba
+    fns: np.ndarray,
+    h: int,
+    objs: np.ndarray,
+    none: int,
+    classes: np.ndarray,
+    offset: int,
+    types: np.ndarray,
+    num_coords: np.ndarray,
+    kind: np.ndarray,
+) -> int:
+    """Fill the :class:`Scan` arrays; return the first row that is not a geometry, or -1."""
+    for i in range(objs.size):
+        o = objs[i]
+        if o == none:
+            types[i] = -1
+            continue
+        cls = _load(o + _OB_TYPE)
+        known = False
+        for c in classes:
+            known |= cls == c
+        if not known:
+            return i
+        g = _load(o + offset)
+        t = _int(fns[_TYPEID], h, g)
+        types[i] = t
+        n = _int(fns[_NCOORD], h, g)
+        num_coords[i] = n
+        if t == 3 or t == 6:
+            if n > 0:
+                simple = t == 3 and _int(fns[_NINT], h, g) == 0
+                kind[i] = SIMPLE if simple else COMPLEX
+        elif t == 7:
+            kind[i] = COLLECTION
+    return -1
+
+
+def _put_ring(
+    fns: np.ndarray, h: int, ring: int, xy: np.ndarray, pos: int
+) -> int:  # pragma: no cover - compiled by numba
+    """Copy ``ring``'s x, y to ``xy[pos:]``; return its size, or -1 if it does not fit."""
+    n = _int(fns[_NPOINTS], h, ring)
+    if n < 0 or pos + n > xy.shape[0]:
+        return -1
+    if n > 0:
+        seq = _ptr(fns[_SEQ], h, ring)
+        if _copy(fns[_COPY], h, seq, np.int64(xy.ctypes.data) + 16 * pos, 0, 0) == 0:
+            return -1
+    return n
+
+
+def _polygon_ring_count(fns: np.ndarray, h: int, g: int, t: int) -> int:  # pragma: no cover
+    """Rings of a Polygon (shell and holes) or MultiPolygon (parts with a shell)."""
+    if t == 3:
+        return 1 + _int(fns[_NINT], h, g)
+    total = 0
+    for k in range(_int(fns[_NGEOM], h, g)):
+        part = _ptr_n(fns[_GEOMN], h, g, k)
+        if _int(fns[_NPOINTS], h, _ptr(fns[_EXT], h, part)) > 0:
+            total += 1 + _int(fns[_NINT], h, part)
+    return total
+
+
+def _rings_loop(  # pragma: no cover - compiled by numba
+    fns: np.ndarray,
+    h: int,
+    objs: np.ndarray,
+    offset: int,
+    kind: np.ndarray,
+    num_coords: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """Read the rings of the rows: every SIMPLE row's shell first, then the COMPLEX rows'."""
+    n_vert = 0
+    n_simple = 0
+    n_ring = 0
+    for i in range(objs.size):
+        if kind[i] == SIMPLE or kind[i] == COMPLEX:
+            n_vert += num_coords[i]
+        if kind[i] == SIMPLE:
+            n_simple += 1
+        elif kind[i] == COMPLEX:
+            g = _load(objs[i] + offset)
+            n_ring += _polygon_ring_count(fns, h, g, _int(fns[_TYPEID], h, g))
+    n_ring += n_simple
+    xy = np.empty((n_vert, 2))
+    start = np.empty(n_ring + 1, dtype=np.int64)
+    owner = np.empty(n_ring, dtype=np.int64)
+    exterior = np.zeros(n_ring, dtype=np.bool_)
+    pos = 0
+    r = 0
+    for i in range(objs.size):
+        if kind[i] == SIMPLE:
+            g = _load(objs[i] + offset)
+            n = _put_ring(fns, h, _ptr(fns[_EXT], h, g), xy, pos)
+            if n < 0:
+                return xy, start, owner, exterior, -1
+            start[r], owner[r], exterior[r] = pos, i, True
+            pos += n
+            r += 1
+    for i in range(objs.size):
+        if kind[i] != COMPLEX:
+            continue
+        g = _load(objs[i] + offset)
+        t = _int(fns[_TYPEID], h, g)
+        n_parts = 1 if t == 3 else _int(fns[_NGEOM], h, g)
+        for k in range(n_parts):
+            part = g if t == 3 else _ptr_n(fns[_GEOMN], h, g, k)
+            shell = _ptr(fns[_EXT], h, part)
+            if _int(fns[_NPOINTS], h, shell) <= 0:
+                continue
+            for j in range(-1, _int(fns[_NINT], h, part)):
+                ring = shell if j < 0 else _ptr_n(fns[_INTN], h, part, j)
+                if r >= n_ring:
+                    return xy, start, owner, exterior, -1
+                n = _put_ring(fns, h, ring, xy, pos)
+                if n < 0:
+                    return xy, start, owner, exterior, -1
+                start[r], owner[r], exterior[r] = pos, i, j < 0
+                pos += n
+                r += 1
+    if r != n_ring or pos != n_vert:
+        return xy, start, owner, exterior, -1
+    start[n_ring] = pos
+    return xy, start, owner, exterior, n_simple
