@@ -181,3 +181,22 @@ def test_threads_reading_at_once_get_their_own_answers():
             t.join()
     for a, b in zip(alone, together, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_validity_of_a_large_layer_is_geos_answer():
+    # a large layer's shells are read straight from GEOS for the validity proof: the answers
+    # are still GEOS's, row by row (bow-ties, spikes, holes, parts, empties, missing)
+    from agroforest_geo import _threads
+
+    rng = np.random.default_rng(9)
+    kinds = rng.choice(["polygon", "holes", "multi", "empty", "none", "point"], 14_000)
+    geoms = [_geometry(k, rng) for k in kinds]
+    bowtie = shapely.Polygon([(-76, -7), (-75.99, -6.99), (-75.99, -7), (-76, -6.99)])
+    spike = shapely.Polygon([(-76, -7), (-75.99, -7), (-75.98, -7), (-75.99, -7), (-76, -6.99)])
+    for k in range(0, 14_000, 97):
+        geoms[k] = bowtie if k % 2 else spike
+    arr = np.array(geoms, dtype=object)
+    assert arr.size >= area_module._MIN_SCANNED_ROWS
+    expected = np.asarray(shapely.is_valid(arr), dtype=bool)
+    np.testing.assert_array_equal(_threads.is_valid(arr), expected)
+    assert (~expected).sum() > 144  # the planted rows, at least, are invalid

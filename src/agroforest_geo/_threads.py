@@ -128,13 +128,21 @@ def is_valid(geoms: np.ndarray, n_jobs: int = -1) -> np.ndarray:
 
 def _proved_polygons(geoms: np.ndarray) -> np.ndarray:
     """Rows that are Polygons without holes proved valid (all False without numba)."""
-    from . import _jit
+    from . import _geosrings, _jit
     from ._ringarea import MIN_COMPILED_VERTICES
     from ._simplering import available, proved_simple
 
     out = np.zeros(geoms.size, dtype=bool)
     if geoms.size == 0:
         return out
+    if geoms.size >= MIN_COMPILED_VERTICES // 4 and _geosrings.available():
+        # a large layer: its shells read straight from GEOS, without the GIL
+        found = _geosrings.scan(geoms)
+        got = None if found is None else _geosrings.rings(geoms, found)
+        if got is not None:
+            xy, start, owner, _, n_simple = got
+            out[owner[:n_simple]] = proved_simple(xy, start[: n_simple + 1])
+            return out
     rows = np.flatnonzero(shapely.get_type_id(geoms) == 3)
     rows = rows[shapely.get_num_interior_rings(geoms[rows]) == 0]
     if rows.size == 0:
