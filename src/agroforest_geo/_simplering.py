@@ -17,7 +17,12 @@ candidate pairs by their envelopes and decides each one with exact orientation
 signs (``RobustLineIntersector``: the pair is disjoint when the envelopes are,
 or when both ends of one segment lie strictly on the same side of the other).
 
-The proof asks exactly those questions, and accepts an answer only when it is
+First, the star test (:func:`_star_proved`, one pass over the vertices): a ring
+whose every triangle with the mean of its vertices turns the same way, and that
+crosses the half-line from the mean along +x exactly once, goes once round the
+mean with each segment in its own angular sector, so only neighbours meet, at
+their shared vertex. Most parcels pass it. The other rings get the pair tests,
+which ask exactly GEOS's questions. Both accept an answer only when it is
 certain in floating point:
 
 * every turn ``(v[k-1], v[k], v[k+1])`` of the ring has a non-zero orientation,
