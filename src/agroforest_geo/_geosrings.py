@@ -64,7 +64,7 @@ _FUNCTIONS = (
     "GEOSGetGeometryN_r",
     "GEOSGeom_getCoordSeq_r",
     "GEOSGeomGetNumPoints_r",
-    "GEOSCoordSeq_copyToBuffer_r",
+    "GEOSCoordSeq_copyToArrays_r",
 )
 (_TYPEID, _NCOORD, _EXT, _NINT, _INTN, _NGEOM, _GEOMN, _SEQ, _NPOINTS, _COPY) = range(10)
 #: Offset of ``ob_type`` in a CPython object on a 64-bit build.
@@ -315,7 +315,6 @@ def _probe_agrees(lib: _Lib) -> bool:
     )
 
 
-_INTRINSICS = ("_load", "_ptr", "_ptr_n", "_int", "_copy")
 _INSTALL_LOCK = threading.Lock()
 
 
@@ -378,10 +377,10 @@ def _install_intrinsics() -> None:
 
             return typer3
 
-        def typer5(typingctx, fn, a, b, c, d, e):  # type: ignore[no-untyped-def]
+        def typer6(typingctx, fn, a, b, c, d, e, f):  # type: ignore[no-untyped-def]
             return sig, codegen
 
-        return typer5
+        return typer6
 
     def load(typingctx, addr):  # type: ignore[no-untyped-def]
         def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
@@ -395,8 +394,9 @@ def _install_intrinsics() -> None:
     g["_ptr"] = intrinsic(_named(make("p", "pp"), "_ptr"))
     g["_ptr_n"] = intrinsic(_named(make("p", "ppi"), "_ptr_n"))
     g["_int"] = intrinsic(_named(make("i", "pp"), "_int"))
-    # GEOSCoordSeq_copyToBuffer_r(handle, sequence, double *buffer, int hasZ, int hasM) -> int
-    g["_copy"] = intrinsic(_named(make("i", "pppii"), "_copy"))
+    # GEOSCoordSeq_copyToArrays_r(handle, sequence, double *x, double *y, double *z,
+    # double *m) -> int (z and m: NULL)
+    g["_copy_arrays"] = intrinsic(_named(make("i", "pppppp"), "_copy_arrays"))
     _INSTALLED.append(True)
 
 
@@ -421,7 +421,9 @@ def _int(fn: int, h: int, g: int) -> int:  # pragma: no cover - replaced by an i
     raise RuntimeError("compiled only")
 
 
-def _copy(fn: int, h: int, s: int, buf: Any, z: int, m: int) -> int:  # pragma: no cover
+def _copy_arrays(  # pragma: no cover - replaced by an intrinsic
+    fn: int, h: int, s: int, x: Any, y: Any, z: int, m: int
+) -> int:
     raise RuntimeError("compiled only")
 
 
@@ -463,15 +465,17 @@ def _scan_loop(  # pragma: no cover - compiled by numba
 
 
 def _put_ring(
-    fns: np.ndarray, h: int, ring: int, xy: np.ndarray, pos: int
+    fns: np.ndarray, h: int, ring: int, columns: np.ndarray, pos: int
 ) -> int:  # pragma: no cover - compiled by numba
-    """Copy ``ring``'s x, y to ``xy[pos:]``; return its size, or -1 if it does not fit."""
+    """Copy ``ring``'s x, y to ``columns[:, pos:]``; return its size, or -1 if it does not fit."""
     n = _int(fns[_NPOINTS], h, ring)
-    if n < 0 or pos + n > xy.shape[0]:
+    size = columns.shape[1]
+    if n < 0 or pos + n > size:
         return -1
     if n > 0:
         seq = _ptr(fns[_SEQ], h, ring)
-        if _copy(fns[_COPY], h, seq, np.int64(xy.ctypes.data) + 16 * pos, 0, 0) == 0:
+        x = np.int64(columns.ctypes.data) + 8 * pos
+        if _copy_arrays(fns[_COPY], h, seq, x, x + 8 * size, 0, 0) == 0:
             return -1
     return n
 
@@ -509,7 +513,9 @@ def _rings_loop(  # pragma: no cover - compiled by numba
             g = _load(objs[i] + offset)
             n_ring += _polygon_ring_count(fns, h, g, _int(fns[_TYPEID], h, g))
     n_ring += n_simple
-    xy = np.empty((n_vert, 2))
+    # x then y, each contiguous (xy is its transpose): the kernels read x and y as columns
+    columns = np.empty((2, n_vert))
+    xy = columns.T
     start = np.empty(n_ring + 1, dtype=np.int64)
     owner = np.empty(n_ring, dtype=np.int64)
     exterior = np.zeros(n_ring, dtype=np.bool_)
@@ -518,7 +524,7 @@ def _rings_loop(  # pragma: no cover - compiled by numba
     for i in range(objs.size):
         if kind[i] == SIMPLE:
             g = _load(objs[i] + offset)
-            n = _put_ring(fns, h, _ptr(fns[_EXT], h, g), xy, pos)
+            n = _put_ring(fns, h, _ptr(fns[_EXT], h, g), columns, pos)
             if n < 0:
                 return xy, start, owner, exterior, -1
             start[r], owner[r], exterior[r] = pos, i, True
@@ -539,7 +545,7 @@ def _rings_loop(  # pragma: no cover - compiled by numba
                 ring = shell if j < 0 else _ptr_n(fns[_INTN], h, part, j)
                 if r >= n_ring:
                     return xy, start, owner, exterior, -1
-                n = _put_ring(fns, h, ring, xy, pos)
+                n = _put_ring(fns, h, ring, columns, pos)
                 if n < 0:
                     return xy, start, owner, exterior, -1
                 start[r], owner[r], exterior[r] = pos, i, j < 0

@@ -75,7 +75,7 @@ def _to_lonlat(xy: np.ndarray, crs: Any) -> tuple[np.ndarray, np.ndarray, pyproj
     """Coordinates as lon/lat (degrees) on the datum of ``crs``, and that datum's Geod."""
     tr, geod = _lonlat_plan(pyproj.CRS.from_user_input(crs))
     if tr is None:
-        return xy[:, 0].copy(), xy[:, 1].copy(), geod  # geopandas keeps x = longitude
+        return xy[:, 0], xy[:, 1], geod  # views (never written to); x = longitude in geopandas
     lon, lat = tr.transform(xy[:, 0], xy[:, 1])
     return np.asarray(lon), np.asarray(lat), geod
 
