@@ -200,3 +200,15 @@ def test_validity_of_a_large_layer_is_geos_answer():
     expected = np.asarray(shapely.is_valid(arr), dtype=bool)
     np.testing.assert_array_equal(_threads.is_valid(arr), expected)
     assert (~expected).sum() > 144  # the planted rows, at least, are invalid
+
+
+def test_the_path_can_be_turned_off_by_hand():
+    import os
+    import subprocess
+
+    code = "from agroforest_geo import _geosrings; print(_geosrings.available())"
+    env = {**os.environ, _geosrings.ENV_VAR: "off"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert out.stdout.strip() == "False"

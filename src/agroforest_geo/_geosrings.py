@@ -29,16 +29,17 @@ then use shapely's calls, with the same results):
 * a probe set (polygons with holes, empty parts and rings, Z and M coordinates,
   multipolygons, points, lines, missing values) read both ways, identically.
 
-Every row's Python type is compared with shapely's geometry classes before its
-struct is read: an array holding anything else is refused (``None`` returned),
-and the caller's shapely path raises its usual error. Each thread uses its own
-GEOS context handle.
+``AGROFOREST_GEO_GEOS_DIRECT=off`` turns the path off by hand. Every row's Python
+type is compared with shapely's geometry classes before its struct is read: an
+array holding anything else is refused (``None`` returned), and the caller's
+shapely path raises its usual error. Each thread uses its own GEOS context handle.
 """
 
 from __future__ import annotations
 
 import ctypes
 import functools
+import os
 import queue
 import sys
 import threading
@@ -51,7 +52,7 @@ import shapely
 
 from . import _jit
 
-__all__ = ["Scan", "available", "rings", "scan"]
+__all__ = ["ENV_VAR", "Scan", "available", "rings", "scan"]
 
 #: The GEOS C API functions used, in the order of their addresses in ``_Lib.fns``.
 _FUNCTIONS = (
@@ -169,9 +170,15 @@ def _handle() -> Iterator[int]:
         _HANDLES.put(h)
 
 
+#: Set to ``off`` (or ``0``, ``no``, ``false``) to read rings through shapely's calls only.
+ENV_VAR = "AGROFOREST_GEO_GEOS_DIRECT"
+
+
 @functools.cache
 def _lib() -> _Lib | None:
     """Locate and check everything the path relies on (see the module); None if in doubt."""
+    if os.environ.get(ENV_VAR, "on").strip().lower() in ("off", "0", "no", "false"):
+        return None
     if not (
         sys.platform.startswith("linux")
         and sys.implementation.name == "cpython"
