@@ -9,7 +9,10 @@ and that ``area_ha`` gives the same bits with and without it.
 
 from __future__ import annotations
 
+import ctypes
+import subprocess
 import sys
+import textwrap
 import threading
 import warnings
 
@@ -212,3 +215,68 @@ def test_the_path_can_be_turned_off_by_hand():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
     assert out.stdout.strip() == "False"
+
+
+# --- adversarial cases: rows that change, object layout, unusual rows and arrays ----------
+
+
+def _run_isolated(code: str) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter: a crash there fails the test, not the session."""
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_rows_replaced_after_the_scan_give_none_never_a_crash():
+    # rings() promises None when the rows no longer hold what the scan found: a polygon row
+    # replaced by None, a number or a string must not be followed as a GEOS geometry (it was:
+    # the struct of None or of a float was read as a shapely geometry, a segfault)
+    code = """
+        import numpy as np, shapely
+        from agroforest_geo import _geosrings
+        holed = shapely.box(0, 0, 4, 4).difference(shapely.box(1, 1, 2, 2))
+        geoms = np.array([shapely.box(0, 0, 1, 1), holed, shapely.box(2, 2, 3, 3)], dtype=object)
+        found = _geosrings.scan(geoms)
+        multi = shapely.MultiPolygon([shapely.box(5, 5, 6, 6)])
+        for row in (0, 1):  # a SIMPLE row, a COMPLEX row
+            for other in (None, 1.5, "POLYGON EMPTY", object(), shapely.Point(0, 0), multi,
+                          shapely.Polygon(), holed if row == 0 else shapely.box(0, 0, 1, 1)):
+                changed = geoms.copy()
+                changed[row] = other
+                assert _geosrings.rings(changed, found) is None, (row, other)
+        assert _geosrings.rings(geoms, found) is not None
+        try:
+            _geosrings.rings(geoms[:2], found)
+        except ValueError as err:
+            assert "rows" in str(err)
+        else:
+            raise AssertionError("a scan of other rows was accepted")
+        print("ok")
+    """
+    out = _run_isolated(code)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "ok"
+
+
+def test_the_offset_search_reads_inside_the_geometry_objects(monkeypatch):
+    # the GEOS address is looked for inside shapely's object struct only: reading past its
+    # end (it was read up to 64 bytes in, the struct is 40) touches whatever the allocator
+    # put next, out of bounds
+    probes = [shapely.Point(1, 2), shapely.box(0, 0, 1, 1), shapely.LineString([(0, 0), (1, 1)])]
+    spans = [(id(g), id(g) + type(g).__basicsize__) for g in probes]
+    read: list[int] = []
+    real = ctypes.c_int64
+
+    class Spy:
+        @staticmethod
+        def from_address(addr: int):
+            read.append(addr)
+            return real.from_address(addr)
+
+    monkeypatch.setattr(ctypes, "c_int64", Spy)
+    offset = _geosrings._geom_offset(probes)
+    monkeypatch.undo()
+    assert offset == _geosrings._lib().geom_offset
+    assert read
+    outside = [a for a in read if not any(lo <= a and a + 8 <= hi for lo, hi in spans)]
+    assert outside == []

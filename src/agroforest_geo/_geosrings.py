@@ -123,18 +123,24 @@ def rings(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int] | None:
     """Read the polygon rings of ``geoms``, in the order ``area._polygon_rings`` gives them.
 
-    ``found`` is :func:`scan` of the same rows (no GeometryCollection among them).
-    Returns ``(xy, start, owner, exterior, n_simple)``, or None if the geometries
-    do not hold what the scan counted (they changed: then nothing is written past
-    the arrays, and the caller takes shapely's path).
+    ``found`` is :func:`scan` of the same rows (no GeometryCollection among them;
+    a scan of another number of rows raises ValueError). Returns ``(xy, start,
+    owner, exterior, n_simple)``, or None if the rows do not hold what the scan
+    found (they were replaced since: every row read is first checked to be a
+    shapely geometry of the kind scanned, nothing is written past the arrays, and
+    the caller takes shapely's path).
     """
     lib = _lib()
     if lib is None or bool((found.kind == COLLECTION).any()):
         return None
     objs, keep = _addresses(geoms)
+    if not (found.kind.size == found.num_coords.size == objs.size):
+        raise ValueError(f"the scan is of {found.kind.size} rows, not of these {objs.size} rows")
+    kind = np.ascontiguousarray(found.kind, dtype=np.int8)
+    num_coords = np.ascontiguousarray(found.num_coords, dtype=np.int64)
     with _handle() as h:
         res = _compiled("_rings_loop")(
-            lib.fns, h, objs, lib.geom_offset, found.kind, found.num_coords
+            lib.fns, h, objs, lib.none, lib.classes, lib.geom_offset, kind, num_coords
         )
     del keep
     xy, start, owner, exterior, n_simple = res
@@ -234,20 +240,24 @@ def _located() -> _Lib | None:
     return _Lib(fns.astype(np.int64), offset, classes, id(None), init)
 
 
-def _geom_offset() -> int | None:
-    """Where a shapely geometry object keeps its GEOS address (the same for every type)."""
-    probes = [
-        shapely.Point(1, 2),
-        shapely.box(0, 0, 1, 1),
-        shapely.MultiPolygon([shapely.box(0, 0, 1, 1)]),
-        shapely.LineString([(0, 0), (1, 1)]),
-    ]
+def _geom_offset(probes: list[shapely.Geometry] | None = None) -> int | None:
+    """Where a shapely geometry object keeps its GEOS address (the same for every type).
+
+    Only the words inside each probe's struct (``__basicsize__`` bytes) are read.
+    """
+    if probes is None:
+        probes = [
+            shapely.Point(1, 2),
+            shapely.box(0, 0, 1, 1),
+            shapely.MultiPolygon([shapely.box(0, 0, 1, 1)]),
+            shapely.LineString([(0, 0), (1, 1)]),
+        ]
     found = None
     for g in probes:
         target = int(g._geom)
         hits = [
             off
-            for off in range(16, 64, 8)
+            for off in range(16, type(g).__basicsize__ - 7, 8)
             if ctypes.c_int64.from_address(id(g) + off).value == target
         ]
         if len(hits) != 1 or (found is not None and hits[0] != found):
@@ -308,7 +318,14 @@ def _probe_agrees(lib: _Lib) -> bool:
     rows = np.flatnonzero(types != 7)  # the rings of collections are not read here
     geoms, objs = geoms[rows], objs[rows]
     xy, start, owner, exterior, n_simple = _compiled("_rings_loop")(
-        lib.fns, h, objs, lib.geom_offset, found.kind[rows], found.num_coords[rows]
+        lib.fns,
+        h,
+        objs,
+        lib.none,
+        lib.classes,
+        lib.geom_offset,
+        found.kind[rows],
+        found.num_coords[rows],
     )
     del keep
     _HANDLES.put(h)
@@ -330,7 +347,11 @@ def _compiled(name: str) -> Callable[..., Any]:
     with _INSTALL_LOCK:
         if not _INSTALLED:
             _install_intrinsics()
-    helpers = ("_put_ring", "_polygon_ring_count") if name == "_rings_loop" else ()
+    helpers = (
+        ("_known", "_no_rings", "_put_ring", "_polygon_ring_count")
+        if name == "_rings_loop"
+        else ("_known",)
+    )
     return _jit.kernel(globals(), name, helpers=helpers)
 
 
@@ -451,11 +472,7 @@ def _scan_loop(  # pragma: no cover - compiled by numba
         if o == none:
             types[i] = -1
             continue
-        cls = _load(o + _OB_TYPE)
-        known = False
-        for c in classes:
-            known |= cls == c
-        if not known:
+        if not _known(o, classes):
             return i
         g = _load(o + offset)
         t = _int(fns[_TYPEID], h, g)
@@ -469,6 +486,15 @@ def _scan_loop(  # pragma: no cover - compiled by numba
         elif t == 7:
             kind[i] = COLLECTION
     return -1
+
+
+def _known(o: int, classes: np.ndarray) -> bool:  # pragma: no cover - compiled by numba
+    """Tell whether the object at address ``o`` is exactly one of shapely's geometry classes."""
+    cls = _load(o + _OB_TYPE)
+    known = False
+    for c in classes:
+        known |= cls == c
+    return known
 
 
 def _put_ring(
@@ -499,26 +525,47 @@ def _polygon_ring_count(fns: np.ndarray, h: int, g: int, t: int) -> int:  # prag
     return total
 
 
+def _no_rings() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:  # pragma: no cover
+    """Return what :func:`_rings_loop` answers when a row is not what the scan found."""
+    columns = np.empty((2, 0))
+    empty = np.empty(0, dtype=np.int64)
+    return columns.T, np.zeros(1, dtype=np.int64), empty, np.zeros(0, dtype=np.bool_), -1
+
+
 def _rings_loop(  # pragma: no cover - compiled by numba
     fns: np.ndarray,
     h: int,
     objs: np.ndarray,
+    none: int,
+    classes: np.ndarray,
     offset: int,
     kind: np.ndarray,
     num_coords: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
-    """Read the rings of the rows: every SIMPLE row's shell first, then the COMPLEX rows'."""
+    """Read the rings of the rows: every SIMPLE row's shell first, then the COMPLEX rows'.
+
+    Every row the scan found to have rings is checked again just before it is read: still
+    one of shapely's geometry classes, and a Polygon without holes where SIMPLE (GEOS
+    counts no interior ring, -1 for another type), a Polygon or MultiPolygon where
+    COMPLEX. A row replaced since the scan gives -1, never a bad pointer followed.
+    """
     n_vert = 0
     n_simple = 0
     n_ring = 0
     for i in range(objs.size):
-        if kind[i] == SIMPLE or kind[i] == COMPLEX:
-            n_vert += num_coords[i]
         if kind[i] == SIMPLE:
+            n_vert += num_coords[i]
             n_simple += 1
         elif kind[i] == COMPLEX:
-            g = _load(objs[i] + offset)
-            n_ring += _polygon_ring_count(fns, h, g, _int(fns[_TYPEID], h, g))
+            n_vert += num_coords[i]
+            o = objs[i]
+            if o == none or not _known(o, classes):
+                return _no_rings()
+            g = _load(o + offset)
+            t = _int(fns[_TYPEID], h, g)
+            if t != 3 and t != 6:
+                return _no_rings()
+            n_ring += _polygon_ring_count(fns, h, g, t)
     n_ring += n_simple
     # x then y, each contiguous (xy is its transpose): the kernels read x and y as columns
     columns = np.empty((2, n_vert))
@@ -530,7 +577,12 @@ def _rings_loop(  # pragma: no cover - compiled by numba
     r = 0
     for i in range(objs.size):
         if kind[i] == SIMPLE:
-            g = _load(objs[i] + offset)
+            o = objs[i]
+            if o == none or not _known(o, classes):
+                return xy, start, owner, exterior, -1
+            g = _load(o + offset)
+            if _int(fns[_NINT], h, g) != 0:  # also -1: not a Polygon (then it has no shell)
+                return xy, start, owner, exterior, -1
             n = _put_ring(fns, h, _ptr(fns[_EXT], h, g), columns, pos)
             if n < 0:
                 return xy, start, owner, exterior, -1
