@@ -10,6 +10,7 @@ and that ``area_ha`` gives the same bits with and without it.
 from __future__ import annotations
 
 import ctypes
+import os
 import subprocess
 import sys
 import textwrap
@@ -280,3 +281,143 @@ def test_the_offset_search_reads_inside_the_geometry_objects(monkeypatch):
     assert read
     outside = [a for a in read if not any(lo <= a and a + 8 <= hi for lo, hi in spans)]
     assert outside == []
+
+
+def _big_polygon(n: int) -> shapely.Polygon:
+    ang = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    return shapely.Polygon(np.c_[np.cos(ang), np.sin(ang)] * (1 + 0.1 * np.cos(7 * ang))[:, None])
+
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # shapely on NaN coordinates
+    _NAN_POLYGON = shapely.Polygon([(0, 0), (np.nan, 0), (1, np.inf), (1, 1)])
+_UNUSUAL_ROWS = {
+    "linearring": shapely.LinearRing([(0, 0), (1, 0), (1, 1)]),
+    "linearring empty": shapely.from_wkt("LINEARRING EMPTY"),
+    "multipoint": shapely.MultiPoint([(0, 0), (1, 1)]),
+    "multilinestring": shapely.MultiLineString([[(0, 0), (1, 1)], [(2, 2), (3, 3)]]),
+    "multipolygon ZM": shapely.from_wkt("MULTIPOLYGON ZM (((0 0 1 2, 1 0 1 2, 1 1 1 2, 0 0 1 2)))"),
+    "polygon M, a hole": shapely.from_wkt(
+        "POLYGON M ((0 0 1, 10 0 2, 10 10 3, 0 0 1), (1 1 0, 2 1 0, 2 2 0, 1 1 0))"
+    ),
+    "NaN and inf vertices": _NAN_POLYGON,
+    "100,000 vertices": _big_polygon(100_000),
+    "300 holes": shapely.Polygon(
+        [(0, 0), (1000, 0), (1000, 10), (0, 10)],
+        [[(3 * k + 1, 1), (3 * k + 2, 1), (3 * k + 2, 2)] for k in range(300)],
+    ),
+    "50 parts with holes": shapely.MultiPolygon(
+        [
+            shapely.box(k, 0, k + 0.9, 1).difference(shapely.box(k + 0.4, 0.4, k + 0.5, 0.5))
+            for k in range(50)
+        ]
+    ),
+    "huge coordinates": shapely.box(-1e300, -1e300, 1e300, 1e300),
+    "empty collection": shapely.GeometryCollection(),
+    "nested collection": shapely.from_wkt(
+        "GEOMETRYCOLLECTION (GEOMETRYCOLLECTION (POLYGON ((0 0, 1 0, 1 1, 0 0))))"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(_UNUSUAL_ROWS))
+def test_unusual_rows_are_read_as_shapely_reads_them(name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # shapely on NaN coordinates
+        geoms = np.array(
+            [
+                shapely.box(0, 0, 1, 1),
+                _UNUSUAL_ROWS[name],
+                None,
+                _polygon(np.random.default_rng(0), 2),
+            ],
+            dtype=object,
+        )
+        _rings_both_ways(geoms)
+
+
+def test_arrays_of_any_layout_are_read_as_their_rows_in_order():
+    rng = np.random.default_rng(4)
+    flat = np.array(
+        [_geometry(k, rng) for k in ["polygon", "holes", "multi", "none"] * 6], dtype=object
+    )
+    want = _geosrings.scan(flat)
+    assert want is not None
+    grid = flat.reshape(4, 6)
+    readonly = flat.copy()
+    readonly.flags.writeable = False
+    fortran = np.asfortranarray(grid)
+    series = gpd.GeoSeries(flat, crs=4326)
+    for geoms, rows in [
+        (grid, flat),  # 2-D: its rows in C order
+        (fortran, flat),  # the same values, held column by column
+        (grid.T, grid.T.ravel()),
+        (readonly, flat),
+        (flat[::-1], flat[::-1]),
+        (series.values, flat),  # geopandas' GeometryArray
+    ]:
+        got = _geosrings.scan(geoms)
+        assert got is not None
+        ref = _geosrings.scan(np.array(list(rows), dtype=object))
+        for a, b in zip(got, ref, strict=True):
+            np.testing.assert_array_equal(a, b)
+        assert np.array_equal(got.types, shapely.get_type_id(np.asarray(rows, dtype=object)))
+        _rings_both_ways(np.array(list(rows), dtype=object))
+    np.testing.assert_array_equal(
+        _geosrings.scan(grid).num_coords, shapely.get_num_coordinates(grid).ravel()
+    )
+
+
+def test_first_use_from_many_threads_at_once_and_forked_workers():
+    # a fresh process: eight threads make the first call together (the checks, the compiled
+    # loops and the GEOS handles are set up once, whoever comes first); then a worker forked
+    # after first use reads with the parent's addresses and handles, and gets shapely's answers
+    code = """
+        import os, threading
+        import numpy as np, shapely
+        from agroforest_geo import _geosrings
+        from agroforest_geo.area import _polygon_rings
+
+        def layer(seed):
+            rng = np.random.default_rng(seed)
+            pts = shapely.points(rng.uniform(-1, 1, (400, 2)))
+            geoms = shapely.buffer(pts, 0.01, quad_segs=int(rng.integers(1, 5)))
+            geoms[::7] = shapely.box(0, 0, 4, 4).difference(shapely.box(1, 1, 2, 2))
+            geoms[::11] = None
+            return geoms
+
+        def same(geoms):
+            found = _geosrings.scan(geoms)
+            xy, start, owner, exterior, n_simple = _geosrings.rings(geoms, found)
+            ref = _polygon_rings(geoms)
+            return (np.array_equal(found.types, shapely.get_type_id(geoms))
+                    and np.array_equal(found.num_coords, shapely.get_num_coordinates(geoms))
+                    and np.array_equal(xy, ref.xy) and np.array_equal(start, ref.start)
+                    and np.array_equal(owner, ref.owner) and n_simple == ref.n_simple)
+
+        layers = [layer(s) for s in range(8)]
+        barrier = threading.Barrier(8)
+        ok = [False] * 8
+
+        def run(k):
+            barrier.wait()
+            ok[k] = all(same(layers[k]) for _ in range(5))
+
+        threads = [threading.Thread(target=run, args=(k,)) for k in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert all(ok), ok
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0 if _geosrings.available() and all(same(g) for g in layers) else 3)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, status
+        print("ok")
+    """
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork on this platform")
+    out = _run_isolated(code)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "ok"
