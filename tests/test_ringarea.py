@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+import os
 from decimal import Decimal, localcontext
 
 import numpy as np
@@ -251,3 +253,231 @@ def test_a_small_call_does_not_import_numba():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# --- the tiled compiled loop: whole rings per tile, the polynomial branch recomputed -------
+
+
+def _awkward_rings(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rings one after another (lon, lat, start): every case the tiles must not change.
+
+    Tiny to ~3,000 km, across the antimeridian (unwrapped or not), at and next to the poles,
+    on either side of the 0.01 rad limit of the polynomial branch, empty, of 1 or 2 vertices,
+    a NaN or an infinite vertex, and rings of 1,023 to 3,000 vertices (a tile is 1,024).
+    """
+    rng = np.random.default_rng(seed)
+    lons, lats = [], []
+    for _ in range(int(rng.integers(5, 40))):
+        k = int(rng.choice([0, 1, 2, 3, 5, 8, 20, 1022, 1023, 1024, 3000, 4, 6, 9, 12]))
+        lon0, lat0 = rng.uniform(-180, 180), rng.uniform(-89, 89)
+        how = int(rng.integers(0, 8))
+        if how == 0:
+            lon0 = float(rng.choice([180.0, -180.0, 179.9999]))
+        elif how == 1:
+            lat0 = float(rng.choice([89.9999, -89.99999, 90.0]))
+        radius = 10.0 ** rng.uniform(-9, 1.5)
+        if how == 2:  # about 0.01 rad from the centre: the limit of the polynomial branch
+            radius = 0.01 / _ringarea._DEG * rng.uniform(0.98, 1.02)
+        ang = np.sort(rng.uniform(0, 2 * np.pi, k))
+        lon = lon0 + radius * np.cos(ang)
+        lat = np.clip(lat0 + radius * np.sin(ang), -90, 90)
+        if how == 3:
+            lon = np.where(lon > 180, lon - 360, lon)  # wrapped across the antimeridian
+        if how == 4 and k:
+            lat[rng.integers(k)] = np.nan
+        if how == 5 and k:
+            lon[rng.integers(k)] = rng.choice([np.inf, -np.inf, 1e308])
+        if k:
+            lon, lat = np.r_[lon, lon[:1]], np.r_[lat, lat[:1]]
+        lons.append(lon)
+        lats.append(lat)
+    start = np.r_[0, np.cumsum([len(v) for v in lons])].astype(np.int64)
+    return np.concatenate(lons), np.concatenate(lats), start
+
+
+def _one_by_one(lon, lat, start, use: str) -> np.ndarray:
+    return np.array(
+        [
+            _ringarea.ring_areas(lon[a:b], lat[a:b], np.array([0, b - a]), GEOD.es, use=use)[0]
+            for a, b in itertools.pairwise(start)
+        ]
+    )
+
+
+@needs_numba
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), shift=st.integers(0, 1100))
+def test_tiles_change_no_bit(seed, shift):
+    # a ring gets the same bits whichever rings share its tile and wherever the tile starts:
+    # alone, among the others, after `shift` vertices of filler rings, in reverse order
+    lon, lat, start = _awkward_rings(seed)
+    with np.errstate(all="ignore"):
+        together = _ringarea.ring_areas(lon, lat, start, GEOD.es, use="numba")
+        alone = _one_by_one(lon, lat, start, "numba")
+        filler = [_ringarea._TILE - 1] * (shift % 3) + [4] * (shift // 4)  # 4: a closed triangle
+        f_start = np.r_[0, np.cumsum(filler)].astype(np.int64)
+        f_lon = np.tile(np.r_[-76.5, -76.4, -76.4, -76.5], f_start[-1] // 4 + 1)[: f_start[-1]]
+        f_lat = np.tile(np.r_[-7.2, -7.2, -7.1, -7.2], f_start[-1] // 4 + 1)[: f_start[-1]]
+        shifted = _ringarea.ring_areas(
+            np.r_[f_lon, lon],
+            np.r_[f_lat, lat],
+            np.r_[f_start, f_start[-1] + start[1:]],
+            GEOD.es,
+            use="numba",
+        )[len(filler) :]
+        sizes = np.diff(start)[::-1]
+        order = np.concatenate([np.arange(a, b) for a, b in itertools.pairwise(start)][::-1])
+        backwards = _ringarea.ring_areas(
+            lon[order], lat[order], np.r_[0, np.cumsum(sizes)], GEOD.es, use="numba"
+        )[::-1]
+    for other in (alone, shifted, backwards):
+        np.testing.assert_array_equal(together, other)
+    assert (together[np.diff(start) == 0] == 0).all()
+
+
+@needs_numba
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_tiled_compiled_loop_agrees_with_the_numpy_twin_on_awkward_rings(seed):
+    lon, lat, start = _awkward_rings(seed)
+    with np.errstate(all="ignore"):
+        fast = _ringarea.ring_areas(lon, lat, start, GEOD.es, use="numba")
+        twin = _ringarea.ring_areas(lon, lat, start, GEOD.es, use="numpy")
+    np.testing.assert_array_equal(np.isnan(fast), np.isnan(twin))
+    ok = np.isfinite(twin)
+    np.testing.assert_allclose(fast[ok], twin[ok], rtol=1e-12, atol=0)
+
+
+@needs_numba
+def test_compiled_loop_matches_its_python_source(tmp_path):
+    # numba's vectorized loop (no fast-math, no fused multiply-adds) must keep Python's
+    # arithmetic: the same source run by the interpreter gives the same bits
+    import subprocess
+    import sys
+
+    parts = [_awkward_rings(s) for s in range(3)]
+    keep = [p for p in parts if p[2][-1] < 6_000] or parts[:1]
+    lon = np.concatenate([p[0] for p in keep])
+    lat = np.concatenate([p[1] for p in keep])
+    start = np.r_[0, np.cumsum(np.concatenate([np.diff(p[2]) for p in keep]))]
+    np.save(tmp_path / "lon.npy", lon)
+    np.save(tmp_path / "lat.npy", lat)
+    np.save(tmp_path / "start.npy", start)
+    code = (
+        "import numpy as np, pyproj; from agroforest_geo import _ringarea; "
+        f"d = {str(tmp_path)!r}; es = pyproj.Geod(ellps='WGS84').es; "
+        "np.seterr(all='ignore'); "
+        "np.save(d + '/out.npy', _ringarea.ring_areas(np.load(d + '/lon.npy'), "
+        "np.load(d + '/lat.npy'), np.load(d + '/start.npy'), es, use='numba'))"
+    )
+    env = dict(os.environ, NUMBA_DISABLE_JIT="1")
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
+    with np.errstate(all="ignore"):
+        compiled = _ringarea.ring_areas(lon, lat, start, GEOD.es, use="numba")
+    np.testing.assert_array_equal(compiled, np.load(tmp_path / "out.npy"))
+
+
+def _reference_ring_areas(lon: np.ndarray, lat: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """The kernel's arithmetic written once more, as plain Python, one vertex at a time.
+
+    The general branch at every vertex (the polynomials below 0.01 rad, the C library's
+    functions above): the arithmetic the compiled loop gave, bit for bit, before its
+    polynomial branch was tiled, and must still give.
+    """
+    r = _ringarea
+    e2 = GEOD.es
+    e = math.sqrt(e2)
+    nring = start.size - 1
+    lon0, lat0 = np.empty(nring), np.empty(nring)
+    for k in range(nring):  # the centre loop
+        a, b = int(start[k]), int(start[k + 1])
+        first = float(lon[a]) if b > a else 0.0
+        s_dlon = s_lat = 0.0
+        for i in range(a, b):
+            d = float(lon[i]) - first
+            if abs(d) > 180.0:
+                d = (d + 180.0) % 360.0 - 180.0
+            s_dlon += d
+            s_lat += float(lat[i])
+        n = float(max(b - a, 1))
+        lon0[k], lat0[k] = first + s_dlon / n, s_lat / n
+    s0_, c0_, id0_, sb1_, cb1_, inv_qp_ = r._ring_constants(lat0, e2)
+    inv_qp = float(inv_qp_[0])
+
+    def sin_ver(x: float) -> tuple[float, float]:
+        if abs(x) < r._SMALL:
+            v = x * x
+            return x + x * (v * (r._S3 + v * (r._S5 + v * r._S7))), v * (
+                r._C2 + v * (r._C4 + v * (r._C6 + v * r._C8))
+            )
+        h = math.sin(x * 0.5)
+        return math.sin(x), 2.0 * (h * h)
+
+    out = np.zeros(nring)
+    for k in range(nring):
+        s0, c0, id0 = float(s0_[k]), float(c0_[k]), float(id0_[k])
+        sb1, cb1 = float(sb1_[k]), float(cb1_[k])
+        xs, ys = [], []
+        for i in range(int(start[k]), int(start[k + 1])):
+            sin_dp, ver_dp = sin_ver((float(lat[i]) - lat0[k]) * r._DEG)
+            ds = c0 * sin_dp - s0 * ver_dp
+            s = s0 + ds
+            ss0 = e2 * s * s0
+            iw = 1.0 / (1.0 - ss0)
+            u = e * ds * iw
+            first_term = ds * (1.0 + ss0) / (1.0 - e2 * s * s) * id0
+            if abs(u) < r._SMALL_U:
+                v = u * u
+                dq = (1.0 - e2) * (
+                    first_term + ds * (1.0 + v * (r._T3 + v * (r._T5 + v * r._T7))) * iw
+                )
+            else:
+                dq = (1.0 - e2) * (first_term + math.atanh(u) / e)
+            dsb = dq * inv_qp
+            sb_raw = sb1 + dsb
+            sb = min(max(sb_raw, -1.0), 1.0)
+            dsb = dsb if abs(sb_raw) <= 1.0 else sb - sb1
+            cb = math.sqrt(max(1.0 - sb * sb, 0.0))
+            den = cb + cb1
+            dcb = -dsb * (sb + sb1) / den if den > 0.0 else 0.0
+            dl = float(lon[i]) - lon0[k]
+            if abs(dl) > 180.0:
+                dl = (dl + 180.0) % 360.0 - 180.0
+            sin_dl, hav = sin_ver(dl * r._DEG)
+            num = (dsb * cb1 - dcb * sb1) + cb * sb1 * hav
+            cosc = sb1 * sb + cb1 * cb * (1.0 - hav)
+            kk = math.sqrt(2.0 / (1.0 + cosc))
+            xs.append(kk * cb * sin_dl)
+            ys.append(kk * num)
+        acc = 0.0
+        for j in range(1, len(xs)):
+            acc += xs[j - 1] * ys[j] - xs[j] * ys[j - 1]
+        out[k] = abs(acc) / 2.0
+    return out
+
+
+@needs_numba
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_tiled_compiled_loop_gives_the_bits_of_the_vertex_by_vertex_arithmetic(seed):
+    # finite rings only (the reference has no NaN arithmetic to mimic): small parcels by the
+    # hundred (many to a tile, the polynomial branch), rings near the 0.01 rad limit, large,
+    # polar and antimeridian ones, and long rings that fill a tile alone
+    rng = np.random.default_rng(seed)
+    lon, lat, start = _awkward_rings(seed)
+    parcels = [_parcel(-76.7 + rng.uniform(), -7.2, 40.0, int(k), int(k)) for k in range(3, 300)]
+    xy = [shapely.get_coordinates(p) for p in parcels]
+    lon = np.r_[lon, np.concatenate([c[:, 0] for c in xy])]
+    lat = np.r_[lat, np.concatenate([c[:, 1] for c in xy])]
+    start = np.r_[start, start[-1] + np.cumsum([len(c) for c in xy])]
+    sizes = np.diff(start)
+    ring = np.repeat(np.arange(sizes.size), sizes)
+    finite = np.ones(sizes.size, dtype=bool)
+    finite[ring[~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) < 1e300))]] = False
+    keep = np.flatnonzero(finite & (sizes < 1_100))  # the long ones: a few, enough to fill tiles
+    keep = np.r_[keep, np.flatnonzero(finite & (sizes >= 1_100))[:2]]
+    order = np.concatenate([np.arange(start[k], start[k + 1]) for k in keep])
+    lon, lat = lon[order], lat[order]
+    start = np.r_[0, np.cumsum(sizes[keep])]
+    want = _reference_ring_areas(lon, lat, start)
+    got = _ringarea.ring_areas(lon, lat, start, GEOD.es, use="numba")
+    np.testing.assert_array_equal(got, want)

@@ -443,3 +443,125 @@ def _star_only(rings: list[np.ndarray]) -> np.ndarray:
         xy = np.vstack([r, r[:1]]).astype(float)
         out.append(bool(_simplering._star_proved(xy, 0, len(r))))
     return np.array(out)
+
+
+# --- the star test attacked: exact means, the half-line, windings, ulps ----------------
+
+
+def _geos_valid(rings: list[np.ndarray]) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # GEOS on NaN coordinates
+        return np.array([bool(shapely.is_valid(shapely.Polygon(r))) for r in rings])
+
+
+def _never_proved_if_invalid(rings: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Assert the invariant for the star test alone and for the whole proof; return both."""
+    proved, valid = _proved_and_valid(rings)
+    star = _star_only(rings)
+    assert np.array_equal(valid, _geos_valid(rings))
+    assert not (star & ~valid).any(), [rings[i].tolist() for i in np.flatnonzero(star & ~valid)]
+    assert not (proved & ~valid).any(), [rings[i].tolist() for i in np.flatnonzero(proved & ~valid)]
+    return star, proved
+
+
+# an octagon of integer points around (0, 0) (its mean, exactly), two of them on the x axis
+_OCTAGON = np.array([(4, 0), (3, 2), (0, 3), (-3, 2), (-4, 0), (-3, -2), (0, -3), (3, -2)], float)
+
+
+def test_hand_made_rings_around_the_mean():
+    twice = np.r_[_OCTAGON[::2], _OCTAGON[1::2]]  # {8/2}-like: every other vertex, twice round
+    through_mean = np.array([(0, 0), (3, -3), (3, 3), (-3, 3), (-3, -3)], float)  # mean (0, 0)
+    on_edge = np.r_[_OCTAGON[:1], [(0.0, 0.0)], _OCTAGON[4:5]]  # the mean on an edge: (4,0)-(-4,0)
+    cases = {
+        "octagon, vertices on the +x and -x half-lines": (_OCTAGON, True, True),
+        "the same, clockwise": (_OCTAGON[::-1], True, True),
+        "wound twice": (twice, False, False),
+        "a vertex at the mean": (through_mean, False, True),
+        "three collinear through the mean": (on_edge, False, False),
+        "triangle": (np.array([(0, 0), (4, 0), (0, 3)], float), True, True),
+        "degenerate triangle": (np.array([(0, 0), (1, 1), (2, 2)], float), False, False),
+        "spike out of the octagon": (np.r_[_OCTAGON[:1], [(9, 0)], _OCTAGON], False, False),
+        "repeated vertex": (np.r_[_OCTAGON[:3], _OCTAGON[2:]], False, True),
+        # a straight vertex is no self-intersection for GEOS, nor for the star test
+        "collinear run": (np.r_[_OCTAGON[:1], [(3.5, 1.0)], _OCTAGON[1:]], True, True),
+        "UTM parcel": (_OCTAGON * 12.5 + (500_000.0, 9_200_000.0), True, True),
+        "parcel in degrees": (_OCTAGON * 1e-4 + (-76.51, -7.23), True, True),
+        "subnormal octagon": (_OCTAGON * 2.0**-1070, False, None),
+        "octagon of 1e300": (_OCTAGON * 1e300, False, None),
+        "octagon at 1e16": (_OCTAGON + 1e16, None, None),  # rounded to even x
+        "an infinite vertex": (np.r_[_OCTAGON[:3], [(np.inf, 1.0)], _OCTAGON[3:]], False, False),
+        "a NaN vertex": (np.r_[_OCTAGON[:3], [(1.0, np.nan)], _OCTAGON[3:]], False, False),
+    }
+    rings = [r for r, _, _ in cases.values()]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # shapely on NaN coordinates
+        star, proved = _never_proved_if_invalid(rings)
+        valid = _geos_valid(rings)
+    for (name, (_, want_star, want_valid)), s, v in zip(cases.items(), star, valid, strict=True):
+        if want_star is not None:
+            assert s == want_star, name
+        if want_valid is not None:
+            assert v == want_valid, name
+    assert proved[[0, 1, 5, 9, 10, 11]].all()
+
+
+def test_rings_that_are_not_closed_or_too_short_are_never_proved():
+    square = np.array([(0, 0), (1, 0), (1, 1), (0, 1), (0, 0)], float)
+    xy = np.r_[square[:-1], square, square[:3], square[[0, 1, 0]]]
+    start = np.array([0, 4, 9, 12, 15])  # open square, closed square, 2 segments, a 2-gon
+    assert _simplering.proved_simple(xy, start).tolist() == [False, True, False, False]
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    pts=st.lists(st.tuples(st.integers(-4, 4), st.integers(-4, 4)), min_size=4, max_size=16),
+    by_angle=st.booleans(),
+    turns=st.integers(1, 3),
+    scale=st.sampled_from([1.0, 0.5, 2.0**-40, 2.0**-1000, 2.0**-1062, 2.0**600, 2.0**1000]),
+    offset=st.sampled_from([(0.0, 0.0), (500_000.0, 9_200_000.0), (-76.5, -7.25), (2.0**53, 0.0)]),
+)
+def test_star_test_never_contradicts_geos_on_integer_rings_with_exact_means(
+    pts, by_angle, turns, scale, offset
+):
+    # integer points moved so that their mean is exactly a grid point (vertices then lie
+    # exactly on the half-line from the mean, or at it); taken in their order round the mean,
+    # once or several times, or as drawn
+    r = np.asarray(pts, dtype=float)
+    m = len(r)
+    r -= np.round(r.mean(axis=0))
+    r[-1] -= r.sum(axis=0)  # now the sum is 0: the mean is (0, 0), exactly
+    if by_angle:
+        r = r[np.argsort(np.arctan2(r[:, 1], r[:, 0]), kind="stable")]
+        if turns > 1:
+            r = np.concatenate([r[k::turns] for k in range(turns)])
+    assert len(r) == m
+    _never_proved_if_invalid([r * scale + offset])
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    k=st.integers(3, 30),
+    turns=st.integers(1, 3),
+    wobble=st.floats(0.0, 0.95),
+    ulps=st.lists(st.tuples(st.integers(-3, 3), st.integers(-3, 3)), max_size=3),
+    scale=st.sampled_from([1.0, 1e-10, 1e10, 2.0**-500]),
+    offset=st.sampled_from([(0.0, 0.0), (1e-9, -1e-9), (-76.5, -7.2), (5e5, 9.2e6), (1e8, 0.3)]),
+)
+def test_star_test_never_contradicts_geos_on_windings_and_near_duplicate_vertices(
+    seed, k, turns, wobble, ulps, scale, offset
+):
+    # rings going round their centre 1-3 times, with vertices 1-3 ulps from another vertex
+    # (near-degenerate triangles with the mean, and segments a few ulps apart)
+    rng = np.random.default_rng(seed)
+    ang = np.sort(rng.uniform(0, 2 * np.pi * turns, k))
+    rad = rng.uniform(1 - wobble, 1 + wobble, k)
+    r = np.c_[rad * np.cos(ang), rad * np.sin(ang)] * scale + offset
+    for dx, dy in ulps:
+        i = int(rng.integers(len(r)))
+        v = r[i].copy()
+        for d, steps in ((0, dx), (1, dy)):
+            for _ in range(abs(steps)):
+                v[d] = np.nextafter(v[d], math.copysign(math.inf, steps))
+        r = np.insert(r, i + 1, v, axis=0)
+    _never_proved_if_invalid([r])
