@@ -421,3 +421,46 @@ def test_first_use_from_many_threads_at_once_and_forked_workers():
     out = _run_isolated(code)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "ok"
+
+
+def test_a_worker_forked_while_another_thread_holds_the_kernel_locks_does_not_hang():
+    # after first use, a call takes no lock: a worker forked at the instant another thread
+    # held one (it was taken on every call, and a forked child inherits it held, forever)
+    # still reads its rings
+    code = """
+        import os, threading, time
+        import numpy as np, shapely
+        from agroforest_geo import _geosrings, _jit
+
+        geoms = np.array([shapely.box(0, 0, 1, 1), None, shapely.Point(0, 0)], dtype=object)
+        assert _geosrings.rings(geoms, _geosrings.scan(geoms)) is not None  # first use
+        held = threading.Event()
+
+        def hold():
+            with _jit._LOCK, _geosrings._INSTALL_LOCK:
+                held.set()
+                time.sleep(5)
+
+        threading.Thread(target=hold, daemon=True).start()
+        held.wait()
+        pid = os.fork()
+        if pid == 0:
+            found = _geosrings.scan(geoms)
+            os._exit(0 if _geosrings.rings(geoms, found)[4] == 1 else 3)
+        for _ in range(300):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            time.sleep(0.01)
+        else:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            raise SystemExit("the forked worker hung")
+        assert os.waitstatus_to_exitcode(status) == 0, status
+        print("ok")
+    """
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork on this platform")
+    out = _run_isolated(code)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "ok"

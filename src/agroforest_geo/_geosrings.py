@@ -344,9 +344,10 @@ _INSTALL_LOCK = threading.Lock()
 
 def _compiled(name: str) -> Callable[..., Any]:
     """Return the compiled loop ``name`` (its intrinsics installed first; cached on disk)."""
-    with _INSTALL_LOCK:
-        if not _INSTALLED:
-            _install_intrinsics()
+    if not _INSTALLED:  # no lock after first use (a forked worker could inherit it held)
+        with _INSTALL_LOCK:
+            if not _INSTALLED:
+                _install_intrinsics()
     helpers = (
         ("_known", "_no_rings", "_put_ring", "_polygon_ring_count")
         if name == "_rings_loop"

@@ -2,7 +2,8 @@
 
 One place for the options every kernel is compiled with (no fast-math: the
 kernels' results are the same bits as their numpy or GEOS twins) and for the
-lock that makes threads calling a kernel at once compile it once. numba is the
+lock that makes threads calling a kernel at once compile it once (taken on first
+use only, so a process forked at any time later never inherits it held). numba is the
 optional ``fast`` extra: :func:`available` tells whether it is installed, and
 every caller keeps a path without it.
 """
@@ -51,6 +52,11 @@ def kernel(
     Pass the module's ``globals()``.
     """
     key = (str(namespace.get("__name__")), name)
+    found = _KERNELS.get(key)
+    if found is not None:
+        # no lock after first use: a process forked while another thread held it would
+        # inherit it held, and hang at its first kernel
+        return found
     with _LOCK:
         found = _KERNELS.get(key)
         if found is None:
