@@ -441,5 +441,10 @@ def _star_only(rings: list[np.ndarray]) -> np.ndarray:
     out = []
     for r in rings:
         xy = np.vstack([r, r[:1]]).astype(float)
-        out.append(bool(_simplering._star_proved(xy, 0, len(r))))
+        start = np.array([0, len(xy)])
+        proved = np.zeros(1, dtype=bool)
+        n = len(xy)
+        scratch = np.empty(n), np.empty(n), np.empty(n, dtype=np.int8)
+        _simplering._star_tile(xy, start, 0, 1, *scratch, proved)
+        out.append(bool(proved[0]))
     return np.array(out)
