@@ -38,12 +38,14 @@ __all__ = [
 #: library measures its own). Its names by the unit they carry: unit -> (square metres per
 #: unit, names). A column found under one becomes ``declared_area_ha``, converted to hectares.
 DECLARED_AREA_UNITS: dict[str, tuple[float, tuple[str, ...]]] = {
+    # the most common first: messages quote the first few
     "ha": (10_000.0, (
         # es
-        "area_declarada_ha", "area_ha_declarada", "superficie_declarada_ha", "area_declarada_has",
-        "area_ha", "area_has", "superficie_ha", "superficie_has", "sup_ha", "hectareas", "has",
-        "ha", "area_en_ha", "area_hectareas", "area_total_ha", "area_parcela_ha",
-        "area_predio_ha", "area_finca_ha", "area_lote_ha", "tamano_ha", "extension_ha",
+        "area_ha", "superficie_ha", "hectareas", "ha", "has", "area_declarada_ha",
+        "area_ha_declarada", "superficie_declarada_ha", "area_declarada_has", "area_has",
+        "superficie_has", "sup_ha", "area_en_ha", "area_hectareas", "area_total_ha",
+        "area_parcela_ha", "area_predio_ha", "area_finca_ha", "area_lote_ha", "tamano_ha",
+        "extension_ha",
         # pt
         "area_hectares", "hectares", "tamanho_ha", "area_declarada_hectares",
         # fr
