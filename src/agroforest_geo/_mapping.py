@@ -92,7 +92,6 @@ _KML_SUFFIXES = {".kml", ".kmz"}
 #: the data model's column of the declared area, in hectares
 _DECLARED = "declared_area_ha"
 _M2_PER_HA = 10_000.0
-_UNIT_WORDS = {"m2": "m²", "km2": "km²", "acre": "acres"}
 
 
 def explicit_renames(
@@ -154,9 +153,9 @@ def map_columns(
     return renamed(gdf, renames, found, kind)
 
 
-def _area_source(found: dict[str, str]) -> tuple[str, str, float] | None:
-    """Return the column recognised as the declared area, its unit and square metres per unit."""
-    source = next((src for src, dst in found.items() if dst == _DECLARED), None)
+def _area_source(renames: dict[str, str]) -> tuple[str, str, float] | None:
+    """Return the column renamed to the declared area, its unit and square metres per unit."""
+    source = next((src for src, dst in renames.items() if dst == _DECLARED), None)
     unit = declared_area_unit(source) if source is not None else None
     return None if source is None or unit is None else (source, *unit)
 
@@ -164,6 +163,11 @@ def _area_source(found: dict[str, str]) -> tuple[str, str, float] | None:
 def renamed(
     gdf: gpd.GeoDataFrame, explicit: dict[str, str], found: dict[str, str], kind: str
 ) -> gpd.GeoDataFrame:
+    """Apply the renames and give the model's columns their types.
+
+    A declared area whose name carries another unit (``area_m2``, mapped by its
+    common name or by ``columns``) is converted to hectares.
+    """
     mapping = dict(gdf.attrs.get("column_mapping", {}))
     renames = {**explicit, **found}
     targets = list(renames.values())
@@ -176,20 +180,17 @@ def renamed(
             f"(or two columns are renamed to it); columns: {list(gdf.columns)}"
         )
     out = gdf.rename(columns=renames)
-    area = _area_source(found)
     if found:
         log.info(
             "%s: recognised %s",
             kind,
-            ", ".join(
-                f"{src!r} as {dst!r}"
-                + (f" (converted from {_UNIT_WORDS[area[1]]})" if area and src == area[0]
-                   and area[1] in _UNIT_WORDS else "")
-                for src, dst in found.items()
-            ),
-        )  # fmt: skip
+            ", ".join(f"{src!r} as {dst!r}" for src, dst in found.items()),
+        )
     mapping.update(renames)
+    area = _area_source(renames)
     out = _typed(out, area_m2_per_unit=area[2] if area else _M2_PER_HA)
+    if area is not None and area[1] != "ha":
+        log.info("%s: declared area %r converted from %s to hectares", kind, area[0], area[1])
     if area is not None and normalise_name(area[0]) in UNITLESS_AREA_ALIASES:
         _check_unitless_area(out[_DECLARED], area[0], kind)
     out.attrs["column_mapping"] = mapping
