@@ -244,7 +244,7 @@ def test_real_spread_point_layers_have_no_swapped_rows(shared_data):
     for n in [3, 4, 5, 6, 8, 12, 20, 30] * 40:
         pick = rng.choice(len(centres), n, replace=False)
         assert _swapped_rows(_points(centres[pick])) == [], centres[pick].round(2).tolist()
-    # Peru's 196 provincial capitals (coast, Andes, Amazon): none; one swapped: that one
+    # Peru's 194 provincial capitals (coast, Andes, Amazon): none; one swapped: that one
     capitals = gpd.read_file(shared_data / "peru-geojson" / "peru_capital_provincia.geojson")
     xy = shapely.get_coordinates(capitals.geometry.values)
     assert _swapped_rows(_points(xy)) == []

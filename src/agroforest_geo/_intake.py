@@ -26,13 +26,7 @@ import numpy as np
 import pyproj
 import shapely
 
-from ._names import (
-    DECLARED_AREA_ALIASES,
-    DECLARED_AREA_UNITS,
-    UNITLESS_AREA_ALIASES,
-    area_like_columns,
-    find_aliases,
-)
+from ._names import DECLARED_AREA_ALIASES, area_like_columns, declared_area_examples, find_aliases
 from ._points import DEFAULT_POINT_AREA_HA, POINT_AREA_COLUMN, declared_areas_ha, is_point
 from ._swaps import claimed_countries, position, swapped_lonlat
 from .errors import ColumnWarning, GeometryWarning
@@ -74,16 +68,6 @@ def _listed(items: list[str]) -> str:
     return ", ".join(items[:_LISTED]) + (f" and {more} more" if more > 0 else "")
 
 
-def _recognised() -> str:
-    """Quote the common declared-area names from the one table of names."""
-    ha = DECLARED_AREA_UNITS["ha"][1][:5]
-    others = [names[0] for unit, (_, names) in DECLARED_AREA_UNITS.items() if unit != "ha"]
-    return (
-        f"{POINT_AREA_COLUMN}, {', '.join(ha)}, {', '.join(UNITLESS_AREA_ALIASES[:2])} (hectares), "
-        f"{', '.join(others)} (converted), in any case, with accents or spaces ('Área (ha)')"
-    )
-
-
 def _point_area_warning(gdf: gpd.GeoDataFrame, kind: str | None) -> ColumnWarning | None:
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     pts = is_point(geoms)
@@ -116,7 +100,10 @@ def _point_area_warning(gdf: gpd.GeoDataFrame, kind: str | None) -> ColumnWarnin
             head + f"Its column {col!r} is a declared-area name: add --kind parcels (or "
             f"plots), or --columns {col}={POINT_AREA_COLUMN}",
         )
-    head += f"Names recognised as the declared area: {_recognised()}. "
+    head += (
+        f"Names recognised as the declared area: {POINT_AREA_COLUMN}, {declared_area_examples()}"
+        ", in any case, with accents or spaces ('Área (ha)'). "
+    )
     like = area_like_columns(c for c in gdf.columns if c != gdf.geometry.name)
     if like:
         head += (

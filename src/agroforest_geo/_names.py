@@ -29,6 +29,7 @@ __all__ = [
     "UNITLESS_AREA_ALIASES",
     "area_like_columns",
     "column_fix",
+    "declared_area_examples",
     "declared_area_unit",
     "find_aliases",
     "normalise_name",
@@ -228,6 +229,19 @@ def declared_area_unit(column: object) -> tuple[str, float] | None:
         if name in names:
             return unit, m2
     return ("ha", DECLARED_AREA_UNITS["ha"][0]) if name in UNITLESS_AREA_ALIASES else None
+
+
+def declared_area_examples() -> str:
+    """Quote the common declared-area names, by unit, from the one table of names.
+
+    Examples
+    --------
+    >>> declared_area_examples()
+    'area_ha, superficie_ha, hectareas, ha, area (hectares); area_m2, area_km2, acres (converted)'
+    """
+    ha = [*DECLARED_AREA_UNITS["ha"][1][:4], UNITLESS_AREA_ALIASES[0]]
+    others = [names[0] for unit, (_, names) in DECLARED_AREA_UNITS.items() if unit != "ha"]
+    return f"{', '.join(ha)} (hectares); {', '.join(others)} (converted)"
 
 
 def area_like_columns(columns: Iterable[object]) -> list[str]:
