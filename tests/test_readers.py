@@ -665,3 +665,13 @@ def test_real_point_tables_read_without_swap_warnings(shared_data):
             layer = agf.read_raw(table)
         assert layer.crs.to_epsg() == 4326 and len(layer) > 3
         assert not [w for w in rec if issubclass(w.category, agf.GeometryWarning)], table.name
+
+
+def test_square_metres_with_a_dot_every_three_digits_are_refused(tmp_path):
+    # "25.000" in a Spanish sheet is 25 000 m² (2.5 ha); parsed as a decimal it is 25 m²
+    text = "codigo;lon;lat;area_m2\nP1;-76,7;-7,2;25.000\nP2;-76,7;-7,3;18.500\n"
+    path = write(tmp_path / "p.csv", text)
+    with pytest.raises(agf.UnreadableInputError, match=r"'25\.000'.*25000"):
+        agf.read_parcels(path)
+    ok = write(tmp_path / "q.csv", "codigo;lon;lat;area_m2\nP1;-76,7;-7,2;25.000,5\n")
+    assert agf.read_parcels(ok)["declared_area_ha"].tolist() == [2.50005]

@@ -223,6 +223,8 @@ def _typed(gdf: gpd.GeoDataFrame, *, area_m2_per_unit: float = 10_000.0) -> gpd.
     for col in sorted(_STRING_COLUMNS & set(gdf.columns)):
         gdf[col] = _as_id_strings(gdf[col])
     if _DECLARED in gdf.columns and area_m2_per_unit != _M2_PER_HA:
+        if area_m2_per_unit == 1.0:
+            _refuse_grouped_square_metres(gdf[_DECLARED])
         values = parse_numbers(gdf[_DECLARED], _DECLARED)
         gdf[_DECLARED] = values * area_m2_per_unit / _M2_PER_HA
     for col, kind in _NUMBER_COLUMNS.items():
@@ -241,6 +243,21 @@ def _typed(gdf: gpd.GeoDataFrame, *, area_m2_per_unit: float = 10_000.0) -> gpd.
         else:
             gdf[col] = values
     return gdf
+
+
+def _refuse_grouped_square_metres(values: pd.Series) -> None:
+    """Refuse square metres written ``25.000``: 25 000 m² (thousands) or 25 m² (decimals)."""
+    if pd.api.types.is_numeric_dtype(values):
+        return
+    text = values.dropna().astype(str).str.strip()
+    text = text[text != ""]
+    grouped = text.str.fullmatch(r"\d{1,3}(\.\d{3})+")
+    if len(text) and grouped.all():
+        raise UnreadableInputError(
+            f"the declared area in square metres is written {text.iloc[0]!r}: 25.000 may be "
+            "25 000 m² (a thousands separator) or 25 m²; write the square metres without "
+            "separators (25000), or with a decimal comma (25,5)"
+        )
 
 
 def require_columns(gdf: gpd.GeoDataFrame, kind: str, schema: LayerSchema) -> None:
