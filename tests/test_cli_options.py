@@ -238,6 +238,7 @@ def test_a_new_users_gps_points_on_the_command_line(tmp_path):
     done = run("area", str(csv))
     assert done.returncode == 0, done.stderr
     assert "ColumnWarning: 3 point(s) of the layer are measured as circles of 4 ha" in done.stderr
-    assert "add --kind parcels (or plots), or --columns area_ha=declared_area_ha" in done.stderr
+    assert "map it with --columns area_ha=declared_area_ha" in done.stderr
+    assert "with --kind parcels or plots" in done.stderr
     # validate reports the row (exit 1: an error) and repairs it only when asked
     assert run("validate", str(csv), "--kind", "parcels").returncode == 1

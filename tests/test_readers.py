@@ -631,6 +631,13 @@ def test_read_raw_names_the_kind_that_recognises_the_area(tmp_path):
     assert "--columns area_ha=declared_area_ha" in rec[0].message.cli_message
 
 
+def test_points_that_are_not_plots_are_not_warned_about_area(recwarn):
+    # read_raw does not know a layer of points to be plots: a tree inventory is points too
+    trees = agf.read_raw(agf.datasets.get_path("tree_inventory"))
+    assert (trees.geom_type == "Point").all()
+    assert not [w for w in recwarn.list if issubclass(w.category, agf.ColumnWarning)]
+
+
 def test_a_swapped_row_is_named_with_its_fix_and_kept(tmp_path):
     path = write(tmp_path / "puntos.csv", PUNTOS_ES)
     with pytest.warns(agf.GeometryWarning) as rec:

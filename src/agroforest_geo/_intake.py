@@ -69,6 +69,16 @@ def _listed(items: list[str]) -> str:
 
 
 def _point_area_warning(gdf: gpd.GeoDataFrame, kind: str | None) -> ColumnWarning | None:
+    """Point plots measured with the default area, and why.
+
+    Without a kind a point is not known to be a plot (a tree inventory is points
+    too): only a declared-area name left unmapped is worth a word then.
+    """
+    if kind == "protected_areas":
+        return None
+    named = find_aliases(gdf.columns, DECLARED_AREA_ALIASES)
+    if kind is None and (not named or POINT_AREA_COLUMN in gdf.columns):
+        return None
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     pts = is_point(geoms)
     if not pts.any():
@@ -90,15 +100,15 @@ def _point_area_warning(gdf: gpd.GeoDataFrame, kind: str | None) -> ColumnWarnin
         f"{n} point(s) of {_what(kind)} are measured as {default}: the layer has no "
         f"declared area ({POINT_AREA_COLUMN}). "
     )
-    named = find_aliases(gdf.columns, DECLARED_AREA_ALIASES)
     if named:  # only when the columns were not mapped (read_raw without kind)
         col = named[0]
         return _warning(
             ColumnWarning,
             head + f"Its column {col!r} is a declared-area name: read the layer with "
             f"kind='parcels' or 'plots', or pass columns={{{col!r}: {POINT_AREA_COLUMN!r}}}",
-            head + f"Its column {col!r} is a declared-area name: add --kind parcels (or "
-            f"plots), or --columns {col}={POINT_AREA_COLUMN}",
+            head + f"Its column {col!r} is a declared-area name: map it with --columns "
+            f"{col}={POINT_AREA_COLUMN} (validate and area also recognise it with --kind "
+            "parcels or plots)",
         )
     head += (
         f"Names recognised as the declared area: {POINT_AREA_COLUMN}, {declared_area_examples()}"
