@@ -69,7 +69,7 @@ def _listed(items: list[str]) -> str:
 
 
 def _point_area_warning(gdf: gpd.GeoDataFrame, kind: str | None) -> ColumnWarning | None:
-    """Point plots measured with the default area, and why.
+    """Return the warning about point plots measured with the default area, if any.
 
     Without a kind a point is not known to be a plot (a tree inventory is points
     too): only a declared-area name left unmapped is worth a word then.
@@ -149,9 +149,9 @@ def _swap_warning(gdf: gpd.GeoDataFrame, kind: str | None, source: Any) -> Geome
     ]
     head = (
         f"{int(swapped.sum())} of {len(gdf)} rows of {_what(kind)} look like their longitude "
-        f"and latitude are swapped (far from the other rows, or where nothing is farmed, and "
-        f"fine once swapped): {_listed(rows)}. Nothing was changed: fix them in the source"
-        f"{_columns(gdf)}. "
+        "and latitude are swapped (they fit only once swapped: a latitude beyond ±90°, where "
+        "nothing is farmed, outside the country claimed, or far from the other rows): "
+        f"{_listed(rows)}. Nothing was changed: fix them in the source{_columns(gdf)}. "
     )
     path = shlex.quote(str(source)) if isinstance(source, (str, os.PathLike)) else "FILE"
     cmd = f"agroforest-geo validate {path}" + (f" --kind {kind}" if kind else "")
