@@ -19,6 +19,7 @@ import pandas as pd
 
 from ._names import (
     COLUMN_ALIASES,
+    DECLARED_AREA_UNITS,
     KML_ALIASES,
     UNITLESS_AREA_ALIASES,
     UNITLESS_AREA_MAX_HA,
@@ -202,19 +203,20 @@ def _check_unitless_area(values: pd.Series, source: str, kind: str) -> None:
     big = values[values > UNITLESS_AREA_MAX_HA]
     if big.empty:
         return
-    what = f"the {kind} layer's" if kind else "the layer's"
+    what = f"the {kind} layer's" if kind in LAYER_SCHEMAS else "the layer's"
+    square_metres = DECLARED_AREA_UNITS["m2"][1][0]
     warnings.warn(
         f"{what} column {source!r} is read as the declared area in hectares "
         f"(declared_area_ha), but {len(big)} row(s) declare more than "
         f"{UNITLESS_AREA_MAX_HA:,.0f} ha (up to {big.max():,.6g}, row {big.idxmax()}): are "
-        f"they square metres? Then name the column {normalise_name(source)}_m2 (read as m² "
-        "and converted), or convert it to hectares",
+        f"they square metres? Then name the column {square_metres} (read as m² and "
+        "converted), or convert it to hectares",
         ColumnWarning,
-        stacklevel=5,
+        stacklevel=6,  # the caller of read_parcels / read_plots
     )
 
 
-def _typed(gdf: gpd.GeoDataFrame, *, area_m2_per_unit: float = 10_000.0) -> gpd.GeoDataFrame:
+def _typed(gdf: gpd.GeoDataFrame, *, area_m2_per_unit: float = _M2_PER_HA) -> gpd.GeoDataFrame:
     """Ids as text; the schema's number columns as numbers (tables hold text).
 
     ``area_m2_per_unit`` converts the declared area read under a name with another
