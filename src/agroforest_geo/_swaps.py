@@ -149,8 +149,13 @@ def _in_core_countries(
     x: np.ndarray, y: np.ndarray, core_x: np.ndarray, core_y: np.ndarray
 ) -> np.ndarray:
     """Whether each position lies in a country where core rows lie (or, like them, in none)."""
-    grid = np.unique(np.round(np.c_[core_x, core_y] / _COUNTRY_GRID_DEG), axis=0)
-    cells = shapely.points(grid * _COUNTRY_GRID_DEG)
+    # one look-up per grid cell holding core rows (a 1-D key: sorting pairs is slow)
+    ix = np.round(core_x / _COUNTRY_GRID_DEG).astype(np.int64)
+    iy = np.round(core_y / _COUNTRY_GRID_DEG).astype(np.int64)
+    span = round(360 / _COUNTRY_GRID_DEG) + 1
+    key = np.unique(ix * span + iy)
+    gx, gy = np.divmod(key + span // 2, span)  # iy may be negative: shift before dividing
+    cells = shapely.points(gx * _COUNTRY_GRID_DEG, (gy - span // 2) * _COUNTRY_GRID_DEG)
     core_countries = set(country_of(cells).tolist())
     found = country_of(shapely.points(x, y))
     return np.array([c in core_countries for c in found], dtype=bool)
@@ -160,6 +165,8 @@ def claimed_countries(gdf: Any, country: str | None) -> np.ndarray | None:
     """ISO alpha-2 code each feature claims: its ``country`` column, else ``country``."""
     if country is not None and not isinstance(country, str):
         raise TypeError(f"country must be an ISO 3166-1 alpha-2 code such as 'PE', got {country!r}")
+    if not country and "country" not in gdf.columns:
+        return None
     claimed = np.full(len(gdf), country.strip().upper() if country else None, dtype=object)
     if "country" in gdf.columns:
         col = gdf["country"].to_numpy(dtype=object)
