@@ -445,6 +445,6 @@ def _star_only(rings: list[np.ndarray]) -> np.ndarray:
         proved = np.zeros(1, dtype=bool)
         n = len(xy)
         scratch = np.empty(n), np.empty(n), np.empty(n, dtype=np.int8)
-        _simplering._star_tile(xy, start, 0, 1, *scratch, proved)
+        _simplering._star_tile(xy[:, 0].copy(), xy[:, 1].copy(), start, 0, 1, *scratch, proved)
         out.append(bool(proved[0]))
     return np.array(out)

@@ -114,7 +114,8 @@ def proved_simple(xy: np.ndarray, start: np.ndarray) -> np.ndarray:
     xy = np.asarray(xy, dtype=np.float64)
     if xy.ndim != 2 or xy.shape[1] < 2:
         raise ValueError(f"xy must have shape (n, 2), got {xy.shape}")
-    _compiled()(xy, start, out)
+    # x and y as contiguous columns (no copy when xy is their transpose, as read from GEOS)
+    _compiled()(np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1]), start, out)
     return out
 
 
@@ -134,12 +135,12 @@ def _orient(ax: float, ay: float, bx: float, by: float, cx: float, cy: float) ->
     return 0
 
 
-def _separated(xy: np.ndarray, a: int, i: int, j: int) -> bool:
+def _separated(x: np.ndarray, y: np.ndarray, a: int, i: int, j: int) -> bool:
     """Segments i and j of the ring starting at vertex a certainly do not meet."""
-    p1x, p1y = xy[a + i, 0], xy[a + i, 1]
-    p2x, p2y = xy[a + i + 1, 0], xy[a + i + 1, 1]
-    q1x, q1y = xy[a + j, 0], xy[a + j, 1]
-    q2x, q2y = xy[a + j + 1, 0], xy[a + j + 1, 1]
+    p1x, p1y = x[a + i], y[a + i]
+    p2x, p2y = x[a + i + 1], y[a + i + 1]
+    q1x, q1y = x[a + j], y[a + j]
+    q2x, q2y = x[a + j + 1], y[a + j + 1]
     s1 = _orient(p1x, p1y, p2x, p2y, q1x, q1y)
     if s1 != 0 and s1 == _orient(p1x, p1y, p2x, p2y, q2x, q2y):
         return True
@@ -158,7 +159,8 @@ def _boxes_apart(box: np.ndarray, i: int, j: int) -> bool:
 
 
 def _star_tile(
-    xy: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
     start: np.ndarray,
     r0: int,
     r1: int,
@@ -192,8 +194,8 @@ def _star_tile(
         cx = 0.0
         cy = 0.0
         for k in range(a, a + m):
-            cx += xy[k, 0]
-            cy += xy[k, 1]
+            cx += x[k]
+            cy += y[k]
         if m > 0:
             cx /= m
             cy /= m
@@ -201,8 +203,8 @@ def _star_tile(
             kx[k] = cx
             ky[k] = cy
     for k in range(start[r1] - t0 - 1):
-        x0, y0 = xy[t0 + k, 0], xy[t0 + k, 1]
-        x1, y1 = xy[t0 + k + 1, 0], xy[t0 + k + 1, 1]
+        x0, y0 = x[t0 + k], y[t0 + k]
+        x1, y1 = x[t0 + k + 1], y[t0 + k + 1]
         cx = kx[k]
         cy = ky[k]
         left = (x0 - cx) * (y1 - cy)
@@ -220,7 +222,7 @@ def _star_tile(
     for r in range(r0, r1):
         a = start[r]
         m = start[r + 1] - a - 1
-        if m < 3 or xy[a, 0] != xy[a + m, 0] or xy[a, 1] != xy[a + m, 1]:
+        if m < 3 or x[a] != x[a + m] or y[a] != y[a + m]:
             continue
         pos = 0
         neg = 0
@@ -235,20 +237,20 @@ def _star_tile(
         out[r] = (pos == m and up == 1) or (neg == m and down == 1)
 
 
-def _ring_proved(xy: np.ndarray, a: int, n: int, box: np.ndarray) -> bool:
+def _ring_proved(x: np.ndarray, y: np.ndarray, a: int, n: int, box: np.ndarray) -> bool:
     """Prove the ring of ``n`` coordinates from vertex ``a`` valid (``box``: scratch)."""
     m = n - 1  # segments
     if m < 3:
         return False
-    if xy[a, 0] != xy[a + m, 0] or xy[a, 1] != xy[a + m, 1]:
+    if x[a] != x[a + m] or y[a] != y[a + m]:
         return False
     # the envelopes of the segments, and every turn strict (neighbouring segments meet only
     # at their shared vertex), without branches: the same test as _orient != 0
     certain = True
-    px, py = xy[a + m - 1, 0], xy[a + m - 1, 1]
+    px, py = x[a + m - 1], y[a + m - 1]
     for k in range(m):
-        x0, y0 = xy[a + k, 0], xy[a + k, 1]
-        x1, y1 = xy[a + k + 1, 0], xy[a + k + 1, 1]
+        x0, y0 = x[a + k], y[a + k]
+        x1, y1 = x[a + k + 1], y[a + k + 1]
         box[0, k] = min(x0, x1)
         box[1, k] = max(x0, x1)
         box[2, k] = min(y0, y1)
@@ -261,7 +263,7 @@ def _ring_proved(xy: np.ndarray, a: int, n: int, box: np.ndarray) -> bool:
     if not certain:  # also a NaN or infinite coordinate
         return False
     if m > BRUTE_FORCE_SEGMENTS:
-        return _swept(xy, a, m, box)
+        return _swept(x, y, a, m, box)
     # most small rings have no two non-neighbouring segments with overlapping envelopes:
     # count those pairs without branches first
     overlaps = 0
@@ -277,12 +279,12 @@ def _ring_proved(xy: np.ndarray, a: int, n: int, box: np.ndarray) -> bool:
     for i in range(m - 2):
         last = m if i > 0 else m - 1
         for j in range(i + 2, last):
-            if not _boxes_apart(box, i, j) and not _separated(xy, a, i, j):
+            if not _boxes_apart(box, i, j) and not _separated(x, y, a, i, j):
                 return False
     return True
 
 
-def _swept(xy: np.ndarray, a: int, m: int, box: np.ndarray) -> bool:
+def _swept(x: np.ndarray, y: np.ndarray, a: int, m: int, box: np.ndarray) -> bool:
     """Test the segment pairs of a long ring by a sweep along x (see the module's Method)."""
     order = np.argsort(box[0, :m], kind="mergesort")
     budget = MAX_PAIRS_PER_SEGMENT * m
@@ -298,12 +300,12 @@ def _swept(xy: np.ndarray, a: int, m: int, box: np.ndarray) -> bool:
             if _boxes_apart(box, i, j):
                 continue
             budget -= 1
-            if budget < 0 or not _separated(xy, a, lo, hi):
+            if budget < 0 or not _separated(x, y, a, lo, hi):
                 return False
     return True
 
 
-def _proof_loop(xy: np.ndarray, start: np.ndarray, out: np.ndarray) -> None:
+def _proof_loop(x: np.ndarray, y: np.ndarray, start: np.ndarray, out: np.ndarray) -> None:
     """``out[r]``: ring r (vertices ``start[r]:start[r + 1]``) is proved valid.
 
     Tiles of whole rings (:data:`_TILE` vertices at most, or one longer ring) get
@@ -323,10 +325,10 @@ def _proof_loop(xy: np.ndarray, start: np.ndarray, out: np.ndarray) -> None:
         r1 = r0 + 1
         while r1 < nring and start[r1 + 1] - t0 <= _TILE:
             r1 += 1
-        _star_tile(xy, start, r0, r1, kx, ky, flag, out)
+        _star_tile(x, y, start, r0, r1, kx, ky, flag, out)
         for r in range(r0, r1):
             if not out[r]:
-                out[r] = _ring_proved(xy, start[r], start[r + 1] - start[r], box)
+                out[r] = _ring_proved(x, y, start[r], start[r + 1] - start[r], box)
         r0 = r1
 
 
