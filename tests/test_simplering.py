@@ -176,8 +176,8 @@ def test_long_rings_are_swept_and_hopeless_sweeps_give_up():
     long_bad = _attack(_star(rng, 5_000, wobble=0.05), rng, 6)
     # half a sun of 1,000 long thin rays, closed through its centre: the envelopes of most
     # ray edges overlap each other, more pair tests than the sweep allows per segment; it
-    # is star-shaped around its centre but not around the mean of its vertices (which lies
-    # ~32 units out), so the star test does not prove it either
+    # is star-shaped around its centre but not around its centroid (~20 units out), so the
+    # star test does not prove it either
     ang = np.linspace(0, np.pi, 2_000)
     r = np.where(np.arange(2_000) % 2, 100.0, 1.0)
     sun = np.r_[np.c_[r * np.cos(ang), r * np.sin(ang)], [[0.0, 0.0]]]
@@ -415,7 +415,7 @@ def _comb(rng: np.random.Generator, teeth: int) -> np.ndarray:
 
 
 def test_rings_that_are_not_star_shaped_are_proved_by_their_segment_pairs():
-    # U shapes and combs: the mean of the vertices lies outside the ring, so the star test
+    # U shapes and combs: no edge-by-edge view from the centroid, so the star test
     # fails and the pair tests (brute force up to 24 segments, the sweep beyond) prove them
     rng = np.random.default_rng(5)
     u = np.array([(0, 0), (3, 0), (3, 3), (2, 3), (2, 1), (1, 1), (1, 3), (0, 3)], dtype=float)
