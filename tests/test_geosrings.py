@@ -212,3 +212,20 @@ def test_the_path_can_be_turned_off_by_hand():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
     assert out.stdout.strip() == "False"
+
+
+def test_coordinates_equal_shapely_on_polygon_layers():
+    rng = np.random.default_rng(4)
+    kinds = rng.choice(["polygon", "holes", "multi", "multi_empty", "empty", "none", "z"], 13_000)
+    arr = np.array([_geometry(k, rng) for k in kinds], dtype=object)
+    assert arr.size >= _geosrings.MIN_ROWS
+    xy, index = _geosrings.coordinates(arr)
+    ref_xy, ref_index = shapely.get_coordinates(arr, return_index=True)
+    np.testing.assert_array_equal(xy, ref_xy)
+    np.testing.assert_array_equal(index, ref_index)
+    # a layer with a point or a line goes to shapely, with the same answer
+    arr[5] = shapely.Point(1, 2)
+    xy, index = _geosrings.coordinates(arr)
+    ref_xy, ref_index = shapely.get_coordinates(arr, return_index=True)
+    np.testing.assert_array_equal(xy, ref_xy)
+    np.testing.assert_array_equal(index, ref_index)

@@ -52,7 +52,7 @@ import shapely
 
 from . import _jit
 
-__all__ = ["ENV_VAR", "Scan", "available", "rings", "scan"]
+__all__ = ["ENV_VAR", "MIN_ROWS", "Scan", "available", "coordinates", "rings", "scan"]
 
 #: The GEOS C API functions used, in the order of their addresses in ``_Lib.fns``.
 _FUNCTIONS = (
@@ -70,6 +70,9 @@ _FUNCTIONS = (
 (_TYPEID, _NCOORD, _EXT, _NINT, _INTN, _NGEOM, _GEOMN, _SEQ, _NPOINTS, _COPY) = range(10)
 #: Offset of ``ob_type`` in a CPython object on a 64-bit build.
 _OB_TYPE = 8
+#: Fewer rows than this are read through shapely by the callers (a polygon has at least 4
+#: vertices: from here on the compiled kernels, and numba, are used anyway when they can be).
+MIN_ROWS = 12_500
 #: Row kinds found by the scan.
 NO_RING, SIMPLE, COMPLEX, COLLECTION = 0, 1, 2, 3
 
@@ -330,7 +333,7 @@ def _compiled(name: str) -> Callable[..., Any]:
     with _INSTALL_LOCK:
         if not _INSTALLED:
             _install_intrinsics()
-    helpers = ("_put_ring", "_polygon_ring_count") if name == "_rings_loop" else ()
+    helpers = ("_put_ring", "_polygon_ring_count") if name in ("_rings_loop", "_rows_loop") else ()
     return _jit.kernel(globals(), name, helpers=helpers)
 
 
@@ -562,3 +565,72 @@ def _rings_loop(  # pragma: no cover - compiled by numba
         return xy, start, owner, exterior, -1
     start[n_ring] = pos
     return xy, start, owner, exterior, n_simple
+
+
+def coordinates(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``shapely.get_coordinates(geoms, return_index=True)``, without Python's lock if it can.
+
+    For arrays of at least :data:`MIN_ROWS` rows that hold only polygons,
+    multipolygons, empties and missing values, the coordinates are read straight
+    from GEOS (the same values, in the same order: row by row, each shell then
+    its holes, part after part); any other array goes to shapely.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> xy, index = coordinates(np.array([shapely.box(0, 0, 1, 1), None], dtype=object))
+    >>> xy.shape, index.tolist()
+    ((5, 2), [0, 0, 0, 0, 0])
+    """
+    arr = np.asarray(geoms, dtype=object)
+    if arr.ndim == 1 and arr.size >= MIN_ROWS and available():
+        found = scan(arr)
+        if found is not None and bool(np.isin(found.types, (-1, 3, 6)).all()):
+            lib = _lib()
+            assert lib is not None
+            objs, keep = _addresses(arr)
+            with _handle() as h:
+                xy, index, ok = _compiled("_rows_loop")(
+                    lib.fns, h, objs, lib.geom_offset, found.kind, found.num_coords
+                )
+            del keep
+            if ok:
+                return xy, index
+    xy, index = shapely.get_coordinates(arr, return_index=True)
+    return xy, index
+
+
+def _rows_loop(  # pragma: no cover - compiled by numba
+    fns: np.ndarray,
+    h: int,
+    objs: np.ndarray,
+    offset: int,
+    kind: np.ndarray,
+    num_coords: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Every polygonal row's coordinates in row order (shell, holes, part after part)."""
+    n_vert = 0
+    for i in range(objs.size):
+        if kind[i] == SIMPLE or kind[i] == COMPLEX:
+            n_vert += num_coords[i]
+    columns = np.empty((2, n_vert))
+    index = np.empty(n_vert, dtype=np.int64)
+    pos = 0
+    for i in range(objs.size):
+        if kind[i] != SIMPLE and kind[i] != COMPLEX:
+            continue
+        g = _load(objs[i] + offset)
+        t = _int(fns[_TYPEID], h, g)
+        if t != 3 and t != 6:
+            return columns.T, index, False
+        n_parts = 1 if t == 3 else _int(fns[_NGEOM], h, g)
+        for k in range(n_parts):
+            part = g if t == 3 else _ptr_n(fns[_GEOMN], h, g, k)
+            for j in range(-1, _int(fns[_NINT], h, part)):
+                ring = _ptr(fns[_EXT], h, part) if j < 0 else _ptr_n(fns[_INTN], h, part, j)
+                n = _put_ring(fns, h, ring, columns, pos)
+                if n < 0:
+                    return columns.T, index, False
+                index[pos : pos + n] = i
+                pos += n
+    return columns.T, index, pos == n_vert

@@ -167,7 +167,7 @@ def _proved_polygons(geoms: np.ndarray) -> np.ndarray:
     out = np.zeros(geoms.size, dtype=bool)
     if geoms.size == 0:
         return out
-    if geoms.size >= MIN_COMPILED_VERTICES // 4 and _geosrings.available():
+    if geoms.size >= _geosrings.MIN_ROWS and _geosrings.available():
         # a large layer: its shells read straight from GEOS, without the GIL
         found = _geosrings.scan(geoms)
         got = None if found is None else _geosrings.rings(geoms, found)
