@@ -333,7 +333,7 @@ def _compiled(name: str) -> Callable[..., Any]:
     with _INSTALL_LOCK:
         if not _INSTALLED:
             _install_intrinsics()
-    helpers = ("_put_ring", "_polygon_ring_count") if name in ("_rings_loop", "_rows_loop") else ()
+    helpers = ("_put_ring", "_polygon_ring_count") if name != "_scan_loop" else ()
     return _jit.kernel(globals(), name, helpers=helpers)
 
 
@@ -572,8 +572,8 @@ def coordinates(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     For arrays of at least :data:`MIN_ROWS` rows that hold only polygons,
     multipolygons, empties and missing values, the coordinates are read straight
-    from GEOS (the same values, in the same order: row by row, each shell then
-    its holes, part after part); any other array goes to shapely.
+    from GEOS in one pass (the same values, in the same order: row by row, each
+    shell then its holes, part after part); any other array goes to shapely.
 
     Examples
     --------
@@ -583,54 +583,67 @@ def coordinates(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ((5, 2), [0, 0, 0, 0, 0])
     """
     arr = np.asarray(geoms, dtype=object)
-    if arr.ndim == 1 and arr.size >= MIN_ROWS and available():
-        found = scan(arr)
-        if found is not None and bool(np.isin(found.types, (-1, 3, 6)).all()):
-            lib = _lib()
-            assert lib is not None
-            objs, keep = _addresses(arr)
-            with _handle() as h:
-                xy, index, ok = _compiled("_rows_loop")(
-                    lib.fns, h, objs, lib.geom_offset, found.kind, found.num_coords
-                )
-            del keep
-            if ok:
-                return xy, index
+    lib = _lib() if arr.ndim == 1 and arr.size >= MIN_ROWS else None
+    if lib is not None:
+        objs, keep = _addresses(arr)
+        with _handle() as h:
+            xy, index, ok = _compiled("_coords_loop")(
+                lib.fns, h, objs, lib.none, lib.classes, lib.geom_offset
+            )
+        del keep
+        if ok:
+            return xy, index
     xy, index = shapely.get_coordinates(arr, return_index=True)
     return xy, index
 
 
-def _rows_loop(  # pragma: no cover - compiled by numba
-    fns: np.ndarray,
-    h: int,
-    objs: np.ndarray,
-    offset: int,
-    kind: np.ndarray,
-    num_coords: np.ndarray,
+def _coords_loop(  # pragma: no cover - compiled by numba
+    fns: np.ndarray, h: int, objs: np.ndarray, none: int, classes: np.ndarray, offset: int
 ) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Every polygonal row's coordinates in row order (shell, holes, part after part)."""
-    n_vert = 0
-    for i in range(objs.size):
-        if kind[i] == SIMPLE or kind[i] == COMPLEX:
-            n_vert += num_coords[i]
-    columns = np.empty((2, n_vert))
-    index = np.empty(n_vert, dtype=np.int64)
+    """Every row's coordinates in row order (shell, holes, part after part), in one pass.
+
+    False (and the caller asks shapely) at the first row that is neither missing, nor
+    a shapely Polygon or MultiPolygon. The arrays grow by doubling.
+    """
+    cap = max(16 * objs.size, 16)
+    columns = np.empty((2, cap))
+    index = np.empty(cap, dtype=np.int64)
     pos = 0
     for i in range(objs.size):
-        if kind[i] != SIMPLE and kind[i] != COMPLEX:
+        o = objs[i]
+        if o == none:
             continue
-        g = _load(objs[i] + offset)
+        cls = _load(o + _OB_TYPE)
+        known = False
+        for c in classes:
+            known |= cls == c
+        if not known:
+            return columns.T[:0], index[:0], False
+        g = _load(o + offset)
         t = _int(fns[_TYPEID], h, g)
         if t != 3 and t != 6:
-            return columns.T, index, False
+            return columns.T[:0], index[:0], False
         n_parts = 1 if t == 3 else _int(fns[_NGEOM], h, g)
         for k in range(n_parts):
             part = g if t == 3 else _ptr_n(fns[_GEOMN], h, g, k)
             for j in range(-1, _int(fns[_NINT], h, part)):
                 ring = _ptr(fns[_EXT], h, part) if j < 0 else _ptr_n(fns[_INTN], h, part, j)
-                n = _put_ring(fns, h, ring, columns, pos)
-                if n < 0:
-                    return columns.T, index, False
-                index[pos : pos + n] = i
+                n = _int(fns[_NPOINTS], h, ring)
+                if n <= 0:
+                    continue
+                if pos + n > cap:
+                    cap = max(2 * cap, pos + n)
+                    grown = np.empty((2, cap))
+                    grown[:, :pos] = columns[:, :pos]
+                    columns = grown
+                    more = np.empty(cap, dtype=np.int64)
+                    more[:pos] = index[:pos]
+                    index = more
+                x = np.int64(columns.ctypes.data) + 8 * pos
+                seq = _ptr(fns[_SEQ], h, ring)
+                if _copy_arrays(fns[_COPY], h, seq, x, x + 8 * cap, 0, 0) == 0:
+                    return columns.T[:0], index[:0], False
+                for v in range(pos, pos + n):
+                    index[v] = i
                 pos += n
-    return columns.T, index, pos == n_vert
+    return columns[:, :pos].T, index[:pos], True
