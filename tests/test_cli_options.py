@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -20,6 +23,7 @@ LAYER_COMMANDS = [
 ]  # fmt: skip
 SAMPLE = {name: agf.datasets.get_path(name) for name in agf.datasets.available()}
 SQUARE = shapely.box(-76.710, -7.180, -76.709, -7.179)
+SRC = Path(__file__).resolve().parents[1] / "src"
 
 
 def _subparsers() -> dict[str, argparse.ArgumentParser]:
@@ -201,3 +205,40 @@ def test_layer_picks_a_workbook_sheet(tmp_path):
         main(["area", str(book), "--kind", "parcels", "--layer", "parcelas", "-o", str(out)]) == 0
     )
     assert pd.read_csv(out, dtype=str)["parcel_id"].tolist() == ["00077"]
+
+
+def test_a_new_users_gps_points_on_the_command_line(tmp_path):
+    # as a new user runs it: the real command, in its own interpreter, warnings as it prints them
+    csv = tmp_path / "puntos.csv"
+    csv.write_text(
+        "codigo;latitud;longitud;area_ha\n"
+        "PE-001;-6,512;-76,734;2,5\n"
+        "PE-002;-6,498;-76,701;1,8\n"
+        "PE-003;-76,690;-6,505;3,1\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "area.csv"
+    env = {"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+
+    def run(*argv: str) -> subprocess.CompletedProcess:
+        cmd = [sys.executable, "-m", "agroforest_geo.cli", *argv]
+        return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+
+    done = run("area", str(csv), "--kind", "parcels", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    table = pd.read_csv(out, dtype={"parcel_id": str})
+    assert table["declared_area_ha"].tolist() == [2.5, 1.8, 3.1]
+    assert table["area_ha"].iloc[:2].tolist() == pytest.approx([2.5, 1.8], abs=1e-6)
+    # the swapped row is named with its fix, worded with the command line's options
+    assert "GeometryWarning: 1 of 3 rows of the parcels layer" in done.stderr
+    assert "parcel_id PE-003 (x -6.505, y -76.69; swapped: x -76.69, y -6.505)" in done.stderr
+    assert f"agroforest-geo validate {csv} --kind parcels --repair" in done.stderr
+    assert "repair(gdf" not in done.stderr
+    # without --kind the area column is not the model's: the warning says what to add
+    done = run("area", str(csv))
+    assert done.returncode == 0, done.stderr
+    assert "ColumnWarning: 3 point(s) of the layer are measured as circles of 4 ha" in done.stderr
+    assert "map it with --columns area_ha=declared_area_ha" in done.stderr
+    assert "with --kind parcels or plots" in done.stderr
+    # validate reports the row (exit 1: an error) and repairs it only when asked
+    assert run("validate", str(csv), "--kind", "parcels").returncode == 1

@@ -464,3 +464,20 @@ def test_a_worker_forked_while_another_thread_holds_the_kernel_locks_does_not_ha
     out = _run_isolated(code)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "ok"
+
+
+def test_coordinates_equal_shapely_on_polygon_layers():
+    rng = np.random.default_rng(4)
+    kinds = rng.choice(["polygon", "holes", "multi", "multi_empty", "empty", "none", "z"], 13_000)
+    arr = np.array([_geometry(k, rng) for k in kinds], dtype=object)
+    assert arr.size >= _geosrings.MIN_ROWS
+    xy, index = _geosrings.coordinates(arr)
+    ref_xy, ref_index = shapely.get_coordinates(arr, return_index=True)
+    np.testing.assert_array_equal(xy, ref_xy)
+    np.testing.assert_array_equal(index, ref_index)
+    # a layer with a point or a line goes to shapely, with the same answer
+    arr[5] = shapely.Point(1, 2)
+    xy, index = _geosrings.coordinates(arr)
+    ref_xy, ref_index = shapely.get_coordinates(arr, return_index=True)
+    np.testing.assert_array_equal(xy, ref_xy)
+    np.testing.assert_array_equal(index, ref_index)

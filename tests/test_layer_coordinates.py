@@ -1,4 +1,5 @@
-"""Coordinate mistakes of a whole layer: swapped axes, degrees labelled projected, antimeridian."""
+"""Coordinate mistakes of a layer: swapped axes (whole layer or one row), degrees labelled
+projected, antimeridian."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 import shapely
 
 import agroforest_geo as agf
+from agroforest_geo import _swaps
 from agroforest_geo._antimeridian import crosses_antimeridian, cut_antimeridian
 
 
@@ -148,3 +150,103 @@ def test_real_world_layers_have_no_false_alarms(shared_data):
     f = agf.validate(swapped, country="PE").findings
     present = int(districts.geometry.notna().sum())
     assert int((f["code"] == "swapped_lonlat").sum()) == present
+
+
+# --------------------------------------------------------------------------- one swapped row
+
+# real plot centres (Whisp's public examples, rounded to 0.01°) on which the earlier rule
+# (within 3 median distances of the median) called a true plot swapped
+WHISP_CONGO_BRAZIL_PERU = [(12.99, -4.87), (-55.51, -30.06), (-76.52, -8.32)]
+WHISP_PE_BR_RW_CO_RW = [(-76.10, -6.04), (-54.39, -11.91), (29.96, -2.00), (-73.42, 3.94),
+                        (29.66, -1.72)]  # fmt: skip
+# a cocoa cluster near Kumasi (Ghana): longitude and latitude both small, so that a swapped
+# row is a valid position far from nothing farmed, and no claimed country
+KUMASI = [(-1.62 + 0.013 * (k % 4), 6.69 + 0.011 * (k // 4)) for k in range(8)]
+
+
+def _points(xy, **cols) -> gpd.GeoDataFrame:
+    ids = [f"f{k}" for k in range(len(xy))]
+    return gpd.GeoDataFrame(
+        {"parcel_id": ids, **cols}, geometry=shapely.points(np.asarray(xy)), crs=4326
+    )
+
+
+def _swapped_rows(gdf, **kw) -> list:
+    f = agf.validate(gdf, **kw).findings
+    return f.loc[f["code"] == "swapped_lonlat", "row"].tolist()
+
+
+@pytest.mark.parametrize("kind", [None, "parcels"])
+def test_one_swapped_row_in_a_cluster_is_found(kind):
+    xy = [*KUMASI]
+    xy[5] = xy[5][::-1]  # (6.701, -1.607): the Gulf of Guinea, a valid position
+    gdf = _points(xy)
+    assert _swapped_rows(gdf, kind=kind) == [5]
+    msg = agf.validate(gdf, kind=kind).findings["message"].item()
+    assert "swapped, it is at x -1.607, y 6.701" in msg
+    with pytest.warns(agf.GeometryWarning, match=r"1 of 8 rows .* parcel_id f5 \(x 6.701"):
+        agf.read_parcels(gdf)
+
+
+def test_one_swapped_polygon_row_is_found():
+    boxes = [shapely.box(x, y, x + 0.004, y + 0.003) for x, y in KUMASI]
+    boxes[2] = _swap(boxes[2])
+    gdf = gpd.GeoDataFrame({"parcel_id": list("abcdefgh")}, geometry=boxes, crs=4326)
+    assert _swapped_rows(gdf) == [2]
+
+
+def test_two_swapped_rows_of_one_cluster_are_both_found():
+    xy = [*KUMASI, *KUMASI]
+    xy[3], xy[11] = xy[3][::-1], xy[11][::-1]
+    assert _swapped_rows(_points(xy)) == [3, 11]
+
+
+@pytest.mark.parametrize("layer", [WHISP_CONGO_BRAZIL_PERU, WHISP_PE_BR_RW_CO_RW])
+def test_plots_in_several_countries_are_not_called_swapped(layer, recwarn):
+    assert _swapped_rows(_points(layer)) == []
+    agf.read_parcels(_points(layer, declared_area_ha=1.0))
+    assert not recwarn.list
+
+
+def test_one_or_two_rows_give_no_consensus():
+    xy = [KUMASI[0], KUMASI[1][::-1]]
+    assert _swapped_rows(_points(xy)) == []
+    assert _swapped_rows(_points(xy[1:])) == []
+
+
+def test_a_true_plot_whose_mirror_is_among_no_row_is_not_swapped():
+    # 8 plots near Kumasi and one true plot in southern Cameroon (11.5, 3.5): its mirror
+    # (3.5, 11.5), a valid position in Nigeria, is nowhere near the layer's rows
+    assert _swapped_rows(_points([*KUMASI, (11.5, 3.5)])) == []
+
+
+def test_a_true_plot_whose_mirror_is_in_a_country_of_no_row_is_not_swapped(monkeypatch):
+    # 30 plots of northern Ghana (lon -2.4..-1.2, lat 9.4..10.9) and a true plot in Gabon
+    # (11.5, -1.2): its mirror (-1.2, 11.5) falls in the layer's box, widened, but in Burkina
+    # Faso, where no row lies
+    north_ghana = [(-2.4 + 0.3 * i, 9.4 + 0.3 * j) for i in range(5) for j in range(6)]
+    layer = _points([*north_ghana, (11.5, -1.2)])
+    assert _swapped_rows(layer) == []
+    # the countries are what tells: without them the Gabon plot would be called swapped
+    monkeypatch.setattr(_swaps, "_in_core_countries", lambda x, *_: np.ones(len(x), bool))
+    assert _swapped_rows(layer) == [30]
+
+
+@pytest.mark.shared
+def test_real_spread_point_layers_have_no_swapped_rows(shared_data):
+    whisp = gpd.read_file(shared_data / "whisp" / "geojson_example.geojson")
+    output = gpd.read_file(shared_data / "whisp" / "output" / "whisp_output_table.geojson")
+    plots = np.concatenate([whisp.geometry.values, output.geometry.values])
+    centres = shapely.get_coordinates(shapely.point_on_surface(plots))
+    assert _swapped_rows(_points(centres)) == []
+    # every subset of 3 to 30 of them: plots of a trader buying in a few countries
+    rng = np.random.default_rng(20261202)
+    for n in [3, 4, 5, 6, 8, 12, 20, 30] * 40:
+        pick = rng.choice(len(centres), n, replace=False)
+        assert _swapped_rows(_points(centres[pick])) == [], centres[pick].round(2).tolist()
+    # Peru's 194 provincial capitals (coast, Andes, Amazon): none; one swapped: that one
+    capitals = gpd.read_file(shared_data / "peru-geojson" / "peru_capital_provincia.geojson")
+    xy = shapely.get_coordinates(capitals.geometry.values)
+    assert _swapped_rows(_points(xy)) == []
+    xy[17] = xy[17][::-1]
+    assert _swapped_rows(_points(xy)) == [17]

@@ -449,3 +449,236 @@ def test_alias_table_is_consistent():
         assert not set(names) & set(table), kind  # no alias is another column's own name
     coords = [a for aliases in COORDINATE_ALIASES.values() for a in aliases]
     assert len(coords) == len(set(coords))
+
+
+# --------------------------------------------------------------------------- declared area
+
+# a cooperative's GPS points, Excel in a Spanish locale; PE-003 has latitude and longitude
+# swapped (it lies among the others at -76.690, -6.505)
+PUNTOS_ES = (
+    "codigo;latitud;longitud;area_ha\n"
+    "PE-001;-6,512;-76,734;2,5\n"
+    "PE-002;-6,498;-76,701;1,8\n"
+    "PE-003;-76,690;-6,505;3,1\n"
+)
+
+
+def _circle_m2_by_pyproj(point: shapely.Point, area_ha: float) -> float:
+    """The area of a point's circle by pyproj's own geodesic polygon area (another kernel)."""
+    import pyproj
+
+    from agroforest_geo._points import points_as_circles
+
+    circles, _ = points_as_circles(np.array([point], dtype=object), 4326, np.array([area_ha]))
+    area, _ = pyproj.Geod(ellps="WGS84").geometry_area_perimeter(circles[0])
+    return abs(area)
+
+
+def test_spanish_points_area_ha_is_the_declared_area(tmp_path):
+    path = write(tmp_path / "puntos.csv", PUNTOS_ES)
+    with pytest.warns(agf.GeometryWarning, match="PE-003") as rec:
+        pts = agf.read_parcels(path)
+    assert not [w for w in rec if issubclass(w.category, agf.ColumnWarning)]
+    assert pts["declared_area_ha"].tolist() == [2.5, 1.8, 3.1]  # decimal commas
+    assert pts.attrs["column_mapping"]["area_ha"] == "declared_area_ha"
+    assert "area_ha_input" not in pts.columns and "area_ha" not in pts.columns
+    # measured as circles of their declared area: 2.5 ha, not the default 4 ha
+    measured = agf.area_ha(pts.iloc[:2])
+    assert measured.tolist() == pytest.approx([2.5, 1.8], abs=1e-6)
+    assert _circle_m2_by_pyproj(pts.geometry.iloc[0], 2.5) == pytest.approx(25_000, abs=1e-2)
+
+
+@pytest.mark.parametrize(
+    ("header", "value", "hectares"),
+    [
+        ("area_ha", "2.5", 2.5),
+        ("Área (ha)", "2.5", 2.5),
+        ("AREA", "2.5", 2.5),
+        ("superficie_ha", "2.5", 2.5),
+        ("hectareas", "2.5", 2.5),
+        ("ha", "2.5", 2.5),
+        ("area_m2", "25000", 2.5),
+        ("Superficie (m2)", "25000", 2.5),
+        ("superficie (m²)", "25000", 2.5),
+        ("area_km2", "0.025", 2.5),
+        ("acres", "5", 5 * 0.40468564224),  # the international acre is 4046.8564224 m²
+    ],
+)
+def test_declared_area_names_and_units(tmp_path, header, value, hectares):
+    path = write(
+        tmp_path / "farms.csv",
+        f'parcel_id,longitude,latitude,"{header}"\nF1,-1.61,6.69,{value}\nF2,-1.62,6.70,\n',
+    )
+    farms = agf.read_parcels(path)  # F2 has no area: one warning, naming it
+    assert farms["declared_area_ha"].iloc[0] == pytest.approx(hectares, rel=1e-15)
+    assert np.isnan(farms["declared_area_ha"].iloc[1])
+    assert agf.area_ha(farms).iloc[0] == pytest.approx(hectares, abs=1e-6)
+
+
+def test_an_area_in_an_unknown_unit_is_not_read_as_hectares(tmp_path):
+    # manzanas differ by country (0.70 ha in Nicaragua, 0.69 in Honduras): not guessed
+    path = write(tmp_path / "fincas.csv", "codigo,lon,lat,area_mz\nN1,-85.9,13.3,3\n")
+    with pytest.warns(agf.ColumnWarning, match=r"\['area_mz'\] look like an area") as rec:
+        farms = agf.read_parcels(path)
+    assert "declared_area_ha" not in farms.columns and farms["area_mz"].tolist() == ["3"]
+    assert agf.area_ha(farms).iloc[0] == pytest.approx(4.0, abs=1e-6)  # the default, said
+    assert "columns={'area_mz': 'declared_area_ha'}" in str(rec[0].message)
+
+
+def test_the_model_column_wins_over_a_common_name(tmp_path):
+    path = write(
+        tmp_path / "p.csv",
+        "parcel_id;lon;lat;declared_area_ha;area_ha\nP1;-76,7;-7,2;1,5;2,5\n",
+    )
+    out = agf.read_parcels(path)
+    assert out["declared_area_ha"].tolist() == [1.5]
+    assert out["area_ha"].tolist() == ["2,5"]  # kept as it was, an extra column
+    assert "area_ha" not in out.attrs["column_mapping"]
+
+
+def test_two_declared_area_names_stop_the_read(tmp_path):
+    path = write(tmp_path / "p.csv", "parcel_id,lon,lat,area_ha,area_m2\nP1,-76.7,-7.2,2.5,25000\n")
+    with pytest.raises(agf.AmbiguousColumnError, match=r"\['area_ha', 'area_m2'\]"):
+        agf.read_parcels(path)
+
+
+def test_a_column_mapped_by_hand_is_converted_by_the_unit_of_its_name(tmp_path):
+    path = write(
+        tmp_path / "p.csv", "parcel_id,lon,lat,Sup (m2),sup_total\nP1,-76.7,-7.2,25000,9\n"
+    )
+    out = agf.read_parcels(path, columns={"Sup (m2)": "declared_area_ha"})
+    assert out["declared_area_ha"].tolist() == [2.5]
+    out = agf.read_parcels(path, columns={"sup_total": "declared_area_ha"})
+    assert out["declared_area_ha"].tolist() == [9.0]  # no unit in the name: hectares
+
+
+def test_square_metres_under_a_name_without_unit_warn(tmp_path):
+    path = write(tmp_path / "p.csv", "parcel_id,lon,lat,area\nP1,-76.7,-7.2,25000\n")
+    with pytest.warns(agf.ColumnWarning, match="square metres") as rec:
+        out = agf.read_parcels(path)
+    assert out["declared_area_ha"].tolist() == [25_000.0]  # as written; the warning says why
+    assert "area_m2" in str(rec[0].message)
+
+
+def test_excel_numbers_in_square_metres(tmp_path):
+    path = tmp_path / "socios.xlsx"
+    df = pd.DataFrame(
+        {"codigo": ["001"], "Longitud": [-76.7], "Latitud": [-7.2], "area_m2": [18000]}
+    )
+    df.to_excel(path, index=False, engine="openpyxl")
+    assert agf.read_parcels(path)["declared_area_ha"].tolist() == [1.8]
+
+
+def test_a_geodataframe_with_area_m2(recwarn):
+    gdf = gpd.GeoDataFrame(
+        {"parcel_id": ["a"], "area_m2": [31_000.0]}, geometry=[shapely.Point(-76.7, -7.2)], crs=4326
+    )
+    out = agf.read_parcels(gdf)
+    assert out["declared_area_ha"].tolist() == [3.1]
+    assert agf.area_ha(out).iloc[0] == pytest.approx(3.1, abs=1e-6)
+    assert not recwarn.list
+
+
+def test_plots_recognise_the_declared_area_too(tmp_path):
+    path = write(
+        tmp_path / "plots.csv",
+        "plot_id,parcel_id,system,longitude,latitude,area_ha\nA1,P1,agroforestry,-76.7,-7.2,0.5\n",
+    )
+    plots = agf.read_plots(path)
+    assert plots["declared_area_ha"].tolist() == [0.5]
+    assert agf.area_ha(plots).iloc[0] == pytest.approx(0.5, abs=1e-6)
+
+
+# --------------------------------------------------------------------------- read warnings
+
+
+def test_points_without_declared_area_warn_once_with_the_fix(tmp_path):
+    path = write(tmp_path / "p.csv", "parcel_id,lon,lat\nP1,-76.7,-7.2\nP2,-76.71,-7.21\n")
+    with pytest.warns(agf.ColumnWarning) as rec:
+        agf.read_parcels(path)
+    assert len(rec) == 1
+    text = str(rec[0].message)
+    assert "2 point(s) of the parcels layer are measured as circles of 4 ha" in text
+    assert "area_ha" in text and "area_m2" in text  # the names recognised
+    assert "columns={'COLUMN': 'declared_area_ha'}" in text
+    assert "--columns COLUMN=declared_area_ha" in rec[0].message.cli_message
+
+
+def test_empty_declared_areas_are_named(tmp_path):
+    path = write(
+        tmp_path / "p.csv", "parcel_id,lon,lat,area_ha\nP1,-76.7,-7.2,1\nP2,-76.71,-7.21,\n"
+    )
+    with pytest.warns(agf.ColumnWarning, match=r"1 of 2 points .* parcel_id P2\)"):
+        agf.read_parcels(path)
+
+
+def test_polygons_and_declared_points_do_not_warn(recwarn):
+    polys = gpd.GeoDataFrame({"parcel_id": ["a"]}, geometry=[SQUARE], crs=4326)
+    agf.read_parcels(polys)
+    pts = agf.read_parcels(agf.datasets.get_path("gps_points_es"))
+    assert pts["declared_area_ha"].notna().all()
+    assert not recwarn.list
+
+
+def test_read_raw_names_the_kind_that_recognises_the_area(tmp_path):
+    path = write(
+        tmp_path / "puntos.csv", PUNTOS_ES.replace("PE-003;-76,690;-6,505", "PE-003;-6,505;-76,690")
+    )
+    with pytest.warns(agf.ColumnWarning, match="kind='parcels'") as rec:
+        raw = agf.read_raw(path)
+    assert raw["area_ha"].tolist() == ["2,5", "1,8", "3,1"]  # as stored
+    assert "--kind parcels" in rec[0].message.cli_message
+    assert "--columns area_ha=declared_area_ha" in rec[0].message.cli_message
+
+
+def test_points_that_are_not_plots_are_not_warned_about_area(recwarn):
+    # read_raw does not know a layer of points to be plots: a tree inventory is points too
+    trees = agf.read_raw(agf.datasets.get_path("tree_inventory"))
+    assert (trees.geom_type == "Point").all()
+    assert not [w for w in recwarn.list if issubclass(w.category, agf.ColumnWarning)]
+
+
+def test_a_swapped_row_is_named_with_its_fix_and_kept(tmp_path):
+    path = write(tmp_path / "puntos.csv", PUNTOS_ES)
+    with pytest.warns(agf.GeometryWarning) as rec:
+        pts = agf.read_parcels(path)
+    (w,) = [w for w in rec if issubclass(w.category, agf.GeometryWarning)]
+    text = str(w.message)
+    assert "1 of 3 rows of the parcels layer" in text
+    assert "parcel_id PE-003 (x -6.505, y -76.69; swapped: x -76.69, y -6.505)" in text
+    assert "'longitud' and 'latitud'" in text and "repair(gdf, swap_axes='auto')" in text
+    assert "agroforest-geo validate" in w.message.cli_message
+    assert "--kind parcels --repair" in w.message.cli_message
+    assert pts.geometry.iloc[2].equals(shapely.Point(-6.505, -76.69))  # never swapped here
+    f = agf.validate(pts, kind="parcels").findings
+    assert f[["id", "code"]].values.tolist() == [["PE-003", "swapped_lonlat"]]
+    assert "swapped, it is at x -76.69, y -6.505" in f["message"].item()
+
+
+@pytest.mark.shared
+def test_real_point_tables_read_without_swap_warnings(shared_data):
+    import warnings
+
+    tables = [
+        shared_data / "peer-fixtures" / "biomass" / "NouraguesCoords.csv",
+        shared_data / "peer-fixtures" / "biomass" / "KarnatakaForest_first5plots.csv",
+    ]
+    tables = [t for t in tables if t.exists()]
+    if not tables:
+        pytest.skip("no point tables among the peer fixtures")
+    for table in tables:
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            layer = agf.read_raw(table)
+        assert layer.crs.to_epsg() == 4326 and len(layer) > 3
+        assert not [w for w in rec if issubclass(w.category, agf.GeometryWarning)], table.name
+
+
+def test_square_metres_with_a_dot_every_three_digits_are_refused(tmp_path):
+    # "25.000" in a Spanish sheet is 25 000 m² (2.5 ha); parsed as a decimal it is 25 m²
+    text = "codigo;lon;lat;area_m2\nP1;-76,7;-7,2;25.000\nP2;-76,7;-7,3;18.500\n"
+    path = write(tmp_path / "p.csv", text)
+    with pytest.raises(agf.UnreadableInputError, match=r"'25\.000'.*25000"):
+        agf.read_parcels(path)
+    ok = write(tmp_path / "q.csv", "codigo;lon;lat;area_m2\nP1;-76,7;-7,2;25.000,5\n")
+    assert agf.read_parcels(ok)["declared_area_ha"].tolist() == [2.50005]

@@ -9,6 +9,7 @@ gives ids and the schema's number columns their types.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +17,20 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from ._names import COLUMN_ALIASES, KML_ALIASES, column_fix, find_aliases, resolve_aliases
+from ._names import (
+    COLUMN_ALIASES,
+    DECLARED_AREA_UNITS,
+    KML_ALIASES,
+    UNITLESS_AREA_ALIASES,
+    UNITLESS_AREA_MAX_HA,
+    column_fix,
+    declared_area_unit,
+    find_aliases,
+    normalise_name,
+    resolve_aliases,
+)
 from ._tables import parse_numbers
-from .errors import MissingColumnError, UnreadableInputError
+from .errors import ColumnWarning, MissingColumnError, UnreadableInputError
 
 __all__ = [
     "LAYER_SCHEMAS",
@@ -57,7 +69,7 @@ LAYER_SCHEMAS: dict[str, LayerSchema] = {
         "plots",
         "plot_id",
         ("parcel_id", "system"),
-        ("planting_year", "trees_planted", "species"),
+        ("planting_year", "trees_planted", "species", "declared_area_ha"),
         ("Polygon", "MultiPolygon", "Point"),
     ),
     "protected_areas": LayerSchema(
@@ -78,6 +90,9 @@ _NUMBER_COLUMNS: dict[str, str] = {
     "designated_year": "int",
 }
 _KML_SUFFIXES = {".kml", ".kmz"}
+#: the data model's column of the declared area, in hectares
+_DECLARED = "declared_area_ha"
+_M2_PER_HA = 10_000.0
 
 
 def explicit_renames(
@@ -139,9 +154,21 @@ def map_columns(
     return renamed(gdf, renames, found, kind)
 
 
+def _area_source(renames: dict[str, str]) -> tuple[str, str, float] | None:
+    """Return the column renamed to the declared area, its unit and square metres per unit."""
+    source = next((src for src, dst in renames.items() if dst == _DECLARED), None)
+    unit = declared_area_unit(source) if source is not None else None
+    return None if source is None or unit is None else (source, *unit)
+
+
 def renamed(
     gdf: gpd.GeoDataFrame, explicit: dict[str, str], found: dict[str, str], kind: str
 ) -> gpd.GeoDataFrame:
+    """Apply the renames and give the model's columns their types.
+
+    A declared area whose name carries another unit (``area_m2``, mapped by its
+    common name or by ``columns``) is converted to hectares.
+    """
     mapping = dict(gdf.attrs.get("column_mapping", {}))
     renames = {**explicit, **found}
     targets = list(renames.values())
@@ -161,15 +188,47 @@ def renamed(
             ", ".join(f"{src!r} as {dst!r}" for src, dst in found.items()),
         )
     mapping.update(renames)
-    out = _typed(out)
+    area = _area_source(renames)
+    out = _typed(out, area_m2_per_unit=area[2] if area else _M2_PER_HA)
+    if area is not None and area[1] != "ha":
+        log.info("%s: declared area %r converted from %s to hectares", kind, area[0], area[1])
+    if area is not None and normalise_name(area[0]) in UNITLESS_AREA_ALIASES:
+        _check_unitless_area(out[_DECLARED], area[0], kind)
     out.attrs["column_mapping"] = mapping
     return out
 
 
-def _typed(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Ids as text; the schema's number columns as numbers (tables hold text)."""
+def _check_unitless_area(values: pd.Series, source: str, kind: str) -> None:
+    """Warn when hectares read from a name without a unit are too large to be hectares."""
+    big = values[values > UNITLESS_AREA_MAX_HA]
+    if big.empty:
+        return
+    what = f"the {kind} layer's" if kind in LAYER_SCHEMAS else "the layer's"
+    square_metres = DECLARED_AREA_UNITS["m2"][1][0]
+    warnings.warn(
+        f"{what} column {source!r} is read as the declared area in hectares "
+        f"(declared_area_ha), but {len(big)} row(s) declare more than "
+        f"{UNITLESS_AREA_MAX_HA:,.0f} ha (up to {big.max():,.6g}, row {big.idxmax()}): are "
+        f"they square metres? Then name the column {square_metres} (read as m² and "
+        "converted), or convert it to hectares",
+        ColumnWarning,
+        stacklevel=6,  # the caller of read_parcels / read_plots
+    )
+
+
+def _typed(gdf: gpd.GeoDataFrame, *, area_m2_per_unit: float = _M2_PER_HA) -> gpd.GeoDataFrame:
+    """Ids as text; the schema's number columns as numbers (tables hold text).
+
+    ``area_m2_per_unit`` converts the declared area read under a name with another
+    unit (``area_m2``: 1 m² per unit) to hectares.
+    """
     for col in sorted(_STRING_COLUMNS & set(gdf.columns)):
         gdf[col] = _as_id_strings(gdf[col])
+    if _DECLARED in gdf.columns and area_m2_per_unit != _M2_PER_HA:
+        if area_m2_per_unit == 1.0:
+            _refuse_grouped_square_metres(gdf[_DECLARED])
+        values = parse_numbers(gdf[_DECLARED], _DECLARED)
+        gdf[_DECLARED] = values * area_m2_per_unit / _M2_PER_HA
     for col, kind in _NUMBER_COLUMNS.items():
         if col not in gdf.columns or pd.api.types.is_numeric_dtype(gdf[col]):
             continue
@@ -186,6 +245,21 @@ def _typed(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         else:
             gdf[col] = values
     return gdf
+
+
+def _refuse_grouped_square_metres(values: pd.Series) -> None:
+    """Refuse square metres written ``25.000``: 25 000 m² (thousands) or 25 m² (decimals)."""
+    if pd.api.types.is_numeric_dtype(values):
+        return
+    text = values.dropna().astype(str).str.strip()
+    text = text[text != ""]
+    grouped = text.str.fullmatch(r"\d{1,3}(\.\d{3})+")
+    if len(text) and grouped.all():
+        raise UnreadableInputError(
+            f"the declared area in square metres is written {text.iloc[0]!r}: 25.000 may be "
+            "25 000 m² (a thousands separator) or 25 m²; write the square metres without "
+            "separators (25000), or with a decimal comma (25,5)"
+        )
 
 
 def require_columns(gdf: gpd.GeoDataFrame, kind: str, schema: LayerSchema) -> None:

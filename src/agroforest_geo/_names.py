@@ -23,11 +23,77 @@ from .errors import AmbiguousColumnError
 __all__ = [
     "COLUMN_ALIASES",
     "COORDINATE_ALIASES",
+    "DECLARED_AREA_ALIASES",
+    "DECLARED_AREA_UNITS",
     "KML_ALIASES",
+    "UNITLESS_AREA_ALIASES",
+    "area_like_columns",
     "column_fix",
+    "declared_area_examples",
+    "declared_area_unit",
     "find_aliases",
     "normalise_name",
 ]
+
+#: The declared area: what the member says the plot measures, never a measured area (the
+#: library measures its own). Its names by the unit they carry: unit -> (square metres per
+#: unit, names). A column found under one becomes ``declared_area_ha``, converted to hectares.
+DECLARED_AREA_UNITS: dict[str, tuple[float, tuple[str, ...]]] = {
+    # the most common first: messages quote the first few
+    "ha": (10_000.0, (
+        # es
+        "area_ha", "superficie_ha", "hectareas", "ha", "has", "area_declarada_ha",
+        "area_ha_declarada", "superficie_declarada_ha", "area_declarada_has", "area_has",
+        "superficie_has", "sup_ha", "area_en_ha", "area_hectareas", "area_total_ha",
+        "area_parcela_ha", "area_predio_ha", "area_finca_ha", "area_lote_ha", "tamano_ha",
+        "extension_ha",
+        # pt
+        "area_hectares", "hectares", "tamanho_ha", "area_declarada_hectares",
+        # fr
+        "surface_ha", "superficie_declaree_ha",
+        # en
+        "declared_ha", "declared_area_hectares", "farm_size_ha", "farm_area_ha", "plot_size_ha",
+        "plot_area_ha", "size_ha",
+        # declared_area_ha cut to a Shapefile's 10 characters
+        "declared_a",
+    )),
+    "m2": (1.0, (
+        "area_m2", "superficie_m2", "sup_m2", "area_declarada_m2", "area_en_m2", "m2",
+        "metros_cuadrados", "area_metros_cuadrados", "surface_m2", "area_sq_m", "area_sqm",
+        "declared_area_m2",
+    )),
+    "km2": (1_000_000.0, ("area_km2", "superficie_km2", "surface_km2", "declared_area_km2")),
+    # the international acre, 4046.8564224 m² exactly (Ghana's cocoa farms are given in acres)
+    "acre": (4046.8564224, (
+        "acres", "area_acres", "area_ac", "farm_size_acres", "farm_size_ac", "acreage",
+        "size_acres", "declared_area_acres",
+    )),
+}  # fmt: skip
+
+#: Declared-area names without a unit: read as hectares, the data model's unit, and a value
+#: too large for hectares (:data:`UNITLESS_AREA_MAX_HA`) is warned about.
+UNITLESS_AREA_ALIASES: tuple[str, ...] = (
+    "area", "area_declarada", "superficie", "superficie_declarada", "declared_area", "surface",
+    "area_parcela", "area_predio", "area_finca", "area_total", "tamano", "farm_size",
+    "farm_area", "plot_size", "plot_area", "parcel_area", "tamanho",
+)  # fmt: skip
+
+#: A hectare value read from a name without a unit above this (100 km², more than any
+#: plot one member declares) is more likely square metres: the read warns.
+UNITLESS_AREA_MAX_HA = 10_000.0
+
+#: Every declared-area name, with a unit or without (the aliases of ``declared_area_ha``).
+DECLARED_AREA_ALIASES: tuple[str, ...] = (
+    *(name for _, names in DECLARED_AREA_UNITS.values() for name in names),
+    *UNITLESS_AREA_ALIASES,
+)
+
+#: Words that make a column name look like an area (for the message when none is recognised).
+_AREA_WORDS = frozenset({
+    "area", "superficie", "surface", "sup", "tamano", "tamanho", "extension", "size", "ha",
+    "has", "hectareas", "hectares", "acres", "acreage", "m2", "km2", "manzanas", "mz",
+    "cuadras", "tareas", "fanegadas",
+})  # fmt: skip
 
 #: kind -> canonical column -> aliases (normalised spelling). A name is an alias of one
 #: column only within a kind. Ids: parcels, plots and protected areas; people: member
@@ -62,11 +128,7 @@ COLUMN_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "province": ("provincia", "prov", "province_name", "provincia_nombre"),
         "district": ("distrito", "district_name", "municipio", "farm_district", "commune"),
-        "declared_area_ha": (
-            "area_declarada_ha", "area_declarada", "area_ha_declarada", "superficie_ha",
-            "superficie_declarada_ha", "hectareas", "has", "area_declarada_has",
-            "farm_size", "declared_area", "declared_ha", "surface_ha", "superficie_declaree_ha",
-        ),
+        "declared_area_ha": DECLARED_AREA_ALIASES,
         "crop": ("cultivo", "cultivo_principal", "cultura", "culture", "commodity"),
     },
     "plots": {
@@ -84,6 +146,7 @@ COLUMN_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "trees_planted": ("arboles_plantados", "n_arboles", "numero_arboles",
                           "arvores_plantadas", "arbres_plantes"),
         "species": ("especies", "especie", "espece", "especes"),
+        "declared_area_ha": DECLARED_AREA_ALIASES,
     },
     "protected_areas": {
         "area_id": ("id_area", "codigo_area", "anp_codi", "anp_cod", "wdpaid", "wdpa_pid",
@@ -146,6 +209,50 @@ def find_aliases(columns: Iterable[object], aliases: Iterable[str]) -> list[str]
     """
     wanted = set(aliases)
     return [str(c) for c in columns if normalise_name(c) in wanted]
+
+
+def declared_area_unit(column: object) -> tuple[str, float] | None:
+    """Return ``(unit, square metres per unit)`` of a declared-area column name, or None.
+
+    A name without a unit gives hectares as well: the data model's unit. Names
+    that are not declared-area names give None.
+
+    Examples
+    --------
+    >>> declared_area_unit("Superficie (m²)"), declared_area_unit("Área (ha)")
+    (('m2', 1.0), ('ha', 10000.0))
+    >>> declared_area_unit("area"), declared_area_unit("area_mz")
+    (('ha', 10000.0), None)
+    """
+    name = normalise_name(column)
+    for unit, (m2, names) in DECLARED_AREA_UNITS.items():
+        if name in names:
+            return unit, m2
+    return ("ha", DECLARED_AREA_UNITS["ha"][0]) if name in UNITLESS_AREA_ALIASES else None
+
+
+def declared_area_examples() -> str:
+    """Quote the common declared-area names, by unit, from the one table of names.
+
+    Examples
+    --------
+    >>> declared_area_examples()
+    'area_ha, superficie_ha, hectareas, ha, area (hectares); area_m2, area_km2, acres (converted)'
+    """
+    ha = [*DECLARED_AREA_UNITS["ha"][1][:4], UNITLESS_AREA_ALIASES[0]]
+    others = [names[0] for unit, (_, names) in DECLARED_AREA_UNITS.items() if unit != "ha"]
+    return f"{', '.join(ha)} (hectares); {', '.join(others)} (converted)"
+
+
+def area_like_columns(columns: Iterable[object]) -> list[str]:
+    """Return the columns whose name reads like an area (``area_mz``, ``Superficie``, ...).
+
+    Examples
+    --------
+    >>> area_like_columns(["codigo", "Área (mz)", "fecha", "size_cuadras"])
+    ['Área (mz)', 'size_cuadras']
+    """
+    return [str(c) for c in columns if _AREA_WORDS & set(normalise_name(c).split("_"))]
 
 
 def column_fix(target: str, source: str, *, id_column: str | None = None) -> tuple[str, str]:

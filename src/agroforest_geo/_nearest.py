@@ -40,6 +40,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from . import _jit
+from ._geosrings import coordinates
 
 __all__ = [
     "MIN_COMPILED",
@@ -190,7 +191,7 @@ def _rings(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     them), ``ring_start`` (ring ``r`` is ``xy[ring_start[r] : ring_start[r + 1]]``)
     and ``geom_rings`` (geometry ``i`` has rings ``geom_rings[i] : geom_rings[i + 1]``).
     """
-    xy, owner = shapely.get_coordinates(geoms, return_index=True)
+    xy, owner = coordinates(geoms)  # the GIL released where it can be
     n = geoms.size
     count = np.bincount(owner, minlength=n)
     simple = (shapely.get_type_id(geoms) == 3) & (shapely.get_num_interior_rings(geoms) == 0)

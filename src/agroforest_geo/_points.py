@@ -35,6 +35,7 @@ __all__ = [
     "DEFAULT_POINT_AREA_HA",
     "POINT_AREA_COLUMN",
     "POINT_MAX_HA",
+    "declared_areas_ha",
     "is_point",
     "point_areas_ha",
     "points_as_circles",
@@ -56,17 +57,26 @@ def is_point(geoms: np.ndarray) -> np.ndarray:
     return (shapely.get_type_id(arr) == 0) & ~shapely.is_empty(arr)
 
 
-def point_areas_ha(data: Any, n: int) -> np.ndarray:
-    """Hectares each row's point stands for: ``declared_area_ha`` if positive, else 4 ha.
+def declared_areas_ha(data: Any, n: int) -> np.ndarray:
+    """Each row's declared hectares where ``declared_area_ha`` holds a positive number, else NaN.
 
     ``data`` is the layer (a GeoDataFrame may hold the column; a GeoSeries never does).
     """
-    out = np.full(n, DEFAULT_POINT_AREA_HA)
+    out = np.full(n, np.nan)
     if isinstance(data, pd.DataFrame) and POINT_AREA_COLUMN in data.columns:
         declared = pd.to_numeric(data[POINT_AREA_COLUMN], errors="coerce").to_numpy(dtype=float)
         ok = np.isfinite(declared) & (declared > 0)
         out[ok] = declared[ok]
     return out
+
+
+def point_areas_ha(data: Any, n: int) -> np.ndarray:
+    """Hectares each row's point stands for: ``declared_area_ha`` if positive, else 4 ha.
+
+    ``data`` is the layer (a GeoDataFrame may hold the column; a GeoSeries never does).
+    """
+    declared = declared_areas_ha(data, n)
+    return np.where(np.isfinite(declared), declared, DEFAULT_POINT_AREA_HA)
 
 
 def _circles_lonlat(

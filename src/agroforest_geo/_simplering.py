@@ -17,10 +17,10 @@ candidate pairs by their envelopes and decides each one with exact orientation
 signs (``RobustLineIntersector``: the pair is disjoint when the envelopes are,
 or when both ends of one segment lie strictly on the same side of the other).
 
-First, the star test (:func:`_star_proved`, one pass over the vertices): a ring
-whose every triangle with the mean of its vertices turns the same way, and that
-crosses the half-line from the mean along +x exactly once, goes once round the
-mean with each segment in its own angular sector, so only neighbours meet, at
+First, the star test (:func:`_star_tile`, one pass over the vertices): a ring
+whose every triangle with its centroid turns the same way, and that crosses the
+half-line from the centroid along +x exactly once, goes once round the centroid
+with each segment in its own angular sector, so only neighbours meet, at
 their shared vertex. Most parcels pass it. The other rings get the pair tests,
 which ask exactly GEOS's questions. Both accept an answer only when it is
 certain in floating point:
@@ -72,6 +72,8 @@ _TINY = 1e-290
 BRUTE_FORCE_SEGMENTS = 24
 #: A sweep that needs more pair tests than this per segment gives up (GEOS decides).
 MAX_PAIRS_PER_SEGMENT = 64
+#: Vertices per tile of the star test (its scratch arrays stay in the L1/L2 cache).
+_TILE = 1024
 
 
 def available() -> bool:
@@ -112,7 +114,8 @@ def proved_simple(xy: np.ndarray, start: np.ndarray) -> np.ndarray:
     xy = np.asarray(xy, dtype=np.float64)
     if xy.ndim != 2 or xy.shape[1] < 2:
         raise ValueError(f"xy must have shape (n, 2), got {xy.shape}")
-    _compiled()(xy, start, out)
+    # x and y as contiguous columns (no copy when xy is their transpose, as read from GEOS)
+    _compiled()(np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1]), start, out)
     return out
 
 
@@ -132,12 +135,12 @@ def _orient(ax: float, ay: float, bx: float, by: float, cx: float, cy: float) ->
     return 0
 
 
-def _separated(xy: np.ndarray, a: int, i: int, j: int) -> bool:
+def _separated(x: np.ndarray, y: np.ndarray, a: int, i: int, j: int) -> bool:
     """Segments i and j of the ring starting at vertex a certainly do not meet."""
-    p1x, p1y = xy[a + i, 0], xy[a + i, 1]
-    p2x, p2y = xy[a + i + 1, 0], xy[a + i + 1, 1]
-    q1x, q1y = xy[a + j, 0], xy[a + j, 1]
-    q2x, q2y = xy[a + j + 1, 0], xy[a + j + 1, 1]
+    p1x, p1y = x[a + i], y[a + i]
+    p2x, p2y = x[a + i + 1], y[a + i + 1]
+    q1x, q1y = x[a + j], y[a + j]
+    q2x, q2y = x[a + j + 1], y[a + j + 1]
     s1 = _orient(p1x, p1y, p2x, p2y, q1x, q1y)
     if s1 != 0 and s1 == _orient(p1x, p1y, p2x, p2y, q2x, q2y):
         return True
@@ -155,60 +158,106 @@ def _boxes_apart(box: np.ndarray, i: int, j: int) -> bool:
     )
 
 
-def _star_proved(xy: np.ndarray, a: int, m: int) -> bool:
-    """Prove the closed ring of ``m`` segments from vertex ``a`` simple: star-shaped.
+def _star_tile(
+    x: np.ndarray,
+    y: np.ndarray,
+    start: np.ndarray,
+    r0: int,
+    r1: int,
+    kx: np.ndarray,
+    ky: np.ndarray,
+    flag: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """Run the star test on rings ``r0..r1``: ``out[r]`` True for the rings it proves simple.
 
-    With ``c`` the mean of its vertices: every triangle ``(c, v[k], v[k+1])`` turns
-    the same way, certainly (:func:`_orient`), and the ring crosses the half-line
-    from ``c`` along +x exactly once. Then the vertices' angles around ``c`` rise
-    strictly, by less than a half-turn per segment, through exactly one turn: every
-    segment lies in its own angular sector, sectors of non-neighbours share only
-    ``c``, which no segment passes through, and neighbours share only their vertex.
-    The crossings are counted with exact comparisons (a counter-clockwise ring
-    crosses the +x half-line going up, i.e. from ``y < cy`` to ``y >= cy``).
+    A closed ring of ``m >= 3`` segments is proved when, with ``c`` the centroid of
+    its area (any point would do; the centroid of a parcel is most often one from
+    which it is star-shaped: 91 % of the area benchmark's parcels, against 82 % for
+    the mean of the vertices), every triangle ``(c, v[k], v[k+1])`` turns the same way, certainly
+    (the orientation sign beyond Shewchuk's bound, as :func:`_orient`), and the ring
+    crosses the half-line from ``c`` along +x exactly once. Then the vertices'
+    angles around ``c`` rise strictly, by less than a half-turn per segment, through
+    exactly one turn: every segment lies in its own angular sector, sectors of
+    non-neighbours share only ``c``, which no segment passes through, and neighbours
+    share only their vertex. The crossings are counted with exact comparisons (a
+    counter-clockwise ring crosses the +x half-line going up, from ``y < cy`` to
+    ``y >= cy``; a clockwise one going down).
+
+    The rings' vertices are one tile (``start[r0]`` to ``start[r1]``); ``kx``, ``ky``
+    and ``flag`` are scratch of at least that many items. The edges of the whole tile
+    are tested in one loop the compiler vectorizes (the centre of each edge's ring
+    repeated at each vertex), then each ring counts the flags of its own edges.
     """
-    cx = 0.0
-    cy = 0.0
-    for k in range(m):
-        cx += xy[a + k, 0]
-        cy += xy[a + k, 1]
-    cx /= m
-    cy /= m
-    pos = 0
-    neg = 0
-    up = 0
-    down = 0
-    for k in range(m):
-        x0, y0 = xy[a + k, 0], xy[a + k, 1]
-        x1, y1 = xy[a + k + 1, 0], xy[a + k + 1, 1]
+    t0 = start[r0]
+    for r in range(r0, r1):
+        a = start[r]
+        m = start[r + 1] - a - 1
+        # the centroid of the ring's area, from its first vertex (NaN if it has no area)
+        a2 = 0.0
+        sx = 0.0
+        sy = 0.0
+        for k in range(a, a + m):
+            x0, y0 = x[k] - x[a], y[k] - y[a]
+            x1, y1 = x[k + 1] - x[a], y[k + 1] - y[a]
+            cross = x0 * y1 - x1 * y0
+            a2 += cross
+            sx += (x0 + x1) * cross
+            sy += (y0 + y1) * cross
+        cx = x[a] + sx / (3.0 * a2) if m > 0 else np.nan
+        cy = y[a] + sy / (3.0 * a2) if m > 0 else np.nan
+        for k in range(a - t0, start[r + 1] - t0):
+            kx[k] = cx
+            ky[k] = cy
+    for k in range(start[r1] - t0 - 1):
+        x0, y0 = x[t0 + k], y[t0 + k]
+        x1, y1 = x[t0 + k + 1], y[t0 + k + 1]
+        cx = kx[k]
+        cy = ky[k]
         left = (x0 - cx) * (y1 - cy)
         right = (y0 - cy) * (x1 - cx)
         det = left - right
-        bound = _ERRBOUND * (abs(left) + abs(right))
-        tiny = not (abs(left) + abs(right) > _TINY)  # also NaN
-        pos += (det > bound) & ~tiny
-        neg += (-det > bound) & ~tiny
-        up += (y0 < cy) & (y1 >= cy)
-        down += (y0 >= cy) & (y1 < cy)
-    return (pos == m and up == 1) or (neg == m and down == 1)
+        size = abs(left) + abs(right)
+        bound = _ERRBOUND * size
+        sure = size > _TINY  # False for NaN too
+        flag[k] = (
+            ((det > bound) & sure) * 1
+            + ((-det > bound) & sure) * 2
+            + ((y0 < cy) & (y1 >= cy)) * 4
+            + ((y0 >= cy) & (y1 < cy)) * 8
+        )
+    for r in range(r0, r1):
+        a = start[r]
+        m = start[r + 1] - a - 1
+        if m < 3 or x[a] != x[a + m] or y[a] != y[a + m]:
+            continue
+        pos = 0
+        neg = 0
+        up = 0
+        down = 0
+        for k in range(a - t0, a - t0 + m):
+            f = flag[k]
+            pos += f & 1
+            neg += (f >> 1) & 1
+            up += (f >> 2) & 1
+            down += (f >> 3) & 1
+        out[r] = (pos == m and up == 1) or (neg == m and down == 1)
 
 
-def _ring_proved(xy: np.ndarray, a: int, n: int, box: np.ndarray) -> bool:
+def _ring_proved(x: np.ndarray, y: np.ndarray, a: int, n: int, box: np.ndarray) -> bool:
     """Prove the ring of ``n`` coordinates from vertex ``a`` valid (``box``: scratch)."""
     m = n - 1  # segments
     if m < 3:
         return False
-    if xy[a, 0] != xy[a + m, 0] or xy[a, 1] != xy[a + m, 1]:
+    if x[a] != x[a + m] or y[a] != y[a + m]:
         return False
-    if _star_proved(xy, a, m):
-        return True
     # the envelopes of the segments, and every turn strict (neighbouring segments meet only
     # at their shared vertex), without branches: the same test as _orient != 0
     certain = True
-    px, py = xy[a + m - 1, 0], xy[a + m - 1, 1]
+    px, py = x[a + m - 1], y[a + m - 1]
     for k in range(m):
-        x0, y0 = xy[a + k, 0], xy[a + k, 1]
-        x1, y1 = xy[a + k + 1, 0], xy[a + k + 1, 1]
+        x0, y0 = x[a + k], y[a + k]
+        x1, y1 = x[a + k + 1], y[a + k + 1]
         box[0, k] = min(x0, x1)
         box[1, k] = max(x0, x1)
         box[2, k] = min(y0, y1)
@@ -221,7 +270,7 @@ def _ring_proved(xy: np.ndarray, a: int, n: int, box: np.ndarray) -> bool:
     if not certain:  # also a NaN or infinite coordinate
         return False
     if m > BRUTE_FORCE_SEGMENTS:
-        return _swept(xy, a, m, box)
+        return _swept(x, y, a, m, box)
     # most small rings have no two non-neighbouring segments with overlapping envelopes:
     # count those pairs without branches first
     overlaps = 0
@@ -237,12 +286,12 @@ def _ring_proved(xy: np.ndarray, a: int, n: int, box: np.ndarray) -> bool:
     for i in range(m - 2):
         last = m if i > 0 else m - 1
         for j in range(i + 2, last):
-            if not _boxes_apart(box, i, j) and not _separated(xy, a, i, j):
+            if not _boxes_apart(box, i, j) and not _separated(x, y, a, i, j):
                 return False
     return True
 
 
-def _swept(xy: np.ndarray, a: int, m: int, box: np.ndarray) -> bool:
+def _swept(x: np.ndarray, y: np.ndarray, a: int, m: int, box: np.ndarray) -> bool:
     """Test the segment pairs of a long ring by a sweep along x (see the module's Method)."""
     order = np.argsort(box[0, :m], kind="mergesort")
     budget = MAX_PAIRS_PER_SEGMENT * m
@@ -258,22 +307,39 @@ def _swept(xy: np.ndarray, a: int, m: int, box: np.ndarray) -> bool:
             if _boxes_apart(box, i, j):
                 continue
             budget -= 1
-            if budget < 0 or not _separated(xy, a, lo, hi):
+            if budget < 0 or not _separated(x, y, a, lo, hi):
                 return False
     return True
 
 
-def _proof_loop(xy: np.ndarray, start: np.ndarray, out: np.ndarray) -> None:
-    """``out[r]``: ring r (vertices ``start[r]:start[r + 1]``) is proved valid."""
-    longest = 0
-    for r in range(start.size - 1):
+def _proof_loop(x: np.ndarray, y: np.ndarray, start: np.ndarray, out: np.ndarray) -> None:
+    """``out[r]``: ring r (vertices ``start[r]:start[r + 1]``) is proved valid.
+
+    Tiles of whole rings (:data:`_TILE` vertices at most, or one longer ring) get
+    the star test; the rings it does not prove get the segment-pair tests.
+    """
+    nring = start.size - 1
+    longest = _TILE
+    for r in range(nring):
         longest = max(longest, start[r + 1] - start[r])
-    box = np.empty((4, max(longest, 1)))
-    for r in range(start.size - 1):
-        out[r] = _ring_proved(xy, start[r], start[r + 1] - start[r], box)
+    box = np.empty((4, longest))
+    kx = np.empty(longest)
+    ky = np.empty(longest)
+    flag = np.empty(longest, dtype=np.int8)
+    r0 = 0
+    while r0 < nring:
+        t0 = start[r0]
+        r1 = r0 + 1
+        while r1 < nring and start[r1 + 1] - t0 <= _TILE:
+            r1 += 1
+        _star_tile(x, y, start, r0, r1, kx, ky, flag, out)
+        for r in range(r0, r1):
+            if not out[r]:
+                out[r] = _ring_proved(x, y, start[r], start[r + 1] - start[r], box)
+        r0 = r1
 
 
 def _compiled() -> Callable[..., None]:
     """Return the compiled proof (its helpers compiled first; on first use, cached on disk)."""
-    helpers = ("_orient", "_boxes_apart", "_separated", "_swept", "_star_proved", "_ring_proved")
+    helpers = ("_orient", "_boxes_apart", "_separated", "_swept", "_star_tile", "_ring_proved")
     return _jit.kernel(globals(), "_proof_loop", helpers=helpers)

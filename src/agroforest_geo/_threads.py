@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -49,8 +50,12 @@ def map_blocks(
 def run_blocks(fn: Callable[[int, int], T], cuts: list[int], *, workers: int) -> list[T]:
     """``[fn(lo, hi) for lo, hi in pairwise(cuts)]`` on up to ``workers`` threads.
 
-    The calling thread works too (one thread fewer to start), and every thread
-    takes the next block as it becomes free. Results come back in block order.
+    The calling thread works too, and every thread takes the next block as it
+    becomes free. Results come back in block order. The other threads come from
+    one pool kept for the process (starting threads cost ~0.5 ms each, a tenth
+    of a call on 100,000 parcels); a helper that has not started when the
+    caller has taken the last block is cancelled, so calls nested in a block
+    never wait for a thread the pool cannot give.
     """
     nblocks = len(cuts) - 1
     workers = max(1, min(int(workers), nblocks))
@@ -63,12 +68,39 @@ def run_blocks(fn: Callable[[int, int], T], cuts: list[int], *, workers: int) ->
         while (k := next(taken)) < nblocks:
             results[k] = fn(cuts[k], cuts[k + 1])
 
-    with ThreadPoolExecutor(max_workers=workers - 1) as pool:
-        others = [pool.submit(work) for _ in range(workers - 1)]
+    others = [_pool().submit(work) for _ in range(workers - 1)]
+    try:
         work()
+    finally:
         for f in others:
-            f.result()
+            if not f.cancel():
+                f.result()  # running: it finishes its last block (or raises its error)
     return results  # type: ignore[return-value]
+
+
+_POOL: list[ThreadPoolExecutor] = []
+_POOL_LOCK = threading.Lock()
+#: Threads the pool may hold at most (each made only when a call needs one more).
+MAX_POOL_THREADS = 64
+
+
+def _pool() -> ThreadPoolExecutor:
+    """Return the process's pool of helper threads (made on first use)."""
+    with _POOL_LOCK:
+        if not _POOL:
+            _POOL.append(ThreadPoolExecutor(MAX_POOL_THREADS, thread_name_prefix="agroforest_geo"))
+        return _POOL[0]
+
+
+def _forget_pool() -> None:
+    """In a forked child the parent's threads do not exist: start a new pool when needed."""
+    global _POOL_LOCK
+    _POOL.clear()
+    _POOL_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
 
 
 def n_workers(n_jobs: int) -> int:
@@ -135,7 +167,7 @@ def _proved_polygons(geoms: np.ndarray) -> np.ndarray:
     out = np.zeros(geoms.size, dtype=bool)
     if geoms.size == 0:
         return out
-    if geoms.size >= MIN_COMPILED_VERTICES // 4 and _geosrings.available():
+    if geoms.size >= _geosrings.MIN_ROWS and _geosrings.available():
         # a large layer: its shells read straight from GEOS, without the GIL
         found = _geosrings.scan(geoms)
         got = None if found is None else _geosrings.rings(geoms, found)

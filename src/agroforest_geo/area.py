@@ -38,7 +38,7 @@ import shapely
 
 from . import _geosrings
 from ._points import point_areas_ha, points_as_circles
-from ._ringarea import MIN_COMPILED_VERTICES, backend, ring_areas
+from ._ringarea import backend, ring_areas
 from ._ringarea import screen as screen_vertices
 from ._screen import InvalidPolicy, blank, check_policy, screen
 from ._simplering import proved_simple
@@ -58,9 +58,8 @@ _BLOCK_VERTICES = 1 << 18
 _MIN_VERTICES_PER_JOB = 1 << 16
 #: Fewer rows than this per thread are counted on one.
 _MIN_ROWS_PER_JOB = 20_000
-#: Fewer rows than this are read through shapely: a polygon has at least 4 vertices, so
-#: from here on the compiled kernel (and numba) is used anyway when it can be.
-_MIN_SCANNED_ROWS = MIN_COMPILED_VERTICES // 4
+#: Fewer rows than this are read through shapely (see :data:`._geosrings.MIN_ROWS`).
+_MIN_SCANNED_ROWS = _geosrings.MIN_ROWS
 
 
 def _geoseries(data: gpd.GeoDataFrame | gpd.GeoSeries, name: str) -> gpd.GeoSeries:

@@ -14,6 +14,7 @@ __all__ = [
     "AllometryDomainWarning",
     "AmbiguousColumnError",
     "CRSMismatchError",
+    "ColumnWarning",
     "DuplicateIdError",
     "GeometryWarning",
     "InputNotFoundError",
@@ -118,3 +119,7 @@ class AllometryDomainWarning(AgroforestGeoWarning):
 
 class TaxonFallbackWarning(AgroforestGeoWarning):
     """Some taxa were not found at species level and took a genus, family or stand value."""
+
+
+class ColumnWarning(AgroforestGeoWarning):
+    """A column was not found, or read with an assumption (a default area, a unit)."""

@@ -90,7 +90,7 @@ RULES: Mapping[str, Rule] = MappingProxyType(
         "swapped_lonlat": Rule(
             "error",
             "longitude and latitude are swapped (x holds latitude, y longitude)",
-            "repair(swap_axes='auto') swaps them back",
+            "fix the coordinates in the source; repair(swap_axes='auto') swaps them back",
         ),
         "projected_as_degrees": Rule(
             "error",

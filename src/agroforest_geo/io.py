@@ -27,6 +27,7 @@ import shapely
 
 from ._antimeridian import cut_layer_at_antimeridian
 from ._atomic import atomic_write
+from ._intake import warn_about
 from ._mapping import (
     LAYER_SCHEMAS,
     LayerSchema,
@@ -111,7 +112,9 @@ def read_raw(
     if gdf.crs is None and crs is not None:
         gdf = gdf.set_crs(norm_crs(crs))
     if kind is not None:
-        return map_columns(gdf, kind, id_column, columns, path.suffix.lower())
+        out = map_columns(gdf, kind, id_column, columns, path.suffix.lower())
+        warn_about(out, kind, source=source, stacklevel=2)
+        return out
     renames = explicit_renames(gdf, columns, kind="", id_column=None, target_id=None)
     out = renamed(gdf, renames, {}, "layer")
     if id_column is not None and id_column not in out.columns:
@@ -123,6 +126,7 @@ def read_raw(
             f"--id-column {id_column}: not a column of the layer; its columns are {have}"
         )
         raise exc
+    warn_about(out, None, source=source, stacklevel=2)
     return out
 
 
@@ -325,6 +329,7 @@ def read_layer(
             "EPSG code of its projection, or fix the file (a Shapefile needs its .prj)"
         )
         raise exc
+    warn_about(gdf, kind, source=source, stacklevel=3)
     return cut_layer_at_antimeridian(gdf)
 
 

@@ -33,6 +33,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from ._gc import paused_gc
+from ._geosrings import coordinates
 from ._nearest import Outlines, closest_points, closest_points_prepared, compiled
 from ._threads import n_workers
 from .area import _densify, geodesic_area_m2
@@ -433,7 +434,7 @@ def _nearest_geographic_block(
     n = geoms.size
     out = np.full(n, np.nan)
     # p: the first vertex; D: the radius around p that reaches all of the geometry
-    xy, owner = shapely.get_coordinates(geoms, return_index=True)
+    xy, owner = coordinates(geoms)  # the GIL released where it can be
     start = np.searchsorted(owner, np.arange(n))
     end = np.append(start[1:], owner.size) - 1
     lon0, lat0 = xy[start, 0], xy[start, 1]
@@ -773,7 +774,7 @@ def _against_areas(
     akey = ai.astype(np.int64) * npa + pa_idx[aj]
     single = shapely.get_type_id(pg) == 3
     free = np.flatnonzero(single[ai] & ~np.isin(akey, crossing))
-    xy, at = shapely.get_coordinates(pg[ai[free]], return_index=True)
+    xy, at = coordinates(pg[ai[free]])
     first = xy[np.searchsorted(at, np.arange(free.size))]
     was_prepared = shapely.is_prepared(areas)
     shapely.prepare(areas)

@@ -23,10 +23,10 @@ import pyproj
 import shapely
 
 from ._antimeridian import crosses_antimeridian
-from ._countries import COUNTRY_BOUNDS
 from ._points import POINT_MAX_HA, is_point, point_areas_ha
 from ._screen import blank as blanked
 from ._screen import nonfinite
+from ._swaps import claimed_countries, position, swapped_lonlat
 from .area import geodesic_area_m2, perimeter_m
 from .crs import _crs_label, norm_crs
 from .errors import MissingColumnError
@@ -185,34 +185,6 @@ def _invalid_message(geom: shapely.Geometry, reason: str) -> str:
     )
 
 
-#: Latitudes beyond which nothing is grown or logged (Antarctica, the Arctic Ocean): a layer
-#: "there" whose x would be a farmed latitude has its axes swapped.
-_FARMED_LAT = (-60.0, 72.0)
-
-
-def _swapped_by_claims(
-    cx: np.ndarray, cy: np.ndarray, ok: np.ndarray, countries: np.ndarray | None, farmland: bool
-) -> np.ndarray:
-    """Tell which features fit only once swapped: nowhere farmed, or outside their country.
-
-    A feature is swapped when its centre lies where no parcel can be, or outside
-    the country it claims, but where one can be once x and y are swapped.
-    """
-    lo, hi = _FARMED_LAT
-    out = ok & ((cy < lo) | (cy > hi)) & (cx >= lo) & (cx <= hi) & farmland
-    if countries is not None:
-        for code in pd.unique(countries[ok]):
-            box = COUNTRY_BOUNDS.get(str(code).strip().upper()) if isinstance(code, str) else None
-            if box is None:
-                continue
-            x0, y0, x1, y1 = box
-            rows = ok & (countries == code)
-            inside = (cx >= x0) & (cx <= x1) & (cy >= y0) & (cy <= y1)
-            inside_sw = (cy >= x0) & (cy <= x1) & (cx >= y0) & (cx <= y1)
-            out |= rows & ~inside & inside_sw
-    return out
-
-
 def _bounds_checks(
     geoms: np.ndarray,
     crs: pyproj.CRS,
@@ -223,10 +195,9 @@ def _bounds_checks(
     """Coordinate plausibility per feature (only rows in ``usable`` are judged).
 
     Besides each feature's own bounds, the whole layer is judged: features are
-    swapped when they lie where no parcel can be (``farmland`` layers: parcels,
-    plots) or outside the country they claim (``countries``) but fit once
-    swapped, and a projected layer whose coordinates are *all* within ±180/±90
-    is in degrees.
+    swapped by the rules of :func:`agroforest_geo._swaps.swapped_lonlat` (or when
+    they fit the CRS's area of use only once swapped), and a projected layer whose
+    coordinates are *all* within ±180/±90 is in degrees.
     """
     n = geoms.size
     res = {
@@ -246,26 +217,17 @@ def _bounds_checks(
     if crs.is_geographic:
         in_range = (xmin >= -180) & (xmax <= 180) & (ymin >= -90) & (ymax <= 90)
         swap_ok = (ymin >= -180) & (ymax <= 180) & (xmin >= -90) & (xmax <= 90)
-        res["swapped_lonlat"] = finite & ~in_range & swap_ok
         far = np.nanmax(np.abs(b), axis=1, initial=0.0) > 1_000
         res["projected_as_degrees"] = finite & ~in_range & ~swap_ok & far
         res["coords_out_of_range"] = finite & ~in_range & ~swap_ok & ~far
-        cx, cy = (xmin + xmax) / 2, (ymin + ymax) / 2
-        ok = finite & in_range
+        res["swapped_lonlat"] = swapped_lonlat(b, finite, countries=countries, farmland=farmland)
         if aou is not None:
+            cx, cy = (xmin + xmax) / 2, (ymin + ymax) / 2
+            ok = finite & in_range
             inside = _inside(cx, cy, aou)
             inside_sw = _inside(cy, cx, aou)
             res["swapped_lonlat"] |= ok & ~inside & inside_sw
-            res["outside_area_of_use"] = ok & ~inside & ~inside_sw
-        res["swapped_lonlat"] |= _swapped_by_claims(cx, cy, ok, countries, farmland)
-        # layer consensus: features far from where the others are, but there once swapped
-        if ok.sum() >= 3:
-            mx, my = np.median(cx[ok]), np.median(cy[ok])
-            d = np.hypot(cx - mx, cy - my)
-            d_sw = np.hypot(cy - mx, cx - my)
-            radius = max(1.0, 3.0 * float(np.median(d[ok])))
-            res["swapped_lonlat"] |= ok & swap_ok & (d > radius) & (d_sw <= radius)
-        res["outside_area_of_use"] &= ~res["swapped_lonlat"]
+            res["outside_area_of_use"] = ok & ~inside & ~inside_sw & ~res["swapped_lonlat"]
         return res
     # projected (or other) CRS
     looks_deg = (xmin >= -180) & (xmax <= 180) & (ymin >= -90) & (ymax <= 90)
@@ -329,7 +291,10 @@ def validate(
         ``swapped_lonlat``, as do features of a parcels or plots layer lying
         where nothing is grown (latitude below -60° or above 72°) that fit once
         swapped: a whole layer swapped (Peru read as latitude -76°) is caught
-        even though each of its features has valid coordinates.
+        even though each of its features has valid coordinates. A single
+        feature far from the layer's other features (3 or more) that falls among
+        them once swapped is ``swapped_lonlat`` too; a layer spread over several
+        countries is not judged so (:mod:`agroforest_geo._swaps` gives the rules).
     min_area_m2 : float
         Polygons whose ellipsoidal area is below this get ``tiny_area``.
     sliver_ratio : float
@@ -479,7 +444,7 @@ def validate(
             geoms,
             crs,
             present,
-            _claimed_countries(gdf, country),
+            claimed_countries(gdf, country),
             farmland=kind in ("parcels", "plots"),
         )
         for code in (
@@ -571,18 +536,6 @@ def validate(
     return ValidationReport(make_findings(gdf.index, ids, items), gdf.index.copy())
 
 
-def _claimed_countries(gdf: gpd.GeoDataFrame, country: str | None) -> np.ndarray | None:
-    """ISO alpha-2 code each feature claims: its ``country`` column, else ``country``."""
-    if country is not None and not isinstance(country, str):
-        raise TypeError(f"country must be an ISO 3166-1 alpha-2 code such as 'PE', got {country!r}")
-    claimed = np.full(len(gdf), country.strip().upper() if country else None, dtype=object)
-    if "country" in gdf.columns:
-        col = gdf["country"].to_numpy(dtype=object)
-        filled = np.array([isinstance(v, str) and bool(v.strip()) for v in col], dtype=bool)
-        claimed[filled] = [str(v).strip().upper() for v in col[filled]]
-    return claimed if any(c is not None for c in claimed) else None
-
-
 def _aou_label(crs: pyproj.CRS) -> str:
     a = crs.area_of_use
     if a is None:  # pragma: no cover - only reached when the CRS has an area of use
@@ -609,8 +562,9 @@ def _coords_message(code: str, geom: shapely.Geometry, crs: pyproj.CRS) -> str:
     label = _crs_label(crs)
     if code == "swapped_lonlat":
         return (
-            f"longitude and latitude look swapped ({where} in {label}); "
-            "repair(swap_axes='auto') swaps them back"
+            f"longitude and latitude look swapped ({where} in {label}); swapped, it is at "
+            f"{position(shapely.bounds(geom), swapped=True)}: fix the coordinates in the "
+            "source, or repair(swap_axes='auto') swaps them back"
         )
     if code == "projected_as_degrees":
         return (

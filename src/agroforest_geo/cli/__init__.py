@@ -113,7 +113,9 @@ def _format_warning(
     lineno: int,
     line: str | None = None,
 ) -> str:
-    return f"agroforest-geo: {category.__name__}: {message}\n"
+    # a warning of the library may carry its advice worded with the command line's options
+    text = getattr(message, "cli_message", None) or message
+    return f"agroforest-geo: {category.__name__}: {text}\n"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,6 +10,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from .._names import declared_area_examples
 from ..area import area_ha, perimeter_m
 from ..declared import declared_vs_measured
 from ..io import LAYER_SCHEMAS, read_raw, write_table
@@ -53,7 +54,10 @@ def register(subparsers: Any) -> None:
         "area",
         help="ellipsoidal area and perimeter of every feature, with declared-area comparison",
         description="Print id, area_ha and perimeter_m; when the layer has declared_area_ha, "
-        "also declared_minus_measured_ha and declared_ratio (declared / measured).",
+        "also declared_minus_measured_ha and declared_ratio (declared / measured). With "
+        "--kind parcels or plots the declared area is also found under its common names, in "
+        f"any case, with accents or spaces: {declared_area_examples()}. Points are measured "
+        "as circles of their declared area (4 ha without one).",
     )
     _add_input_arguments(a)
     add_output_argument(a)
