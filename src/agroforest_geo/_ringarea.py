@@ -279,11 +279,13 @@ def _vertex_loop(  # pragma: no cover - compiled by numba; the numpy twin below 
 
     A ring within 0.01 rad of its centre takes the polynomial branch at every vertex
     (and ``|u| < 1e-3`` follows from ``e < 0.09``). That branch is computed first at
-    every vertex of the block, in one branch-free loop over all of them that the
-    compiler vectorizes (rings of parcels are a few vertices long: a loop per ring
-    would be mostly its scalar remainder); the rings that are not within 0.01 rad
-    are then computed again with the general branch. The two branches give the same
-    values where both apply: each vertex gets the same arithmetic either way.
+    every vertex of a tile of whole rings (:data:`_TILE` vertices at most), in one
+    branch-free loop that the compiler vectorizes (rings of parcels are a few vertices
+    long: a loop per ring would be mostly its scalar remainder); the rings that are
+    not within 0.01 rad are then computed again with the general branch, which also
+    takes every ring longer than a tile (so the scratch arrays beyond ``xs``, ``ys``
+    stay the size of a tile). The two branches give the same values where both
+    apply: each vertex gets the same arithmetic either way.
     """
     nring = start.size - 1
     inv_qp = inv_qp_[0]
@@ -293,23 +295,25 @@ def _vertex_loop(  # pragma: no cover - compiled by numba; the numpy twin below 
         longest = max(longest, start[r + 1] - start[r])
     # the ring constants repeated at each vertex of a tile: the vertex loop reads contiguous
     # arrays only (gathers through a ring index would keep it scalar)
-    k_lon0 = np.empty(longest)
-    k_lat0 = np.empty(longest)
-    k_s0 = np.empty(longest)
-    k_c0 = np.empty(longest)
-    k_id0 = np.empty(longest)
-    k_sb1 = np.empty(longest)
-    k_cb1 = np.empty(longest)
+    k_lon0 = np.empty(_TILE)
+    k_lat0 = np.empty(_TILE)
+    k_s0 = np.empty(_TILE)
+    k_c0 = np.empty(_TILE)
+    k_id0 = np.empty(_TILE)
+    k_sb1 = np.empty(_TILE)
+    k_cb1 = np.empty(_TILE)
+    near = np.empty(_TILE, dtype=np.bool_)
     xs = np.empty(longest)
     ys = np.empty(longest)
-    near = np.empty(longest, dtype=np.bool_)
     r0 = 0
     while r0 < nring:
         t0 = start[r0]
         r1 = r0 + 1  # the tile: whole rings, _TILE vertices at most (or one longer ring)
         while r1 < nring and start[r1 + 1] - t0 <= _TILE:
             r1 += 1
-        for r in range(r0, r1):
+        # one ring longer than a tile takes the general branch only (the same values)
+        wide = start[r1] - t0 > _TILE
+        for r in range(r0, r1 if not wide else r0):
             for j in range(start[r] - t0, start[r + 1] - t0):
                 k_lon0[j] = lon0_[r]
                 k_lat0[j] = lat0_[r]
@@ -318,7 +322,7 @@ def _vertex_loop(  # pragma: no cover - compiled by numba; the numpy twin below 
                 k_id0[j] = id0_[r]
                 k_sb1[j] = sb1_[r]
                 k_cb1[j] = cb1_[r]
-        for j in range(start[r1] - t0):
+        for j in range(start[r1] - t0 if not wide else 0):
             i = t0 + j
             lon0 = k_lon0[j]
             lat0 = k_lat0[j]
@@ -363,8 +367,8 @@ def _vertex_loop(  # pragma: no cover - compiled by numba; the numpy twin below 
             if b <= a:
                 out[r] = 0.0
                 continue
-            small = e < 0.09
-            for i in range(a, b):
+            small = e < 0.09 and not wide
+            for i in range(a, b if small else a):
                 small &= near[i - t0]
             if not small:
                 lon0 = lon0_[r]

@@ -315,24 +315,26 @@ def _swept(x: np.ndarray, y: np.ndarray, a: int, m: int, box: np.ndarray) -> boo
 def _proof_loop(x: np.ndarray, y: np.ndarray, start: np.ndarray, out: np.ndarray) -> None:
     """``out[r]``: ring r (vertices ``start[r]:start[r + 1]``) is proved valid.
 
-    Tiles of whole rings (:data:`_TILE` vertices at most, or one longer ring) get
-    the star test; the rings it does not prove get the segment-pair tests.
+    Tiles of whole rings (:data:`_TILE` vertices at most) get the star test; the
+    rings it does not prove, and rings longer than a tile, get the segment-pair tests
+    (the scratch arrays of the star test stay the size of a tile).
     """
     nring = start.size - 1
     longest = _TILE
     for r in range(nring):
         longest = max(longest, start[r + 1] - start[r])
     box = np.empty((4, longest))
-    kx = np.empty(longest)
-    ky = np.empty(longest)
-    flag = np.empty(longest, dtype=np.int8)
+    kx = np.empty(_TILE)
+    ky = np.empty(_TILE)
+    flag = np.empty(_TILE, dtype=np.int8)
     r0 = 0
     while r0 < nring:
         t0 = start[r0]
         r1 = r0 + 1
         while r1 < nring and start[r1 + 1] - t0 <= _TILE:
             r1 += 1
-        _star_tile(x, y, start, r0, r1, kx, ky, flag, out)
+        if start[r1] - t0 <= _TILE:  # a ring longer than a tile goes to the pair tests
+            _star_tile(x, y, start, r0, r1, kx, ky, flag, out)
         for r in range(r0, r1):
             if not out[r]:
                 out[r] = _ring_proved(x, y, start[r], start[r + 1] - start[r], box)
