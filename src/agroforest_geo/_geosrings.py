@@ -54,6 +54,7 @@ import numpy as np
 import shapely
 
 from . import _jit
+from ._ringarea import MIN_COMPILED_VERTICES
 
 __all__ = ["ENV_VAR", "MIN_ROWS", "Scan", "available", "coordinates", "rings", "scan"]
 
@@ -75,7 +76,7 @@ _FUNCTIONS = (
 _OB_TYPE = 8
 #: Fewer rows than this are read through shapely by the callers (a polygon has at least 4
 #: vertices: from here on the compiled kernels, and numba, are used anyway when they can be).
-MIN_ROWS = 12_500
+MIN_ROWS = MIN_COMPILED_VERTICES // 4  # 12,500
 #: Row kinds found by the scan.
 NO_RING, SIMPLE, COMPLEX, COLLECTION = 0, 1, 2, 3
 
