@@ -848,6 +848,49 @@ def test_threads_give_the_same_bits(monkeypatch):
         agf.protected_overlap(parcels, protected, n_jobs="2")
 
 
+def test_the_callers_geometries_are_never_prepared(monkeypatch):
+    # GEOS builds and frees a prepared geometry's indexes with no lock: preparing the
+    # caller's own geometries crashed the interpreter when two threads (a dask worker's
+    # threads, a user's pool) called protected_overlap with the same protected layer
+    parcels = agf.read_parcels(agf.datasets.get_path("parcels"))
+    protected = agf.read_protected_areas(agf.datasets.get_path("protected_areas"))
+    callers = {id(g) for g in (*parcels.geometry.values, *protected.geometry.values)}
+    prepared: list[int] = []
+    real = shapely.prepare
+
+    def spy(geometry, **kw):
+        prepared.extend(id(g) for g in np.atleast_1d(np.asarray(geometry, dtype=object)))
+        return real(geometry, **kw)
+
+    monkeypatch.setattr(shapely, "prepare", spy)
+    res = agf.protected_overlap(parcels, protected, buffer_m=200)
+    assert (res.protected_ha > 0).sum() >= 10  # the prepared point-in-area test ran
+    assert prepared and not callers.intersection(prepared)
+    assert not shapely.is_prepared(protected.geometry.values).any()
+
+
+def test_concurrent_calls_on_one_protected_layer_give_the_serial_results():
+    import threading
+
+    parcels = agf.read_parcels(agf.datasets.get_path("parcels"))
+    protected = agf.read_protected_areas(agf.datasets.get_path("protected_areas"))
+    parts = [parcels.iloc[::2], parcels.iloc[1::2], parcels]
+    want = [agf.protected_overlap(p, protected, buffer_m=200, n_jobs=1) for p in parts]
+    got: dict[int, pd.DataFrame] = {}
+
+    def call(k: int) -> None:
+        got[k] = agf.protected_overlap(parts[k], protected, buffer_m=200, n_jobs=1)
+
+    for _ in range(3):
+        threads = [threading.Thread(target=call, args=(k,)) for k in range(len(parts))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for k, res in got.items():
+            pd.testing.assert_frame_equal(res, want[k], check_exact=True)
+
+
 def test_map_units_per_metre_is_measured():
     from agroforest_geo.protected import _map_units_per_m
 

@@ -44,8 +44,9 @@ def _layer() -> tuple[np.ndarray, np.ndarray, shapely.STRtree]:
     )
     feats = json.loads(text)["features"]
     codes = np.array([f["properties"]["iso_a2"] for f in feats], dtype=object)
+    # not prepared: the layer is shared by every thread, and GEOS builds a prepared
+    # geometry's indexes lazily with no lock (the index's queries prepare their input)
     geoms = shapely.from_geojson([json.dumps(f["geometry"]) for f in feats])
-    shapely.prepare(geoms)
     return codes, geoms, shapely.STRtree(geoms)
 
 

@@ -716,8 +716,10 @@ def _measure(
         pg = shapely.from_wkb(shapely.to_wkb(pg))  # a prepared geometry is never shared
 
     def job(lo: int, hi: int) -> tuple[np.ndarray, ...]:
-        # GEOS builds the indexes of prepared geometries lazily: every thread gets copies
-        own = areas if jobs == 1 else shapely.from_wkb(shapely.to_wkb(areas))
+        # the areas get prepared below, and GEOS builds (and frees) a prepared geometry's
+        # indexes with no lock: every job prepares its own copies, never the caller's
+        # geometries, which another thread (or another call) may be using at the same time
+        own = shapely.from_wkb(shapely.to_wkb(areas))
         protected_m2, key, dist = _against_areas(
             pg[lo:hi],
             par.empty[lo:hi],
@@ -753,7 +755,9 @@ def _against_areas(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Parcels ``pg`` (of ellipsoidal area ``area_m2``) against the protected ``areas``.
 
-    ``areas`` are the rows ``pa_idx`` of the protected layer. Returns, per
+    ``areas`` are the rows ``pa_idx`` of the protected layer, copies that this call
+    owns: they get prepared, which is not safe on geometries another thread uses.
+    Returns, per
     parcel, the ellipsoidal m² inside the union of the areas and the distance
     (m); and the sorted keys ``row * npa + area`` of the (parcel, area) pairs
     whose interiors meet. A parcel's results depend on the parcel and the areas
@@ -776,12 +780,8 @@ def _against_areas(
     free = np.flatnonzero(single[ai] & ~np.isin(akey, crossing))
     xy, at = coordinates(pg[ai[free]])
     first = xy[np.searchsorted(at, np.arange(free.size))]
-    was_prepared = shapely.is_prepared(areas)
-    shapely.prepare(areas)
-    try:
-        inside = free[shapely.intersects_xy(areas[aj[free]], first[:, 0], first[:, 1])]
-    finally:
-        shapely.destroy_prepared(areas[~was_prepared])
+    shapely.prepare(areas)  # the caller's own copies (see _measure)
+    inside = free[shapely.intersects_xy(areas[aj[free]], first[:, 0], first[:, 1])]
     whole = np.zeros(n, dtype=bool)
     whole[ai[inside]] = True  # the overlap is the whole parcel: no intersection
     # 3. parcels across a boundary (and multi-part parcels): intersect with tiles
