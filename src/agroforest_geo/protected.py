@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, get_args
 
@@ -117,6 +118,38 @@ def _subdivide(
         np.concatenate([g[keep], fixed[nz]]),
         np.concatenate([o[keep], all_own[bad][fsub[nz]]]),
     )
+
+
+class _Tiling:
+    """Tiles of the protected areas near the call's parcels, cut once and shared by its jobs.
+
+    Built on first use (parcels that meet no boundary need none), under a lock: the
+    cutting runs GEOS one rectangle at a time and holds the GIL, so jobs that each cut
+    it would only wait for each other. Each area is tiled whole and alone, so a tile,
+    and the order of an area's tiles, never depend on the other parcels or areas.
+    """
+
+    def __init__(
+        self, areas: np.ndarray, owner: np.ndarray, max_vertices: int, bounds: np.ndarray
+    ) -> None:
+        self._args = (areas, owner, max_vertices, bounds)
+        self._lock = threading.Lock()
+        self._tiles: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def get(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Tiles, the area (``owner``) of each, and each tile's rank in its area's tiling."""
+        with self._lock:
+            if self._tiles is None:
+                areas, owner, max_vertices, (x0, y0, x1, y1) = self._args
+                b = shapely.bounds(areas)
+                near = (b[:, 0] <= x1) & (b[:, 2] >= x0) & (b[:, 1] <= y1) & (b[:, 3] >= y0)
+                tiles, tile_owner = _subdivide(areas[near], owner[near], max_vertices)
+                by_owner = np.argsort(tile_owner, kind="stable")
+                first = np.searchsorted(tile_owner[by_owner], tile_owner[by_owner])
+                rank = np.empty(tiles.size, dtype=np.int64)
+                rank[by_owner] = np.arange(tiles.size) - first
+                self._tiles = (tiles, tile_owner, rank)
+            return self._tiles
 
 
 def _boundary_chunks(
@@ -712,6 +745,9 @@ def _measure(
     area_m2[par.empty] = 0.0
     jobs = min(jobs, max(n // _MIN_ROWS_PER_JOB, 1))
     cuts = np.linspace(0, n, jobs + 1).astype(np.int64)
+    live = ~shapely.is_missing(pg)
+    box = shapely.total_bounds(pg[live]) if live.any() else np.full(4, np.nan)
+    tiling = _Tiling(areas, pa_idx, max_tile_vertices, box)
     if jobs > 1 and shapely.is_prepared(pg).any():
         pg = shapely.from_wkb(shapely.to_wkb(pg))  # a prepared geometry is never shared
 
@@ -728,7 +764,7 @@ def _measure(
             pa_idx,
             npa,
             crs,
-            max_tile_vertices,
+            tiling,
             reach,
         )
         return protected_m2, key + lo * npa, dist
@@ -750,7 +786,7 @@ def _against_areas(
     pa_idx: np.ndarray,
     npa: int,
     crs: pyproj.CRS,
-    max_tile_vertices: int,
+    tiling: _Tiling,
     reach: float | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Parcels ``pg`` (of ellipsoidal area ``area_m2``) against the protected ``areas``.
@@ -792,7 +828,7 @@ def _against_areas(
     meets = np.zeros(0, dtype=bool)
     if cut_rows.size:
         ui, uo, meets, protected_m2 = _cut_overlaps(
-            pg, cut_rows, whole, areas, pa_idx, crs, max_tile_vertices, (akey[inside], npa)
+            pg, cut_rows, whole, tiling.get(), crs, (akey[inside], npa)
         )
     protected_m2[whole] = area_m2[whole]
     protected_m2 = np.minimum(protected_m2, area_m2)
@@ -813,13 +849,13 @@ def _cut_overlaps(
     pg: np.ndarray,
     rows: np.ndarray,
     whole: np.ndarray,
-    areas: np.ndarray,
-    owner: np.ndarray,
+    tiled: tuple[np.ndarray, np.ndarray, np.ndarray],
     crs: pyproj.CRS,
-    max_tile_vertices: int,
     known: tuple[np.ndarray, int],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Overlap of the parcels ``pg[rows]`` with tiles of the protected ``areas``.
+    """Overlap of the parcels ``pg[rows]`` with the tiles of the protected areas.
+
+    ``tiled``: the tiles, their areas and their ranks (:meth:`_Tiling.get`).
 
     Returns, per (parcel, tile) pair that intersects, the parcel row, the owner
     of the tile and whether their interiors meet (``known``: the keys
@@ -830,20 +866,11 @@ def _cut_overlaps(
     parcel in one area sums its pieces; the pieces of a parcel in several
     (possibly overlapping) areas are merged first, so nothing counts twice.
     """
-    # tile only the areas near these parcels, but each of them whole: its tiles depend on
-    # the area alone, so a parcel's hectares never depend on the other parcels in the call
-    x0, y0, x1, y1 = shapely.total_bounds(pg[rows])
-    b = shapely.bounds(areas)
-    near = (b[:, 0] <= x1) & (b[:, 2] >= x0) & (b[:, 1] <= y1) & (b[:, 3] >= y0)
-    tiles, tile_owner = _subdivide(areas[near], owner[near], max_tile_vertices)
+    tiles, tile_owner, rank = tiled
     ti, tj = shapely.STRtree(tiles).query(pg[rows], predicate="intersects")
     # the index visits a parcel's tiles in an order that depends on the other tiles in it:
     # put them in the order of their own area's tiling, so sums of pieces are the same bits
     # whichever parcels (and so areas) the call holds
-    by_owner = np.argsort(tile_owner, kind="stable")
-    first = np.searchsorted(tile_owner[by_owner], tile_owner[by_owner])
-    rank = np.empty(tiles.size, dtype=np.int64)
-    rank[by_owner] = np.arange(tiles.size) - first
     order = np.lexsort((rank[tj], tile_owner[tj], ti))
     ti, tj = ti[order], tj[order]
     ui, uo = rows[ti], tile_owner[tj]
@@ -866,7 +893,7 @@ def _cut_overlaps(
     ci, co, pieces = ci[pos], co[pos], pieces[pos]
     if ci.size == 0:
         return ui, uo, meets, m2
-    npa = int(owner.max()) + 1
+    npa = int(tile_owner.max()) + 1
     pairs = np.unique(ci.astype(np.int64) * npa + co)
     n_own = np.bincount(pairs // npa, minlength=pg.size)
     one = n_own[ci] == 1
