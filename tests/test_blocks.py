@@ -191,3 +191,36 @@ def test_any_number_of_threads_gives_the_same_bits(tmp_path):
         pd.testing.assert_frame_equal(
             forest_cover_and_loss(polys, cpath, lpath, n_jobs=jobs), one, check_exact=True
         )
+
+
+def test_one_dataset_under_two_names_is_read_under_one_lock(tmp_path):
+    # cover and loss as two bands of one file, passed as one open dataset: GDAL datasets
+    # are not thread-safe, so both names must share the dataset's lock
+    import geopandas as gpd
+    import pandas as pd
+
+    from agroforest_geo.cover import forest_cover_and_loss
+
+    rng = np.random.default_rng(11)
+    n = 1500
+    cover = rng.integers(0, 101, (n, n)).astype("uint8")
+    loss = np.where(rng.random((n, n)) < 0.1, rng.integers(1, 24, (n, n)), 0).astype("uint8")
+    stack = tmp_path / "stack.tif"
+    prof = dict(driver="GTiff", width=n, height=n, count=2, dtype="uint8", crs="EPSG:32718",
+                transform=from_origin(X0, Y0, 30, 30), nodata=255, tiled=True,
+                blockxsize=128, blockysize=128, compress="deflate")  # fmt: skip
+    with rasterio.open(stack, "w", **prof) as dst:
+        dst.write(np.stack([cover, loss]))
+    with rasterio.open(stack) as src:
+        store = BlockStore({"cover": src, "loss": src}, {"cover": 1, "loss": 2}, [])
+        assert store.rasters["cover"].lock is store.rasters["loss"].lock
+    cpath = write(tmp_path / "cover.tif", cover, nodata=255, block=128)
+    lpath = write(tmp_path / "loss.tif", loss, nodata=255, block=128)
+    x = rng.uniform(X0, X0 + 30 * n, 2000)
+    y = rng.uniform(Y0 - 30 * n, Y0, 2000)
+    geoms = shapely.buffer(shapely.points(x, y), rng.uniform(20, 300, 2000), quad_segs=4)
+    polys = gpd.GeoDataFrame(geometry=geoms, crs=32718)
+    want = forest_cover_and_loss(polys, cpath, lpath, n_jobs=1)
+    with rasterio.open(stack) as src:
+        got = forest_cover_and_loss(polys, src, src, cover_band=1, loss_band=2, n_jobs=2)
+    pd.testing.assert_frame_equal(got, want, check_exact=True)

@@ -48,3 +48,33 @@ def test_a_forked_child_runs_blocks_on_its_own_threads():
 
 def _sum_range(lo: int, hi: int) -> int:
     return sum(range(lo, hi))
+
+
+def test_unprepared_copies_only_when_something_is_prepared():
+    import numpy as np
+    import shapely
+
+    geoms = shapely.buffer(shapely.points(np.arange(5.0), np.zeros(5)), 0.4)
+    assert _threads.unprepared(geoms) is geoms  # nothing prepared: no copy
+    shapely.prepare(geoms[2])
+    copies = _threads.unprepared(geoms)
+    assert not shapely.is_prepared(copies).any()
+    assert shapely.equals_identical(copies, geoms).all()  # the same coordinates, bit for bit
+    assert shapely.is_prepared(geoms[2])  # the caller's geometry is left as it was
+
+
+def test_the_verbs_never_read_a_callers_prepared_geometry():
+    # GEOS prepares lazily with no lock: the layers as the verbs hold them are never prepared
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    from agroforest_geo import inputs, overlap
+
+    geoms = shapely.buffer(shapely.points(np.arange(6.0) * 1e3 + 5e5, np.full(6, 9.2e6)), 300.0)
+    shapely.prepare(geoms)
+    layer = gpd.GeoDataFrame({"parcel_id": [f"p{i}" for i in range(6)]}, geometry=geoms, crs=32718)
+    held = overlap._prepare(layer, "parcels", None, "raise")
+    assert not shapely.is_prepared(held.geoms).any()
+    assert not shapely.is_prepared(inputs._polygon_array(layer, "parcels")).any()
+    assert shapely.is_prepared(layer.geometry.values).all()  # the caller's, untouched

@@ -73,7 +73,7 @@ def _nodata_compare(src: DatasetReader, band: int) -> int | None:
 class _Raster:
     """One raster's units: their size, the lock on its dataset, the units held."""
 
-    def __init__(self, src: DatasetReader, band: int) -> None:
+    def __init__(self, src: DatasetReader, band: int, lock: threading.Lock) -> None:
         self.src, self.band = src, band
         bh, bw = src.block_shapes[band - 1]
         self.uh = bh * max(1, math.ceil(min(_MIN_UNIT_PX, src.height) / bh))
@@ -82,7 +82,7 @@ class _Raster:
         self.all_valid = all(
             f == rasterio.enums.MaskFlags.all_valid for f in src.mask_flag_enums[band - 1]
         )
-        self.lock = threading.Lock()
+        self.lock = lock  # the dataset's: shared by every name it is read under
         self.units: dict[tuple[int, int], tuple[np.ndarray, np.ndarray | None]] = {}
 
     def keys(self, boxes: np.ndarray) -> list[tuple[int, int]]:
@@ -146,7 +146,13 @@ class BlockStore:
         bands: Mapping[str, int],
         needs: Sequence[np.ndarray],
     ) -> None:
-        self.rasters = {name: _Raster(src, bands[name]) for name, src in srcs.items()}
+        # one lock per dataset, not per name: a GDAL dataset is never read by two threads at
+        # once, even when one dataset is two of the rasters (cover and loss in two bands)
+        locks: dict[int, threading.Lock] = {}
+        self.rasters = {
+            name: _Raster(src, bands[name], locks.setdefault(id(src), threading.Lock()))
+            for name, src in srcs.items()
+        }
         self.counters = _Counters()
         self._keys: dict[str, list[list[tuple[int, int]]]] = {}
         self._left: dict[str, dict[tuple[int, int], int]] = {}

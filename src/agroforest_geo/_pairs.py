@@ -37,7 +37,7 @@ import shapely
 
 from . import _separation
 from ._gc import paused_gc
-from ._threads import map_blocks
+from ._threads import map_blocks, unprepared
 
 __all__ = ["Pairs", "overlapping_pairs"]
 
@@ -89,10 +89,8 @@ def overlapping_pairs(
     -------
     Pairs
     """
-    if n_jobs > 1:
-        # GEOS builds the indexes of prepared geometries lazily: threads never share one
-        lg = _unprepared(lg)
-        rg = lg if within else _unprepared(rg)
+    lg = unprepared(lg)  # threads (ours, or the caller's) never share a prepared geometry
+    rg = lg if within else unprepared(rg)
     li, ri = _candidates(lg, rg, within=within, n_jobs=n_jobs)
     sides = _Sides.of(lg, rg, li, ri, within=within)
     with paused_gc():  # one new geometry per pair, no cycles (see ._gc)
@@ -167,13 +165,6 @@ def _in_pairs(geoms: np.ndarray, *positions: np.ndarray) -> np.ndarray:
     for pos in positions:
         out[pos] = geoms[pos]
     return out
-
-
-def _unprepared(geoms: np.ndarray) -> np.ndarray:
-    """``geoms``, or exact copies of them if any is prepared."""
-    if shapely.is_prepared(geoms).any():
-        return shapely.from_wkb(shapely.to_wkb(geoms))
-    return geoms
 
 
 def _block(s: _Sides, li: np.ndarray, ri: np.ndarray, measure: Measure) -> Pairs:

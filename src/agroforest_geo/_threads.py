@@ -17,9 +17,22 @@ from typing import TypeVar
 import numpy as np
 import shapely
 
-__all__ = ["map_blocks", "n_workers", "run_blocks"]
+__all__ = ["map_blocks", "n_workers", "run_blocks", "unprepared"]
 
 T = TypeVar("T")
+
+
+def unprepared(geoms: np.ndarray) -> np.ndarray:
+    """``geoms``, or exact copies of them (WKB round trip) if any of them is prepared.
+
+    GEOS builds and frees a prepared geometry's indexes lazily and with no lock, and
+    shapely's predicates and indexed queries use a geometry's prepared state whenever it
+    has one: a caller's prepared geometries, read by our threads or by another call on
+    another thread, could crash the interpreter. Unprepared geometries are only read.
+    """
+    if shapely.is_prepared(geoms).any():
+        return shapely.from_wkb(shapely.to_wkb(geoms))
+    return geoms
 
 
 def map_blocks(

@@ -33,6 +33,7 @@ from ._geodesic_edges import to_crs_geodesic
 from ._network import check_source, is_remote, raster_env
 from ._points import point_areas_ha, points_as_circles
 from ._screen import screen_with_validity
+from ._threads import unprepared
 from .area import geodesic_area_m2
 from .crs import require_crs
 from .errors import (
@@ -255,7 +256,7 @@ def _polygon_array(polygons: gpd.GeoDataFrame | gpd.GeoSeries, name: str) -> np.
         raise TypeError(
             f"{name} must be a GeoDataFrame or GeoSeries, got {type(polygons).__name__}"
         )
-    return np.asarray(gs.values, dtype=object)
+    return unprepared(np.asarray(gs.values, dtype=object))  # never read prepared (_threads)
 
 
 @dataclass

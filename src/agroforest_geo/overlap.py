@@ -36,7 +36,7 @@ import shapely
 from ._pairs import overlapping_pairs
 from ._points import point_areas_ha, points_as_circles
 from ._screen import screen, warn_nonfinite
-from ._threads import is_valid, n_workers
+from ._threads import is_valid, n_workers, unprepared
 from .area import geodesic_area_m2
 from .crs import require_crs, same_crs
 from .errors import DuplicateIdError, GeometryWarning, InvalidGeometryError, MissingColumnError
@@ -128,7 +128,9 @@ def _prepare(
             f"{_listed(pd.unique(ids[dup]))}. Give each feature its own id "
             "(or pass another id column)."
         )
-    geoms = np.asarray(gdf.geometry.array, dtype=object)
+    # a caller's prepared geometries would be used prepared, by our threads or at the same
+    # time by another call: GEOS prepares with no lock (see _threads.unprepared)
+    geoms = unprepared(np.asarray(gdf.geometry.array, dtype=object))
     if invalid == "nan":
         nan = screen(geoms, ids, invalid="nan", name=name, stacklevel=4)
     else:  # invalid rows are raised or repaired below

@@ -748,8 +748,6 @@ def _measure(
     live = ~shapely.is_missing(pg)
     box = shapely.total_bounds(pg[live]) if live.any() else np.full(4, np.nan)
     tiling = _Tiling(areas, pa_idx, max_tile_vertices, box)
-    if jobs > 1 and shapely.is_prepared(pg).any():
-        pg = shapely.from_wkb(shapely.to_wkb(pg))  # a prepared geometry is never shared
 
     def job(lo: int, hi: int) -> tuple[np.ndarray, ...]:
         # the areas get prepared below, and GEOS builds (and frees) a prepared geometry's
