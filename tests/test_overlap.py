@@ -848,6 +848,27 @@ def test_threads_give_the_same_bits(monkeypatch):
         agf.protected_overlap(parcels, protected, n_jobs="2")
 
 
+def test_each_protected_area_is_tiled_once_per_call_and_alone():
+    from agroforest_geo.protected import _subdivide, _Tiling
+
+    t = np.linspace(0, 2 * np.pi, 900, endpoint=False)
+    ring = np.column_stack([np.cos(t), np.sin(t)]) * (1 + 0.2 * np.sin(7 * t))[:, None]
+    a = shapely.Polygon(ring * 2_000 + (X0, Y0))
+    b = shapely.Polygon(ring * 1_500 + (X0 + 20_000, Y0))
+    tiling = _Tiling(np.array([a, b], dtype=object), np.array([4, 9]), 64)
+    ta, oa, ra = tiling.near(np.array(a.bounds))  # only a is near
+    assert set(oa.tolist()) == {4} and ra.tolist() == list(range(ta.size))
+    alone = _subdivide(np.array([a], dtype=object), np.array([4]), 64)[0]
+    assert ta.size == alone.size > 4 and shapely.equals_identical(ta, alone).all()
+    tb, ob, rb = tiling.near(np.array(shapely.union(a, b).bounds))
+    assert ob.tolist() == [4] * ta.size + [9] * (tb.size - ta.size)
+    assert rb.tolist() == list(range(ta.size)) + list(range(tb.size - ta.size))
+    assert all(x is y for x, y in zip(tb[: ta.size], ta, strict=True))  # a was not cut again
+    alone_b = _subdivide(np.array([b], dtype=object), np.array([9]), 64)[0]
+    assert shapely.equals_identical(tb[ta.size :], alone_b).all()
+    assert tiling.near(np.array([X0 + 1e6, Y0, X0 + 1e6 + 1, Y0 + 1]))[0].size == 0
+
+
 def test_the_callers_geometries_are_never_prepared(monkeypatch):
     # GEOS builds and frees a prepared geometry's indexes with no lock: preparing the
     # caller's own geometries crashed the interpreter when two threads (a dask worker's

@@ -121,35 +121,46 @@ def _subdivide(
 
 
 class _Tiling:
-    """Tiles of the protected areas near the call's parcels, cut once and shared by its jobs.
+    """Tiles of the protected areas, each area cut once per call and shared by its jobs.
 
-    Built on first use (parcels that meet no boundary need none), under a lock: the
-    cutting runs GEOS one rectangle at a time and holds the GIL, so jobs that each cut
-    it would only wait for each other. Each area is tiled whole and alone, so a tile,
-    and the order of an area's tiles, never depend on the other parcels or areas.
+    An area is cut the first time a job needs it (the areas near the job's parcels that
+    cross a boundary), under a lock: the cutting runs GEOS one rectangle at a time and
+    holds the GIL, so jobs that each cut the same area would only wait for each other.
+    Each area is tiled whole and alone, so its tiles, and their order, never depend on
+    the other parcels or areas of the call.
     """
 
-    def __init__(
-        self, areas: np.ndarray, owner: np.ndarray, max_vertices: int, bounds: np.ndarray
-    ) -> None:
-        self._args = (areas, owner, max_vertices, bounds)
+    def __init__(self, areas: np.ndarray, owner: np.ndarray, max_vertices: int) -> None:
+        self._areas, self._owner, self._max = areas, owner, max_vertices
+        self._bounds = shapely.bounds(areas)
         self._lock = threading.Lock()
-        self._tiles: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._cut: dict[int, np.ndarray] = {}  # position in ``areas`` -> its tiles, in order
 
-    def get(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Tiles, the area (``owner``) of each, and each tile's rank in its area's tiling."""
+    def near(self, box: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return the tiles of the areas whose bounds meet ``box``, in area order.
+
+        With them, the area (``owner``) of each tile and its rank in its area's tiling.
+        """
+        x0, y0, x1, y1 = box
+        b = self._bounds
+        want = np.flatnonzero((b[:, 0] <= x1) & (b[:, 2] >= x0) & (b[:, 1] <= y1) & (b[:, 3] >= y0))
         with self._lock:
-            if self._tiles is None:
-                areas, owner, max_vertices, (x0, y0, x1, y1) = self._args
-                b = shapely.bounds(areas)
-                near = (b[:, 0] <= x1) & (b[:, 2] >= x0) & (b[:, 1] <= y1) & (b[:, 3] >= y0)
-                tiles, tile_owner = _subdivide(areas[near], owner[near], max_vertices)
-                by_owner = np.argsort(tile_owner, kind="stable")
-                first = np.searchsorted(tile_owner[by_owner], tile_owner[by_owner])
-                rank = np.empty(tiles.size, dtype=np.int64)
-                rank[by_owner] = np.arange(tiles.size) - first
-                self._tiles = (tiles, tile_owner, rank)
-            return self._tiles
+            new = np.array([k for k in want.tolist() if k not in self._cut], dtype=np.intp)
+            if new.size:
+                tiles, pos = _subdivide(self._areas[new], new, self._max)
+                if pos.size:
+                    order = np.argsort(pos, kind="stable")  # an area's tiles keep their order
+                    cuts = np.flatnonzero(np.diff(pos[order])) + 1
+                    for k, idx in zip(np.unique(pos), np.split(order, cuts), strict=True):
+                        self._cut[int(k)] = tiles[idx]
+                for k in new.tolist():
+                    self._cut.setdefault(k, np.empty(0, dtype=object))  # nothing with area
+            parts = [self._cut[k] for k in want.tolist()]
+        sizes = np.array([t.size for t in parts], dtype=np.int64)
+        tiles = np.concatenate(parts) if parts else np.empty(0, dtype=object)
+        tile_owner = np.repeat(self._owner[want], sizes)
+        rank = np.arange(tiles.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        return tiles, tile_owner, rank
 
 
 def _boundary_chunks(
@@ -745,9 +756,7 @@ def _measure(
     area_m2[par.empty] = 0.0
     jobs = min(jobs, max(n // _MIN_ROWS_PER_JOB, 1))
     cuts = np.linspace(0, n, jobs + 1).astype(np.int64)
-    live = ~shapely.is_missing(pg)
-    box = shapely.total_bounds(pg[live]) if live.any() else np.full(4, np.nan)
-    tiling = _Tiling(areas, pa_idx, max_tile_vertices, box)
+    tiling = _Tiling(areas, pa_idx, max_tile_vertices)
 
     def job(lo: int, hi: int) -> tuple[np.ndarray, ...]:
         # the areas get prepared below, and GEOS builds (and frees) a prepared geometry's
@@ -826,7 +835,7 @@ def _against_areas(
     meets = np.zeros(0, dtype=bool)
     if cut_rows.size:
         ui, uo, meets, protected_m2 = _cut_overlaps(
-            pg, cut_rows, whole, tiling.get(), crs, (akey[inside], npa)
+            pg, cut_rows, whole, tiling, crs, (akey[inside], npa)
         )
     protected_m2[whole] = area_m2[whole]
     protected_m2 = np.minimum(protected_m2, area_m2)
@@ -847,13 +856,11 @@ def _cut_overlaps(
     pg: np.ndarray,
     rows: np.ndarray,
     whole: np.ndarray,
-    tiled: tuple[np.ndarray, np.ndarray, np.ndarray],
+    tiling: _Tiling,
     crs: pyproj.CRS,
     known: tuple[np.ndarray, int],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Overlap of the parcels ``pg[rows]`` with the tiles of the protected areas.
-
-    ``tiled``: the tiles, their areas and their ranks (:meth:`_Tiling.get`).
+    """Overlap of the parcels ``pg[rows]`` with the tiles of the protected areas near them.
 
     Returns, per (parcel, tile) pair that intersects, the parcel row, the owner
     of the tile and whether their interiors meet (``known``: the keys
@@ -864,7 +871,8 @@ def _cut_overlaps(
     parcel in one area sums its pieces; the pieces of a parcel in several
     (possibly overlapping) areas are merged first, so nothing counts twice.
     """
-    tiles, tile_owner, rank = tiled
+    # only the areas near these parcels, but each tiled whole (see _Tiling)
+    tiles, tile_owner, rank = tiling.near(shapely.total_bounds(pg[rows]))
     ti, tj = shapely.STRtree(tiles).query(pg[rows], predicate="intersects")
     # the index visits a parcel's tiles in an order that depends on the other tiles in it:
     # put them in the order of their own area's tiling, so sums of pieces are the same bits
