@@ -122,6 +122,22 @@ def test_escaped_cells_read_back_as_written(tmp_path, layer):
     assert back["note"].tolist() == layer["note"].iloc[:2].tolist()
 
 
+def test_text_already_quoted_before_a_formula_sign_reads_back_unchanged(tmp_path):
+    # found by the round-trip property below: the reader takes one quote off "'=...", so
+    # a name that really starts with a quote needs one more quote on the way out
+    names = ["'=", "''+x", "'-3.5", "'plain", "=SUM(A1)", "-"]
+    df = gpd.GeoDataFrame(
+        {"parcel_id": [f"p{i}" for i in range(6)], "producer_name": names},
+        geometry=[shapely.box(-76.7 + i / 100, -7.2, -76.695 + i / 100, -7.195) for i in range(6)],
+        crs=4326,
+    )
+    path = agf.write_table(df, tmp_path / "t.csv")
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    col = rows[0].index("producer_name")
+    assert [r[col] for r in rows[1:]] == ["''=", "'''+x", "''-3.5", "'plain", "'=SUM(A1)", "-"]
+    assert agf.read_parcels(path)["producer_name"].tolist() == names
+
+
 # --------------------------------------------------------------------------- round trips
 
 

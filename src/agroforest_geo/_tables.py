@@ -141,13 +141,14 @@ def table_columns(path: Path, sheet: str | int | None = None) -> list[str]:
 
 
 def _unescape(df: pd.DataFrame) -> pd.DataFrame:
-    # "'=x" is a spreadsheet's (and write_table's) way of writing the text "=x"
+    # "'=x" is a spreadsheet's (and write_table's) way of writing the text "=x"; write_table
+    # writes the text "'=x" as "''=x" (see escape_formulas): one quote comes off
     out = df.copy()
     for col in out.columns:
         s = out[col]
         if s.dtype == object or pd.api.types.is_string_dtype(s):
             text = s.astype("string")
-            hit = text.str.match(r"'[=+\-@\t\r]").fillna(False).astype(bool)
+            hit = text.str.match(r"'+[=+\-@\t\r]").fillna(False).astype(bool)
             if hit.any():
                 out[col] = s.where(~hit, text.str.slice(1))
     return out
@@ -522,6 +523,9 @@ def _from_pair(
 def escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
     """Prefix ``'`` to text cells a spreadsheet would run as a formula (numbers are left).
 
+    Text that already starts with ``'`` before a formula sign gets one more ``'``, so
+    that reading the table back (which takes one off) gives the same text.
+
     Examples
     --------
     >>> escape_formulas(pd.DataFrame({"a": ["=1+1", "-3.5", "ok"], "n": [-1.0, 2.0, 3.0]}))
@@ -543,6 +547,10 @@ def escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
         lone = text.isin(["-", "+"]).fillna(False).astype(bool)  # a dash for "none" is harmless
         is_text = s.map(lambda v: isinstance(v, str)).astype(bool)
         hit = starts & ~number.astype(bool) & ~lone & is_text
+        # text already starting with quotes before a formula sign gets one more, since the
+        # reader takes one off ("'=" is written "''=" and read back as "'=")
+        quoted = text.str.match(r"'+[=+\-@\t\r]").fillna(False).astype(bool) & is_text
+        hit |= quoted
         if hit.any():
             out[col] = s.where(~hit, "'" + text)
     return out

@@ -492,7 +492,9 @@ def write_table(table: pd.DataFrame, path: PathLike) -> Path:
     moved into place when complete, so a failed or killed write never leaves a
     half-written file (nor damages the previous one). In a CSV, text cells that a
     spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab
-    or carriage return; numbers excepted) are written with a leading ``'``.
+    or carriage return; numbers excepted) are written with a leading ``'``, and so
+    is text that already starts with ``'`` before one of those signs: the readers
+    take one ``'`` off, so the text reads back as it was.
 
     Examples
     --------
