@@ -800,8 +800,7 @@ def _against_areas(
 
     ``areas`` are the rows ``pa_idx`` of the protected layer, copies that this call
     owns: they get prepared, which is not safe on geometries another thread uses.
-    Returns, per
-    parcel, the ellipsoidal m² inside the union of the areas and the distance
+    Returns, per parcel, the ellipsoidal m² inside the union of the areas and the distance
     (m); and the sorted keys ``row * npa + area`` of the (parcel, area) pairs
     whose interiors meet. A parcel's results depend on the parcel and the areas
     alone, never on the other parcels.
@@ -823,7 +822,7 @@ def _against_areas(
     free = np.flatnonzero(single[ai] & ~np.isin(akey, crossing))
     xy, at = coordinates(pg[ai[free]])
     first = xy[np.searchsorted(at, np.arange(free.size))]
-    shapely.prepare(areas)  # the caller's own copies (see _measure)
+    shapely.prepare(areas)  # this job's own copies (see _measure)
     inside = free[shapely.intersects_xy(areas[aj[free]], first[:, 0], first[:, 1])]
     whole = np.zeros(n, dtype=bool)
     whole[ai[inside]] = True  # the overlap is the whole parcel: no intersection
