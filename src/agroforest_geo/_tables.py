@@ -58,6 +58,8 @@ log = logging.getLogger("agroforest_geo.io")
 
 TABLE_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: Text a reader takes one quote off: quotes before a formula sign (write_table adds one).
+_QUOTED_FORMULA = "'+[" + re.escape("".join(_FORMULA_START)) + "]"
 _X_TARGETS = {"x", "lon", "longitude"}
 _Y_TARGETS = {"y", "lat", "latitude"}
 _WKT = re.compile(
@@ -148,7 +150,7 @@ def _unescape(df: pd.DataFrame) -> pd.DataFrame:
         s = out[col]
         if s.dtype == object or pd.api.types.is_string_dtype(s):
             text = s.astype("string")
-            hit = text.str.match(r"'+[=+\-@\t\r]").fillna(False).astype(bool)
+            hit = text.str.match(_QUOTED_FORMULA).fillna(False).astype(bool)
             if hit.any():
                 out[col] = s.where(~hit, text.str.slice(1))
     return out
@@ -549,7 +551,7 @@ def escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
         hit = starts & ~number.astype(bool) & ~lone & is_text
         # text already starting with quotes before a formula sign gets one more, since the
         # reader takes one off ("'=" is written "''=" and read back as "'=")
-        quoted = text.str.match(r"'+[=+\-@\t\r]").fillna(False).astype(bool) & is_text
+        quoted = text.str.match(_QUOTED_FORMULA).fillna(False).astype(bool) & is_text
         hit |= quoted
         if hit.any():
             out[col] = s.where(~hit, "'" + text)

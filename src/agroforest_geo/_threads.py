@@ -17,7 +17,7 @@ from typing import TypeVar
 import numpy as np
 import shapely
 
-__all__ = ["map_blocks", "n_workers", "run_blocks", "unprepared"]
+__all__ = ["copies", "map_blocks", "n_workers", "run_blocks", "unprepared"]
 
 T = TypeVar("T")
 
@@ -30,9 +30,12 @@ def unprepared(geoms: np.ndarray) -> np.ndarray:
     has one: a caller's prepared geometries, read by our threads or by another call on
     another thread, could crash the interpreter. Unprepared geometries are only read.
     """
-    if shapely.is_prepared(geoms).any():
-        return shapely.from_wkb(shapely.to_wkb(geoms))
-    return geoms
+    return copies(geoms) if shapely.is_prepared(geoms).any() else geoms
+
+
+def copies(geoms: np.ndarray) -> np.ndarray:
+    """Exact copies of ``geoms`` (WKB round trip: the same coordinates), never prepared."""
+    return shapely.from_wkb(shapely.to_wkb(geoms))
 
 
 def map_blocks(

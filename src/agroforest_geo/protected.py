@@ -36,7 +36,7 @@ from scipy.spatial import cKDTree
 from ._gc import paused_gc
 from ._geosrings import coordinates
 from ._nearest import Outlines, closest_points, closest_points_prepared, compiled
-from ._threads import n_workers
+from ._threads import copies, n_workers
 from .area import _densify, geodesic_area_m2
 from .crs import geodetic_crs, same_crs, transform_geoms
 from .errors import MissingColumnError
@@ -762,7 +762,7 @@ def _measure(
         # the areas get prepared below, and GEOS builds (and frees) a prepared geometry's
         # indexes with no lock: every job prepares its own copies, never the caller's
         # geometries, which another thread (or another call) may be using at the same time
-        own = shapely.from_wkb(shapely.to_wkb(areas))
+        own = copies(areas)
         protected_m2, key, dist = _against_areas(
             pg[lo:hi],
             par.empty[lo:hi],
