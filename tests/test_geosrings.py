@@ -259,6 +259,45 @@ def test_rows_replaced_after_the_scan_give_none_never_a_crash():
     assert out.stdout.strip() == "ok"
 
 
+def test_the_scan_holds_its_rows_so_their_rings_outlive_the_callers_array():
+    # rings() trusts what the scan found of its rows (their kinds and counts): the scan
+    # must hold those objects. Here the caller's array is emptied (its rows' last
+    # references), the allocator reuses their memory for new geometries, and the rings
+    # read from the scan's rows are still shapely's (a freed row would be a crash or garbage)
+    code = """
+        import gc
+        import numpy as np, shapely
+        from agroforest_geo import _geosrings
+        from agroforest_geo.area import _polygon_rings
+        rng = np.random.default_rng(1)
+        def layer(n):
+            c = rng.uniform(-80, -70, (n, 1, 2))
+            ang = np.linspace(0, 2 * np.pi, 9)[:-1]
+            size = rng.uniform(1e-3, 1e-2, (n, 1, 1))
+            ring = np.stack([np.cos(ang), np.sin(ang)], axis=-1) * size
+            geoms = list(shapely.polygons(c + ring))
+            holed = shapely.box(0, 0, 4, 4).difference(shapely.box(1, 1, 2, 2))
+            return np.array(geoms[:-1] + [holed], dtype=object)
+        geoms = layer(20_000)
+        want = _polygon_rings(geoms.copy())
+        found = _geosrings.scan(geoms)
+        geoms[:] = None
+        gc.collect()
+        noise = [layer(20_000) for _ in range(3)]  # the freed memory, taken again
+        assert _geosrings.rings(geoms, found) is None  # not the rows scanned
+        got = _geosrings.rings(found.held, found)
+        assert got is not None
+        xy, start, owner, exterior, n_simple = got
+        assert n_simple == want.n_simple
+        assert np.array_equal(xy, want.xy) and np.array_equal(start, want.start)
+        assert np.array_equal(owner, want.owner) and np.array_equal(exterior, want.exterior)
+        print("ok")
+    """
+    out = _run_isolated(code)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "ok"
+
+
 def test_the_offset_search_reads_inside_the_geometry_objects(monkeypatch):
     # the GEOS address is looked for inside shapely's object struct only: reading past its
     # end (it was read up to 64 bytes in, the struct is 40) touches whatever the allocator

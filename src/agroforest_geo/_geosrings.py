@@ -7,8 +7,8 @@ calls the GEOS C API directly. shapely's own calls hold Python's lock while they
 build their arrays (``shapely.get_coordinates`` cannot run on two threads at
 once); these passes release it, so the area pass uses both cores from the first
 vertex to the last. Measured on the area benchmark's 100,000 parcels (1.1 million
-vertices, one thread): ``get_coordinates`` plus ``get_num_coordinates`` 12.4 ms,
-these passes 11 ms, and the two halves run in parallel. :func:`coordinates` is
+vertices, one thread): ``get_coordinates`` plus ``get_num_coordinates`` 12.8 ms,
+these passes 12 ms (scan 3.6, rings 8.5), and the two halves run in parallel. :func:`coordinates` is
 ``shapely.get_coordinates(..., return_index=True)`` for layers of polygons, read
 the same way in one pass (as fast on one thread, ~11 ms, and without the lock: the
 threads of ``protected_overlap`` read their parcels at the same time).
@@ -36,6 +36,13 @@ then use shapely's calls, with the same results):
 type is compared with shapely's geometry classes before its struct is read: an
 array holding anything else is refused (``None`` returned), and the caller's
 shapely path raises its usual error. Each thread uses its own GEOS context handle.
+
+A :class:`Scan` holds the objects it scanned (a copy of the array: the caller's
+may change meanwhile), so none of them is freed while it lives and :func:`rings`
+reads exactly those, trusting what the scan found of them (shapely geometries are
+immutable): it makes three GEOS calls per polygon without holes (shell, its
+sequence, the copy), not the five that checking each row again took (12.9 ms).
+Rows given to :func:`rings` that are not the scanned objects give ``None``.
 """
 
 from __future__ import annotations
@@ -95,6 +102,10 @@ class Scan(NamedTuple):
     types: np.ndarray  #: ``shapely.get_type_id`` of every row (-1: missing)
     num_coords: np.ndarray  #: ``shapely.get_num_coordinates`` of every row (0: missing)
     kind: np.ndarray  #: NO_RING, SIMPLE (a Polygon without holes), COMPLEX or COLLECTION
+    objs: np.ndarray  #: address of every row's object, as scanned (int64)
+    #: the scanned objects themselves, held while the scan lives: none of them is freed,
+    #: so no address above can be reused by another object, and the shells stay valid
+    held: np.ndarray
 
 
 def available() -> bool:
@@ -106,23 +117,14 @@ def scan(geoms: np.ndarray) -> Scan | None:
     """Type, coordinate count and kind of every row, or None where the path is off.
 
     None also when a row is not a shapely geometry (nor None): the caller's shapely
-    path then raises its usual error.
+    path then raises its usual error. The scan holds the rows' objects (a copy of the
+    array, not of the geometries), so :func:`rings` can read the shells it found.
     """
     lib = _lib()
     if lib is None:
         return None
-    objs, keep = _addresses(geoms)
-    out = Scan(
-        np.empty(objs.size, dtype=np.int32),
-        np.zeros(objs.size, dtype=np.int64),
-        np.zeros(objs.size, dtype=np.int8),
-    )
     with _handle() as h:
-        bad = _compiled("_scan_loop")(
-            lib.fns, h, objs, lib.none, lib.classes, lib.geom_offset, *out
-        )
-    del keep
-    return None if bad >= 0 else out
+        return _scan(lib, h, geoms)
 
 
 def rings(
@@ -132,37 +134,66 @@ def rings(
 
     ``found`` is :func:`scan` of the same rows (no GeometryCollection among them;
     a scan of another number of rows raises ValueError). Returns ``(xy, start,
-    owner, exterior, n_simple)``, or None if the rows do not hold what the scan
-    found (they were replaced since: every row read is first checked to be a
-    shapely geometry of the kind scanned, nothing is written past the arrays, and
-    the caller takes shapely's path).
+    owner, exterior, n_simple)``, or None if the rows are not the objects scanned
+    (a row replaced since: the caller takes shapely's path). The rings are read from
+    the objects the scan holds, with what the scan found of them (shapely geometries
+    are immutable), and nothing is written past the arrays.
     """
     lib = _lib()
     if lib is None or bool((found.kind == COLLECTION).any()):
         return None
-    objs, keep = _addresses(geoms)
-    if not (found.kind.size == found.num_coords.size == objs.size):
-        raise ValueError(f"the scan is of {found.kind.size} rows, not of these {objs.size} rows")
-    kind = np.ascontiguousarray(found.kind, dtype=np.int8)
-    num_coords = np.ascontiguousarray(found.num_coords, dtype=np.int64)
     with _handle() as h:
-        res = _compiled("_rings_loop")(
-            lib.fns, h, objs, lib.none, lib.classes, lib.geom_offset, kind, num_coords
-        )
-    del keep
+        return _rings(lib, h, geoms, found)
+
+
+def _scan(lib: _Lib, h: int, geoms: np.ndarray) -> Scan | None:
+    held = np.array(geoms, dtype=object).ravel()  # a copy: the caller's array may change
+    objs = _addresses(held)
+    n = objs.size
+    out = Scan(
+        np.empty(n, dtype=np.int32),
+        np.zeros(n, dtype=np.int64),
+        np.zeros(n, dtype=np.int8),
+        objs,
+        held,
+    )
+    loop = _compiled("_scan_loop")
+    bad = loop(lib.fns, h, objs, lib.none, lib.classes, lib.geom_offset, *out[:3])
+    return None if bad >= 0 else out
+
+
+def _rings(
+    lib: _Lib, h: int, geoms: np.ndarray, found: Scan
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int] | None:
+    arr = np.ascontiguousarray(geoms, dtype=object).ravel()
+    if not (found.kind.size == found.num_coords.size == found.objs.size == arr.size):
+        raise ValueError(f"the scan is of {found.kind.size} rows, not of these {arr.size} rows")
+    if not np.array_equal(_addresses(arr), found.objs):
+        return None  # the scan holds its objects: another object has another address
+    res = _compiled("_rings_loop")(
+        lib.fns,
+        h,
+        np.ascontiguousarray(found.objs, dtype=np.int64),
+        lib.geom_offset,
+        np.ascontiguousarray(found.kind, dtype=np.int8),
+        np.ascontiguousarray(found.num_coords, dtype=np.int64),
+    )
+    del found  # held (with its objects) until the read is done
     xy, start, owner, exterior, n_simple = res
     return None if n_simple < 0 else (xy, start, owner, exterior, int(n_simple))
 
 
-def _addresses(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return the objects' addresses (int64) and the contiguous object array holding them."""
-    arr = np.ascontiguousarray(geoms, dtype=object)
-    if arr.ndim != 1:
-        arr = arr.ravel()
-    if arr.size == 0:
-        return np.zeros(0, dtype=np.int64), arr
-    buf = (ctypes.c_int64 * arr.size).from_address(arr.__array_interface__["data"][0])
-    return np.ctypeslib.as_array(buf), arr
+def _addresses(geoms: np.ndarray) -> np.ndarray:
+    """Return the addresses (int64) of the objects of ``geoms``, a contiguous 1-D object array.
+
+    The result is a view of the array's buffer: copy it before the array may change.
+    """
+    if geoms.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if geoms.dtype != object or geoms.ndim != 1 or not geoms.flags.c_contiguous:
+        raise ValueError("a contiguous 1-D object array is needed")
+    buf = (ctypes.c_int64 * geoms.size).from_address(geoms.__array_interface__["data"][0])
+    return np.ctypeslib.as_array(buf)
 
 
 _HANDLES: queue.SimpleQueue[int] = queue.SimpleQueue()
@@ -300,43 +331,33 @@ def _probe_agrees(lib: _Lib) -> bool:
     from .area import _polygon_rings
 
     geoms = _probe_geometries()
-    objs, keep = _addresses(geoms)
-    found = Scan(
-        np.empty(objs.size, dtype=np.int32),
-        np.zeros(objs.size, dtype=np.int64),
-        np.zeros(objs.size, dtype=np.int8),
-    )
     h = int(lib.init())
-    bad = _compiled("_scan_loop")(lib.fns, h, objs, lib.none, lib.classes, lib.geom_offset, *found)
-    if bad >= 0:
+    try:
+        found = _scan(lib, h, geoms)
+        if found is None:
+            return False
+        types = shapely.get_type_id(geoms)
+        counts = shapely.get_num_coordinates(geoms)
+        kind = np.where(
+            (types == 6) & (counts > 0), COMPLEX, np.where(types == 7, COLLECTION, NO_RING)
+        )
+        polygons = np.flatnonzero((types == 3) & (counts > 0))
+        holes = shapely.get_num_interior_rings(geoms[polygons]) > 0
+        kind[polygons] = np.where(holes, COMPLEX, SIMPLE)
+        if not (
+            np.array_equal(found.types, types)
+            and np.array_equal(found.num_coords, counts)
+            and np.array_equal(found.kind, kind)
+        ):
+            return False
+        rows = np.flatnonzero(types != 7)  # the rings of collections are not read here
+        got = _rings(lib, h, geoms[rows], Scan(*(a[rows] for a in found)))
+    finally:
+        _HANDLES.put(h)
+    if got is None:
         return False
-    types = shapely.get_type_id(geoms)
-    counts = shapely.get_num_coordinates(geoms)
-    kind = np.where((types == 6) & (counts > 0), COMPLEX, np.where(types == 7, COLLECTION, NO_RING))
-    polygons = np.flatnonzero((types == 3) & (counts > 0))
-    holes = shapely.get_num_interior_rings(geoms[polygons]) > 0
-    kind[polygons] = np.where(holes, COMPLEX, SIMPLE)
-    if not (
-        np.array_equal(found.types, types)
-        and np.array_equal(found.num_coords, counts)
-        and np.array_equal(found.kind, kind)
-    ):
-        return False
-    rows = np.flatnonzero(types != 7)  # the rings of collections are not read here
-    geoms, objs = geoms[rows], objs[rows]
-    xy, start, owner, exterior, n_simple = _compiled("_rings_loop")(
-        lib.fns,
-        h,
-        objs,
-        lib.none,
-        lib.classes,
-        lib.geom_offset,
-        found.kind[rows],
-        found.num_coords[rows],
-    )
-    del keep
-    _HANDLES.put(h)
-    ref = _polygon_rings(geoms)
+    xy, start, owner, exterior, n_simple = got
+    ref = _polygon_rings(geoms[rows])
     return bool(
         n_simple == ref.n_simple
         and np.array_equal(xy, ref.xy)
@@ -348,7 +369,7 @@ def _probe_agrees(lib: _Lib) -> bool:
 
 _INSTALL_LOCK = threading.Lock()
 #: The compiled helpers each loop calls (compiled before it).
-_HELPERS = {"_rings_loop": ("_known", "_no_rings", "_put_ring", "_polygon_ring_count")}
+_HELPERS = {"_rings_loop": ("_put_ring", "_polygon_ring_count")}
 
 
 def _compiled(name: str) -> Callable[..., Any]:
@@ -504,19 +525,18 @@ def _known(o: int, classes: np.ndarray) -> bool:  # pragma: no cover - compiled 
 
 
 def _put_ring(
-    fns: np.ndarray, h: int, ring: int, columns: np.ndarray, pos: int
-) -> int:  # pragma: no cover - compiled by numba
-    """Copy ``ring``'s x, y to ``columns[:, pos:]``; return its size, or -1 if it does not fit."""
-    n = _int(fns[_NPOINTS], h, ring)
+    fns: np.ndarray, h: int, ring: int, n: int, columns: np.ndarray, pos: int
+) -> bool:  # pragma: no cover - compiled by numba
+    """Copy the ``n`` x, y of ``ring`` to ``columns[:, pos:]``; False if they do not fit."""
     size = columns.shape[1]
     if n < 0 or pos + n > size:
-        return -1
+        return False
     if n > 0:
         seq = _ptr(fns[_SEQ], h, ring)
         x = np.int64(columns.ctypes.data) + 8 * pos
         if _copy_arrays(fns[_COPY], h, seq, x, x + 8 * size, 0, 0) == 0:
-            return -1
-    return n
+            return False
+    return True
 
 
 def _polygon_ring_count(fns: np.ndarray, h: int, g: int, t: int) -> int:  # pragma: no cover
@@ -531,29 +551,20 @@ def _polygon_ring_count(fns: np.ndarray, h: int, g: int, t: int) -> int:  # prag
     return total
 
 
-def _no_rings() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:  # pragma: no cover
-    """Return what :func:`_rings_loop` answers when a row is not what the scan found."""
-    columns = np.empty((2, 0))
-    empty = np.empty(0, dtype=np.int64)
-    return columns.T, np.zeros(1, dtype=np.int64), empty, np.zeros(0, dtype=np.bool_), -1
-
-
 def _rings_loop(  # pragma: no cover - compiled by numba
     fns: np.ndarray,
     h: int,
     objs: np.ndarray,
-    none: int,
-    classes: np.ndarray,
     offset: int,
     kind: np.ndarray,
     num_coords: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
     """Read the rings of the rows: every SIMPLE row's shell first, then the COMPLEX rows'.
 
-    Every row the scan found to have rings is checked again just before it is read: still
-    one of shapely's geometry classes, and a Polygon without holes where SIMPLE (GEOS
-    counts no interior ring, -1 for another type), a Polygon or MultiPolygon where
-    COMPLEX. A row replaced since the scan gives -1, never a bad pointer followed.
+    The rows are the objects :func:`_scan_loop` scanned, alive and unchanged (the scan
+    holds them): its kinds and counts are theirs (a SIMPLE row's count is its shell's).
+    The arrays are sized from the counts, and a ring that would not fit gives -1, never a
+    write past them.
     """
     n_vert = 0
     n_simple = 0
@@ -564,14 +575,8 @@ def _rings_loop(  # pragma: no cover - compiled by numba
             n_simple += 1
         elif kind[i] == COMPLEX:
             n_vert += num_coords[i]
-            o = objs[i]
-            if o == none or not _known(o, classes):
-                return _no_rings()
-            g = _load(o + offset)
-            t = _int(fns[_TYPEID], h, g)
-            if t != 3 and t != 6:
-                return _no_rings()
-            n_ring += _polygon_ring_count(fns, h, g, t)
+            g = _load(objs[i] + offset)
+            n_ring += _polygon_ring_count(fns, h, g, _int(fns[_TYPEID], h, g))
     n_ring += n_simple
     # x then y, each contiguous (xy is its transpose): the kernels read x and y as columns
     columns = np.empty((2, n_vert))
@@ -583,14 +588,9 @@ def _rings_loop(  # pragma: no cover - compiled by numba
     r = 0
     for i in range(objs.size):
         if kind[i] == SIMPLE:
-            o = objs[i]
-            if o == none or not _known(o, classes):
-                return xy, start, owner, exterior, -1
-            g = _load(o + offset)
-            if _int(fns[_NINT], h, g) != 0:  # also -1: not a Polygon (then it has no shell)
-                return xy, start, owner, exterior, -1
-            n = _put_ring(fns, h, _ptr(fns[_EXT], h, g), columns, pos)
-            if n < 0:
+            n = num_coords[i]
+            ring = _ptr(fns[_EXT], h, _load(objs[i] + offset))
+            if not _put_ring(fns, h, ring, n, columns, pos):
                 return xy, start, owner, exterior, -1
             start[r], owner[r], exterior[r] = pos, i, True
             pos += n
@@ -603,15 +603,13 @@ def _rings_loop(  # pragma: no cover - compiled by numba
         n_parts = 1 if t == 3 else _int(fns[_NGEOM], h, g)
         for k in range(n_parts):
             part = g if t == 3 else _ptr_n(fns[_GEOMN], h, g, k)
-            shell = _ptr(fns[_EXT], h, part)
-            if _int(fns[_NPOINTS], h, shell) <= 0:
+            shell_k = _ptr(fns[_EXT], h, part)
+            if _int(fns[_NPOINTS], h, shell_k) <= 0:
                 continue
             for j in range(-1, _int(fns[_NINT], h, part)):
-                ring = shell if j < 0 else _ptr_n(fns[_INTN], h, part, j)
-                if r >= n_ring:
-                    return xy, start, owner, exterior, -1
-                n = _put_ring(fns, h, ring, columns, pos)
-                if n < 0:
+                ring = shell_k if j < 0 else _ptr_n(fns[_INTN], h, part, j)
+                n = _int(fns[_NPOINTS], h, ring)
+                if r >= n_ring or not _put_ring(fns, h, ring, n, columns, pos):
                     return xy, start, owner, exterior, -1
                 start[r], owner[r], exterior[r] = pos, i, j < 0
                 pos += n
@@ -640,12 +638,12 @@ def coordinates(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     arr = np.asarray(geoms, dtype=object)
     lib = _lib() if arr.ndim == 1 and arr.size >= MIN_ROWS else None
     if lib is not None:
-        objs, keep = _addresses(arr)
+        held = np.array(arr, dtype=object)  # a copy: the caller's array may change
         with _handle() as h:
             xy, index, ok = _compiled("_coords_loop")(
-                lib.fns, h, objs, lib.none, lib.classes, lib.geom_offset
+                lib.fns, h, _addresses(held), lib.none, lib.classes, lib.geom_offset
             )
-        del keep
+        del held
         if ok:
             return xy, index
     xy, index = shapely.get_coordinates(arr, return_index=True)

@@ -26,6 +26,7 @@ stored orientation, so a wrongly oriented hole is still subtracted.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import warnings
 from typing import Any, Literal, NamedTuple
@@ -58,6 +59,9 @@ _BLOCK_VERTICES = 1 << 18
 _MIN_VERTICES_PER_JOB = 1 << 16
 #: Fewer rows than this per thread are counted on one.
 _MIN_ROWS_PER_JOB = 20_000
+#: Rows per block of the direct path at least, and blocks per thread at most.
+_MIN_ROWS_PER_BLOCK = 10_000
+_BLOCKS_PER_JOB = 3
 #: Fewer rows than this are read through shapely (see :data:`._geosrings.MIN_ROWS`).
 _MIN_SCANNED_ROWS = _geosrings.MIN_ROWS
 
@@ -299,74 +303,96 @@ def _measure_m2(
 
     With ``prove`` (and the compiled kernel in use), the same pass over the vertices
     also proves which polygons are valid (:func:`._simplering.proved_simple`).
+    From :data:`_MIN_SCANNED_ROWS` rows on, each block reads its rows straight from
+    GEOS (:mod:`._geosrings`, without Python's lock) and takes the compiled kernel;
+    smaller layers, or where that path is off, are read through shapely.
     """
     jobs = n_workers(n_jobs)
-    found = _scan(arr, jobs)
-    if found is None:
-        num_coords = np.concatenate(
-            map_blocks(  # GEOS releases the GIL: on threads
-                lambda lo, hi: shapely.get_num_coordinates(arr[lo:hi]),
-                arr.size,
-                n_jobs=jobs,
-                min_per_job=_MIN_ROWS_PER_JOB,
-            )
+    out = _Measured(*(np.zeros(arr.size, dtype=t) for t in (float, bool, bool, bool)))
+    if arr.size >= _MIN_SCANNED_ROWS and _geosrings.available():
+        try:
+            _measure_direct(arr, crs, out, max_segment_m=max_segment_m, jobs=jobs, prove=prove)
+            return out
+        except _NotGeometries:
+            pass  # shapely's path raises its usual error
+    num_coords = np.concatenate(
+        map_blocks(  # GEOS releases the GIL: on threads
+            lambda lo, hi: shapely.get_num_coordinates(arr[lo:hi]),
+            arr.size,
+            n_jobs=jobs,
+            min_per_job=_MIN_ROWS_PER_JOB,
         )
-    else:
-        num_coords = found.num_coords
+    )
     cum = np.cumsum(num_coords)
     total = int(cum[-1]) if cum.size else 0
     kernel = backend("auto", n_vertices=total)  # one kernel for the whole call
     # threads pay with the compiled kernel only: the numpy one is ~30 passes over arrays of
     # the block, bound by memory and by short calls that take the GIL (2 threads: 2.6x the CPU)
     jobs = max(1, min(jobs, total // _MIN_VERTICES_PER_JOB)) if kernel == "numba" else 1
-    # blocks of at most _BLOCK_VERTICES vertices bound the memory of the temporary arrays (and
-    # give each thread the same share); every ring is computed on its own, so the blocks give
-    # the same bits as one pass
-    nblocks = math.ceil(max(math.ceil(total / _BLOCK_VERTICES), 1) / jobs) * jobs
-    cuts = np.searchsorted(cum, np.linspace(0, total, nblocks + 1)[1:-1], side="right")
-    bounds = np.unique(np.concatenate([[0], cuts, [arr.size]])).tolist()
-    out = _Measured(*(np.zeros(arr.size, dtype=t) for t in (float, bool, bool, bool)))
     prove = prove and kernel == "numba"  # the proof is compiled: without numba, GEOS decides
 
     def block(lo: int, hi: int) -> None:
-        rings = _block_rings(arr, lo, hi, num_coords, found)
-        part = _area_block_m2(rings, hi - lo, crs, max_segment_m, kernel, prove)
-        for whole, piece in zip(out, part, strict=True):
-            whole[lo:hi] = piece
+        rings = _polygon_rings(arr[lo:hi], num_coords[lo:hi])
+        _put(out, lo, _area_block_m2(rings, hi - lo, crs, max_segment_m, kernel, prove))
 
-    run_blocks(block, bounds, workers=jobs)
+    run_blocks(block, _vertex_cuts(cum, jobs), workers=jobs)
     return out
 
 
-def _scan(arr: np.ndarray, jobs: int) -> _geosrings.Scan | None:
-    """Type, coordinate count and kind of every row, read from GEOS on threads.
+class _NotGeometries(Exception):
+    """A row is neither a shapely geometry nor None (the direct path gives up)."""
 
-    None (the caller counts with shapely) for fewer than :data:`_MIN_SCANNED_ROWS`
-    rows (below them numba is not worth importing) or where the direct path is off.
+
+def _measure_direct(
+    arr: np.ndarray, crs: Any, out: _Measured, *, max_segment_m: float, jobs: int, prove: bool
+) -> None:
+    """Fill ``out`` from blocks of rows that each scan and read their rows from GEOS.
+
+    Each block holds its rows (the scan's copy of them) from its first GEOS call to its
+    last, and measures them in pieces of at most :data:`_BLOCK_VERTICES` vertices.
     """
-    if arr.size < _MIN_SCANNED_ROWS or not _geosrings.available():
-        return None
-    parts = map_blocks(
-        lambda lo, hi: _geosrings.scan(arr[lo:hi]),
-        arr.size,
-        n_jobs=jobs,
-        min_per_job=_MIN_ROWS_PER_JOB,
-    )
-    if any(p is None for p in parts):
-        return None  # a row is not a geometry: shapely's path raises its usual error
-    return _geosrings.Scan(*(np.concatenate(a) for a in zip(*parts, strict=True)))
+    kernel = backend("auto")  # numba here (the direct path needs it) unless forced to numpy
+    jobs = max(1, min(jobs, arr.size // _MIN_ROWS_PER_BLOCK)) if kernel == "numba" else 1
+    prove = prove and kernel == "numba"
+    # a few blocks per thread: a thread slowed by other work takes fewer
+    nblocks = max(1, min(_BLOCKS_PER_JOB * jobs, arr.size // _MIN_ROWS_PER_BLOCK))
+    cuts = np.linspace(0, arr.size, nblocks + 1).astype(np.int64).tolist()
+
+    def block(lo: int, hi: int) -> None:
+        found = _geosrings.scan(arr[lo:hi])
+        if found is None:
+            raise _NotGeometries
+        pieces = _vertex_cuts(np.cumsum(found.num_coords), 1)
+        for a, b in itertools.pairwise(pieces):
+            rows = _geosrings.Scan(*(f[a:b] for f in found))
+            got = _geosrings.rings(rows.held, rows)
+            if got is None:  # a GeometryCollection among the rows
+                rings = _polygon_rings(rows.held, rows.num_coords)
+            else:
+                rings = _Rings(*got, types=rows.types)
+            part = _area_block_m2(rings, b - a, crs, max_segment_m, kernel, prove)
+            _put(out, lo + a, part)
+
+    run_blocks(block, cuts, workers=jobs)
 
 
-def _block_rings(
-    arr: np.ndarray, lo: int, hi: int, num_coords: np.ndarray, found: _geosrings.Scan | None
-) -> _Rings:
-    """Return the polygon rings of rows ``lo:hi``, read from GEOS directly if the scan allows."""
-    if found is not None:
-        rows = _geosrings.Scan(*(a[lo:hi] for a in found))
-        got = _geosrings.rings(arr[lo:hi], rows)
-        if got is not None:
-            return _Rings(*got, types=rows.types)
-    return _polygon_rings(arr[lo:hi], num_coords[lo:hi])
+def _vertex_cuts(cum: np.ndarray, jobs: int) -> list[int]:
+    """Cut rows into blocks of at most :data:`_BLOCK_VERTICES` vertices (a multiple of ``jobs``).
+
+    ``cum`` is the cumulative vertex count of the rows. Blocks bound the memory of the
+    temporary arrays (and give each thread the same share); every ring is computed on
+    its own, so the blocks give the same bits as one pass.
+    """
+    total = int(cum[-1]) if cum.size else 0
+    nblocks = math.ceil(max(math.ceil(total / _BLOCK_VERTICES), 1) / jobs) * jobs
+    cuts = np.searchsorted(cum, np.linspace(0, total, nblocks + 1)[1:-1], side="right")
+    return np.unique(np.concatenate([[0], cuts, [cum.size]])).tolist()
+
+
+def _put(out: _Measured, lo: int, part: _Measured) -> None:
+    """Copy a block's results into rows ``lo:`` of the call's."""
+    for whole, piece in zip(out, part, strict=True):
+        whole[lo : lo + piece.size] = piece
 
 
 def _warn_impossible(n_bad: int, *, stacklevel: int) -> None:
