@@ -215,3 +215,86 @@ def test_new_vertices_lie_on_the_geodesic_and_structure_is_kept():
     np.testing.assert_allclose(
         geodesic_area_m2(out[[0, 2]], crs), geodesic_area_m2(geoms[[0, 2]], crs), rtol=1e-8
     )
+
+
+# ---------------------------------------------------------------------------
+# the longest edges found by the area pass
+# ---------------------------------------------------------------------------
+
+
+def _longest_by_hand(g: shapely.Geometry | None) -> float:
+    """The longest edge of a polygon's rings, one ring at a time (0 for none)."""
+    if g is None or g.is_empty or g.geom_type not in ("Polygon", "MultiPolygon"):
+        return 0.0
+    polys = list(g.geoms) if g.geom_type == "MultiPolygon" else [g]
+    best = 0.0
+    for p in polys:
+        for ring in [p.exterior, *p.interiors]:
+            xy = np.asarray(ring.coords)[:, :2]
+            if len(xy) > 1:
+                best = max(best, float(np.hypot(*np.diff(xy, axis=0).T).max()))
+    return best
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["polygon", "holes", "multi", "long", "empty", "none", "point"]),
+        min_size=1,
+        max_size=30,
+    ),
+    st.integers(0, 2**32 - 1),
+)
+def test_the_area_pass_finds_each_rows_longest_edge(kinds, seed):
+    # the edge between the last vertex of one ring and the first of the next is no edge
+    from agroforest_geo.area import _measure_m2
+
+    rng = np.random.default_rng(seed)
+
+    def one(kind: str) -> shapely.Geometry | None:
+        x, y = rng.uniform(300_000, 700_000), rng.uniform(9.0e6, 9.3e6)
+        box = shapely.box(x, y, x + rng.uniform(10, 300), y + rng.uniform(10, 300))
+        if kind == "polygon":
+            return shapely.Polygon(
+                np.c_[x + rng.uniform(0, 400, 7), y + rng.uniform(0, 400, 7)]
+            ).convex_hull
+        if kind == "holes":
+            return box.difference(box.centroid.buffer(3))
+        if kind == "multi":  # far apart parts: the jump between them is long
+            return shapely.MultiPolygon([box, shapely.box(x + 5e4, y, x + 5e4 + 20, y + 20)])
+        if kind == "long":
+            return shapely.Polygon([(x, y), (x + 3_000, y), (x, y + 50)])
+        if kind == "empty":
+            return shapely.Polygon()
+        if kind == "point":
+            return shapely.Point(x, y)
+        return None
+
+    geoms = np.array([one(k) for k in kinds], dtype=object)
+    found = _measure_m2(geoms, 32718, max_segment_m=500.0, n_jobs=1, prove=False, max_step=True)
+    want = np.array([_longest_by_hand(g) for g in geoms])
+    np.testing.assert_allclose(found.max_step, want, rtol=1e-15, atol=0)
+
+
+def test_long_edges_from_the_area_pass_give_the_same_polygons():
+    # the raster verbs pass the longest edges the area pass found; the polygons that come
+    # out are those of reading the vertices again, bit for bit
+    from agroforest_geo.area import _measure_m2
+
+    parcels = agf.read_parcels(agf.datasets.get_path("parcels"))
+    geoms = np.asarray(parcels.geometry.values, dtype=object)
+    for crs in (pyproj.CRS(parcels.crs), pyproj.CRS(32718)):
+        layer = (
+            geoms
+            if crs == pyproj.CRS(parcels.crs)
+            else transform_geoms(
+                geoms, pyproj.Transformer.from_crs(parcels.crs, crs, always_xy=True)
+            )
+        )
+        steps = _measure_m2(
+            layer, crs, max_segment_m=500.0, n_jobs=1, prove=False, max_step=True
+        ).max_step
+        for dst in (pyproj.CRS(4326), pyproj.CRS(32718)):
+            want = ge.to_crs_geodesic(layer, crs, dst)
+            got = ge.to_crs_geodesic(layer, crs, dst, max_step=steps)
+            assert shapely.equals_exact(got, want, tolerance=0).all()

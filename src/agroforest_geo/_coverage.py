@@ -50,7 +50,7 @@ from collections.abc import Callable
 import numpy as np
 import shapely
 
-from . import _jit
+from . import _geosrings, _jit
 from ._threads import is_valid
 
 __all__ = ["ENV_VAR", "compiled_coverage", "use_compiled"]
@@ -125,16 +125,23 @@ def compiled_coverage(
 def _rings(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Vertices and ``(ring, part, geometry)`` offsets of (Multi)Polygons, in order.
 
-    When none has a hole or a second part (most batches of parcels), one
-    ``get_coordinates`` call gives them (10x faster than ``to_ragged_array``,
-    which reads the others).
+    When none has a hole or a second part (most batches of parcels), their shells are
+    read straight from GEOS without Python's lock (:mod:`._geosrings`: the batches run
+    on threads, and ``shapely.get_coordinates`` holds the lock), or with one
+    ``get_coordinates`` call where that path is off (10x faster than
+    ``to_ragged_array``, which reads the others).
     """
+    one = np.arange(geoms.size + 1, dtype=np.int64)
+    found = _geosrings.scan(geoms)
+    if found is not None and bool((found.kind == _geosrings.SIMPLE).all()):
+        got = _geosrings.rings(found.held, found)
+        if got is not None:
+            return got[0], got[1], one, one
     simple = (shapely.get_type_id(geoms) == 3) & (shapely.get_num_interior_rings(geoms) == 0)
     if simple.all():
         xy, idx = shapely.get_coordinates(geoms, return_index=True)
         ring_off = np.zeros(geoms.size + 1, dtype=np.int64)
         np.cumsum(np.bincount(idx, minlength=geoms.size), out=ring_off[1:])
-        one = np.arange(geoms.size + 1, dtype=np.int64)
         return xy, ring_off, one, one
     _, xy, offsets = shapely.to_ragged_array(geoms, include_z=False)
     ring_off = np.asarray(offsets[0], dtype=np.int64)

@@ -67,15 +67,23 @@ _M_PER_DEG_MAX = 111_700.0
 _M_PER_DEG = 111_320.0
 
 
-def to_crs_geodesic(geoms: np.ndarray, crs: pyproj.CRS, dst: pyproj.CRS) -> np.ndarray:
+def to_crs_geodesic(
+    geoms: np.ndarray, crs: pyproj.CRS, dst: pyproj.CRS, *, max_step: np.ndarray | None = None
+) -> np.ndarray:
     """``geoms`` (in ``crs``, None where missing) in ``dst``, long edges cut along geodesics.
 
     Polygons without an edge longer than :data:`MIN_EDGE_M` come out exactly as
-    :func:`~agroforest_geo.crs.transform_geoms` gives them.
+    :func:`~agroforest_geo.crs.transform_geoms` gives them. ``max_step``, the longest
+    edge of each polygon in the units of ``crs`` when the caller has it (the area pass
+    finds it), saves reading every vertex again.
     """
     tr = None if crs.equals(dst, ignore_axis_order=True) else _transformer(crs, dst)
     out = geoms if tr is None else transform_geoms(geoms, tr)
-    long_ = _with_long_edges(geoms, crs)
+    if max_step is None:
+        long_ = _with_long_edges(geoms, crs)
+    else:
+        with np.errstate(invalid="ignore"):  # NaN (a non-finite vertex) is not long
+            long_ = np.flatnonzero(max_step * _map_metres(crs) > MIN_EDGE_M)
     if long_.size == 0:
         return out
     out = out.copy()

@@ -294,24 +294,43 @@ class _Measured(NamedTuple):
     bad: np.ndarray  #: a vertex is impossible: NaN, infinite or beyond a pole (m2 is NaN)
     proved: np.ndarray  #: a Polygon proved valid by :mod:`._simplering` (finite vertices)
     point: np.ndarray  #: a Point (measured 0 here)
+    #: with ``max_step``: the longest edge of the row's polygon rings, in map units (0 if none)
+    max_step: np.ndarray
+
+
+class _Options(NamedTuple):
+    """What a measuring pass computes besides the areas (see :func:`_measure_m2`)."""
+
+    max_segment_m: float
+    prove: bool
+    max_step: bool
 
 
 def _measure_m2(
-    arr: np.ndarray, crs: Any, *, max_segment_m: float, n_jobs: int, prove: bool
+    arr: np.ndarray,
+    crs: Any,
+    *,
+    max_segment_m: float,
+    n_jobs: int,
+    prove: bool,
+    max_step: bool = False,
 ) -> _Measured:
     """Ellipsoidal m² of every row of ``arr``, in blocks of features on threads.
 
     With ``prove`` (and the compiled kernel in use), the same pass over the vertices
-    also proves which polygons are valid (:func:`._simplering.proved_simple`).
+    also proves which polygons are valid (:func:`._simplering.proved_simple`); with
+    ``max_step`` it also finds each row's longest edge (in the CRS's units, for
+    :func:`._geodesic_edges.to_crs_geodesic`).
     From :data:`_MIN_SCANNED_ROWS` rows on, each block reads its rows straight from
     GEOS (:mod:`._geosrings`, without Python's lock) and takes the compiled kernel;
     smaller layers, or where that path is off, are read through shapely.
     """
     jobs = n_workers(n_jobs)
-    out = _Measured(*(np.zeros(arr.size, dtype=t) for t in (float, bool, bool, bool)))
+    out = _Measured(*(np.zeros(arr.size, dtype=t) for t in (float, bool, bool, bool, float)))
+    opts = _Options(max_segment_m, prove, max_step)
     if arr.size >= _MIN_SCANNED_ROWS and _geosrings.available():
         try:
-            _measure_direct(arr, crs, out, max_segment_m=max_segment_m, jobs=jobs, prove=prove)
+            _measure_direct(arr, crs, out, opts, jobs=jobs)
             return out
         except _NotGeometries:
             pass  # shapely's path raises its usual error
@@ -329,11 +348,10 @@ def _measure_m2(
     # threads pay with the compiled kernel only: the numpy one is ~30 passes over arrays of
     # the block, bound by memory and by short calls that take the GIL (2 threads: 2.6x the CPU)
     jobs = max(1, min(jobs, total // _MIN_VERTICES_PER_JOB)) if kernel == "numba" else 1
-    prove = prove and kernel == "numba"  # the proof is compiled: without numba, GEOS decides
 
     def block(lo: int, hi: int) -> None:
         rings = _polygon_rings(arr[lo:hi], num_coords[lo:hi])
-        _put(out, lo, _area_block_m2(rings, hi - lo, crs, max_segment_m, kernel, prove))
+        _put(out, lo, _area_block_m2(rings, hi - lo, crs, opts, kernel))
 
     run_blocks(block, _vertex_cuts(cum, jobs), workers=jobs)
     return out
@@ -344,7 +362,7 @@ class _NotGeometries(Exception):
 
 
 def _measure_direct(
-    arr: np.ndarray, crs: Any, out: _Measured, *, max_segment_m: float, jobs: int, prove: bool
+    arr: np.ndarray, crs: Any, out: _Measured, opts: _Options, *, jobs: int
 ) -> None:
     """Fill ``out`` from blocks of rows that each scan and read their rows from GEOS.
 
@@ -353,7 +371,6 @@ def _measure_direct(
     """
     kernel = backend("auto")  # numba here (the direct path needs it) unless forced to numpy
     jobs = max(1, min(jobs, arr.size // _MIN_ROWS_PER_BLOCK)) if kernel == "numba" else 1
-    prove = prove and kernel == "numba"
     # a few blocks per thread: a thread slowed by other work takes fewer
     nblocks = max(1, min(_BLOCKS_PER_JOB * jobs, arr.size // _MIN_ROWS_PER_BLOCK))
     cuts = np.linspace(0, arr.size, nblocks + 1).astype(np.int64).tolist()
@@ -370,8 +387,7 @@ def _measure_direct(
                 rings = _polygon_rings(rows.held, rows.num_coords)
             else:
                 rings = _Rings(*got, types=rows.types)
-            part = _area_block_m2(rings, b - a, crs, max_segment_m, kernel, prove)
-            _put(out, lo + a, part)
+            _put(out, lo + a, _area_block_m2(rings, b - a, crs, opts, kernel))
 
     run_blocks(block, cuts, workers=jobs)
 
@@ -407,23 +423,22 @@ def _warn_impossible(n_bad: int, *, stacklevel: int) -> None:
 
 
 def _area_block_m2(
-    rings: _Rings,
-    n_rows: int,
-    crs: Any,
-    max_segment_m: float,
-    kernel: Literal["numba", "numpy"],
-    prove: bool,
+    rings: _Rings, n_rows: int, crs: Any, opts: _Options, kernel: Literal["numba", "numpy"]
 ) -> _Measured:
     """Measure one block of rows from its rings (see :class:`_Measured`)."""
-    out = _Measured(*(np.zeros(n_rows, dtype=t) for t in (float, bool, bool, bool)))
+    out = _Measured(*(np.zeros(n_rows, dtype=t) for t in (float, bool, bool, bool, float)))
     out.m2[rings.types == -1] = np.nan  # missing (None)
     out.point[:] = rings.types == 0
     if rings.owner.size == 0:
         return out
     simple = rings.owner[: rings.n_simple]
     start = rings.start
-    if prove and rings.n_simple:
+    max_segment_m = opts.max_segment_m
+    # the proof is compiled: without numba, GEOS decides
+    if opts.prove and kernel == "numba" and rings.n_simple:
         out.proved[simple] = proved_simple(rings.xy, start[: rings.n_simple + 1])
+    if opts.max_step:
+        np.maximum.at(out.max_step, rings.owner, _longest_edges(rings.xy, start))
     lon, lat, geod = _to_lonlat(rings.xy, crs)
     any_bad, any_long = screen_vertices(lon, lat, start, max_segment_m / _M_PER_DEG_MAX, use=kernel)
     if any_bad:
@@ -445,6 +460,23 @@ def _area_block_m2(
         signed = np.where(rings.exterior, area, -area)
         out.m2[:] += np.bincount(rings.owner, weights=signed, minlength=n_rows)
     out.m2[out.bad] = np.nan
+    return out
+
+
+def _longest_edges(xy: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """Longest edge of every ring (``start``: first vertices, then ``len(xy)``), 0 if none.
+
+    NaN where a vertex is not finite (the row is screened out anyway).
+    """
+    nring = start.size - 1
+    out = np.zeros(nring)
+    if xy.shape[0] < 2:
+        return out
+    step = np.hypot(np.diff(xy[:, 0]), np.diff(xy[:, 1]))
+    step[start[1:-1][(start[1:-1] > 0) & (start[1:-1] < xy.shape[0])] - 1] = 0.0  # ring to ring
+    has = np.diff(start) > 1  # rings with an edge: their edges are step[start[r]:start[r+1]-1]
+    if has.any():
+        out[has] = np.maximum.reduceat(step, start[:-1][has])
     return out
 
 

@@ -34,7 +34,12 @@ from ._network import check_source, is_remote, raster_env
 from ._points import point_areas_ha, points_as_circles
 from ._screen import screen_with_validity
 from ._threads import unprepared
-from .area import geodesic_area_m2
+from .area import (
+    _DEFAULT_MAX_SEGMENT_M,
+    _measure_m2,
+    _Measured,
+    _warn_impossible,
+)
 from .crs import require_crs
 from .errors import (
     CRSMismatchError,
@@ -283,13 +288,15 @@ def _measurable(
     crs: pyproj.CRS,
     invalid: str,
     name: str,
+    proved: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """Geometries safe to measure: screened rows None, point plots as circles of their area.
 
-    The third item says which of the returned geometries GEOS found valid.
+    The third item says which of the returned geometries GEOS found valid (or
+    ``proved`` says are).
     """
     nan, valid = screen_with_validity(
-        geoms, polygons.index, invalid=invalid, name=name, stacklevel=5
+        geoms, polygons.index, invalid=invalid, name=name, stacklevel=5, proved=proved
     )
     geoms = _none_where(nan, geoms)
     out, buffer_ha = points_as_circles(geoms, crs, point_areas_ha(polygons, geoms.size))
@@ -317,7 +324,12 @@ def _prepare(
 ) -> _Prepared:
     crs = require_crs(polygons, name)
     geoms = _polygon_array(polygons, name)
-    geoms, buffer_ha, valid = _measurable(polygons, geoms, crs, invalid, name)
+    # one pass over the vertices: the areas, the validity proof, the longest edges
+    found = _measure_m2(
+        geoms, crs, max_segment_m=_DEFAULT_MAX_SEGMENT_M, n_jobs=-1, prove=True, max_step=True
+    )
+    given = geoms
+    geoms, buffer_ha, valid = _measurable(polygons, geoms, crs, invalid, name, found.proved)
     missing = shapely.is_missing(geoms)
     empty = missing | shapely.is_empty(_none_where(missing, geoms))
     types = shapely.get_type_id(geoms)
@@ -340,11 +352,10 @@ def _prepare(
         )
     geoms = _none_where(empty, geoms)
     _check_coordinates(geoms, crs, name)
-    area = geodesic_area_m2(geoms, crs)
-    area[empty] = np.nan
+    area, max_step = _areas_of(geoms, given, found, crs)
     # long edges are cut along their geodesics, so that the pixels cover the polygon of area
     in_crs = geoms
-    geoms = to_crs_geodesic(geoms, crs, grid.crs)
+    geoms = to_crs_geodesic(geoms, crs, grid.crs, max_step=max_step)
     valid &= _same(geoms, in_crs)  # known valid where the geometry was not transformed
     if not crs.equals(grid.crs, ignore_axis_order=True):
         b = shapely.bounds(geoms[~empty])
@@ -354,6 +365,36 @@ def _prepare(
                 "some coordinates fall outside its domain. Check the CRS of both inputs."
             )
     return _Prepared(len(geoms), geoms, area, empty, buffer_ha, valid & ~empty)
+
+
+def _areas_of(
+    geoms: np.ndarray, given: np.ndarray, found: _Measured, crs: pyproj.CRS
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the m² and longest edges of ``geoms``, from the pass over the ``given`` rows.
+
+    ``geoms`` are the given rows screened or emptied (None: NaN) or replaced (point
+    plots as their circles, measured here); a row left as given keeps what the pass
+    found. The same numbers as :func:`~agroforest_geo.area.geodesic_area_m2` of
+    ``geoms``, with its warning about impossible vertices.
+    """
+    same = _same(geoms, given)
+    area = np.where(same, found.m2, np.nan)
+    max_step = np.where(same, found.max_step, 0.0)
+    n_bad = int((found.bad & same).sum())
+    redo = np.flatnonzero(~same & ~shapely.is_missing(geoms))
+    if redo.size:
+        part = _measure_m2(
+            geoms[redo],
+            crs,
+            max_segment_m=_DEFAULT_MAX_SEGMENT_M,
+            n_jobs=-1,
+            prove=False,
+            max_step=True,
+        )
+        area[redo], max_step[redo] = part.m2, part.max_step
+        n_bad += int(part.bad.sum())
+    _warn_impossible(n_bad, stacklevel=5)
+    return area, max_step
 
 
 #: GDAL block cache while reading (MB). Every block is read once, in window order, so a
