@@ -546,3 +546,21 @@ def test_hand_computed_mask_and_cover_agree(tmp_path):
     assert by_mask["loss_after_cutoff_ha"] == pytest.approx(4 * CELL_HA, rel=1e-9)
     for col in ("forest_ha", "loss_ha", "loss_after_cutoff_ha", "loss_in_cutoff_year_ha"):
         assert by_mask[col] == by_pct[col], col
+
+
+def test_an_unknown_product_is_an_input_error_on_the_command_line(tmp_path, capsys):
+    # a misspelt --product gave a Python traceback (a bare KeyError); it is one line naming
+    # the built-in products, exit status 2, and still a KeyError for Python callers
+    from agroforest_geo.cli import main
+
+    with pytest.raises(KeyError):
+        agf.products.get("eth_canopy_height")
+    with pytest.raises(agf.UnknownProductError, match="eth_canopy_height_2020"):
+        agf.products.get("eth_canopy_height")
+    parcels = agf.datasets.get_path("parcels")
+    cover = agf.datasets.get_path("treecover")
+    code = main(["forest-cover", str(parcels), str(cover), "--product", "eth_canopy_height"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "no built-in product 'eth_canopy_height'. Did you mean 'eth_canopy_height_2020'?" in err
+    assert "eth_canopy_height_2020" in err and "Traceback" not in err

@@ -40,6 +40,7 @@ from .errors import (
     TaxonFallbackWarning,
     UndeclaredVerbError,
     UnitError,
+    UnknownProductError,
     UnreadableInputError,
     UnsupportedError,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "TaxonFallbackWarning",
     "UndeclaredVerbError",
     "UnitError",
+    "UnknownProductError",
     "UnreadableInputError",
     "UnsupportedError",
     "ValidationReport",

@@ -27,6 +27,7 @@ __all__ = [
     "RasterError",
     "TaxonFallbackWarning",
     "UnitError",
+    "UnknownProductError",
     "UnreadableInputError",
     "UnsupportedError",
 ]
@@ -52,6 +53,13 @@ class CRSMismatchError(AgroforestGeoError, ValueError):
 
 class MissingColumnError(AgroforestGeoError, KeyError):
     """A required attribute column is missing."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class UnknownProductError(AgroforestGeoError, KeyError):
+    """A raster product is named that the catalogue (or the product file) does not hold."""
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0]) if self.args else ""

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import difflib
 import functools
 import json
 import os
@@ -49,7 +50,7 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 
-from .errors import RasterError
+from .errors import RasterError, UnknownProductError
 
 __all__ = ["DATE_ENCODINGS", "KINDS", "Kind", "Product", "available", "from_file", "get"]
 
@@ -483,8 +484,8 @@ def get(name: str) -> Product:
 
     Raises
     ------
-    KeyError
-        Unknown name; the message lists the names.
+    UnknownProductError
+        Unknown name (a ``KeyError``); the message lists the names.
 
     Examples
     --------
@@ -497,8 +498,10 @@ def get(name: str) -> Product:
         raise TypeError(f"name must be a str, got {type(name).__name__}")
     cat = _catalogue()
     if name not in cat:
-        raise KeyError(
-            f"no built-in product {name!r}; the built-in products are {sorted(cat)}. "
+        near = difflib.get_close_matches(name, sorted(cat), n=1, cutoff=0.6)
+        hint = f" Did you mean {near[0]!r}?" if near else ""
+        raise UnknownProductError(
+            f"no built-in product {name!r}.{hint} The built-in products are {sorted(cat)}. "
             "Describe your own with agroforest_geo.products.Product(...) or from_file(path)."
         )
     return cat[name]
@@ -584,7 +587,9 @@ def from_file(path: str | os.PathLike[str], *, name: str | None = None) -> Produ
         if name is None and len(table) == 1:
             name = next(iter(table))
         if name not in table:
-            raise KeyError(f"{p} describes products {sorted(table)}; pass name= one of them")
+            raise UnknownProductError(
+                f"{p} describes products {sorted(table)}; pass name= one of them"
+            )
         return _from_mapping(name, table[name], str(p))
     return _from_mapping(None, data, str(p))
 
