@@ -8,7 +8,7 @@ build their arrays (``shapely.get_coordinates`` cannot run on two threads at
 once); these passes release it, so the area pass uses both cores from the first
 vertex to the last. Measured on the area benchmark's 100,000 parcels (1.1 million
 vertices, one thread): ``get_coordinates`` plus ``get_num_coordinates`` 12.8 ms,
-these passes 12 ms (scan 3.6, rings 8.5), and the two halves run in parallel. :func:`coordinates` is
+these passes 12 ms (scan 3.4, rings 8.5), and the two halves run in parallel. :func:`coordinates` is
 ``shapely.get_coordinates(..., return_index=True)`` for layers of polygons, read
 the same way in one pass (as fast on one thread, ~11 ms, and without the lock: the
 threads of ``protected_overlap`` read their parcels at the same time).
@@ -41,7 +41,10 @@ A :class:`Scan` holds the objects it scanned (a copy of the array: the caller's
 may change meanwhile), so none of them is freed while it lives and :func:`rings`
 reads exactly those, trusting what the scan found of them (shapely geometries are
 immutable): it makes three GEOS calls per polygon without holes (shell, its
-sequence, the copy), not the five that checking each row again took (12.9 ms).
+sequence, the copy), not the five that checking each row again took (12.9 ms). A
+row's type is its class's: shapely makes each object of its GEOS type's class, and
+the classes are kept in the order of the type ids (the probe set has one row of
+each, checked against ``shapely.get_type_id``).
 Rows given to :func:`rings` that are not the scanned objects give ``None``.
 """
 
@@ -259,6 +262,7 @@ def _located() -> _Lib | None:
     offset = _geom_offset()
     if offset is None:
         return None
+    # in the order of the GEOS type ids: a row's class gives its type (the probe checks it)
     classes = np.array(
         [
             id(c)
@@ -320,6 +324,9 @@ def _probe_geometries() -> np.ndarray:
         "LINESTRING (0 0, 1 1)",
         "GEOMETRYCOLLECTION (POINT (0 0), POLYGON ((0 0, 1 0, 1 1, 0 0)))",
         "POLYGON ((-77.1 -7.2, -77 -7.2, -77 -7.1, -77.1 -7.2))",
+        "LINEARRING (0 0, 1 0, 1 1, 0 0)",
+        "MULTIPOINT ((0 0), (1 1))",
+        "MULTILINESTRING ((0 0, 1 1), (2 2, 3 3))",
     ]
     geoms = list(shapely.from_wkt(wkts))
     geoms.insert(3, None)
@@ -378,7 +385,7 @@ def _compiled(name: str) -> Callable[..., Any]:
         with _INSTALL_LOCK:
             if not _INSTALLED:
                 _install_intrinsics()
-    helpers = _HELPERS.get(name, ("_known",))
+    helpers = _HELPERS.get(name, ("_class_of", "_known"))
     return _jit.kernel(globals(), name, helpers=helpers)
 
 
@@ -499,10 +506,10 @@ def _scan_loop(  # pragma: no cover - compiled by numba
         if o == none:
             types[i] = -1
             continue
-        if not _known(o, classes):
+        t = _class_of(o, classes)  # shapely makes each object of its GEOS type's class
+        if t < 0:
             return i
         g = _load(o + offset)
-        t = _int(fns[_TYPEID], h, g)
         types[i] = t
         n = _int(fns[_NCOORD], h, g)
         num_coords[i] = n
@@ -515,13 +522,21 @@ def _scan_loop(  # pragma: no cover - compiled by numba
     return -1
 
 
+def _class_of(o: int, classes: np.ndarray) -> int:  # pragma: no cover - compiled by numba
+    """Return which of shapely's geometry classes the object at ``o`` is exactly, else -1.
+
+    ``classes`` are in the order of the GEOS type ids, so the index is the type id.
+    """
+    cls = _load(o + _OB_TYPE)
+    found = -1
+    for k in range(classes.size):
+        found = k if cls == classes[k] else found
+    return found
+
+
 def _known(o: int, classes: np.ndarray) -> bool:  # pragma: no cover - compiled by numba
     """Tell whether the object at address ``o`` is exactly one of shapely's geometry classes."""
-    cls = _load(o + _OB_TYPE)
-    known = False
-    for c in classes:
-        known |= cls == c
-    return known
+    return _class_of(o, classes) >= 0
 
 
 def _put_ring(
