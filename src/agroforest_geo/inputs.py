@@ -393,7 +393,7 @@ def _areas_of(
         )
         area[redo], max_step[redo] = part.m2, part.max_step
         n_bad += int(part.bad.sum())
-    _warn_impossible(n_bad, stacklevel=5)
+    _warn_impossible(n_bad, stacklevel=4)
     return area, max_step
 
 
