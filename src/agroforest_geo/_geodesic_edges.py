@@ -45,7 +45,7 @@ import numpy as np
 import pyproj
 import shapely
 
-from .area import _insert_on_geodesics, _to_lonlat, _transformer
+from .area import _insert_on_geodesics, _polygon_rings, _row_longest_edges, _to_lonlat, _transformer
 from .crs import geodetic_crs, transform_geoms
 
 #: The straight pieces of a densified edge stay within this distance (m) of the geodesic.
@@ -79,11 +79,7 @@ def to_crs_geodesic(
     """
     tr = None if crs.equals(dst, ignore_axis_order=True) else _transformer(crs, dst)
     out = geoms if tr is None else transform_geoms(geoms, tr)
-    if max_step is None:
-        long_ = _with_long_edges(geoms, crs)
-    else:
-        with np.errstate(invalid="ignore"):  # NaN (a non-finite vertex) is not long
-            long_ = np.flatnonzero(max_step * _map_metres(crs) > MIN_EDGE_M)
+    long_ = _with_long_edges(geoms, crs, max_step)
     if long_.size == 0:
         return out
     out = out.copy()
@@ -103,21 +99,18 @@ def _map_metres(crs: pyproj.CRS) -> float:
     return float(unit) / _MIN_MAP_SCALE
 
 
-def _with_long_edges(geoms: np.ndarray, crs: pyproj.CRS) -> np.ndarray:
-    """Positions of the polygons that may have an edge longer than :data:`MIN_EDGE_M`."""
-    scale = _map_metres(crs)
-    b = shapely.bounds(geoms)
-    with np.errstate(invalid="ignore"):
-        diag = np.hypot(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) * scale
-        cand = np.flatnonzero(diag > MIN_EDGE_M)  # NaN (missing, empty) is not
-    if cand.size == 0:
-        return cand
-    xy, owner = shapely.get_coordinates(geoms[cand], return_index=True)
-    step = np.hypot(np.diff(xy[:, 0]), np.diff(xy[:, 1])) * scale
-    # consecutive vertices of two rings of one polygon look like an edge: at worst a
-    # polygon more goes through the exact test
-    long_ = (step > MIN_EDGE_M) & (owner[1:] == owner[:-1])
-    return np.asarray(cand[np.unique(owner[:-1][long_])], dtype=np.int64)
+def _with_long_edges(
+    geoms: np.ndarray, crs: pyproj.CRS, max_step: np.ndarray | None = None
+) -> np.ndarray:
+    """Positions of the polygons that may have an edge longer than :data:`MIN_EDGE_M`.
+
+    From each polygon's longest edge in map units (``max_step``, or read here), by the
+    map-length bound of ``crs``.
+    """
+    if max_step is None:
+        max_step = _row_longest_edges(_polygon_rings(geoms), geoms.size)
+    with np.errstate(invalid="ignore"):  # NaN (a non-finite vertex) is not long
+        return np.flatnonzero(max_step * _map_metres(crs) > MIN_EDGE_M)
 
 
 def _densified(geoms: np.ndarray, in_dst: np.ndarray, crs: pyproj.CRS, dst: pyproj.CRS) -> Any:

@@ -107,7 +107,7 @@ class Scan(NamedTuple):
     kind: np.ndarray  #: NO_RING, SIMPLE (a Polygon without holes), COMPLEX or COLLECTION
     objs: np.ndarray  #: address of every row's object, as scanned (int64)
     #: the scanned objects themselves, held while the scan lives: none of them is freed,
-    #: so no address above can be reused by another object, and the shells stay valid
+    #: so no address above can be reused by another object
     held: np.ndarray
 
 
@@ -181,7 +181,6 @@ def _rings(
         np.ascontiguousarray(found.kind, dtype=np.int8),
         np.ascontiguousarray(found.num_coords, dtype=np.int64),
     )
-    del found  # held (with its objects) until the read is done
     xy, start, owner, exterior, n_simple = res
     return None if n_simple < 0 else (xy, start, owner, exterior, int(n_simple))
 

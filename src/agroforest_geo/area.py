@@ -438,7 +438,7 @@ def _area_block_m2(
     if opts.prove and kernel == "numba" and rings.n_simple:
         out.proved[simple] = proved_simple(rings.xy, start[: rings.n_simple + 1])
     if opts.max_step:
-        np.maximum.at(out.max_step, rings.owner, _longest_edges(rings.xy, start))
+        out.max_step[:] = _row_longest_edges(rings, n_rows)
     lon, lat, geod = _to_lonlat(rings.xy, crs)
     any_bad, any_long = screen_vertices(lon, lat, start, max_segment_m / _M_PER_DEG_MAX, use=kernel)
     if any_bad:
@@ -460,6 +460,17 @@ def _area_block_m2(
         signed = np.where(rings.exterior, area, -area)
         out.m2[:] += np.bincount(rings.owner, weights=signed, minlength=n_rows)
     out.m2[out.bad] = np.nan
+    return out
+
+
+def _row_longest_edges(rings: _Rings, n_rows: int) -> np.ndarray:
+    """Longest edge of the polygon rings of each of ``n_rows`` rows, in map units (0 if none).
+
+    The step from one ring's last vertex to the next ring's first is no edge; NaN where a
+    vertex is not finite.
+    """
+    out = np.zeros(n_rows)
+    np.maximum.at(out, rings.owner, _longest_edges(rings.xy, rings.start))
     return out
 
 
